@@ -1,0 +1,272 @@
+"""Actions: what an association delivers to residents (employment support, French course, access to
+rights), how it enrols them, and how its true effect reaches their dynamics.
+
+An action's ``true_effect`` is in the unit of its specialty:
+
+- ``employment_support``: added monthly job-finding hazard at full fit (0.005 = +0.5 point a
+  month), at ``lock_in_factor`` while enrolled and in full for ``effect_persistence_months`` after
+  completion (small in the first year, larger later, as in Card, Kluve & Weber 2018);
+- ``french_course``: share of participants without French who reach A1 by the end of the course
+  (OFII 2023: 0.68), reached through a raised monthly progression hazard;
+- ``access_to_rights``: added monthly RSA take-up hazard of eligible non-claimers.
+
+Enrolment and drop-out draw from the ``programme`` stream, never from a baseline stream.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from sim.errors import UserInputError
+from sim.params import EMPLOYMENT, FRENCH, FRENCH_A2, FRENCH_NONE, RIGHTS, SPECIALTIES, specialty_index
+from sim.population import Population
+
+SELECTION_POLICIES = ("first_come", "neediest_first", "creaming")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Who an action may enrol, on top of the need its specialty answers."""
+
+    rsa_only: bool = False
+    long_term_only: bool = False
+    qpv_only: bool = False
+    non_french_only: bool = False
+
+
+@dataclass(frozen=True)
+class ActionSpec:
+    """What a funder asks an association to deliver."""
+
+    association: str
+    specialty: str
+    territories: tuple[int, ...]
+    places: int
+    duration_months: int
+    true_effect: float
+    cost_eur_per_participant_month: float
+    start_month: int = 1
+    end_month: int | None = None
+    selection: str = "first_come"
+    creaming_degree: float = 0.0
+    target: Target = field(default_factory=Target)
+    control_share: float = 0.0
+    label: str = ""
+
+    def __post_init__(self) -> None:
+        specialty_index(self.specialty)
+        if self.selection not in SELECTION_POLICIES:
+            raise UserInputError(f"action selection '{self.selection}': expected one of "
+                                 f"{', '.join(SELECTION_POLICIES)}")
+        if self.places < 0 or self.duration_months < 1:
+            raise UserInputError("an action needs places >= 0 and duration_months >= 1")
+        if not 0.0 <= self.creaming_degree <= 1.0 or not 0.0 <= self.control_share < 1.0:
+            raise UserInputError("creaming_degree must be in [0, 1] and control_share in [0, 1)")
+        if self.start_month < 1:
+            raise UserInputError("an action starts at month 1 or later")
+
+
+class Enrolment:
+    """Per-resident programme state shared by all actions of a run."""
+
+    def __init__(self, n: int) -> None:
+        self.action = np.full(n, -1, dtype=np.int32)
+        self.months_in = np.zeros(n, dtype=np.int16)
+        self.participated = np.zeros((n, len(SPECIALTIES)), dtype=bool)
+        self.aware = np.zeros((n, len(SPECIALTIES)), dtype=bool)
+        self.post_job_boost = np.zeros(n, dtype=np.float32)
+        self.post_until = np.full(n, -1, dtype=np.int16)
+        self.first_action = np.full(n, -1, dtype=np.int32)
+        self.first_enrol_month = np.full(n, -1, dtype=np.int16)
+
+
+class Action:
+    """A running action: its participants, its controls, and what it has delivered."""
+
+    def __init__(self, index: int, spec: ActionSpec, rng: np.random.Generator) -> None:
+        self.index = index
+        self.spec = spec
+        self.specialty = specialty_index(spec.specialty)
+        self.rng = rng
+        self.participants = np.empty(0, dtype=np.int64)
+        self.controls: list[np.ndarray] = []
+        self.treated_assigned: list[np.ndarray] = []
+        self.ever: list[np.ndarray] = []
+        self.participant_months = 0
+        self.participant_months_by_month: dict[int, int] = {}
+        self.completions = 0
+        self.dropouts = 0
+        self.closed = False
+
+    @property
+    def name(self) -> str:
+        """A readable name: label, or association and specialty."""
+        return self.spec.label or f"{self.spec.association}:{self.spec.specialty}"
+
+    def is_active(self, month: int) -> bool:
+        """Whether the action delivers or enrols this month."""
+        if self.closed or month < self.spec.start_month:
+            return False
+        return self.is_enrolling(month) or len(self.participants) > 0
+
+    def is_enrolling(self, month: int) -> bool:
+        """Whether new participants may join this month."""
+        end = self.spec.end_month
+        return self.spec.start_month <= month and (end is None or month <= end) and not self.closed
+
+    def all_participants(self) -> np.ndarray:
+        """Every resident who has ever been enrolled."""
+        return np.concatenate(self.ever) if self.ever else np.empty(0, dtype=np.int64)
+
+    def all_controls(self) -> np.ndarray:
+        """Every applicant randomized out (RCT control group)."""
+        return np.concatenate(self.controls) if self.controls else np.empty(0, dtype=np.int64)
+
+    def all_assigned(self) -> np.ndarray:
+        """Every applicant randomized in (RCT treatment group, intention to treat)."""
+        return np.concatenate(self.treated_assigned) if self.treated_assigned else \
+            np.empty(0, dtype=np.int64)
+
+    # ------------------------------------------------------------------ monthly delivery
+    def deliver(self, month: int, pop: Population, enr: Enrolment) -> None:
+        """Progress participants, then fill free places from aware eligible applicants."""
+        if not self.is_active(month):
+            return
+        self._progress(month, pop, enr)
+        if self.is_enrolling(month):
+            self._enrol(month, pop, enr)
+        count = len(self.participants)
+        self.participant_months += count
+        self.participant_months_by_month[month] = count
+        if not self.is_enrolling(month + 1) and count == 0:
+            self.closed = True
+
+    def _progress(self, month: int, pop: Population, enr: Enrolment) -> None:
+        rows = self.participants
+        if len(rows) == 0:
+            return
+        enr.months_in[rows] += 1
+        dropped = self.rng.random(len(rows)) < pop.params.dropout_per_month
+        done = enr.months_in[rows] >= self.spec.duration_months
+        if self.specialty == EMPLOYMENT:
+            succeeded = pop.employed[rows]
+        elif self.specialty == RIGHTS:
+            succeeded = pop.rsa_claimed[rows]
+        else:
+            succeeded = np.zeros(len(rows), dtype=bool)
+        completed = (done | succeeded) & ~dropped
+        if self.specialty == EMPLOYMENT:
+            finishers = rows[completed]
+            effect = self.spec.true_effect * self._fit(pop, finishers)
+            enr.post_job_boost[finishers] = effect
+            enr.post_until[finishers] = month + pop.params.effect_persistence_months
+        leaving = completed | dropped
+        self.completions += int(completed.sum())
+        self.dropouts += int((dropped & ~completed).sum())
+        enr.action[rows[leaving]] = -1
+        self.participants = rows[~leaving]
+
+    def _enrol(self, month: int, pop: Population, enr: Enrolment) -> None:
+        free = self.spec.places - len(self.participants)
+        if free <= 0:
+            return
+        candidates = self._candidates(pop, enr)
+        if len(candidates) == 0:
+            return
+        wanted = free if self.spec.control_share == 0 else \
+            int(np.ceil(free / (1.0 - self.spec.control_share)))
+        chosen = candidates[self._rank(pop, candidates)[:wanted]]
+        if self.spec.control_share > 0:
+            to_control = self.rng.random(len(chosen)) < self.spec.control_share
+            controls = chosen[to_control]
+            chosen = chosen[~to_control][:free]
+            enr.participated[controls, self.specialty] = True
+            self.controls.append(controls)
+            self.treated_assigned.append(chosen)
+        enr.action[chosen] = self.index
+        enr.months_in[chosen] = 0
+        enr.participated[chosen, self.specialty] = True
+        first = enr.first_action[chosen] == -1
+        enr.first_action[chosen[first]] = self.index
+        enr.first_enrol_month[chosen[first]] = month
+        self.participants = np.concatenate((self.participants, chosen))
+        self.ever.append(chosen)
+
+    def _candidates(self, pop: Population, enr: Enrolment) -> np.ndarray:
+        parts = []
+        s = self.specialty
+        target = self.spec.target
+        for t in self.spec.territories:
+            if target.qpv_only and not pop.qpv[t]:
+                continue
+            rows = pop.slices[t]
+            ok = enr.aware[rows, s] & ~enr.participated[rows, s] & (enr.action[rows] == -1)
+            ok &= needs(s, pop, rows)
+            if target.rsa_only:
+                ok &= pop.rsa_eligible[rows]
+            if target.long_term_only:
+                ok &= ~pop.employed[rows] & (pop.duration[rows] >= pop.params.long_term_months)
+            if target.non_french_only:
+                ok &= pop.french[rows] == FRENCH_NONE
+            parts.append(np.flatnonzero(ok) + rows.start)
+        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+    def _rank(self, pop: Population, rows: np.ndarray) -> np.ndarray:
+        """Order of applicants under the selection policy, tilted toward the most job-ready by the
+        creaming degree (rank-blended so that the two scales are comparable)."""
+        noise = self.rng.random(len(rows))
+        readiness = pop.job_hazard()[rows] if self.specialty == EMPLOYMENT else -pop.barrier[rows]
+        policy = self.spec.selection
+        base = {"first_come": noise, "neediest_first": -readiness + 1e-6 * noise,
+                "creaming": readiness + 1e-6 * noise}[policy]
+        c = self.spec.creaming_degree
+        if c > 0:
+            score = (1 - c) * _ranks(base) + c * _ranks(readiness + 1e-6 * noise)
+        else:
+            score = base
+        return np.argsort(-score, kind="stable")
+
+    def _fit(self, pop: Population, rows: np.ndarray) -> np.ndarray:
+        """How well the action answers each participant's need (lower without French)."""
+        if self.specialty == EMPLOYMENT:
+            return np.where(pop.french[rows] == FRENCH_NONE, pop.params.misfit_effect_factor, 1.0)
+        return np.ones(len(rows))
+
+    def apply_effects(self, month: int, pop: Population) -> None:
+        """Add this action's effect on its current participants to the population's boosts."""
+        rows = self.participants
+        if len(rows) == 0 or self.spec.true_effect == 0:
+            return
+        effect = self.spec.true_effect
+        if self.specialty == EMPLOYMENT:
+            boost = effect * pop.params.lock_in_factor * self._fit(pop, rows)
+            pop.job_boost[rows] += boost.astype(np.float32)
+        elif self.specialty == FRENCH:
+            pop.french_boost[rows] += np.float32(self.french_hazard(pop))
+        else:
+            pop.takeup_boost[rows] += np.float32(effect)
+
+    def french_hazard(self, pop: Population) -> float:
+        """Monthly progression hazard added by the course so that, with the baseline progression,
+        the configured share of participants reaches A1 by the end of the course."""
+        share = min(max(self.spec.true_effect, 0.0), 0.999)
+        total = 1.0 - (1.0 - share) ** (1.0 / self.spec.duration_months)
+        return max(0.0, total - pop.params.french_progress_none_per_month)
+
+
+def needs(specialty: int, pop: Population, rows: slice | np.ndarray) -> np.ndarray:
+    """Who needs what a specialty offers: a job, French, or a right not claimed."""
+    if specialty == EMPLOYMENT:
+        return ~pop.employed[rows]
+    if specialty == FRENCH:
+        return pop.french[rows] < FRENCH_A2
+    return pop.rsa_eligible[rows] & ~pop.rsa_claimed[rows]
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    order = np.argsort(values, kind="stable")
+    ranks = np.empty(len(values))
+    ranks[order] = np.arange(len(values)) / max(len(values) - 1, 1)
+    return ranks

@@ -1,0 +1,252 @@
+"""The city model: a Mesa model wiring territories, residents, associations, services and a
+funding programme, one month per step.
+
+Example:
+    >>> from sim import CityModel
+    >>> model = CityModel("demo", seed=1, months=12)
+    >>> model.run()
+    >>> round(model.population.unemployment_rate(), 2) > 0
+    True
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import mesa
+import numpy as np
+
+from sim.actions import Action, ActionSpec, Enrolment
+from sim.agents import AssociationProfile, PublicService, Resident, generate_associations
+from sim.agents import Association as AssociationAgent
+from sim.network import build_social_network
+from sim.params import FRENCH_NONE, SPECIALTIES, ModelParams
+from sim.population import NOT_YET, Population
+from sim.rng import stream, stream_seed
+from sim.territory import City, load_city
+
+SERIES = (
+    "unemployment_rate",
+    "long_term_unemployed",
+    "rsa_eligible",
+    "rsa_claimed",
+    "non_take_up",
+    "french_a1_plus_initial_non_speakers",
+    "enrolled",
+    "public_cost_eur",
+    "sustained_jobs_cumulative",
+)
+
+
+class Programme(Protocol):
+    """What the model asks of a funding mechanism's per-run state (see :mod:`sim.funding`)."""
+
+    def start(self, model: CityModel) -> None:
+        """Called once, after the city is built and before month 1."""
+
+    def step(self, model: CityModel) -> None:
+        """Called at the start of every month, before services and associations act."""
+
+    def finish(self, model: CityModel) -> None:
+        """Called once after the last month."""
+
+
+class CityModel(mesa.Model):  # type: ignore[misc]
+    """A city of micro-territories, its residents, associations and public services.
+
+    Args:
+        city: a built-in city name (``"demo"``, ``"bordeaux"``), a CSV path, or a ``City``.
+        seed: the run's seed; every random stream derives from it.
+        months: horizon of ``run()``.
+        params: resident dynamics parameters (defaults: ``ModelParams()``).
+        actions: actions launched at the start (mechanisms can launch more while running).
+        programme: a funding mechanism's per-run state, called each month.
+        associations: association profiles (default: generated from the seed).
+        resident_agents: create one ``Resident`` Mesa agent per row (turn off in batches, where
+            nobody queries them, to save a second per 260,000 residents).
+    """
+
+    def __init__(
+        self,
+        city: City | str | Path = "demo",
+        *,
+        seed: int = 0,
+        months: int = 60,
+        params: ModelParams | None = None,
+        actions: Sequence[ActionSpec] = (),
+        programme: Programme | None = None,
+        associations: Sequence[AssociationProfile] | None = None,
+        resident_agents: bool = True,
+    ) -> None:
+        super().__init__(rng=int(stream_seed(seed, "mesa").generate_state(1)[0]))
+        self.city = city if isinstance(city, City) else load_city(city)
+        self.seed = seed
+        self.months = months
+        self.month = 0
+        self.params = params or ModelParams()
+        self.population = Population(self.city, self.params, seed)
+        adjacency = [sorted(self.city.graph().neighbors(t)) for t in range(self.city.size)]
+        self.social_network = build_social_network(
+            self.population.territory, adjacency, self.params.network_degree,
+            self.params.network_rewire_probability, self.params.cross_territory_ties_per_resident,
+            stream(seed, "network"))
+        self.enrolment = Enrolment(self.population.n)
+        self.actions: list[Action] = []
+        self._programme_rng = stream(seed, "programme")
+        profiles = associations if associations is not None else generate_associations(
+            self.city.size, self.population.qpv, stream(seed, "associations"))
+        self.associations = {p.name: AssociationAgent(self, p) for p in profiles}
+        everywhere = tuple(range(self.city.size))
+        self.services = [
+            PublicService(self, "employment service", everywhere, ("employment_support",)),
+            PublicService(self, "family allowance fund (CAF)", everywhere, ("access_to_rights",),
+                          raises_rights_awareness=True),
+            PublicService(self, "social centres", everywhere, ("french_course",)),
+        ]
+        if resident_agents:
+            for row in range(self.population.n):
+                Resident(self, row)
+        self.series = {name: np.zeros(months + 1) for name in SERIES}
+        self.territory_unemployment = np.zeros((months + 1, self.city.size))
+        self.programme = programme
+        self._record()
+        for spec in actions:
+            self.launch_action(spec)
+        if programme is not None:
+            programme.start(self)
+
+    # ------------------------------------------------------------------ programme API
+    def launch_action(self, spec: ActionSpec) -> Action:
+        """Start an action delivered by one of the city's associations."""
+        if spec.association not in self.associations:
+            self.associations[spec.association] = AssociationAgent(self, AssociationProfile(
+                name=spec.association, specialty=spec.specialty, home_territories=spec.territories,
+                capacity=spec.places, cost_eur_per_participant_month=spec.cost_eur_per_participant_month,
+                effectiveness=1.0, partners=(), established=False))
+        action = Action(len(self.actions), spec, self._programme_rng)
+        self.actions.append(action)
+        self.associations[spec.association].actions.append(action)
+        return action
+
+    def active_offers(self) -> np.ndarray:
+        """Whether each territory (rows) has an enrolling offer of each specialty (columns)."""
+        offers = np.zeros((self.city.size, len(SPECIALTIES)), dtype=bool)
+        for action in self.actions:
+            if action.is_enrolling(self.month):
+                offers[list(action.spec.territories), action.specialty] = True
+        return offers
+
+    # ------------------------------------------------------------------ the month
+    def step(self) -> None:
+        """Advance the city by one month."""
+        self.month += 1
+        pop = self.population
+        draws = pop.draw()
+        if self.programme is not None:
+            self.programme.step(self)
+        offers = self.active_offers()
+        for service in self.services:
+            service.meet(draws, offers)
+        self._spread_awareness(draws.diffusion, offers)
+        for association in self.associations.values():
+            association.deliver(self.month)
+        self._apply_effects()
+        found = pop.labour_step(self.month, draws)
+        pop.rsa_step(self.month, draws, found)
+        pop.french_step(self.month, draws)
+        self._cost_this_month = pop.accrue_public_cost()
+        self._record()
+        if self.month >= self.months:
+            self.running = False
+            if self.programme is not None:
+                self.programme.finish(self)
+
+    def run(self) -> None:
+        """Run every remaining month of the horizon."""
+        while self.month < self.months:
+            self.step()
+
+    def _spread_awareness(self, draws: np.ndarray, offers: np.ndarray) -> None:
+        """Word of mouth: each aware contact gives an unaware resident a chance to hear of an
+        offer available in their territory."""
+        aware = self.enrolment.aware
+        per_contact = self.params.word_of_mouth_per_aware_contact
+        for s in range(len(SPECIALTIES)):
+            if not offers[:, s].any():
+                continue
+            contacts = self.social_network @ aware[:, s].astype(np.float32)
+            probability = 1.0 - (1.0 - per_contact) ** contacts
+            hears = (draws[:, s] < probability) & offers[self.population.territory, s]
+            aware[:, s] |= hears
+
+    def _apply_effects(self) -> None:
+        pop, enr = self.population, self.enrolment
+        if not self.actions:
+            return
+        pop.job_boost[:] = np.where(enr.post_until >= self.month, enr.post_job_boost, 0.0)
+        pop.french_boost[:] = 0.0
+        pop.takeup_boost[:] = 0.0
+        for action in self.actions:
+            action.apply_effects(self.month, pop)
+        pop.treated[:] = pop.job_boost > 0
+
+    def _record(self) -> None:
+        pop, m = self.population, self.month
+        unemployed = ~pop.employed
+        s = self.series
+        s["unemployment_rate"][m] = unemployed.mean()
+        s["long_term_unemployed"][m] = (unemployed & (pop.duration >= self.params.long_term_months)).sum()
+        s["rsa_eligible"][m] = pop.rsa_eligible.sum()
+        s["rsa_claimed"][m] = pop.rsa_claimed.sum()
+        s["non_take_up"][m] = pop.non_take_up()
+        initial_none = pop.initial_french == FRENCH_NONE
+        s["french_a1_plus_initial_non_speakers"][m] = (
+            (pop.french[initial_none] > FRENCH_NONE).mean() if initial_none.any() else 0.0)
+        s["enrolled"][m] = (self.enrolment.action >= 0).sum()
+        s["public_cost_eur"][m] = getattr(self, "_cost_this_month", 0.0) if m > 0 else 0.0
+        s["sustained_jobs_cumulative"][m] = (pop.sustained_job_month != NOT_YET).sum()
+        self.territory_unemployment[m] = np.bincount(pop.territory, weights=unemployed,
+                                                     minlength=self.city.size) / \
+            np.bincount(pop.territory, minlength=self.city.size)
+
+    # ------------------------------------------------------------------ results
+    def resident_outcomes(self) -> dict[str, np.ndarray]:
+        """Per-resident outcomes of the run, the material for truth metrics against a twin."""
+        pop, enr = self.population, self.enrolment
+        return {
+            "territory": pop.territory,
+            "barrier": pop.barrier,
+            "initial_employed": pop.initial_employed,
+            "initial_rsa_eligible": pop.initial_rsa_eligible,
+            "initial_french": pop.initial_french,
+            "job_found_month": pop.job_found_month,
+            "sustained_job_month": pop.sustained_job_month,
+            "a1_month": pop.a1_month,
+            "claim_month": pop.claim_month,
+            "months_employed": pop.months_employed,
+            "public_cost_eur": pop.public_cost_eur,
+            "employed": pop.employed,
+            "first_action": enr.first_action,
+            "first_enrol_month": enr.first_enrol_month,
+        }
+
+    def summary(self) -> dict[str, Any]:
+        """Headline figures of the run, for people."""
+        pop, s = self.population, self.series
+        return {
+            "city": self.city.name,
+            "residents": pop.n,
+            "territories": self.city.size,
+            "months": self.month,
+            "unemployment_rate_start": float(s["unemployment_rate"][0]),
+            "unemployment_rate_end": float(s["unemployment_rate"][self.month]),
+            "rsa_claimers_end": int(s["rsa_claimed"][self.month]),
+            "rsa_non_take_up_end": float(s["non_take_up"][self.month]),
+            "sustained_jobs": int(s["sustained_jobs_cumulative"][self.month]),
+            "reached_a1": int((pop.a1_month != NOT_YET).sum()),
+            "public_cost_eur": float(s["public_cost_eur"][1 : self.month + 1].sum()),
+            "actions": len(self.actions),
+            "participants": int((self.enrolment.first_action >= 0).sum()),
+        }

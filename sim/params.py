@@ -1,0 +1,129 @@
+"""Parameters of the resident dynamics, with their sources.
+
+Every default below is either sourced (the reference is in ``../shared/domain.md`` section 7 and in
+the README's parameter table) or marked *illustrative*: a plausible value chosen so that the model
+behaves sensibly, to be replaced when a source is found. A scenario can override any of them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from sim.errors import UserInputError
+
+#: Specialties of associations and of the actions they deliver.
+EMPLOYMENT = 0
+FRENCH = 1
+RIGHTS = 2
+SPECIALTIES = ("employment_support", "french_course", "access_to_rights")
+
+#: French levels.
+FRENCH_NONE = 0
+FRENCH_A1 = 1
+FRENCH_A2 = 2
+
+
+def specialty_index(name: str) -> int:
+    """Index of a specialty from its name, with a clear error for an unknown one."""
+    if name not in SPECIALTIES:
+        raise UserInputError(f"unknown specialty '{name}': expected one of {', '.join(SPECIALTIES)}")
+    return SPECIALTIES.index(name)
+
+
+@dataclass(frozen=True)
+class ModelParams:
+    """Resident dynamics and public-cost parameters. Units are in the names; rates are per month."""
+
+    # Labour market (DARES Analyses 2013 n°4; DREES ER 1073; DARES Indicateurs 2014-077).
+    job_hazard_short_per_month: float = 0.058
+    job_hazard_long_per_month: float = 0.030
+    job_hazard_rsa_per_month: float = 0.010
+    long_term_months: int = 12
+    retention_3_months: float = 0.83
+    #: Separation hazard of jobs held 3 months or more. None: calibrated per territory so that the
+    #: territory's diagnosed unemployment rate is the steady state of its hazards.
+    separation_established_per_month: float | None = None
+    #: Log-hazard spread across the barrier score (illustrative): hazard x exp(-slope (b - 0.5)).
+    barrier_hazard_slope: float = 1.5
+    #: Job hazard multipliers by French level (illustrative).
+    french_none_hazard_factor: float = 0.6
+    french_a1_hazard_factor: float = 0.8
+
+    # Minimum income and unemployment insurance (DREES ER 1073; DREES Dossier 92, 2022).
+    unemployment_insurance_months: int = 24
+    rsa_other_exit_per_month: float = 0.014
+    rsa_non_take_up: float = 0.34
+    takeup_hazard_aware_per_month: float = 0.15  # illustrative, gives ~1/3 non-take-up
+    takeup_hazard_unaware_per_month: float = 0.03  # illustrative
+
+    # French (OFII 2023: 68 % reach A1 after the course; illustrative progression without one).
+    french_progress_none_per_month: float = 0.004
+    french_progress_a1_per_month: float = 0.003
+    course_a1_share: float = 0.68
+
+    # Social network and awareness (illustrative).
+    network_degree: int = 6
+    network_rewire_probability: float = 0.1
+    cross_territory_ties_per_resident: float = 0.5
+    word_of_mouth_per_aware_contact: float = 0.04
+    service_contact_per_month: float = 0.03
+    service_contact_qpv_per_month: float = 0.05
+    association_outreach_per_month: float = 0.02
+
+    # Programme delivery (illustrative; displacement from Crépon et al. 2013).
+    dropout_per_month: float = 0.03
+    lock_in_factor: float = 0.5
+    effect_persistence_months: int = 12
+    displacement_share: float = 0.3
+    misfit_effect_factor: float = 0.5
+
+    # Public costs (DREES 2025 RSA scale; Unédic ARE; cost_ltu [E] 7.6k-26k).
+    rsa_eur_per_month: float = 646.52
+    are_eur_per_month: float = 982.0
+    cost_ltu_eur_per_year: float = 10_000.0
+    discount_rate_per_year: float = 0.03
+
+    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            if f.name == "extra":
+                continue
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise UserInputError(f"parameter '{f.name}': expected a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise UserInputError(f"parameter '{f.name}': expected a finite number >= 0, "
+                                     f"got {value!r}")
+            if _is_probability(f.name) and value > 1:
+                raise UserInputError(f"parameter '{f.name}': expected a value in [0, 1], "
+                                     f"got {value!r}")
+
+    def with_overrides(self, **overrides: Any) -> ModelParams:
+        """A copy with some parameters replaced; an unknown name is a clear error."""
+        names = {f.name for f in dataclasses.fields(self)}
+        for key in overrides:
+            if key not in names:
+                raise UserInputError(f"unknown model parameter '{key}'")
+        return dataclasses.replace(self, **overrides)
+
+    @property
+    def separation_new_per_month(self) -> float:
+        """Monthly separation hazard in a job's first 3 months, from the 3-month retention."""
+        return 1.0 - self.retention_3_months ** (1.0 / 3.0)
+
+    @property
+    def public_cost_ltu_eur_per_month(self) -> float:
+        """Monthly public cost of a long-term unemployed RSA claimer (RSA, housing aid, support)."""
+        return self.cost_ltu_eur_per_year / 12.0
+
+
+def _is_probability(name: str) -> bool:
+    if "_eur" in name or name.endswith("_per_resident"):
+        return False
+    return name.endswith(("_per_month", "_share", "_probability", "_factor", "_3_months"))

@@ -1,0 +1,271 @@
+"""Residents as numpy arrays, and their monthly dynamics without any programme.
+
+Residents are stored grouped by territory (territory ``t`` owns rows ``slices[t]``), one array per
+attribute. The dynamics are vectorized over all residents. Every month, the baseline streams draw
+one number per resident and process whether or not it is needed (``MonthlyDraws``): two runs with
+the same seed see identical baseline shocks whatever the programme does, so an action of zero
+effect leaves every trajectory unchanged and an effective one changes only what it causes.
+
+Programme effects reach residents through three additive arrays (``job_boost``, ``french_boost``,
+``takeup_boost``) that the actions fill in each month.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
+from sim.rng import stream
+from sim.territory import City
+
+NOT_YET = -1  # month of an outcome that has not happened
+
+
+@dataclass
+class MonthlyDraws:
+    """Uniform draws of one month, one per resident and baseline process."""
+
+    contact: np.ndarray
+    diffusion: np.ndarray  # (residents, specialties)
+    job: np.ndarray
+    separation: np.ndarray
+    rsa_exit: np.ndarray
+    takeup: np.ndarray
+    french: np.ndarray
+
+
+class Population:
+    """State of all residents (one row each) and their baseline monthly dynamics."""
+
+    def __init__(self, city: City, params: ModelParams, seed: int) -> None:
+        self.params = params
+        self.seed = seed
+        counts = np.array([t.working_age_population for t in city.territories], dtype=np.int64)
+        self.n = int(counts.sum())
+        self.n_territories = city.size
+        starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+        self.slices = [slice(int(s), int(s + c)) for s, c in zip(starts, counts, strict=True)]
+        self.territory = np.repeat(np.arange(city.size, dtype=np.int32), counts)
+        self.qpv = city.column("qpv").astype(bool)
+        self.contact_rate = np.where(self.qpv, params.service_contact_qpv_per_month,
+                                     params.service_contact_per_month).astype(np.float32)
+        self._streams = {name: stream(seed, name) for name in
+                         ("labour", "rsa", "language", "services", "diffusion")}
+        self._init_state(city, stream(seed, "population"))
+        self._init_outcomes()
+        self._calibrate_hazards()
+
+    # ------------------------------------------------------------------ initial state
+    def _init_state(self, city: City, rng: np.random.Generator) -> None:
+        n, p = self.n, self.params
+        self.barrier = np.clip(rng.beta(2.0, 3.5, n), 0.0, 1.0).astype(np.float32)
+        self.employed = np.ones(n, dtype=bool)
+        self.duration = np.zeros(n, dtype=np.int32)
+        self.rsa_eligible = np.zeros(n, dtype=bool)
+        self.rsa_claimed = np.zeros(n, dtype=bool)
+        self.french = np.full(n, FRENCH_A2, dtype=np.int8)
+        for t, rows in zip(city.territories, self.slices, strict=True):
+            size = rows.stop - rows.start
+            barrier = self.barrier[rows]
+            unemployed = _weighted_pick(rng, np.exp(2.0 * barrier), round(t.unemployment_rate * size))
+            self.employed[rows.start + unemployed] = False
+            long_term = _weighted_pick(rng, np.exp(2.0 * barrier[unemployed]),
+                                       round(t.long_term_share * len(unemployed)))
+            is_long = np.zeros(len(unemployed), dtype=bool)
+            is_long[long_term] = True
+            durations = np.where(is_long, rng.integers(p.long_term_months, 4 * p.long_term_months,
+                                                       len(unemployed)),
+                                 rng.integers(0, p.long_term_months, len(unemployed)))
+            self.duration[rows.start + unemployed] = durations
+            n_eligible = min(len(unemployed), round(t.rsa_share * size / (1.0 - p.rsa_non_take_up)))
+            eligible = unemployed[_weighted_pick(
+                rng, np.exp(2.0 * barrier[unemployed]) * np.where(is_long, 3.0, 1.0), n_eligible)]
+            self.rsa_eligible[rows.start + eligible] = True
+            non_french = _weighted_pick(rng, np.where(self.employed[rows], 1.0, 1.5),
+                                        round(t.non_french_share * size))
+            self.french[rows.start + non_french] = FRENCH_NONE
+        employed = self.employed
+        self.duration[employed] = rng.integers(0, 120, int(employed.sum()))
+        self.rsa_claimed = self.rsa_eligible & (rng.random(n) >= p.rsa_non_take_up)
+        self.rights_aware = self.rsa_claimed | (rng.random(n) < 0.3)
+        self.initial_french = self.french.copy()
+        self.initial_employed = self.employed.copy()
+        self.initial_rsa_eligible = self.rsa_eligible.copy()
+        self.barrier_multiplier = np.exp(-p.barrier_hazard_slope * (self.barrier - 0.5)).astype(
+            np.float32)
+        # Programme effects, written by the actions each month.
+        self.job_boost = np.zeros(n, dtype=np.float32)
+        self.french_boost = np.zeros(n, dtype=np.float32)
+        self.takeup_boost = np.zeros(n, dtype=np.float32)
+        self.treated = np.zeros(n, dtype=bool)
+
+    def _init_outcomes(self) -> None:
+        n = self.n
+        self.job_found_month = np.full(n, NOT_YET, dtype=np.int16)
+        self.sustained_job_month = np.full(n, NOT_YET, dtype=np.int16)
+        self.a1_month = np.full(n, NOT_YET, dtype=np.int16)
+        self.claim_month = np.full(n, NOT_YET, dtype=np.int16)
+        self.months_employed = np.zeros(n, dtype=np.int16)
+        self.public_cost_eur = np.zeros(n, dtype=np.float64)
+
+    def _calibrate_hazards(self) -> None:
+        """Scale each group's hazards so that its mean at month 0 is the configured value, and set
+        each territory's established-job separation so that its diagnosed unemployment rate is the
+        steady state of its hazards (unless the parameter fixes it)."""
+        p = self.params
+        multiplier = self.barrier_multiplier * self._french_factor()
+        unemployed = ~self.employed
+        groups = self._hazard_group()
+        self.group_hazard = np.array([p.job_hazard_short_per_month, p.job_hazard_long_per_month,
+                                      p.job_hazard_rsa_per_month], dtype=np.float32)
+        self.group_scale = np.ones(3, dtype=np.float32)
+        for g in range(3):
+            members = unemployed & (groups == g)
+            if members.any():
+                self.group_scale[g] = 1.0 / float(multiplier[members].mean())
+        hazard = self.group_hazard[groups] * self.group_scale[groups] * multiplier
+        self.separation_established = np.empty(self.n_territories, dtype=np.float32)
+        for t, rows in enumerate(self.slices):
+            if p.separation_established_per_month is not None:
+                self.separation_established[t] = p.separation_established_per_month
+                continue
+            u_rows = unemployed[rows]
+            rate = float(u_rows.mean())
+            f = float(hazard[rows][u_rows].mean()) if u_rows.any() else p.job_hazard_short_per_month
+            self.separation_established[t] = _steady_state_separation(rate, f, p)
+
+    # ------------------------------------------------------------------ per month
+    def draw(self) -> MonthlyDraws:
+        """This month's baseline draws, made for every resident whatever happens next."""
+        n, s = self.n, self._streams
+        return MonthlyDraws(
+            contact=s["services"].random(n, dtype=np.float32),
+            diffusion=s["diffusion"].random((n, 3), dtype=np.float32),
+            job=s["labour"].random(n, dtype=np.float32),
+            separation=s["labour"].random(n, dtype=np.float32),
+            rsa_exit=s["rsa"].random(n, dtype=np.float32),
+            takeup=s["rsa"].random(n, dtype=np.float32),
+            french=s["language"].random(n, dtype=np.float32),
+        )
+
+    def _french_factor(self) -> np.ndarray:
+        p = self.params
+        factors = np.array([p.french_none_hazard_factor, p.french_a1_hazard_factor, 1.0],
+                           dtype=np.float32)
+        return factors[self.french]
+
+    def _hazard_group(self) -> np.ndarray:
+        """0: short-term unemployed, 1: long-term, 2: on minimum income (RSA)."""
+        long_term = self.duration >= self.params.long_term_months
+        return np.where(self.rsa_eligible, 2, long_term.astype(np.int8)).astype(np.int8)
+
+    def job_hazard(self) -> np.ndarray:
+        """Baseline monthly job-finding hazard of every resident (meaningful for the unemployed)."""
+        groups = self._hazard_group()
+        return (self.group_hazard * self.group_scale)[groups] * self.barrier_multiplier * \
+            self._french_factor()
+
+    def labour_step(self, month: int, draws: MonthlyDraws) -> np.ndarray:
+        """Job finding and job loss; returns who found a job this month."""
+        p = self.params
+        unemployed = ~self.employed
+        hazard = self.job_hazard()
+        if self.treated.any():
+            hazard = hazard + self.job_boost - self._displacement_penalty(unemployed)
+        found = unemployed & (draws.job < hazard)
+        separation = np.where(self.duration < 3, np.float32(p.separation_new_per_month),
+                              self.separation_established[self.territory])
+        lost = self.employed & (draws.separation < separation)
+        changed = found | lost
+        self.employed = (self.employed & ~lost) | found
+        self.duration = np.where(changed, 0, self.duration + 1)
+        self.job_found_month[found & (self.job_found_month == NOT_YET)] = month
+        sustained = self.employed & (self.duration == 5) & (month - 5 >= 1)
+        self.sustained_job_month[sustained & (self.sustained_job_month == NOT_YET)] = month
+        self.months_employed += self.employed
+        return found
+
+    def _displacement_penalty(self, unemployed: np.ndarray) -> np.ndarray:
+        """Hazard taken from untreated unemployed neighbours: a share of the treated's extra jobs
+        (Crépon et al. 2013), spread evenly over the territory's untreated unemployed."""
+        share = self.params.displacement_share
+        if share == 0.0:
+            return np.zeros(self.n, dtype=np.float32)
+        treated_unemployed = unemployed & self.treated
+        extra = np.bincount(self.territory[treated_unemployed],
+                            weights=self.job_boost[treated_unemployed],
+                            minlength=self.n_territories)
+        untreated = unemployed & ~self.treated
+        pool = np.bincount(self.territory[untreated], minlength=self.n_territories)
+        per_resident = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
+        return np.where(untreated, per_resident[self.territory], 0.0).astype(np.float32)
+
+    def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
+        """Minimum income: exits (to a job or otherwise), entries when insurance runs out, take-up."""
+        p = self.params
+        other_exit = self.rsa_eligible & ~self.employed & (draws.rsa_exit < p.rsa_other_exit_per_month)
+        leaving = (self.rsa_eligible & found_job) | other_exit
+        self.rsa_eligible &= ~leaving
+        self.rsa_claimed &= ~leaving
+        entering = ~self.employed & ~self.rsa_eligible & (self.duration == p.unemployment_insurance_months)
+        self.rsa_eligible |= entering
+        takeup_hazard = np.where(self.rights_aware, np.float32(p.takeup_hazard_aware_per_month),
+                                 np.float32(p.takeup_hazard_unaware_per_month)) + self.takeup_boost
+        claiming = self.rsa_eligible & ~self.rsa_claimed & (draws.takeup < takeup_hazard)
+        self.rsa_claimed |= claiming
+        self.claim_month[claiming & (self.claim_month == NOT_YET)] = month
+
+    def french_step(self, month: int, draws: MonthlyDraws) -> None:
+        """French progression: slow without a course, faster with one (``french_boost``)."""
+        p = self.params
+        rate = np.array([p.french_progress_none_per_month, p.french_progress_a1_per_month, 0.0],
+                        dtype=np.float32)[self.french] + self.french_boost
+        progressing = (self.french < FRENCH_A2) & (draws.french < rate)
+        self.french = self.french + progressing.astype(np.int8)
+        reached_a1 = progressing & (self.french == FRENCH_A1) & (self.a1_month == NOT_YET)
+        self.a1_month[reached_a1] = month
+
+    def accrue_public_cost(self) -> float:
+        """Add this month's public cost of each resident; returns the city's total (euros)."""
+        p = self.params
+        unemployed = ~self.employed
+        insured = unemployed & ~self.rsa_eligible & (self.duration < p.unemployment_insurance_months)
+        support = p.public_cost_ltu_eur_per_month - p.rsa_eur_per_month
+        cost = (insured * np.float32(p.are_eur_per_month)
+                + self.rsa_claimed * np.float32(p.public_cost_ltu_eur_per_month)
+                + (self.rsa_eligible & ~self.rsa_claimed) * np.float32(support))
+        self.public_cost_eur += cost
+        return float(cost.sum(dtype=np.float64))
+
+    # ------------------------------------------------------------------ summaries
+    def unemployment_rate(self) -> float:
+        """Share of residents out of work."""
+        return float(1.0 - self.employed.mean())
+
+    def non_take_up(self) -> float:
+        """Share of RSA-eligible residents who do not claim it."""
+        eligible = int(self.rsa_eligible.sum())
+        return float((self.rsa_eligible & ~self.rsa_claimed).sum() / eligible) if eligible else 0.0
+
+
+def _weighted_pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
+    """Indices of ``k`` items drawn without replacement with probability ~ weights (Gumbel top-k)."""
+    k = max(0, min(int(k), len(weights)))
+    if k == 0:
+        return np.empty(0, dtype=np.int64)
+    keys = np.log(weights) + rng.gumbel(size=len(weights))
+    return np.sort(np.argpartition(-keys, k - 1)[:k])
+
+
+def _steady_state_separation(rate: float, hazard: float, p: ModelParams) -> float:
+    """Established-job separation that makes ``rate`` the steady-state unemployment rate given a
+    job-finding hazard, a 3-month new-job period and the 3-month retention (flow balance)."""
+    s_new = p.separation_new_per_month
+    months_new = sum((1.0 - s_new) ** k for k in range(3))
+    retained = (1.0 - s_new) ** 3
+    if rate <= 0.0:
+        return 0.0
+    denominator = (1.0 - rate) / (rate * hazard) - months_new
+    return float(np.clip(retained / denominator, 1e-4, 0.2)) if denominator > 0 else 0.2

@@ -1,0 +1,279 @@
+"""Micro-territories, their socio-economic diagnosis and their adjacency graph.
+
+A city is read from a CSV table (one row per territory) or generated from a seed. Every figure
+of a table is checked on load; a mistake is reported with the file, the row and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+
+from sim.errors import TerritoryDataError
+
+#: Where the shipped city tables live (the project's ``scenarios/data`` folder).
+DATA_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "data"
+BUILTIN_CITIES = {"demo": "demo_city.csv", "bordeaux": "bordeaux_scale.csv"}
+
+REQUIRED_COLUMNS = (
+    "territory_id",
+    "name",
+    "working_age_population",
+    "unemployment_rate",
+    "long_term_share",
+    "rsa_share",
+    "non_french_share",
+    "qpv",
+    "neighbours",
+)
+OPTIONAL_COLUMNS = ("x", "y")
+SHARE_COLUMNS = ("unemployment_rate", "long_term_share", "rsa_share", "non_french_share")
+
+
+@dataclass(frozen=True)
+class Territory:
+    """One micro-territory and its diagnosis (shares are fractions of its working-age residents,
+    except ``long_term_share``, a fraction of its unemployed)."""
+
+    territory_id: str
+    name: str
+    working_age_population: int
+    unemployment_rate: float
+    long_term_share: float
+    rsa_share: float
+    non_french_share: float
+    qpv: bool
+    neighbours: tuple[str, ...]
+    x: float = 0.0
+    y: float = 0.0
+
+
+@dataclass(frozen=True)
+class City:
+    """A set of territories joined by an adjacency graph (nodes are territory indices)."""
+
+    name: str
+    territories: tuple[Territory, ...]
+    source: str = "generated"
+
+    @property
+    def size(self) -> int:
+        """Number of territories."""
+        return len(self.territories)
+
+    @property
+    def population(self) -> int:
+        """Working-age residents in the whole city."""
+        return sum(t.working_age_population for t in self.territories)
+
+    def index_of(self, territory_id: str) -> int:
+        """Index of a territory from its identifier."""
+        for i, t in enumerate(self.territories):
+            if t.territory_id == territory_id:
+                return i
+        raise KeyError(territory_id)
+
+    def graph(self) -> nx.Graph:
+        """Adjacency graph over territory indices, with the diagnosis as node attributes."""
+        g = nx.Graph()
+        ids = {t.territory_id: i for i, t in enumerate(self.territories)}
+        for i, t in enumerate(self.territories):
+            g.add_node(i, territory_id=t.territory_id, name=t.name, qpv=t.qpv, pos=(t.x, t.y))
+        for i, t in enumerate(self.territories):
+            for n in t.neighbours:
+                g.add_edge(i, ids[n])
+        return g
+
+    def column(self, name: str) -> np.ndarray:
+        """One diagnosis column as an array over territories."""
+        return np.array([getattr(t, name) for t in self.territories])
+
+
+def load_city(source: str | Path) -> City:
+    """Load a city from a built-in name (``demo``, ``bordeaux``) or a CSV path.
+
+    Raises:
+        TerritoryDataError: the table is missing, malformed or inconsistent.
+    """
+    if isinstance(source, str) and source in BUILTIN_CITIES:
+        path = DATA_DIR / BUILTIN_CITIES[source]
+    else:
+        path = Path(source)
+    if not path.is_file():
+        raise TerritoryDataError(str(source), None, "file", "no such file; expected a CSV table "
+                                 f"or one of the built-in cities: {', '.join(BUILTIN_CITIES)}")
+    text = path.read_text(encoding="utf-8")
+    return parse_city_table(text, source=path.name, name=path.stem)
+
+
+def parse_city_table(text: str, source: str, name: str) -> City:
+    """Parse and check a territory table (CSV text; lines starting with '#' are comments)."""
+    lines = text.splitlines()
+    data = [(n, line) for n, line in enumerate(lines, start=1) if not line.lstrip().startswith("#")]
+    data = [(n, line) for n, line in data if line.strip()]
+    if not data:
+        raise TerritoryDataError(source, None, "header", "the table is empty")
+    header_line, header = data[0]
+    columns = [c.strip() for c in next(csv.reader([header]))]
+    for col in REQUIRED_COLUMNS:
+        if col not in columns:
+            raise TerritoryDataError(source, header_line, col, f"missing column; expected columns "
+                                     f"{', '.join(REQUIRED_COLUMNS)}")
+    territories = []
+    for line_no, line in data[1:]:
+        values = next(csv.reader(io.StringIO(line)))
+        if len(values) != len(columns):
+            raise TerritoryDataError(source, line_no, "row", f"expected {len(columns)} values, "
+                                     f"got {len(values)}")
+        record = {c: v.strip() for c, v in zip(columns, values, strict=True)}
+        territories.append(_parse_territory(record, source, line_no))
+    _check_graph(territories, [n for n, _ in data[1:]], source)
+    return City(name=name, territories=tuple(territories), source=source)
+
+
+def _parse_territory(record: dict[str, str], source: str, line: int) -> Territory:
+    def number(field: str) -> float:
+        raw = record[field]
+        try:
+            value = float(raw)
+        except ValueError:
+            raise TerritoryDataError(source, line, field, f"expected a number, got '{raw}'") from None
+        if not np.isfinite(value):
+            raise TerritoryDataError(source, line, field, f"expected a finite number, got '{raw}'")
+        return value
+
+    population = number("working_age_population")
+    if population <= 0 or population != int(population):
+        raise TerritoryDataError(source, line, "working_age_population",
+                                 f"expected a positive whole number, got '{record['working_age_population']}'")
+    shares = {}
+    for field in SHARE_COLUMNS:
+        value = number(field)
+        if not 0.0 <= value <= 1.0:
+            raise TerritoryDataError(source, line, field, f"expected a share in [0, 1], got {value:g}")
+        shares[field] = value
+    if shares["rsa_share"] > shares["unemployment_rate"]:
+        raise TerritoryDataError(source, line, "rsa_share", f"RSA recipients ({shares['rsa_share']:g}) "
+                                 f"cannot exceed the unemployed ({shares['unemployment_rate']:g}) "
+                                 "in this model")
+    qpv_raw = record["qpv"].lower()
+    if qpv_raw not in ("0", "1", "true", "false", "yes", "no"):
+        raise TerritoryDataError(source, line, "qpv", f"expected 0/1 or true/false, got '{record['qpv']}'")
+    territory_id = record["territory_id"]
+    if not territory_id:
+        raise TerritoryDataError(source, line, "territory_id", "expected an identifier, got nothing")
+    neighbours = tuple(n.strip() for n in record["neighbours"].split(";") if n.strip())
+    return Territory(
+        territory_id=territory_id,
+        name=record["name"] or territory_id,
+        working_age_population=int(population),
+        qpv=qpv_raw in ("1", "true", "yes"),
+        neighbours=neighbours,
+        x=number("x") if record.get("x") else 0.0,
+        y=number("y") if record.get("y") else 0.0,
+        **shares,
+    )
+
+
+def _check_graph(territories: Sequence[Territory], lines: Sequence[int], source: str) -> None:
+    seen: dict[str, int] = {}
+    for t, line in zip(territories, lines, strict=True):
+        if t.territory_id in seen:
+            raise TerritoryDataError(source, line, "territory_id",
+                                     f"'{t.territory_id}' is already used on line {seen[t.territory_id]}")
+        seen[t.territory_id] = line
+    for t, line in zip(territories, lines, strict=True):
+        for n in t.neighbours:
+            if n not in seen:
+                raise TerritoryDataError(source, line, "neighbours", f"unknown neighbour '{n}'; "
+                                         "expected identifiers from the territory_id column")
+            if n == t.territory_id:
+                raise TerritoryDataError(source, line, "neighbours", "a territory cannot neighbour itself")
+
+
+def generate_city(
+    n_territories: int,
+    residents: int,
+    seed: int,
+    qpv_share: float = 0.3,
+    name: str = "generated",
+    rsa: bool = True,
+) -> City:
+    """Generate an illustrative city: territories on a plane, joined to their nearest neighbours.
+
+    QPV territories get the national QPV unemployment level (ONPV 2023: 18.3 %) and the others the
+    surrounding level (7.5 %), each with some spread; all other figures are illustrative.
+    """
+    if n_territories < 1 or residents < n_territories:
+        raise ValueError("need at least one territory and one resident per territory")
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(7,)))
+    xy = rng.random((n_territories, 2))
+    weights = rng.lognormal(0.0, 0.35, n_territories)
+    populations = np.maximum(1, np.floor(residents * weights / weights.sum())).astype(int)
+    populations[np.argmax(populations)] += residents - populations.sum()
+    n_qpv = round(qpv_share * n_territories)
+    qpv = np.zeros(n_territories, dtype=bool)
+    qpv[rng.choice(n_territories, size=n_qpv, replace=False)] = True
+    unemployment = np.where(qpv, rng.uniform(0.15, 0.23, n_territories),
+                            rng.uniform(0.06, 0.10, n_territories))
+    long_term = rng.uniform(0.38, 0.55, n_territories)
+    rsa_share = (np.where(qpv, rng.uniform(0.30, 0.40, n_territories),
+                          rng.uniform(0.18, 0.28, n_territories)) * unemployment) if rsa else 0 * unemployment
+    non_french = np.where(qpv, rng.uniform(0.08, 0.16, n_territories),
+                          rng.uniform(0.02, 0.05, n_territories))
+    edges = _nearest_neighbour_edges(xy, k=3)
+    ids = [f"T{i + 1:02d}" for i in range(n_territories)]
+    territories = tuple(
+        Territory(
+            territory_id=ids[i],
+            name=f"{'QPV' if qpv[i] else 'Quartier'} {ids[i]}",
+            working_age_population=int(populations[i]),
+            unemployment_rate=round(float(unemployment[i]), 4),
+            long_term_share=round(float(long_term[i]), 4),
+            rsa_share=round(float(rsa_share[i]), 4),
+            non_french_share=round(float(non_french[i]), 4),
+            qpv=bool(qpv[i]),
+            neighbours=tuple(ids[j] for j in sorted(edges[i])),
+            x=round(float(xy[i, 0]), 4),
+            y=round(float(xy[i, 1]), 4),
+        )
+        for i in range(n_territories)
+    )
+    return City(name=name, territories=territories, source="generated")
+
+
+def _nearest_neighbour_edges(xy: np.ndarray, k: int) -> list[set[int]]:
+    """Symmetric k-nearest-neighbour adjacency, made connected with a minimum spanning tree."""
+    n = len(xy)
+    dist = np.linalg.norm(xy[:, None, :] - xy[None, :, :], axis=2)
+    adjacency: list[set[int]] = [set() for _ in range(n)]
+    for i in range(n):
+        for j in np.argsort(dist[i])[1 : k + 1]:
+            adjacency[i].add(int(j))
+            adjacency[int(j)].add(i)
+    complete = nx.Graph()
+    complete.add_weighted_edges_from((i, j, dist[i, j]) for i in range(n) for j in range(i + 1, n))
+    for i, j in nx.minimum_spanning_edges(complete, data=False):
+        adjacency[i].add(j)
+        adjacency[j].add(i)
+    return adjacency
+
+
+def write_city_table(city: City, path: Path, header_comment: str = "") -> None:
+    """Write a city as a territory table that ``load_city`` reads back identically."""
+    out = io.StringIO()
+    for line in header_comment.strip().splitlines():
+        out.write(f"# {line}\n")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
+    for t in city.territories:
+        writer.writerow((t.territory_id, t.name, t.working_age_population, t.unemployment_rate,
+                         t.long_term_share, t.rsa_share, t.non_french_share, int(t.qpv),
+                         ";".join(t.neighbours), t.x, t.y))
+    path.write_text(out.getvalue(), encoding="utf-8")
