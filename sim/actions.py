@@ -20,7 +20,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.errors import UserInputError
-from sim.params import EMPLOYMENT, FRENCH, FRENCH_A2, FRENCH_NONE, RIGHTS, SPECIALTIES, specialty_index
+from sim.params import (
+    EMPLOYMENT,
+    FRENCH,
+    FRENCH_A2,
+    FRENCH_NONE,
+    RIGHTS,
+    SPECIALTIES,
+    specialty_index,
+)
 from sim.population import Population
 
 SELECTION_POLICIES = ("first_come", "neediest_first", "creaming")
@@ -58,8 +66,10 @@ class ActionSpec:
     def __post_init__(self) -> None:
         specialty_index(self.specialty)
         if self.selection not in SELECTION_POLICIES:
-            raise UserInputError(f"action selection '{self.selection}': expected one of "
-                                 f"{', '.join(SELECTION_POLICIES)}")
+            raise UserInputError(
+                f"action selection '{self.selection}': expected one of "
+                f"{', '.join(SELECTION_POLICIES)}"
+            )
         if self.places < 0 or self.duration_months < 1:
             raise UserInputError("an action needs places >= 0 and duration_months >= 1")
         if not 0.0 <= self.creaming_degree <= 1.0 or not 0.0 <= self.control_share < 1.0:
@@ -126,8 +136,11 @@ class Action:
 
     def all_assigned(self) -> np.ndarray:
         """Every applicant randomized in (RCT treatment group, intention to treat)."""
-        return np.concatenate(self.treated_assigned) if self.treated_assigned else \
-            np.empty(0, dtype=np.int64)
+        return (
+            np.concatenate(self.treated_assigned)
+            if self.treated_assigned
+            else np.empty(0, dtype=np.int64)
+        )
 
     # ------------------------------------------------------------------ monthly delivery
     def deliver(self, month: int, pop: Population, enr: Enrolment) -> None:
@@ -175,8 +188,11 @@ class Action:
         candidates = self._candidates(pop, enr)
         if len(candidates) == 0:
             return
-        wanted = free if self.spec.control_share == 0 else \
-            int(np.ceil(free / (1.0 - self.spec.control_share)))
+        wanted = (
+            free
+            if self.spec.control_share == 0
+            else int(np.ceil(free / (1.0 - self.spec.control_share)))
+        )
         chosen = candidates[self._rank(pop, candidates)[:wanted]]
         if self.spec.control_share > 0:
             to_control = self.rng.random(len(chosen)) < self.spec.control_share
@@ -219,13 +235,13 @@ class Action:
         noise = self.rng.random(len(rows))
         readiness = pop.job_hazard()[rows] if self.specialty == EMPLOYMENT else -pop.barrier[rows]
         policy = self.spec.selection
-        base = {"first_come": noise, "neediest_first": -readiness + 1e-6 * noise,
-                "creaming": readiness + 1e-6 * noise}[policy]
+        base = {
+            "first_come": noise,
+            "neediest_first": -readiness + 1e-6 * noise,
+            "creaming": readiness + 1e-6 * noise,
+        }[policy]
         c = self.spec.creaming_degree
-        if c > 0:
-            score = (1 - c) * _ranks(base) + c * _ranks(readiness + 1e-6 * noise)
-        else:
-            score = base
+        score = (1 - c) * _ranks(base) + c * _ranks(readiness + 1e-6 * noise) if c > 0 else base
         return np.argsort(-score, kind="stable")
 
     def _fit(self, pop: Population, rows: np.ndarray) -> np.ndarray:
@@ -253,7 +269,7 @@ class Action:
         the configured share of participants reaches A1 by the end of the course."""
         share = min(max(self.spec.true_effect, 0.0), 0.999)
         total = 1.0 - (1.0 - share) ** (1.0 / self.spec.duration_months)
-        return max(0.0, total - pop.params.french_progress_none_per_month)
+        return float(max(0.0, total - pop.params.french_progress_none_per_month))
 
 
 def needs(specialty: int, pop: Population, rows: slice | np.ndarray) -> np.ndarray:

@@ -139,8 +139,14 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
     support it gives exists in every arm and is part of the baseline hazards.
     """
 
-    def __init__(self, model: CityModel, name: str, territories: tuple[int, ...],
-                 refers_to: tuple[str, ...], raises_rights_awareness: bool = False) -> None:
+    def __init__(
+        self,
+        model: CityModel,
+        name: str,
+        territories: tuple[int, ...],
+        refers_to: tuple[str, ...],
+        raises_rights_awareness: bool = False,
+    ) -> None:
         super().__init__(model)
         self.name = name
         self.raises_rights_awareness = raises_rights_awareness
@@ -163,8 +169,9 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
                     enr.aware[rows, s] |= met & needs(s, pop, rows)
 
 
-def generate_associations(n_territories: int, qpv: np.ndarray, rng: np.random.Generator,
-                          per_territory: float = 2.5) -> list[AssociationProfile]:
+def generate_associations(
+    n_territories: int, qpv: np.ndarray, rng: np.random.Generator, per_territory: float = 2.5
+) -> list[AssociationProfile]:
     """Illustrative local associations: a few per territory, more in priority neighbourhoods.
 
     Latent effectiveness is lognormal around 1 (sd 0.35); established associations (about half)
@@ -178,22 +185,26 @@ def generate_associations(n_territories: int, qpv: np.ndarray, rng: np.random.Ge
         for k in range(count):
             specialty = SPECIALTIES[int(rng.choice(3, p=[0.5, 0.3, 0.2]))]
             established = bool(rng.random() < 0.5)
-            profiles.append(AssociationProfile(
-                name=f"A{t + 1:02d}-{k + 1}",
-                specialty=specialty,
-                home_territories=(t,),
-                capacity=int(rng.integers(40, 160) * (2 if established else 1)),
-                cost_eur_per_participant_month=round(base_cost[specialty] *
-                                                     float(rng.uniform(0.8, 1.3)), 2),
-                effectiveness=round(float(rng.lognormal(0.0, 0.35)), 3),
-                partners=(),
-                established=established,
-            ))
+            profiles.append(
+                AssociationProfile(
+                    name=f"A{t + 1:02d}-{k + 1}",
+                    specialty=specialty,
+                    home_territories=(t,),
+                    capacity=int(rng.integers(40, 160) * (2 if established else 1)),
+                    cost_eur_per_participant_month=round(
+                        base_cost[specialty] * float(rng.uniform(0.8, 1.3)), 2
+                    ),
+                    effectiveness=round(float(rng.lognormal(0.0, 0.35)), 3),
+                    partners=(),
+                    established=established,
+                )
+            )
     return _with_partners(profiles, rng)
 
 
-def _with_partners(profiles: list[AssociationProfile],
-                   rng: np.random.Generator) -> list[AssociationProfile]:
+def _with_partners(
+    profiles: list[AssociationProfile], rng: np.random.Generator
+) -> list[AssociationProfile]:
     by_territory: dict[int, list[str]] = {}
     for p in profiles:
         by_territory.setdefault(p.home_territories[0], []).append(p.name)
@@ -201,6 +212,8 @@ def _with_partners(profiles: list[AssociationProfile],
     for p in profiles:
         local = [n for n in by_territory[p.home_territories[0]] if n != p.name]
         n_partners = min(len(local), int(rng.integers(0, 3)))
-        partners = tuple(sorted(rng.choice(local, size=n_partners, replace=False))) if n_partners else ()
+        partners = (
+            tuple(sorted(rng.choice(local, size=n_partners, replace=False))) if n_partners else ()
+        )
         result.append(AssociationProfile(**{**p.__dict__, "partners": partners}))
     return result

@@ -19,8 +19,8 @@ import mesa
 import numpy as np
 
 from sim.actions import Action, ActionSpec, Enrolment
-from sim.agents import AssociationProfile, PublicService, Resident, generate_associations
 from sim.agents import Association as AssociationAgent
+from sim.agents import AssociationProfile, PublicService, Resident, generate_associations
 from sim.network import build_social_network
 from sim.params import FRENCH_NONE, SPECIALTIES, ModelParams
 from sim.population import NOT_YET, Population
@@ -89,20 +89,34 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.population = Population(self.city, self.params, seed)
         adjacency = [sorted(self.city.graph().neighbors(t)) for t in range(self.city.size)]
         self.social_network = build_social_network(
-            self.population.territory, adjacency, self.params.network_degree,
-            self.params.network_rewire_probability, self.params.cross_territory_ties_per_resident,
-            stream(seed, "network"))
+            self.population.territory,
+            adjacency,
+            self.params.network_degree,
+            self.params.network_rewire_probability,
+            self.params.cross_territory_ties_per_resident,
+            stream(seed, "network"),
+        )
         self.enrolment = Enrolment(self.population.n)
         self.actions: list[Action] = []
         self._programme_rng = stream(seed, "programme")
-        profiles = associations if associations is not None else generate_associations(
-            self.city.size, self.population.qpv, stream(seed, "associations"))
+        profiles = (
+            associations
+            if associations is not None
+            else generate_associations(
+                self.city.size, self.population.qpv, stream(seed, "associations")
+            )
+        )
         self.associations = {p.name: AssociationAgent(self, p) for p in profiles}
         everywhere = tuple(range(self.city.size))
         self.services = [
             PublicService(self, "employment service", everywhere, ("employment_support",)),
-            PublicService(self, "family allowance fund (CAF)", everywhere, ("access_to_rights",),
-                          raises_rights_awareness=True),
+            PublicService(
+                self,
+                "family allowance fund (CAF)",
+                everywhere,
+                ("access_to_rights",),
+                raises_rights_awareness=True,
+            ),
             PublicService(self, "social centres", everywhere, ("french_course",)),
         ]
         if resident_agents:
@@ -121,10 +135,19 @@ class CityModel(mesa.Model):  # type: ignore[misc]
     def launch_action(self, spec: ActionSpec) -> Action:
         """Start an action delivered by one of the city's associations."""
         if spec.association not in self.associations:
-            self.associations[spec.association] = AssociationAgent(self, AssociationProfile(
-                name=spec.association, specialty=spec.specialty, home_territories=spec.territories,
-                capacity=spec.places, cost_eur_per_participant_month=spec.cost_eur_per_participant_month,
-                effectiveness=1.0, partners=(), established=False))
+            self.associations[spec.association] = AssociationAgent(
+                self,
+                AssociationProfile(
+                    name=spec.association,
+                    specialty=spec.specialty,
+                    home_territories=spec.territories,
+                    capacity=spec.places,
+                    cost_eur_per_participant_month=spec.cost_eur_per_participant_month,
+                    effectiveness=1.0,
+                    partners=(),
+                    established=False,
+                ),
+            )
         action = Action(len(self.actions), spec, self._programme_rng)
         self.actions.append(action)
         self.associations[spec.association].actions.append(action)
@@ -197,19 +220,22 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         unemployed = ~pop.employed
         s = self.series
         s["unemployment_rate"][m] = unemployed.mean()
-        s["long_term_unemployed"][m] = (unemployed & (pop.duration >= self.params.long_term_months)).sum()
+        s["long_term_unemployed"][m] = (
+            unemployed & (pop.duration >= self.params.long_term_months)
+        ).sum()
         s["rsa_eligible"][m] = pop.rsa_eligible.sum()
         s["rsa_claimed"][m] = pop.rsa_claimed.sum()
         s["non_take_up"][m] = pop.non_take_up()
         initial_none = pop.initial_french == FRENCH_NONE
         s["french_a1_plus_initial_non_speakers"][m] = (
-            (pop.french[initial_none] > FRENCH_NONE).mean() if initial_none.any() else 0.0)
+            (pop.french[initial_none] > FRENCH_NONE).mean() if initial_none.any() else 0.0
+        )
         s["enrolled"][m] = (self.enrolment.action >= 0).sum()
         s["public_cost_eur"][m] = getattr(self, "_cost_this_month", 0.0) if m > 0 else 0.0
         s["sustained_jobs_cumulative"][m] = (pop.sustained_job_month != NOT_YET).sum()
-        self.territory_unemployment[m] = np.bincount(pop.territory, weights=unemployed,
-                                                     minlength=self.city.size) / \
-            np.bincount(pop.territory, minlength=self.city.size)
+        self.territory_unemployment[m] = np.bincount(
+            pop.territory, weights=unemployed, minlength=self.city.size
+        ) / np.bincount(pop.territory, minlength=self.city.size)
 
     # ------------------------------------------------------------------ results
     def resident_outcomes(self) -> dict[str, np.ndarray]:

@@ -48,8 +48,9 @@ def build_social_network(
         dst = np.where(rewire, starts[territory[ok]] + random_local, dst)
         src_parts.append(src)
         dst_parts.append(dst)
-    cross_src, cross_dst = _cross_territory_ties(territory, adjacency, counts, starts,
-                                                 cross_ties_per_resident, rng)
+    cross_src, cross_dst = _cross_territory_ties(
+        territory, adjacency, counts, starts, cross_ties_per_resident, rng
+    )
     src_parts.append(cross_src)
     dst_parts.append(cross_dst)
     src_all = np.concatenate(src_parts)
@@ -80,9 +81,12 @@ def _cross_territory_ties(
     has_neighbour = degree[territory[src]] > 0
     src = src[has_neighbour]
     neighbour_pick = (rng.random(len(src)) * degree[territory[src]]).astype(np.int64)
-    flat = np.concatenate([np.asarray(a, dtype=np.int64) for a in adjacency if a] or
-                          [np.empty(0, dtype=np.int64)])
+    flat = np.concatenate(
+        [np.asarray(a, dtype=np.int64) for a in adjacency if a] or [np.empty(0, dtype=np.int64)]
+    )
     offsets = np.concatenate(([0], np.cumsum(degree)[:-1]))
     target_territory = flat[offsets[territory[src]] + neighbour_pick]
-    dst = starts[target_territory] + (rng.random(len(src)) * counts[target_territory]).astype(np.int64)
+    dst = starts[target_territory] + (rng.random(len(src)) * counts[target_territory]).astype(
+        np.int64
+    )
     return src, dst

@@ -29,7 +29,9 @@ FRENCH_A2 = 2
 def specialty_index(name: str) -> int:
     """Index of a specialty from its name, with a clear error for an unknown one."""
     if name not in SPECIALTIES:
-        raise UserInputError(f"unknown specialty '{name}': expected one of {', '.join(SPECIALTIES)}")
+        raise UserInputError(
+            f"unknown specialty '{name}': expected one of {', '.join(SPECIALTIES)}"
+        )
     return SPECIALTIES.index(name)
 
 
@@ -98,11 +100,13 @@ class ModelParams:
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise UserInputError(f"parameter '{f.name}': expected a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
-                raise UserInputError(f"parameter '{f.name}': expected a finite number >= 0, "
-                                     f"got {value!r}")
+                raise UserInputError(
+                    f"parameter '{f.name}': expected a finite number >= 0, got {value!r}"
+                )
             if _is_probability(f.name) and value > 1:
-                raise UserInputError(f"parameter '{f.name}': expected a value in [0, 1], "
-                                     f"got {value!r}")
+                raise UserInputError(
+                    f"parameter '{f.name}': expected a value in [0, 1], got {value!r}"
+                )
 
     def with_overrides(self, **overrides: Any) -> ModelParams:
         """A copy with some parameters replaced; an unknown name is a clear error."""
@@ -115,7 +119,7 @@ class ModelParams:
     @property
     def separation_new_per_month(self) -> float:
         """Monthly separation hazard in a job's first 3 months, from the 3-month retention."""
-        return 1.0 - self.retention_3_months ** (1.0 / 3.0)
+        return float(1.0 - self.retention_3_months ** (1.0 / 3.0))
 
     @property
     def public_cost_ltu_eur_per_month(self) -> float:

@@ -49,10 +49,13 @@ class Population:
         self.slices = [slice(int(s), int(s + c)) for s, c in zip(starts, counts, strict=True)]
         self.territory = np.repeat(np.arange(city.size, dtype=np.int32), counts)
         self.qpv = city.column("qpv").astype(bool)
-        self.contact_rate = np.where(self.qpv, params.service_contact_qpv_per_month,
-                                     params.service_contact_per_month).astype(np.float32)
-        self._streams = {name: stream(seed, name) for name in
-                         ("labour", "rsa", "language", "services", "diffusion")}
+        self.contact_rate = np.where(
+            self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
+        ).astype(np.float32)
+        self._streams = {
+            name: stream(seed, name)
+            for name in ("labour", "rsa", "language", "services", "diffusion")
+        }
         self._init_state(city, stream(seed, "population"))
         self._init_outcomes()
         self._calibrate_hazards()
@@ -69,22 +72,31 @@ class Population:
         for t, rows in zip(city.territories, self.slices, strict=True):
             size = rows.stop - rows.start
             barrier = self.barrier[rows]
-            unemployed = _weighted_pick(rng, np.exp(2.0 * barrier), round(t.unemployment_rate * size))
+            unemployed = _weighted_pick(
+                rng, np.exp(2.0 * barrier), round(t.unemployment_rate * size)
+            )
             self.employed[rows.start + unemployed] = False
-            long_term = _weighted_pick(rng, np.exp(2.0 * barrier[unemployed]),
-                                       round(t.long_term_share * len(unemployed)))
+            long_term = _weighted_pick(
+                rng, np.exp(2.0 * barrier[unemployed]), round(t.long_term_share * len(unemployed))
+            )
             is_long = np.zeros(len(unemployed), dtype=bool)
             is_long[long_term] = True
-            durations = np.where(is_long, rng.integers(p.long_term_months, 4 * p.long_term_months,
-                                                       len(unemployed)),
-                                 rng.integers(0, p.long_term_months, len(unemployed)))
+            durations = np.where(
+                is_long,
+                rng.integers(p.long_term_months, 4 * p.long_term_months, len(unemployed)),
+                rng.integers(0, p.long_term_months, len(unemployed)),
+            )
             self.duration[rows.start + unemployed] = durations
             n_eligible = min(len(unemployed), round(t.rsa_share * size / (1.0 - p.rsa_non_take_up)))
-            eligible = unemployed[_weighted_pick(
-                rng, np.exp(2.0 * barrier[unemployed]) * np.where(is_long, 3.0, 1.0), n_eligible)]
+            eligible = unemployed[
+                _weighted_pick(
+                    rng, np.exp(2.0 * barrier[unemployed]) * np.where(is_long, 3.0, 1.0), n_eligible
+                )
+            ]
             self.rsa_eligible[rows.start + eligible] = True
-            non_french = _weighted_pick(rng, np.where(self.employed[rows], 1.0, 1.5),
-                                        round(t.non_french_share * size))
+            non_french = _weighted_pick(
+                rng, np.where(self.employed[rows], 1.0, 1.5), round(t.non_french_share * size)
+            )
             self.french[rows.start + non_french] = FRENCH_NONE
         employed = self.employed
         self.duration[employed] = rng.integers(0, 120, int(employed.sum()))
@@ -94,7 +106,8 @@ class Population:
         self.initial_employed = self.employed.copy()
         self.initial_rsa_eligible = self.rsa_eligible.copy()
         self.barrier_multiplier = np.exp(-p.barrier_hazard_slope * (self.barrier - 0.5)).astype(
-            np.float32)
+            np.float32
+        )
         # Programme effects, written by the actions each month.
         self.job_boost = np.zeros(n, dtype=np.float32)
         self.french_boost = np.zeros(n, dtype=np.float32)
@@ -115,11 +128,13 @@ class Population:
         each territory's established-job separation so that its diagnosed unemployment rate is the
         steady state of its hazards (unless the parameter fixes it)."""
         p = self.params
-        multiplier = self.barrier_multiplier * self._french_factor()
+        multiplier = self.barrier_multiplier * self.french_factor()
         unemployed = ~self.employed
         groups = self._hazard_group()
-        self.group_hazard = np.array([p.job_hazard_short_per_month, p.job_hazard_long_per_month,
-                                      p.job_hazard_rsa_per_month], dtype=np.float32)
+        self.group_hazard = np.array(
+            [p.job_hazard_short_per_month, p.job_hazard_long_per_month, p.job_hazard_rsa_per_month],
+            dtype=np.float32,
+        )
         self.group_scale = np.ones(3, dtype=np.float32)
         for g in range(3):
             members = unemployed & (groups == g)
@@ -150,10 +165,11 @@ class Population:
             french=s["language"].random(n, dtype=np.float32),
         )
 
-    def _french_factor(self) -> np.ndarray:
+    def french_factor(self) -> np.ndarray:
         p = self.params
-        factors = np.array([p.french_none_hazard_factor, p.french_a1_hazard_factor, 1.0],
-                           dtype=np.float32)
+        factors = np.array(
+            [p.french_none_hazard_factor, p.french_a1_hazard_factor, 1.0], dtype=np.float32
+        )
         return factors[self.french]
 
     def _hazard_group(self) -> np.ndarray:
@@ -164,8 +180,8 @@ class Population:
     def job_hazard(self) -> np.ndarray:
         """Baseline monthly job-finding hazard of every resident (meaningful for the unemployed)."""
         groups = self._hazard_group()
-        return (self.group_hazard * self.group_scale)[groups] * self.barrier_multiplier * \
-            self._french_factor()
+        by_group = (self.group_hazard * self.group_scale)[groups]
+        return np.asarray(by_group * self.barrier_multiplier * self.french_factor())
 
     def labour_step(self, month: int, draws: MonthlyDraws) -> np.ndarray:
         """Job finding and job loss; returns who found a job this month."""
@@ -175,8 +191,11 @@ class Population:
         if self.treated.any():
             hazard = hazard + self.job_boost - self._displacement_penalty(unemployed)
         found = unemployed & (draws.job < hazard)
-        separation = np.where(self.duration < 3, np.float32(p.separation_new_per_month),
-                              self.separation_established[self.territory])
+        separation = np.where(
+            self.duration < 3,
+            np.float32(p.separation_new_per_month),
+            self.separation_established[self.territory],
+        )
         lost = self.employed & (draws.separation < separation)
         changed = found | lost
         self.employed = (self.employed & ~lost) | found
@@ -194,25 +213,37 @@ class Population:
         if share == 0.0:
             return np.zeros(self.n, dtype=np.float32)
         treated_unemployed = unemployed & self.treated
-        extra = np.bincount(self.territory[treated_unemployed],
-                            weights=self.job_boost[treated_unemployed],
-                            minlength=self.n_territories)
+        extra = np.bincount(
+            self.territory[treated_unemployed],
+            weights=self.job_boost[treated_unemployed],
+            minlength=self.n_territories,
+        )
         untreated = unemployed & ~self.treated
         pool = np.bincount(self.territory[untreated], minlength=self.n_territories)
         per_resident = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
         return np.where(untreated, per_resident[self.territory], 0.0).astype(np.float32)
 
     def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
-        """Minimum income: exits (to a job or otherwise), entries when insurance runs out, take-up."""
+        """Minimum income: exits (to a job or otherwise), entry when insurance ends, take-up."""
         p = self.params
-        other_exit = self.rsa_eligible & ~self.employed & (draws.rsa_exit < p.rsa_other_exit_per_month)
+        other_exit = (
+            self.rsa_eligible & ~self.employed & (draws.rsa_exit < p.rsa_other_exit_per_month)
+        )
         leaving = (self.rsa_eligible & found_job) | other_exit
         self.rsa_eligible &= ~leaving
         self.rsa_claimed &= ~leaving
-        entering = ~self.employed & ~self.rsa_eligible & (self.duration == p.unemployment_insurance_months)
+        entering = (
+            ~self.employed & ~self.rsa_eligible & (self.duration == p.unemployment_insurance_months)
+        )
         self.rsa_eligible |= entering
-        takeup_hazard = np.where(self.rights_aware, np.float32(p.takeup_hazard_aware_per_month),
-                                 np.float32(p.takeup_hazard_unaware_per_month)) + self.takeup_boost
+        takeup_hazard = (
+            np.where(
+                self.rights_aware,
+                np.float32(p.takeup_hazard_aware_per_month),
+                np.float32(p.takeup_hazard_unaware_per_month),
+            )
+            + self.takeup_boost
+        )
         claiming = self.rsa_eligible & ~self.rsa_claimed & (draws.takeup < takeup_hazard)
         self.rsa_claimed |= claiming
         self.claim_month[claiming & (self.claim_month == NOT_YET)] = month
@@ -220,8 +251,13 @@ class Population:
     def french_step(self, month: int, draws: MonthlyDraws) -> None:
         """French progression: slow without a course, faster with one (``french_boost``)."""
         p = self.params
-        rate = np.array([p.french_progress_none_per_month, p.french_progress_a1_per_month, 0.0],
-                        dtype=np.float32)[self.french] + self.french_boost
+        rate = (
+            np.array(
+                [p.french_progress_none_per_month, p.french_progress_a1_per_month, 0.0],
+                dtype=np.float32,
+            )[self.french]
+            + self.french_boost
+        )
         progressing = (self.french < FRENCH_A2) & (draws.french < rate)
         self.french = self.french + progressing.astype(np.int8)
         reached_a1 = progressing & (self.french == FRENCH_A1) & (self.a1_month == NOT_YET)
@@ -231,11 +267,15 @@ class Population:
         """Add this month's public cost of each resident; returns the city's total (euros)."""
         p = self.params
         unemployed = ~self.employed
-        insured = unemployed & ~self.rsa_eligible & (self.duration < p.unemployment_insurance_months)
+        insured = (
+            unemployed & ~self.rsa_eligible & (self.duration < p.unemployment_insurance_months)
+        )
         support = p.public_cost_ltu_eur_per_month - p.rsa_eur_per_month
-        cost = (insured * np.float32(p.are_eur_per_month)
-                + self.rsa_claimed * np.float32(p.public_cost_ltu_eur_per_month)
-                + (self.rsa_eligible & ~self.rsa_claimed) * np.float32(support))
+        cost = (
+            insured * np.float32(p.are_eur_per_month)
+            + self.rsa_claimed * np.float32(p.public_cost_ltu_eur_per_month)
+            + (self.rsa_eligible & ~self.rsa_claimed) * np.float32(support)
+        )
         self.public_cost_eur += cost
         return float(cost.sum(dtype=np.float64))
 
@@ -251,7 +291,7 @@ class Population:
 
 
 def _weighted_pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
-    """Indices of ``k`` items drawn without replacement with probability ~ weights (Gumbel top-k)."""
+    """Indices of ``k`` items drawn without replacement, probability ~ weights (Gumbel top-k)."""
     k = max(0, min(int(k), len(weights)))
     if k == 0:
         return np.empty(0, dtype=np.int64)

@@ -106,8 +106,13 @@ def load_city(source: str | Path) -> City:
     else:
         path = Path(source)
     if not path.is_file():
-        raise TerritoryDataError(str(source), None, "file", "no such file; expected a CSV table "
-                                 f"or one of the built-in cities: {', '.join(BUILTIN_CITIES)}")
+        raise TerritoryDataError(
+            str(source),
+            None,
+            "file",
+            "no such file; expected a CSV table "
+            f"or one of the built-in cities: {', '.join(BUILTIN_CITIES)}",
+        )
     text = path.read_text(encoding="utf-8")
     return parse_city_table(text, source=path.name, name=path.stem)
 
@@ -123,14 +128,19 @@ def parse_city_table(text: str, source: str, name: str) -> City:
     columns = [c.strip() for c in next(csv.reader([header]))]
     for col in REQUIRED_COLUMNS:
         if col not in columns:
-            raise TerritoryDataError(source, header_line, col, f"missing column; expected columns "
-                                     f"{', '.join(REQUIRED_COLUMNS)}")
+            raise TerritoryDataError(
+                source,
+                header_line,
+                col,
+                f"missing column; expected columns {', '.join(REQUIRED_COLUMNS)}",
+            )
     territories = []
     for line_no, line in data[1:]:
         values = next(csv.reader(io.StringIO(line)))
         if len(values) != len(columns):
-            raise TerritoryDataError(source, line_no, "row", f"expected {len(columns)} values, "
-                                     f"got {len(values)}")
+            raise TerritoryDataError(
+                source, line_no, "row", f"expected {len(columns)} values, got {len(values)}"
+            )
         record = {c: v.strip() for c, v in zip(columns, values, strict=True)}
         territories.append(_parse_territory(record, source, line_no))
     _check_graph(territories, [n for n, _ in data[1:]], source)
@@ -143,31 +153,48 @@ def _parse_territory(record: dict[str, str], source: str, line: int) -> Territor
         try:
             value = float(raw)
         except ValueError:
-            raise TerritoryDataError(source, line, field, f"expected a number, got '{raw}'") from None
+            raise TerritoryDataError(
+                source, line, field, f"expected a number, got '{raw}'"
+            ) from None
         if not np.isfinite(value):
             raise TerritoryDataError(source, line, field, f"expected a finite number, got '{raw}'")
         return value
 
     population = number("working_age_population")
     if population <= 0 or population != int(population):
-        raise TerritoryDataError(source, line, "working_age_population",
-                                 f"expected a positive whole number, got '{record['working_age_population']}'")
+        raise TerritoryDataError(
+            source,
+            line,
+            "working_age_population",
+            f"expected a positive whole number, got '{record['working_age_population']}'",
+        )
     shares = {}
     for field in SHARE_COLUMNS:
         value = number(field)
         if not 0.0 <= value <= 1.0:
-            raise TerritoryDataError(source, line, field, f"expected a share in [0, 1], got {value:g}")
+            raise TerritoryDataError(
+                source, line, field, f"expected a share in [0, 1], got {value:g}"
+            )
         shares[field] = value
     if shares["rsa_share"] > shares["unemployment_rate"]:
-        raise TerritoryDataError(source, line, "rsa_share", f"RSA recipients ({shares['rsa_share']:g}) "
-                                 f"cannot exceed the unemployed ({shares['unemployment_rate']:g}) "
-                                 "in this model")
+        raise TerritoryDataError(
+            source,
+            line,
+            "rsa_share",
+            f"RSA recipients ({shares['rsa_share']:g}) "
+            f"cannot exceed the unemployed ({shares['unemployment_rate']:g}) "
+            "in this model",
+        )
     qpv_raw = record["qpv"].lower()
     if qpv_raw not in ("0", "1", "true", "false", "yes", "no"):
-        raise TerritoryDataError(source, line, "qpv", f"expected 0/1 or true/false, got '{record['qpv']}'")
+        raise TerritoryDataError(
+            source, line, "qpv", f"expected 0/1 or true/false, got '{record['qpv']}'"
+        )
     territory_id = record["territory_id"]
     if not territory_id:
-        raise TerritoryDataError(source, line, "territory_id", "expected an identifier, got nothing")
+        raise TerritoryDataError(
+            source, line, "territory_id", "expected an identifier, got nothing"
+        )
     neighbours = tuple(n.strip() for n in record["neighbours"].split(";") if n.strip())
     return Territory(
         territory_id=territory_id,
@@ -185,16 +212,26 @@ def _check_graph(territories: Sequence[Territory], lines: Sequence[int], source:
     seen: dict[str, int] = {}
     for t, line in zip(territories, lines, strict=True):
         if t.territory_id in seen:
-            raise TerritoryDataError(source, line, "territory_id",
-                                     f"'{t.territory_id}' is already used on line {seen[t.territory_id]}")
+            raise TerritoryDataError(
+                source,
+                line,
+                "territory_id",
+                f"'{t.territory_id}' is already used on line {seen[t.territory_id]}",
+            )
         seen[t.territory_id] = line
     for t, line in zip(territories, lines, strict=True):
         for n in t.neighbours:
             if n not in seen:
-                raise TerritoryDataError(source, line, "neighbours", f"unknown neighbour '{n}'; "
-                                         "expected identifiers from the territory_id column")
+                raise TerritoryDataError(
+                    source,
+                    line,
+                    "neighbours",
+                    f"unknown neighbour '{n}'; expected identifiers from the territory_id column",
+                )
             if n == t.territory_id:
-                raise TerritoryDataError(source, line, "neighbours", "a territory cannot neighbour itself")
+                raise TerritoryDataError(
+                    source, line, "neighbours", "a territory cannot neighbour itself"
+                )
 
 
 def generate_city(
@@ -220,13 +257,23 @@ def generate_city(
     n_qpv = round(qpv_share * n_territories)
     qpv = np.zeros(n_territories, dtype=bool)
     qpv[rng.choice(n_territories, size=n_qpv, replace=False)] = True
-    unemployment = np.where(qpv, rng.uniform(0.15, 0.23, n_territories),
-                            rng.uniform(0.06, 0.10, n_territories))
+    unemployment = np.where(
+        qpv, rng.uniform(0.15, 0.23, n_territories), rng.uniform(0.06, 0.10, n_territories)
+    )
     long_term = rng.uniform(0.38, 0.55, n_territories)
-    rsa_share = (np.where(qpv, rng.uniform(0.30, 0.40, n_territories),
-                          rng.uniform(0.18, 0.28, n_territories)) * unemployment) if rsa else 0 * unemployment
-    non_french = np.where(qpv, rng.uniform(0.08, 0.16, n_territories),
-                          rng.uniform(0.02, 0.05, n_territories))
+    rsa_share = (
+        (
+            np.where(
+                qpv, rng.uniform(0.30, 0.40, n_territories), rng.uniform(0.18, 0.28, n_territories)
+            )
+            * unemployment
+        )
+        if rsa
+        else 0 * unemployment
+    )
+    non_french = np.where(
+        qpv, rng.uniform(0.08, 0.16, n_territories), rng.uniform(0.02, 0.05, n_territories)
+    )
     edges = _nearest_neighbour_edges(xy, k=3)
     ids = [f"T{i + 1:02d}" for i in range(n_territories)]
     territories = tuple(
@@ -273,7 +320,19 @@ def write_city_table(city: City, path: Path, header_comment: str = "") -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow((*REQUIRED_COLUMNS, *OPTIONAL_COLUMNS))
     for t in city.territories:
-        writer.writerow((t.territory_id, t.name, t.working_age_population, t.unemployment_rate,
-                         t.long_term_share, t.rsa_share, t.non_french_share, int(t.qpv),
-                         ";".join(t.neighbours), t.x, t.y))
+        writer.writerow(
+            (
+                t.territory_id,
+                t.name,
+                t.working_age_population,
+                t.unemployment_rate,
+                t.long_term_share,
+                t.rsa_share,
+                t.non_french_share,
+                int(t.qpv),
+                ";".join(t.neighbours),
+                t.x,
+                t.y,
+            )
+        )
     path.write_text(out.getvalue(), encoding="utf-8")

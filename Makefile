@@ -1,0 +1,45 @@
+# Two commands do all the set-up on a fresh machine: `make demo` and `make test`.
+# They create .venv with a Python >= 3.12 if needed and install the project into it.
+
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+# First interpreter on the PATH that is Python >= 3.12 (a .python-version file selects one under pyenv).
+PYTHON ?= $(shell for p in python3 python3.13 python3.12 python; do \
+	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; \
+	done)
+
+.PHONY: demo test test-all lint bench clean help
+
+help:
+	@echo "make demo      set up, then run the demo city and print a summary"
+	@echo "make test      set up, then lint, type-check and run the fast tests"
+	@echo "make test-all  the same with the slow tests"
+	@echo "make bench     run the benchmarks (Bordeaux-scale city)"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 is required and none was found on the PATH" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/sim demo
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check sim tests benchmarks
+	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+test-all: lint
+	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_city.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

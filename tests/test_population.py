@@ -1,0 +1,110 @@
+"""Calibration of the baseline dynamics against the configured hazards."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sim.actions import ActionSpec, Target
+from sim.calibration import implied_steady_state_unemployment
+from sim.model import CityModel
+from sim.params import FRENCH_NONE, ModelParams
+from sim.population import NOT_YET, Population
+from sim.territory import City, generate_city
+
+
+def _first_month_exit_rates(city: City, seed: int) -> dict[str, tuple[int, int]]:
+    """Exits to a job in month 1 and residents at risk, per calibration group."""
+    pop = Population(city, ModelParams(), seed)
+    unemployed = ~pop.employed
+    long_term = pop.duration >= pop.params.long_term_months
+    groups = {
+        "short": unemployed & ~long_term & ~pop.rsa_eligible,
+        "long": unemployed & long_term & ~pop.rsa_eligible,
+        "rsa_recipients": unemployed & pop.rsa_claimed,
+    }
+    found = pop.labour_step(1, pop.draw())
+    return {name: (int((found & g).sum()), int(g.sum())) for name, g in groups.items()}
+
+
+def test_exit_hazards_match_configured_values() -> None:
+    """Month-1 job-finding rates of short-term, long-term unemployed and RSA recipients equal
+    5.8 %, 3.0 % and 1.0 % within 4 binomial standard errors (pooled over 4 seeded cities)."""
+    p = ModelParams()
+    expected = {
+        "short": p.job_hazard_short_per_month,
+        "long": p.job_hazard_long_per_month,
+        "rsa_recipients": p.job_hazard_rsa_per_month,
+    }
+    totals = {name: [0, 0] for name in expected}
+    city = generate_city(20, 120_000, seed=4)
+    for seed in range(4):
+        for name, (exits, at_risk) in _first_month_exit_rates(city, seed).items():
+            totals[name][0] += exits
+            totals[name][1] += at_risk
+    for name, (exits, at_risk) in totals.items():
+        rate, h = exits / at_risk, expected[name]
+        se = np.sqrt(h * (1 - h) / at_risk)
+        assert at_risk > 2_000, name
+        assert abs(rate - h) < 4 * se, (name, rate, h, se)
+
+
+def test_closed_population_converges_to_implied_steady_state() -> None:
+    """Without RSA, French progression or programme, the unemployment rate after 240 months equals
+    the steady state implied by every resident's hazards, within 4 standard errors."""
+    city = generate_city(10, 30_000, seed=9, rsa=False)
+    params = ModelParams(
+        separation_established_per_month=0.02,
+        unemployment_insurance_months=10_000,
+        french_progress_none_per_month=0.0,
+        french_progress_a1_per_month=0.0,
+    )
+    model = CityModel(city, seed=2, months=240, params=params, resident_agents=False)
+    start = model.population.unemployment_rate()
+    expected, se = implied_steady_state_unemployment(model.population)
+    model.run()
+    simulated = model.series["unemployment_rate"][-1]
+    assert abs(start - expected) > 10 * se, "the test must start away from the steady state"
+    assert abs(simulated - expected) < 4 * se, (simulated, expected, se)
+
+
+def test_french_course_brings_configured_share_to_a1() -> None:
+    """Participants without French who complete a 6-month course reach A1 by its end in the
+    configured share (0.68, OFII 2023), within 4 binomial standard errors."""
+    city = generate_city(6, 30_000, seed=21, qpv_share=0.5)
+    params = ModelParams(dropout_per_month=0.0)
+    duration = 6
+    course = ActionSpec(
+        association="course",
+        specialty="french_course",
+        territories=tuple(range(city.size)),
+        places=600,
+        duration_months=duration,
+        true_effect=params.course_a1_share,
+        cost_eur_per_participant_month=250.0,
+        end_month=30,
+        target=Target(non_french_only=True),
+    )
+    model = CityModel(
+        city, seed=3, months=40, params=params, actions=[course], resident_agents=False
+    )
+    model.run()
+    pop, enr = model.population, model.enrolment
+    participants = np.flatnonzero(enr.first_action == 0)
+    enrolled = enr.first_enrol_month[participants]
+    reached = pop.a1_month[participants]
+    assert (pop.initial_french[participants] == FRENCH_NONE).all()
+    in_time = (reached != NOT_YET) & (reached <= enrolled + duration - 1)
+    share, n = in_time.mean(), len(participants)
+    se = np.sqrt(0.68 * 0.32 / n)
+    assert n > 500
+    assert abs(share - params.course_a1_share) < 4 * se, (share, n)
+
+
+@pytest.mark.parametrize("field", ["job_hazard_short_per_month", "dropout_per_month"])
+def test_probability_parameters_outside_unit_interval_are_rejected(field: str) -> None:
+    """A monthly probability above 1 is a user error naming the parameter."""
+    from sim.errors import UserInputError
+
+    with pytest.raises(UserInputError, match=field):
+        ModelParams().with_overrides(**{field: 1.5})

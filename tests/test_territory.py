@@ -1,0 +1,75 @@
+"""Territory tables: loading, generation, and errors that name the file, row and field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sim.errors import TerritoryDataError
+from sim.territory import generate_city, load_city, parse_city_table, write_city_table
+
+GOOD = """# comment line
+territory_id,name,working_age_population,unemployment_rate,long_term_share,rsa_share,non_french_share,qpv,neighbours
+A,Alpha,1000,0.10,0.4,0.03,0.05,1,B
+B,Beta,2000,0.07,0.5,0.02,0.03,0,A
+"""
+
+
+def test_shipped_cities_load_with_expected_sizes() -> None:
+    """The demo city has 12 territories and 30,000 residents; the Bordeaux-scale one 260,000."""
+    demo = load_city("demo")
+    assert (demo.size, demo.population) == (12, 30_000)
+    bordeaux = load_city("bordeaux")
+    assert bordeaux.population == 260_000
+    assert bordeaux.graph().number_of_edges() >= bordeaux.size - 1
+
+
+def test_table_round_trips_through_writer(tmp_path: Path) -> None:
+    """A generated city written as a table reads back identical."""
+    city = generate_city(8, 5_000, seed=3)
+    path = tmp_path / "c.csv"
+    write_city_table(city, path, "illustrative")
+    again = load_city(path)
+    assert again.territories == city.territories
+
+
+def test_generated_city_is_connected_and_seeded() -> None:
+    """Same seed, same city; the adjacency graph is connected."""
+    import networkx as nx
+
+    a, b = generate_city(15, 20_000, seed=5), generate_city(15, 20_000, seed=5)
+    assert a.territories == b.territories
+    assert nx.is_connected(a.graph())
+    assert generate_city(15, 20_000, seed=6).territories != a.territories
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "row", "field", "expected"),
+    [
+        ("qpv,neighbours", "qpv,voisins", 2, "neighbours", "missing column"),
+        ("A,Alpha,1000", "A,Alpha,-5", 3, "working_age_population", "positive whole number"),
+        ("0.10,0.4,0.03", "1.30,0.4,0.03", 3, "unemployment_rate", "share in [0, 1]"),
+        ("0.5,0.02,0.03", "0.5,0.02,-0.1", 4, "non_french_share", "share in [0, 1]"),
+        (",1,B", ",1,Z", 3, "neighbours", "unknown neighbour 'Z'"),
+        ("1000,0.10", "lots,0.10", 3, "working_age_population", "expected a number"),
+        (",1,B", ",maybe,B", 3, "qpv", "expected 0/1"),
+    ],
+)
+def test_bad_tables_name_file_row_and_field(
+    old: str, new: str, row: int, field: str, expected: str
+) -> None:
+    """Each mistake is reported once, with the file, the row (line) and the field."""
+    text = GOOD.replace(old, new, 1)
+    assert text != GOOD
+    with pytest.raises(TerritoryDataError) as info:
+        parse_city_table(text, source="city.csv", name="c")
+    message = str(info.value)
+    assert message.startswith(f"city.csv, row {row}, field '{field}'")
+    assert expected in message
+
+
+def test_missing_file_is_a_clear_error() -> None:
+    """A path that does not exist names itself and the built-in alternatives."""
+    with pytest.raises(TerritoryDataError, match=r"no such file.*demo"):
+        load_city("does/not/exist.csv")
