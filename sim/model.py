@@ -23,7 +23,7 @@ from sim.agents import Association as AssociationAgent
 from sim.agents import AssociationProfile, PublicService, Resident, generate_associations
 from sim.network import build_social_network
 from sim.params import FRENCH_NONE, SPECIALTIES, ModelParams
-from sim.population import NOT_YET, Population
+from sim.population import NOT_YET, MonthlyDraws, Population
 from sim.rng import stream, stream_seed
 from sim.territory import City, load_city
 
@@ -125,6 +125,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.series = {name: np.zeros(months + 1) for name in SERIES}
         self.territory_unemployment = np.zeros((months + 1, self.city.size))
         self.programme = programme
+        self._cost_this_month = 0.0
+        self._initial_non_speakers = np.flatnonzero(self.population.initial_french == FRENCH_NONE)
+        self._territory_sizes = np.array([r.stop - r.start for r in self.population.slices])
         self._record()
         for spec in actions:
             self.launch_action(spec)
@@ -166,13 +169,13 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         """Advance the city by one month."""
         self.month += 1
         pop = self.population
-        draws = pop.draw()
+        draws = pop.draw(self.month)
         if self.programme is not None:
             self.programme.step(self)
         offers = self.active_offers()
         for service in self.services:
             service.meet(draws, offers)
-        self._spread_awareness(draws.diffusion, offers)
+        self._spread_awareness(draws, offers)
         for association in self.associations.values():
             association.deliver(self.month)
         self._apply_effects()
@@ -191,7 +194,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         while self.month < self.months:
             self.step()
 
-    def _spread_awareness(self, draws: np.ndarray, offers: np.ndarray) -> None:
+    def _spread_awareness(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
         """Word of mouth: each aware contact gives an unaware resident a chance to hear of an
         offer available in their territory."""
         aware = self.enrolment.aware
@@ -201,7 +204,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
                 continue
             contacts = self.social_network @ aware[:, s].astype(np.float32)
             probability = 1.0 - (1.0 - per_contact) ** contacts
-            hears = (draws[:, s] < probability) & offers[self.population.territory, s]
+            hears = (draws.diffusion(s, len(contacts)) < probability) & offers[
+                self.population.territory, s
+            ]
             aware[:, s] |= hears
 
     def _apply_effects(self) -> None:
@@ -216,26 +221,24 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         pop.treated[:] = pop.job_boost > 0
 
     def _record(self) -> None:
-        pop, m = self.population, self.month
+        pop, m, s = self.population, self.month, self.series
         unemployed = ~pop.employed
-        s = self.series
-        s["unemployment_rate"][m] = unemployed.mean()
-        s["long_term_unemployed"][m] = (
+        count = np.count_nonzero
+        s["unemployment_rate"][m] = count(unemployed) / pop.n
+        s["long_term_unemployed"][m] = count(
             unemployed & (pop.duration >= self.params.long_term_months)
-        ).sum()
-        s["rsa_eligible"][m] = pop.rsa_eligible.sum()
-        s["rsa_claimed"][m] = pop.rsa_claimed.sum()
-        s["non_take_up"][m] = pop.non_take_up()
-        initial_none = pop.initial_french == FRENCH_NONE
-        s["french_a1_plus_initial_non_speakers"][m] = (
-            (pop.french[initial_none] > FRENCH_NONE).mean() if initial_none.any() else 0.0
         )
-        s["enrolled"][m] = (self.enrolment.action >= 0).sum()
-        s["public_cost_eur"][m] = getattr(self, "_cost_this_month", 0.0) if m > 0 else 0.0
-        s["sustained_jobs_cumulative"][m] = (pop.sustained_job_month != NOT_YET).sum()
-        self.territory_unemployment[m] = np.bincount(
-            pop.territory, weights=unemployed, minlength=self.city.size
-        ) / np.bincount(pop.territory, minlength=self.city.size)
+        s["rsa_eligible"][m] = count(pop.rsa_eligible)
+        s["rsa_claimed"][m] = count(pop.rsa_claimed)
+        s["non_take_up"][m] = 1.0 - s["rsa_claimed"][m] / max(s["rsa_eligible"][m], 1.0)
+        s["french_a1_plus_initial_non_speakers"][m] = count(
+            pop.french[self._initial_non_speakers] > FRENCH_NONE
+        ) / max(len(self._initial_non_speakers), 1)
+        s["enrolled"][m] = count(self.enrolment.action >= 0)
+        s["public_cost_eur"][m] = self._cost_this_month
+        s["sustained_jobs_cumulative"][m] = count(pop.sustained_job_month != NOT_YET)
+        starts = [rows.start for rows in pop.slices]
+        self.territory_unemployment[m] = np.add.reduceat(unemployed, starts) / self._territory_sizes
 
     # ------------------------------------------------------------------ results
     def resident_outcomes(self) -> dict[str, np.ndarray]:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
-from sim.rng import stream
+from sim.rng import monthly_stream, stream
 from sim.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
@@ -28,12 +28,19 @@ class MonthlyDraws:
     """Uniform draws of one month, one per resident and baseline process."""
 
     contact: np.ndarray
-    diffusion: np.ndarray  # (residents, specialties)
+    month: int
+    seed: int
     job: np.ndarray
     separation: np.ndarray
     rsa_exit: np.ndarray
     takeup: np.ndarray
     french: np.ndarray
+
+    def diffusion(self, specialty: int, n: int) -> np.ndarray:
+        """Word-of-mouth draws for one specialty, drawn only in months where it has an offer."""
+        return monthly_stream(self.seed, "diffusion", self.month, specialty).random(
+            n, dtype=np.float32
+        )
 
 
 class Population:
@@ -53,8 +60,7 @@ class Population:
             self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
         ).astype(np.float32)
         self._streams = {
-            name: stream(seed, name)
-            for name in ("labour", "rsa", "language", "services", "diffusion")
+            name: stream(seed, name) for name in ("labour", "rsa", "language", "services")
         }
         self._init_state(city, stream(seed, "population"))
         self._init_outcomes()
@@ -152,12 +158,13 @@ class Population:
             self.separation_established[t] = _steady_state_separation(rate, f, p)
 
     # ------------------------------------------------------------------ per month
-    def draw(self) -> MonthlyDraws:
+    def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
         n, s = self.n, self._streams
         return MonthlyDraws(
+            month=month,
+            seed=self.seed,
             contact=s["services"].random(n, dtype=np.float32),
-            diffusion=s["diffusion"].random((n, 3), dtype=np.float32),
             job=s["labour"].random(n, dtype=np.float32),
             separation=s["labour"].random(n, dtype=np.float32),
             rsa_exit=s["rsa"].random(n, dtype=np.float32),

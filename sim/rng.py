@@ -33,6 +33,17 @@ def stream(seed: int, name: str) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(stream_seed(seed, name)))
 
 
+def monthly_stream(seed: int, name: str, month: int, part: int = 0) -> np.random.Generator:
+    """Generator of one month (and part) of a named stream.
+
+    Keyed by the month rather than drawn in sequence, so a process that some arms skip in some
+    months (diffusion of an offer that only exists in one arm) still gives every arm identical
+    draws in the months it runs.
+    """
+    sequence = np.random.SeedSequence(entropy=seed, spawn_key=(stream_key(name), month, part))
+    return np.random.Generator(np.random.PCG64(sequence))
+
+
 def replication_seeds(root_seed: int, replications: int) -> list[int]:
     """Run seeds of a batch's replications, spawned from its root seed (one per replication)."""
     children = np.random.SeedSequence(root_seed).spawn(replications)

@@ -23,7 +23,7 @@ def _first_month_exit_rates(city: City, seed: int) -> dict[str, tuple[int, int]]
         "long": unemployed & long_term & ~pop.rsa_eligible,
         "rsa_recipients": unemployed & pop.rsa_claimed,
     }
-    found = pop.labour_step(1, pop.draw())
+    found = pop.labour_step(1, pop.draw(1))
     return {name: (int((found & g).sum()), int(g.sum())) for name, g in groups.items()}
 
 
