@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.errors import UserInputError
+from sim.evaluation import EvaluationResult, evaluate, match_comparisons
 from sim.params import (
     EMPLOYMENT,
     FRENCH,
@@ -61,6 +62,7 @@ class ActionSpec:
     creaming_degree: float = 0.0
     target: Target = field(default_factory=Target)
     control_share: float = 0.0
+    matched_comparison: bool = False
     label: str = ""
 
     def __post_init__(self) -> None:
@@ -90,6 +92,39 @@ class Enrolment:
         self.post_until = np.full(n, -1, dtype=np.int16)
         self.first_action = np.full(n, -1, dtype=np.int32)
         self.first_enrol_month = np.full(n, -1, dtype=np.int16)
+        self.observed_barrier = np.empty(0, dtype=np.float32)
+
+
+class Cohorts:
+    """Residents who joined a group (participants, controls, comparisons) month by month, with
+    their hazard group when they joined (0 short-term, 1 long-term unemployed, 2 RSA)."""
+
+    def __init__(self) -> None:
+        self._rows: list[np.ndarray] = []
+        self._months: list[np.ndarray] = []
+        self._groups: list[np.ndarray] = []
+
+    def add(self, rows: np.ndarray, month: int, pop: Population) -> None:
+        """Record residents joining at ``month``."""
+        if len(rows) == 0:
+            return
+        self._rows.append(rows)
+        self._months.append(np.full(len(rows), month, dtype=np.int64))
+        self._groups.append(pop.hazard_group(rows).astype(np.int64))
+
+    def __len__(self) -> int:
+        return sum(len(r) for r in self._rows)
+
+    def data(self, until_month: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, start months, groups) of everyone who joined by ``until_month``."""
+        if not self._rows:
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        rows, months, groups = (np.concatenate(x) for x in (self._rows, self._months, self._groups))
+        if until_month is not None:
+            keep = months <= until_month
+            rows, months, groups = rows[keep], months[keep], groups[keep]
+        return rows, months, groups
 
 
 class Action:
@@ -101,9 +136,9 @@ class Action:
         self.specialty = specialty_index(spec.specialty)
         self.rng = rng
         self.participants = np.empty(0, dtype=np.int64)
-        self.controls: list[np.ndarray] = []
-        self.treated_assigned: list[np.ndarray] = []
-        self.ever: list[np.ndarray] = []
+        self.enrolled = Cohorts()
+        self.controls = Cohorts()
+        self.comparisons = Cohorts()
         self.participant_months = 0
         self.participant_months_by_month: dict[int, int] = {}
         self.completions = 0
@@ -128,19 +163,21 @@ class Action:
 
     def all_participants(self) -> np.ndarray:
         """Every resident who has ever been enrolled."""
-        return np.concatenate(self.ever) if self.ever else np.empty(0, dtype=np.int64)
+        return self.enrolled.data()[0]
 
-    def all_controls(self) -> np.ndarray:
-        """Every applicant randomized out (RCT control group)."""
-        return np.concatenate(self.controls) if self.controls else np.empty(0, dtype=np.int64)
-
-    def all_assigned(self) -> np.ndarray:
-        """Every applicant randomized in (RCT treatment group, intention to treat)."""
-        return (
-            np.concatenate(self.treated_assigned)
-            if self.treated_assigned
-            else np.empty(0, dtype=np.int64)
-        )
+    def evaluate(
+        self, design: str, pop: Population, month: int, baseline_bias: float = 1.0
+    ) -> EvaluationResult:
+        """The action's effect at ``month`` as the given design estimates it."""
+        treated = self.enrolled.data(month)
+        comparison = None
+        if design == "rct":
+            rows, months, _ = self.controls.data(month)
+            comparison = (rows, months)
+        elif design == "comparison_group":
+            rows, months, _ = self.comparisons.data(month)
+            comparison = (rows, months)
+        return evaluate(design, pop, self.specialty, month, treated, comparison, baseline_bias)
 
     # ------------------------------------------------------------------ monthly delivery
     def deliver(self, month: int, pop: Population, enr: Enrolment) -> None:
@@ -199,8 +236,11 @@ class Action:
             controls = chosen[to_control]
             chosen = chosen[~to_control][:free]
             enr.participated[controls, self.specialty] = True
-            self.controls.append(controls)
-            self.treated_assigned.append(chosen)
+            self.controls.add(controls, month, pop)
+        if self.spec.matched_comparison:
+            pool = np.setdiff1d(self._candidates(pop, enr, aware_only=False), chosen)
+            matches = match_comparisons(pop, chosen, pool, enr.observed_barrier)
+            self.comparisons.add(matches[matches >= 0], month, pop)
         enr.action[chosen] = self.index
         enr.months_in[chosen] = 0
         enr.participated[chosen, self.specialty] = True
@@ -208,9 +248,11 @@ class Action:
         enr.first_action[chosen[first]] = self.index
         enr.first_enrol_month[chosen[first]] = month
         self.participants = np.concatenate((self.participants, chosen))
-        self.ever.append(chosen)
+        self.enrolled.add(chosen, month, pop)
 
-    def _candidates(self, pop: Population, enr: Enrolment) -> np.ndarray:
+    def _candidates(self, pop: Population, enr: Enrolment, aware_only: bool = True) -> np.ndarray:
+        """Residents the action may enrol: in need, in its territories and target, not enrolled
+        elsewhere, not already served in this specialty (and aware of the offer)."""
         parts = []
         s = self.specialty
         target = self.spec.target
@@ -218,7 +260,9 @@ class Action:
             if target.qpv_only and not pop.qpv[t]:
                 continue
             rows = pop.slices[t]
-            ok = enr.aware[rows, s] & ~enr.participated[rows, s] & (enr.action[rows] == -1)
+            ok = ~enr.participated[rows, s] & (enr.action[rows] == -1)
+            if aware_only:
+                ok &= enr.aware[rows, s]
             ok &= needs(s, pop, rows)
             if target.rsa_only:
                 ok &= pop.rsa_eligible[rows]
@@ -233,7 +277,7 @@ class Action:
         """Order of applicants under the selection policy, tilted toward the most job-ready by the
         creaming degree (rank-blended so that the two scales are comparable)."""
         noise = self.rng.random(len(rows))
-        readiness = pop.job_hazard()[rows] if self.specialty == EMPLOYMENT else -pop.barrier[rows]
+        readiness = pop.job_hazard(rows) if self.specialty == EMPLOYMENT else -pop.barrier[rows]
         policy = self.spec.selection
         base = {
             "first_come": noise,

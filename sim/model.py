@@ -21,6 +21,7 @@ import numpy as np
 from sim.actions import Action, ActionSpec, Enrolment
 from sim.agents import Association as AssociationAgent
 from sim.agents import AssociationProfile, PublicService, Resident, generate_associations
+from sim.evaluation import OBSERVED_BARRIER_NOISE_SD
 from sim.network import build_social_network
 from sim.params import FRENCH_NONE, SPECIALTIES, ModelParams
 from sim.population import NOT_YET, MonthlyDraws, Population
@@ -97,6 +98,10 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             stream(seed, "network"),
         )
         self.enrolment = Enrolment(self.population.n)
+        # What evaluators see of the barrier score: a noisy measurement, fixed per resident.
+        self.enrolment.observed_barrier = self.population.barrier + stream(
+            seed, "evaluation"
+        ).normal(0.0, OBSERVED_BARRIER_NOISE_SD, self.population.n).astype(np.float32)
         self.actions: list[Action] = []
         self._programme_rng = stream(seed, "programme")
         profiles = (

@@ -124,6 +124,7 @@ class Population:
         n = self.n
         self.job_found_month = np.full(n, NOT_YET, dtype=np.int16)
         self.sustained_job_month = np.full(n, NOT_YET, dtype=np.int16)
+        self.last_sustained_job_month = np.full(n, NOT_YET, dtype=np.int16)
         self.a1_month = np.full(n, NOT_YET, dtype=np.int16)
         self.claim_month = np.full(n, NOT_YET, dtype=np.int16)
         self.months_employed = np.zeros(n, dtype=np.int16)
@@ -136,7 +137,7 @@ class Population:
         p = self.params
         multiplier = self.barrier_multiplier * self.french_factor()
         unemployed = ~self.employed
-        groups = self._hazard_group()
+        groups = self.hazard_group()
         self.group_hazard = np.array(
             [p.job_hazard_short_per_month, p.job_hazard_long_per_month, p.job_hazard_rsa_per_month],
             dtype=np.float32,
@@ -172,23 +173,28 @@ class Population:
             french=s["language"].random(n, dtype=np.float32),
         )
 
-    def french_factor(self) -> np.ndarray:
+    def french_factor(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Job-hazard multiplier of each resident's French level."""
         p = self.params
         factors = np.array(
             [p.french_none_hazard_factor, p.french_a1_hazard_factor, 1.0], dtype=np.float32
         )
-        return factors[self.french]
+        return factors[self.french if rows is None else self.french[rows]]
 
-    def _hazard_group(self) -> np.ndarray:
+    def hazard_group(self, rows: np.ndarray | None = None) -> np.ndarray:
         """0: short-term unemployed, 1: long-term, 2: on minimum income (RSA)."""
-        long_term = self.duration >= self.params.long_term_months
-        return np.where(self.rsa_eligible, 2, long_term.astype(np.int8)).astype(np.int8)
+        duration = self.duration if rows is None else self.duration[rows]
+        rsa = self.rsa_eligible if rows is None else self.rsa_eligible[rows]
+        long_term = duration >= self.params.long_term_months
+        return np.where(rsa, 2, long_term.astype(np.int8)).astype(np.int8)
 
-    def job_hazard(self) -> np.ndarray:
-        """Baseline monthly job-finding hazard of every resident (meaningful for the unemployed)."""
-        groups = self._hazard_group()
+    def job_hazard(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Baseline monthly job-finding hazard of every resident, or of ``rows`` (meaningful for
+        the unemployed)."""
+        groups = self.hazard_group(rows)
+        multiplier = self.barrier_multiplier if rows is None else self.barrier_multiplier[rows]
         by_group = (self.group_hazard * self.group_scale)[groups]
-        return np.asarray(by_group * self.barrier_multiplier * self.french_factor())
+        return np.asarray(by_group * multiplier * self.french_factor(rows))
 
     def labour_step(self, month: int, draws: MonthlyDraws) -> np.ndarray:
         """Job finding and job loss; returns who found a job this month."""
@@ -210,6 +216,7 @@ class Population:
         self.job_found_month[found & (self.job_found_month == NOT_YET)] = month
         sustained = self.employed & (self.duration == 5) & (month - 5 >= 1)
         self.sustained_job_month[sustained & (self.sustained_job_month == NOT_YET)] = month
+        self.last_sustained_job_month[sustained] = month
         self.months_employed += self.employed
         return found
 
