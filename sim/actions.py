@@ -144,6 +144,7 @@ class Action:
         self.completions = 0
         self.dropouts = 0
         self.closed = False
+        self.comparison_territories: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -238,7 +239,9 @@ class Action:
             enr.participated[controls, self.specialty] = True
             self.controls.add(controls, month, pop)
         if self.spec.matched_comparison:
-            pool = np.setdiff1d(self._candidates(pop, enr, aware_only=False), chosen)
+            pool = self._candidates(
+                pop, enr, aware_only=False, territories=self._comparison_territories(pop)
+            )
             matches = match_comparisons(pop, chosen, pool, enr.observed_barrier)
             self.comparisons.add(matches[matches >= 0], month, pop)
         enr.action[chosen] = self.index
@@ -250,13 +253,31 @@ class Action:
         self.participants = np.concatenate((self.participants, chosen))
         self.enrolled.add(chosen, month, pop)
 
-    def _candidates(self, pop: Population, enr: Enrolment, aware_only: bool = True) -> np.ndarray:
+    def _comparison_territories(self, pop: Population) -> tuple[int, ...]:
+        """Up to 3 territories the action does not serve, of the same QPV status as its first,
+        chosen once: comparisons there are not contaminated by the action itself."""
+        if self.comparison_territories is None:
+            served = set(self.spec.territories)
+            qpv = pop.qpv[self.spec.territories[0]]
+            others = [t for t in range(pop.n_territories) if t not in served]
+            alike = [t for t in others if pop.qpv[t] == qpv] or others
+            picked = self.rng.permutation(len(alike))[:3]
+            self.comparison_territories = tuple(sorted(alike[i] for i in picked))
+        return self.comparison_territories
+
+    def _candidates(
+        self,
+        pop: Population,
+        enr: Enrolment,
+        aware_only: bool = True,
+        territories: tuple[int, ...] | None = None,
+    ) -> np.ndarray:
         """Residents the action may enrol: in need, in its territories and target, not enrolled
         elsewhere, not already served in this specialty (and aware of the offer)."""
         parts = []
         s = self.specialty
         target = self.spec.target
-        for t in self.spec.territories:
+        for t in self.spec.territories if territories is None else territories:
             if target.qpv_only and not pop.qpv[t]:
                 continue
             rows = pop.slices[t]

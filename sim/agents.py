@@ -92,6 +92,7 @@ class Association(mesa.Agent):  # type: ignore[misc]
         self.effectiveness = profile.effectiveness
         self.partners: list[str] = list(profile.partners)
         self.established = profile.established
+        self.selection = profile.selection
         self.actions: list[Action] = []
 
     def deliver(self, month: int) -> None:
@@ -129,6 +130,7 @@ class AssociationProfile:
     effectiveness: float
     partners: tuple[str, ...]
     established: bool
+    selection: str = "first_come"
 
 
 class PublicService(mesa.Agent):  # type: ignore[misc]
@@ -185,6 +187,9 @@ def generate_associations(
         for k in range(count):
             specialty = SPECIALTIES[int(rng.choice(3, p=[0.5, 0.3, 0.2]))]
             established = bool(rng.random() < 0.5)
+            selection = ("first_come", "neediest_first", "creaming")[
+                int(rng.choice(3, p=[0.6, 0.25, 0.15]))
+            ]
             profiles.append(
                 AssociationProfile(
                     name=f"A{t + 1:02d}-{k + 1}",
@@ -197,6 +202,7 @@ def generate_associations(
                     effectiveness=round(float(rng.lognormal(0.0, 0.35)), 3),
                     partners=(),
                     established=established,
+                    selection=selection,
                 )
             )
     return _with_partners(profiles, rng)

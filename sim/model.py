@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import mesa
 import numpy as np
@@ -25,6 +25,7 @@ from sim.evaluation import OBSERVED_BARRIER_NOISE_SD
 from sim.network import build_social_network
 from sim.params import FRENCH_NONE, SPECIALTIES, ModelParams
 from sim.population import NOT_YET, MonthlyDraws, Population
+from sim.programme import FundingState, Programme
 from sim.rng import stream, stream_seed
 from sim.territory import City, load_city
 
@@ -41,19 +42,6 @@ SERIES = (
 )
 
 
-class Programme(Protocol):
-    """What the model asks of a funding mechanism's per-run state (see :mod:`sim.funding`)."""
-
-    def start(self, model: CityModel) -> None:
-        """Called once, after the city is built and before month 1."""
-
-    def step(self, model: CityModel) -> None:
-        """Called at the start of every month, before services and associations act."""
-
-    def finish(self, model: CityModel) -> None:
-        """Called once after the last month."""
-
-
 class CityModel(mesa.Model):  # type: ignore[misc]
     """A city of micro-territories, its residents, associations and public services.
 
@@ -63,7 +51,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         months: horizon of ``run()``.
         params: resident dynamics parameters (defaults: ``ModelParams()``).
         actions: actions launched at the start (mechanisms can launch more while running).
-        programme: a funding mechanism's per-run state, called each month.
+        mechanism: a funding mechanism (see :mod:`sim.funding`), called each month; its per-run
+            state lives on ``model.funding``.
         associations: association profiles (default: generated from the seed).
         resident_agents: create one ``Resident`` Mesa agent per row (turn off in batches, where
             nobody queries them, to save a second per 260,000 residents).
@@ -77,7 +66,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         months: int = 60,
         params: ModelParams | None = None,
         actions: Sequence[ActionSpec] = (),
-        programme: Programme | None = None,
+        mechanism: Programme | None = None,
         associations: Sequence[AssociationProfile] | None = None,
         resident_agents: bool = True,
     ) -> None:
@@ -129,15 +118,16 @@ class CityModel(mesa.Model):  # type: ignore[misc]
                 Resident(self, row)
         self.series = {name: np.zeros(months + 1) for name in SERIES}
         self.territory_unemployment = np.zeros((months + 1, self.city.size))
-        self.programme = programme
+        self.mechanism = mechanism
+        self.funding = FundingState()
         self._cost_this_month = 0.0
         self._initial_non_speakers = np.flatnonzero(self.population.initial_french == FRENCH_NONE)
         self._territory_sizes = np.array([r.stop - r.start for r in self.population.slices])
         self._record()
         for spec in actions:
             self.launch_action(spec)
-        if programme is not None:
-            programme.start(self)
+        if mechanism is not None:
+            mechanism.start(self)
 
     # ------------------------------------------------------------------ programme API
     def launch_action(self, spec: ActionSpec) -> Action:
@@ -175,8 +165,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.month += 1
         pop = self.population
         draws = pop.draw(self.month)
-        if self.programme is not None:
-            self.programme.step(self)
+        if self.mechanism is not None:
+            self.mechanism.step(self)
         offers = self.active_offers()
         for service in self.services:
             service.meet(draws, offers)
@@ -191,8 +181,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self._record()
         if self.month >= self.months:
             self.running = False
-            if self.programme is not None:
-                self.programme.finish(self)
+            if self.mechanism is not None:
+                self.mechanism.finish(self)
 
     def run(self) -> None:
         """Run every remaining month of the horizon."""

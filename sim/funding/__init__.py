@@ -1,0 +1,53 @@
+"""Funding mechanisms (the arms) and their registry.
+
+Every mechanism is configured by parameters only; ``make_mechanism`` builds one from a name and a
+parameter table with clear errors for unknown names and parameters.
+"""
+
+from __future__ import annotations
+
+import difflib
+from typing import Any
+
+from sim.errors import UserInputError
+from sim.funding.base import Mechanism, check_param_name
+from sim.funding.call_for_projects import CallForProjects
+from sim.funding.planned import Planned
+from sim.funding.status_quo import StatusQuo
+
+MECHANISMS: dict[str, type[Mechanism]] = {
+    cls.name: cls for cls in (StatusQuo, Planned, CallForProjects)
+}
+
+
+def register(cls: type[Mechanism]) -> type[Mechanism]:
+    """Add a mechanism class to the registry (usable as a decorator)."""
+    MECHANISMS[cls.name] = cls
+    return cls
+
+
+def make_mechanism(name: str, **params: Any) -> Mechanism:
+    """Build a registered mechanism from its name and parameters, and validate it."""
+    if name not in MECHANISMS:
+        close = difflib.get_close_matches(name, MECHANISMS, n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise UserInputError(
+            f"unknown mechanism '{name}'{hint}; expected one of {', '.join(MECHANISMS)}"
+        )
+    cls = MECHANISMS[name]
+    for key in params:
+        check_param_name(cls, key)
+    mechanism = cls(**params)
+    mechanism.validate()
+    return mechanism
+
+
+__all__ = [
+    "MECHANISMS",
+    "CallForProjects",
+    "Mechanism",
+    "Planned",
+    "StatusQuo",
+    "make_mechanism",
+    "register",
+]

@@ -1,0 +1,347 @@
+"""The experimental call for projects (test and learn).
+
+Every ``call_every_months`` the city calls for pilots. Associations, alone or with their partners,
+propose a pilot for one micro-territory in their specialty. Innovative pilots have uncertain
+effects: about one in three truly works (Levy Yeyati et al. 2019); the others do nothing. Claims
+are optimistic and noisy. A committee scores need (the territory's diagnosis), partnership
+breadth, claimed effect, cost, and the priorities set with citizens, and funds the best within the
+year's budget. Each pilot runs ``pilot_months``, is evaluated with the chosen design, then scaled
+(more places, neighbouring territories) if the estimate is significantly positive, or stopped.
+An optional incubator supports proposers, which raises the share of pilots that work and makes
+claims less noisy.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from sim.actions import ActionSpec
+from sim.agents import Association
+from sim.finance import CITY, GRANT, INCUBATOR
+from sim.funding.base import (
+    DURATION_MONTHS,
+    EVALUATION_COST_EUR,
+    Mechanism,
+    design_settings,
+    fund_action,
+    pay_evaluation,
+    reference_effect,
+    require,
+    require_number,
+    reserve_evaluation,
+    scaled_effect,
+)
+from sim.params import FRENCH_NONE, SPECIALTIES
+
+if TYPE_CHECKING:
+    from sim.model import CityModel
+
+DEFAULT_COMMITTEE = {"need": 1.0, "partnership": 0.5, "claimed_effect": 1.0, "cost": 0.5}
+INCUBATOR_PARTY = "incubator"
+
+
+class CallForProjects(Mechanism):
+    """Yearly calls for multi-partner pilots, evaluated, then scaled or stopped.
+
+    Args:
+        budget_eur_per_year: yearly budget (pilots, scale-ups, evaluations, incubator).
+        call_every_months: months between calls.
+        pilot_months: length of a pilot before its evaluation.
+        pilot_places: places asked for by a pilot (at most the association's capacity).
+        proposal_rate: chance that an association answers a call.
+        p_pilot_works: prior that a pilot has a true positive effect.
+        works_effect_factor: effect of a pilot that works, relative to the reference effect of
+            its specialty and to the association's effectiveness.
+        claim_optimism: how much claims overstate effects on average (0.5: +50 %).
+        claim_noise_sd: log-normal noise of claims.
+        incubator: whether an incubator supports proposers.
+        incubator_cost_eur_per_proposal: cost of that support.
+        incubator_works_gain: points added to the prior that a supported pilot works.
+        evaluation: design used to decide (none, historical_baseline, comparison_group, rct).
+        scale_factor: places of a scaled pilot relative to the pilot.
+        scale_reserve_share: share of each year's budget kept for scale-ups.
+        citizen_priorities: extra committee score per specialty, set with citizens.
+        committee_weights: weights of need, partnership, claimed_effect and cost.
+    """
+
+    name: ClassVar[str] = "call_for_projects"
+
+    def __init__(
+        self,
+        budget_eur_per_year: float = 1_000_000.0,
+        call_every_months: int = 12,
+        pilot_months: int = 24,
+        pilot_places: int = 30,
+        proposal_rate: float = 0.7,
+        p_pilot_works: float = 0.33,
+        works_effect_factor: float = 1.5,
+        claim_optimism: float = 0.5,
+        claim_noise_sd: float = 0.6,
+        incubator: bool = False,
+        incubator_cost_eur_per_proposal: float = 4_000.0,
+        incubator_works_gain: float = 0.1,
+        evaluation: str = "comparison_group",
+        scale_factor: float = 2.0,
+        scale_reserve_share: float = 0.4,
+        citizen_priorities: dict[str, float] | None = None,
+        committee_weights: dict[str, float] | None = None,
+    ) -> None:
+        self.budget_eur_per_year = budget_eur_per_year
+        self.call_every_months = call_every_months
+        self.pilot_months = pilot_months
+        self.pilot_places = pilot_places
+        self.proposal_rate = proposal_rate
+        self.p_pilot_works = p_pilot_works
+        self.works_effect_factor = works_effect_factor
+        self.claim_optimism = claim_optimism
+        self.claim_noise_sd = claim_noise_sd
+        self.incubator = incubator
+        self.incubator_cost_eur_per_proposal = incubator_cost_eur_per_proposal
+        self.incubator_works_gain = incubator_works_gain
+        self.evaluation = evaluation
+        self.scale_factor = scale_factor
+        self.scale_reserve_share = scale_reserve_share
+        self.citizen_priorities = citizen_priorities
+        self.committee_weights = committee_weights
+
+    def validate(self) -> None:
+        """Check the parameters."""
+        n = self.name
+        require_number(n, "budget_eur_per_year", self.budget_eur_per_year)
+        for key in ("call_every_months", "pilot_months", "pilot_places"):
+            value = getattr(self, key)
+            require(isinstance(value, int) and value >= 1, n, key, "a whole number >= 1", value)
+        for key in (
+            "proposal_rate",
+            "p_pilot_works",
+            "incubator_works_gain",
+            "scale_reserve_share",
+        ):
+            require_number(n, key, getattr(self, key), 0.0, 1.0)
+        for key in (
+            "works_effect_factor",
+            "claim_optimism",
+            "claim_noise_sd",
+            "incubator_cost_eur_per_proposal",
+        ):
+            require_number(n, key, getattr(self, key))
+        require_number(n, "scale_factor", self.scale_factor, 1.0)
+        require(isinstance(self.incubator, bool), n, "incubator", "true or false", self.incubator)
+        priorities = self.citizen_priorities or {}
+        require(
+            set(priorities) <= set(SPECIALTIES),
+            n,
+            "citizen_priorities",
+            f"keys among {SPECIALTIES}",
+            sorted(priorities),
+        )
+        weights = self.committee_weights or {}
+        require(
+            set(weights) <= set(DEFAULT_COMMITTEE),
+            n,
+            "committee_weights",
+            f"keys among {tuple(DEFAULT_COMMITTEE)}",
+            sorted(weights),
+        )
+        design_settings(self.evaluation)
+
+    def budget_limit_eur(self, months: int) -> float:
+        """Yearly budget times the years (or part) of the horizon."""
+        return float(self.budget_eur_per_year * months / 12.0)
+
+    # ------------------------------------------------------------------ the yearly cycle
+    def on_month(self, model: CityModel) -> None:
+        """Decide on pilots that ended last month, then run a call if one is due."""
+        for index, grant in sorted(model.funding.funded.items()):
+            if grant.get("stage") == "pilot" and grant["until_month"] == model.month - 1:
+                self._evaluate_and_decide(model, index, grant)
+        due = (model.month - 1) % self.call_every_months == 0
+        fits = model.month + self.pilot_months - 1 <= model.months
+        if due and fits:
+            self._run_call(model)
+
+    def _run_call(self, model: CityModel) -> None:
+        rng = model.funding.rng
+        month = model.month
+        proposals = [
+            self._propose(model, a, rng)
+            for a in sorted(model.associations.values(), key=lambda a: a.name)
+            if rng.random() < self.proposal_rate
+        ]
+        if self.incubator and proposals:
+            cost = self.incubator_cost_eur_per_proposal * len(proposals)
+            if model.funding.can_commit(cost):
+                model.funding.commit(cost)
+                model.funding.ledger.pay(month, CITY, INCUBATOR_PARTY, INCUBATOR, cost)
+        scores = self._score(model, proposals)
+        year_budget = self.budget_eur_per_year * self.call_every_months / 12.0
+        envelope = year_budget * (1.0 - self.scale_reserve_share)
+        spent = 0.0
+        for rank in np.argsort(-scores, kind="stable"):
+            proposal = proposals[rank]
+            proposal["score"] = float(scores[rank])
+            cost = proposal["cost_eur"] + EVALUATION_COST_EUR[self.evaluation]
+            if spent + cost > envelope or not model.funding.can_commit(cost):
+                continue
+            spent += cost
+            proposal["funded"] = True
+            self._fund_pilot(model, proposal)
+        model.funding.proposals.extend({**p, "call_month": month} for p in proposals)
+
+    def _propose(
+        self, model: CityModel, association: Association, rng: np.random.Generator
+    ) -> dict[str, Any]:
+        specialty = association.specialty
+        reference = reference_effect(specialty, model.params)
+        p_works = self.p_pilot_works + (self.incubator_works_gain if self.incubator else 0.0)
+        works = bool(rng.random() < min(p_works, 1.0))
+        size = float(rng.lognormal(0.0, 0.3))
+        factor = association.effectiveness * self.works_effect_factor * size if works else 0.0
+        true_effect = scaled_effect(specialty, model.params, factor)
+        noise = self.claim_noise_sd * (0.5 if self.incubator else 1.0)
+        claimed = (true_effect + reference * self.claim_optimism) * float(rng.lognormal(0, noise))
+        places = min(self.pilot_places, association.capacity)
+        return {
+            "association": association.name,
+            "specialty": specialty,
+            "territory": association.home_territories[0],
+            "partners": len(association.partners),
+            "places": places,
+            "cost_eur_per_participant_month": association.cost_eur_per_participant_month,
+            "cost_eur": places * association.cost_eur_per_participant_month * self.pilot_months,
+            "works": works,
+            "true_effect": true_effect,
+            "claimed_effect": claimed,
+            "selection": association.selection,
+            "funded": False,
+            "score": 0.0,
+        }
+
+    def _score(self, model: CityModel, proposals: list[dict[str, Any]]) -> np.ndarray:
+        if not proposals:
+            return np.empty(0)
+        weights = {**DEFAULT_COMMITTEE, **(self.committee_weights or {})}
+        priorities = self.citizen_priorities or {}
+        need = np.array([_territory_need(model, p["specialty"], p["territory"]) for p in proposals])
+        claimed = np.array(
+            [
+                p["claimed_effect"] / reference_effect(p["specialty"], model.params)
+                for p in proposals
+            ]
+        )
+        partners = np.array([p["partners"] for p in proposals], dtype=float)
+        cost = np.array([p["cost_eur_per_participant_month"] for p in proposals])
+        priority = np.array([priorities.get(p["specialty"], 0.0) for p in proposals])
+        return np.asarray(
+            weights["need"] * _z(need)
+            + weights["partnership"] * _z(partners)
+            + weights["claimed_effect"] * _z(claimed)
+            - weights["cost"] * _z(cost)
+            + priority
+        )
+
+    def _fund_pilot(self, model: CityModel, proposal: dict[str, Any]) -> None:
+        start, end = model.month, model.month + self.pilot_months - 1
+        specialty = proposal["specialty"]
+        spec = ActionSpec(
+            association=proposal["association"],
+            specialty=specialty,
+            territories=(proposal["territory"],),
+            places=proposal["places"],
+            duration_months=DURATION_MONTHS[specialty],
+            true_effect=proposal["true_effect"],
+            cost_eur_per_participant_month=proposal["cost_eur_per_participant_month"],
+            start_month=start,
+            end_month=end,
+            selection=proposal["selection"],
+            label=f"pilot {start}: {proposal['association']} ({specialty}, "
+            f"T{proposal['territory']})",
+            **design_settings(self.evaluation),
+        )
+        monthly = proposal["places"] * proposal["cost_eur_per_participant_month"]
+        evaluation_cost = reserve_evaluation(model, self.evaluation)
+        fund_action(
+            model,
+            spec,
+            monthly,
+            end,
+            GRANT,
+            stage="pilot",
+            works=proposal["works"],
+            evaluation_cost_eur=evaluation_cost,
+        )
+
+    def _evaluate_and_decide(self, model: CityModel, index: int, grant: dict[str, Any]) -> None:
+        action = model.actions[index]
+        result = action.evaluate(self.evaluation, model.population, grant["until_month"])
+        pay_evaluation(model, grant["evaluation_cost_eur"], model.month)
+        scale = result.ci_low > 0.0
+        truly_works = action.spec.true_effect > 0.0
+        record = {
+            "action": index,
+            "month": model.month,
+            "association": action.spec.association,
+            "specialty": action.spec.specialty,
+            "territory": action.spec.territories[0],
+            "true_effect": action.spec.true_effect,
+            "truly_works": truly_works,
+            "decision": "scale" if scale else "stop",
+            "correct": scale == truly_works,
+            "estimate": result.effect_estimate,
+            "ci_low": result.ci_low,
+            "ci_high": result.ci_high,
+            "scaled_action": -1,
+        }
+        model.funding.evaluations.append({"action": index, **result.to_dict()})
+        grant["stage"] = "pilot_evaluated"
+        if scale:
+            record["scaled_action"] = self._scale(model, action.spec)
+        model.funding.decisions.append(record)
+
+    def _scale(self, model: CityModel, pilot: ActionSpec) -> int:
+        """Extend a pilot that showed an effect to its neighbours, as far as the budget allows."""
+        start, end = model.month, model.months
+        months = end - start + 1
+        if months < 1:
+            return -1
+        territory = pilot.territories[0]
+        territories = (territory, *sorted(model.city.graph().neighbors(territory)))
+        places = int(pilot.places * self.scale_factor)
+        room = model.funding.budget_limit_eur - model.funding.committed_eur
+        affordable = int(room / (pilot.cost_eur_per_participant_month * months))
+        places = min(places, affordable)
+        if places < 1:
+            return -1
+        spec = ActionSpec(
+            **{
+                **pilot.__dict__,
+                "territories": territories,
+                "places": places,
+                "start_month": start,
+                "end_month": end,
+                "control_share": 0.0,
+                "matched_comparison": False,
+                "label": f"scaled {start}: {pilot.association} ({pilot.specialty}, T{territory}+)",
+            }
+        )
+        monthly = places * pilot.cost_eur_per_participant_month
+        return fund_action(model, spec, monthly, end, GRANT, stage="scaled").index
+
+
+def _territory_need(model: CityModel, specialty: str, territory: int) -> float:
+    """The diagnosis the committee reads: the territory's share of residents in need."""
+    pop = model.population
+    rows = pop.slices[territory]
+    index = SPECIALTIES.index(specialty)
+    if index == 0:
+        return float((~pop.employed[rows]).mean())
+    if index == 1:
+        return float((pop.french[rows] == FRENCH_NONE).mean())
+    return float(pop.rsa_eligible[rows].mean())
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    sd = values.std()
+    return (values - values.mean()) / sd if sd > 0 else np.zeros(len(values))

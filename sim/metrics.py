@@ -1,0 +1,223 @@
+"""Metrics of a run against its status-quo twin. Plain functions over ``RunOutput``s; units are in
+the names.
+
+The twin shares every baseline draw with the arm, so a resident's outcome in the arm minus the
+same resident's outcome in the twin is what the arm truly changed for them, displacement included.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from typing import Any
+
+import numpy as np
+
+from sim.finance import CITY, npv_eur
+from sim.params import SPECIALTIES
+from sim.population import NOT_YET
+from sim.run import RunOutput
+
+#: Outcomes by need, in the order of the specialties that answer them.
+NEEDS = ("employment", "french", "rights")
+OUTCOME_FIELD = {"employment": "sustained_job_month", "french": "a1_month", "rights": "claim_month"}
+#: Public payers: their outflows are public spending.
+PUBLIC_PAYERS = (CITY, "caf", "state", "department")
+
+
+def outcome_reached(run: RunOutput, need: str) -> np.ndarray:
+    """Whether each resident reached the need's outcome during the run (a job held 6 months,
+    French A1, RSA claimed)."""
+    return np.asarray(run.residents[OUTCOME_FIELD[need]] != NOT_YET)
+
+
+def outcome_after(run: RunOutput, need: str, start: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Whether residents ``rows`` reached the need's outcome at or after their ``start`` month."""
+    first = run.residents[OUTCOME_FIELD[need]][rows]
+    reached = first >= start
+    if need == "employment":
+        reached |= run.residents["last_sustained_job_month"][rows] >= start
+    return np.asarray(reached)
+
+
+def true_additional_outcomes(arm: RunOutput, twin: RunOutput, need: str) -> int:
+    """Outcomes in the arm that the twin does not have, minus those it loses (resident by
+    resident, over the whole city)."""
+    return int(outcome_reached(arm, need).sum()) - int(outcome_reached(twin, need).sum())
+
+
+def participants(run: RunOutput) -> np.ndarray:
+    """Rows of residents who took part in at least one action."""
+    return np.flatnonzero(run.residents["first_action"] >= 0)
+
+
+def participant_need(run: RunOutput, rows: np.ndarray) -> np.ndarray:
+    """Index of the need each participant's first action answered."""
+    specialty = {a["action"]: SPECIALTIES.index(a["specialty"]) for a in run.actions}
+    lookup = np.array([specialty[i] for i in range(len(run.actions))], dtype=np.int64)
+    return lookup[run.residents["first_action"][rows]] if len(rows) else np.empty(0, np.int64)
+
+
+def counted_and_deadweight(arm: RunOutput, twin: RunOutput) -> tuple[int, int]:
+    """Outcomes counted among participants after they enrolled (what gross monitoring sees), and
+    how many of them the twin shows would have happened anyway."""
+    rows = participants(arm)
+    needs = participant_need(arm, rows)
+    start = arm.residents["first_enrol_month"][rows]
+    counted = deadweight = 0
+    for index, need in enumerate(NEEDS):
+        mine = needs == index
+        in_arm = outcome_after(arm, need, start[mine], rows[mine])
+        in_twin = outcome_after(twin, need, start[mine], rows[mine])
+        counted += int(in_arm.sum())
+        deadweight += int((in_arm & in_twin).sum())
+    return counted, deadweight
+
+
+def spending_eur_by_kind(run: RunOutput) -> dict[str, float]:
+    """Public outflows by kind of flow (activity, grant, repayment, evaluation, ...)."""
+    totals: dict[str, float] = defaultdict(float)
+    for flow in run.cash_flows:
+        if flow["payer"] in PUBLIC_PAYERS:
+            totals[flow["kind"]] += flow["amount_eur"]
+    return dict(totals)
+
+
+def public_spending_eur_by_month(run: RunOutput) -> np.ndarray:
+    """Public outflows per month (index = month)."""
+    spending = np.zeros(run.months + 1)
+    for flow in run.cash_flows:
+        if flow["payer"] in PUBLIC_PAYERS:
+            spending[flow["month"]] += flow["amount_eur"]
+    return spending
+
+
+def avoided_cost_eur_by_month(arm: RunOutput, twin: RunOutput) -> np.ndarray:
+    """Public costs of residents (insurance, RSA, support) in the twin minus in the arm."""
+    return np.asarray(twin.series["public_cost_eur"] - arm.series["public_cost_eur"])
+
+
+def reach_shares(run: RunOutput, reference: np.ndarray | None = None) -> dict[str, float]:
+    """Who the participants are: shares in each barrier quartile (of the initially unemployed),
+    RSA recipients, residents without French, QPV residents; and a creaming index (0.5 minus the
+    participants' mean barrier percentile among the initially unemployed: above 0, the programme
+    picked the more job-ready)."""
+    rows = participants(run)
+    barrier = run.residents["barrier"]
+    reference = barrier[~run.residents["initial_employed"]] if reference is None else reference
+    sorted_reference = np.sort(reference)
+    if len(rows) == 0 or len(sorted_reference) == 0:
+        return {f"reach_share_barrier_q{q}": math.nan for q in range(1, 5)} | {
+            "reach_share_rsa": math.nan,
+            "reach_share_non_french": math.nan,
+            "reach_share_qpv": math.nan,
+            "creaming_index": math.nan,
+        }
+    percentile = np.searchsorted(sorted_reference, barrier[rows]) / len(sorted_reference)
+    quartile = np.minimum((percentile * 4).astype(int), 3)
+    territory = run.residents["territory"][rows]
+    return {
+        **{f"reach_share_barrier_q{q + 1}": float((quartile == q).mean()) for q in range(4)},
+        "reach_share_rsa": float(run.residents["initial_rsa_eligible"][rows].mean()),
+        "reach_share_non_french": float((run.residents["initial_french"][rows] == 0).mean()),
+        "reach_share_qpv": float(run.territory_qpv[territory].mean()),
+        "creaming_index": float(0.5 - percentile.mean()),
+    }
+
+
+def additional_outcomes_by_territory(arm: RunOutput, twin: RunOutput) -> list[dict[str, Any]]:
+    """True additional outcomes of every need, per territory, with the territory's participants."""
+    territory = arm.residents["territory"]
+    n = len(arm.territory_ids)
+    taking_part = np.bincount(territory[participants(arm)], minlength=n)
+    per_need = {
+        need: np.bincount(
+            territory,
+            weights=outcome_reached(arm, need).astype(int)
+            - outcome_reached(twin, need).astype(int),
+            minlength=n,
+        )
+        for need in NEEDS
+    }
+    return [
+        {
+            "territory": arm.territory_ids[t],
+            "qpv": bool(arm.territory_qpv[t]),
+            "participants": int(taking_part[t]),
+            **{f"true_additional_{need}": int(per_need[need][t]) for need in NEEDS},
+            "unemployment_rate_end": float(arm.territory_unemployment[-1, t]),
+            "unemployment_rate_end_twin": float(twin.territory_unemployment[-1, t]),
+        }
+        for t in range(n)
+    ]
+
+
+def pilot_decision_metrics(run: RunOutput) -> dict[str, float]:
+    """For calls for projects: share of pilots scaled, and how often scale/stop was right."""
+    decisions = run.decisions
+    if not decisions:
+        return {}
+    scaled = [d for d in decisions if d["decision"] == "scale"]
+    working = [d for d in decisions if d["truly_works"]]
+    idle = [d for d in decisions if not d["truly_works"]]
+    return {
+        "pilots_evaluated": float(len(decisions)),
+        "share_of_pilots_scaled": len(scaled) / len(decisions),
+        "decision_accuracy": sum(d["correct"] for d in decisions) / len(decisions),
+        "false_scale_rate": (
+            sum(d["decision"] == "scale" for d in idle) / len(idle) if idle else math.nan
+        ),
+        "false_stop_rate": (
+            sum(d["decision"] == "stop" for d in working) / len(working) if working else math.nan
+        ),
+    }
+
+
+def measured_additional_outcomes(run: RunOutput) -> dict[str, float]:
+    """Outcomes the mechanism's own evaluations validated, per need."""
+    specialty = {a["action"]: a["specialty"] for a in run.actions}
+    measured = dict.fromkeys(NEEDS, 0.0)
+    for evaluation in run.evaluations:
+        need = NEEDS[SPECIALTIES.index(specialty[evaluation["action"]])]
+        measured[need] += evaluation["validated_outcomes"]
+    return measured
+
+
+def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
+    """Every headline metric of an arm against its twin."""
+    spending = spending_eur_by_kind(arm)
+    spent = sum(spending.values())
+    avoided_by_month = avoided_cost_eur_by_month(arm, twin)
+    avoided = float(avoided_by_month.sum())
+    additional = {need: true_additional_outcomes(arm, twin, need) for need in NEEDS}
+    measured = measured_additional_outcomes(arm)
+    total_additional = sum(additional.values())
+    counted, deadweight = counted_and_deadweight(arm, twin)
+    net_flows = avoided_by_month - public_spending_eur_by_month(arm)
+    reference = twin.residents["barrier"][~twin.residents["initial_employed"]]
+    metrics: dict[str, float] = {
+        "participants": float(len(participants(arm))),
+        **{f"true_additional_{need}": float(v) for need, v in additional.items()},
+        "true_additional_outcomes": float(total_additional),
+        **{f"measured_additional_{need}": v for need, v in measured.items()},
+        "measured_additional_outcomes": float(sum(measured.values())),
+        "counted_outcomes": float(counted),
+        "deadweight_outcomes": float(deadweight),
+        "deadweight_share_of_counted": deadweight / counted if counted else math.nan,
+        "additional_employment_months": float(
+            arm.residents["months_employed"].sum(dtype=np.int64)
+            - twin.residents["months_employed"].sum(dtype=np.int64)
+        ),
+        "public_spending_eur": spent,
+        **{f"spending_eur_{kind}": v for kind, v in spending.items()},
+        "avoided_public_cost_eur": avoided,
+        "net_public_cost_eur": spent - avoided,
+        "npv_eur": npv_eur(net_flows, arm.discount_rate_per_year),
+        "cost_eur_per_additional_outcome": (
+            spent / total_additional if total_additional > 0 else math.nan
+        ),
+        "budget_limit_eur": arm.budget_limit_eur,
+        **reach_shares(arm, reference),
+        **pilot_decision_metrics(arm),
+    }
+    return metrics

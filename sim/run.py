@@ -1,0 +1,134 @@
+"""Run one simulation and turn it into plain, picklable data (``RunOutput``).
+
+Everything downstream (metrics, the results store, analysis, reports) reads ``RunOutput``s and
+data frames, never the model, so workers can send them to the parent process.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sim.agents import AssociationProfile
+from sim.funding.base import Mechanism
+from sim.model import CityModel
+from sim.params import ModelParams
+from sim.territory import City
+
+RESIDENT_FIELDS = (
+    "territory",
+    "barrier",
+    "initial_employed",
+    "initial_rsa_eligible",
+    "initial_french",
+    "sustained_job_month",
+    "last_sustained_job_month",
+    "a1_month",
+    "claim_month",
+    "months_employed",
+    "public_cost_eur",
+    "first_action",
+    "first_enrol_month",
+)
+
+
+@dataclass
+class RunOutput:
+    """What one run leaves behind: series, per-resident outcomes, cash flows, decisions."""
+
+    arm: str
+    mechanism: str
+    mechanism_params: dict[str, Any]
+    seed: int
+    months: int
+    discount_rate_per_year: float
+    territory_ids: list[str]
+    territory_qpv: np.ndarray
+    series: dict[str, np.ndarray]
+    territory_unemployment: np.ndarray
+    residents: dict[str, np.ndarray]
+    cash_flows: list[dict[str, Any]]
+    actions: list[dict[str, Any]]
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    proposals: list[dict[str, Any]] = field(default_factory=list)
+    contract: dict[str, Any] = field(default_factory=dict)
+    budget_limit_eur: float = 0.0
+
+
+def simulate(
+    city: City | str,
+    mechanism: Mechanism,
+    seed: int,
+    months: int,
+    params: ModelParams | None = None,
+    arm: str | None = None,
+    associations: Sequence[AssociationProfile] | None = None,
+) -> RunOutput:
+    """Build the city, run the mechanism for ``months`` and collect the output."""
+    model = CityModel(
+        city,
+        seed=seed,
+        months=months,
+        params=params,
+        mechanism=mechanism,
+        associations=associations,
+        resident_agents=False,
+    )
+    model.run()
+    return collect_output(model, arm or mechanism.name)
+
+
+def collect_output(model: CityModel, arm: str) -> RunOutput:
+    """Plain data of a finished run."""
+    outcomes = {
+        **model.resident_outcomes(),
+        "last_sustained_job_month": model.population.last_sustained_job_month,
+    }
+    funding = model.funding
+    mechanism = model.mechanism
+    return RunOutput(
+        arm=arm,
+        mechanism=funding.mechanism,
+        mechanism_params=mechanism.get_params() if isinstance(mechanism, Mechanism) else {},
+        seed=model.seed,
+        months=model.month,
+        discount_rate_per_year=model.params.discount_rate_per_year,
+        territory_ids=[t.territory_id for t in model.city.territories],
+        territory_qpv=model.population.qpv.copy(),
+        series={k: v[: model.month + 1].copy() for k, v in model.series.items()},
+        territory_unemployment=model.territory_unemployment[: model.month + 1].copy(),
+        residents={k: np.array(outcomes[k], copy=True) for k in RESIDENT_FIELDS},
+        cash_flows=funding.ledger.to_records(),
+        actions=[_action_record(model, a.index) for a in model.actions],
+        evaluations=list(funding.evaluations),
+        decisions=list(funding.decisions),
+        proposals=list(funding.proposals),
+        contract=dict(funding.contract),
+        budget_limit_eur=funding.budget_limit_eur,
+    )
+
+
+def _action_record(model: CityModel, index: int) -> dict[str, Any]:
+    action = model.actions[index]
+    spec = action.spec
+    grant = model.funding.funded.get(index, {})
+    return {
+        "action": index,
+        "name": action.name,
+        "association": spec.association,
+        "specialty": spec.specialty,
+        "territories": list(spec.territories),
+        "places": spec.places,
+        "true_effect": spec.true_effect,
+        "start_month": spec.start_month,
+        "end_month": spec.end_month,
+        "participants": len(action.enrolled),
+        "participant_months": action.participant_months,
+        "completions": action.completions,
+        "dropouts": action.dropouts,
+        "stage": grant.get("stage", ""),
+    }
