@@ -1,10 +1,12 @@
 """Benchmark: the Bordeaux-scale city (260,000 residents) for 120 months, on one core.
 
-Prints progress, then a JSON object on its last line: resident-steps per second, build seconds,
-run seconds and peak memory (resident set size, MiB). Targets (issue 2): >= 10 million
+Runs the status quo with Resident agents (what a researcher builds), then each funding mechanism
+(as batches run them, without Resident agents). Prints one JSON object per arm and, on its last
+line, a JSON object with every figure: resident-steps per second, build seconds, run seconds and
+peak memory (resident set size of the process, MiB). Targets (issue 2): >= 10 million
 resident-steps per second, build <= 5 s, peak memory <= 1 GiB.
 
-    python benchmarks/bench_city.py [--city bordeaux] [--months 120] [--seed 1]
+    python benchmarks/bench_city.py [--city bordeaux] [--months 120] [--seed 1] [--arms all]
 """
 
 from __future__ import annotations
@@ -19,21 +21,35 @@ import time
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
+from sim.funding import MECHANISMS, make_mechanism  # noqa: E402
 from sim.model import CityModel  # noqa: E402
 
+#: Budgets sized for a city of 260,000 working-age residents (illustrative).
+ARM_PARAMS = {
+    "planned": {"budget_eur_per_year": 8_000_000.0},
+    "call_for_projects": {"budget_eur_per_year": 8_000_000.0},
+}
 
-def measure(city: str, months: int, seed: int) -> dict[str, float | int | str]:
-    """Build and run one city; return the figures."""
+
+def measure(
+    city: str, months: int, seed: int, arm: str, resident_agents: bool
+) -> dict[str, object]:
+    """Build and run one city under one arm; return the figures."""
     started = time.perf_counter()
-    model = CityModel(city, seed=seed, months=months)
+    mechanism = make_mechanism(arm, **ARM_PARAMS.get(arm, {}))
+    model = CityModel(
+        city, seed=seed, months=months, mechanism=mechanism, resident_agents=resident_agents
+    )
     built = time.perf_counter()
     model.run()
     finished = time.perf_counter()
     residents = model.population.n
     return {
-        "city": city,
+        "arm": arm,
+        "resident_agents": resident_agents,
         "residents": residents,
         "months": months,
+        "actions": len(model.actions),
         "resident_steps_per_second": round(residents * months / (finished - built)),
         "build_seconds": round(built - started, 3),
         "run_seconds": round(finished - built, 3),
@@ -42,16 +58,30 @@ def measure(city: str, months: int, seed: int) -> dict[str, float | int | str]:
 
 
 def main() -> None:
-    """Parse arguments, measure, print."""
+    """Parse arguments, measure each arm, print."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--city", default="bordeaux")
     parser.add_argument("--months", type=int, default=120)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--arms",
+        default="all",
+        help="comma-separated mechanisms, or 'all' (default), or 'status_quo'",
+    )
     args = parser.parse_args()
-    print(f"Running {args.city} for {args.months} months (status quo, Resident agents on)...")
-    print(json.dumps(measure(args.city, args.months, args.seed)))
+    arms = sorted(MECHANISMS) if args.arms == "all" else args.arms.split(",")
+    arms = ["status_quo", *[a for a in arms if a != "status_quo"]]
+    figures = []
+    for arm in arms:
+        print(f"{arm}: {args.city}, {args.months} months ...", flush=True)
+        result = measure(
+            args.city, args.months, args.seed, arm, resident_agents=arm == "status_quo"
+        )
+        print(json.dumps(result), flush=True)
+        figures.append(result)
+    print(json.dumps({"city": args.city, "arms": figures}))
 
 
 if __name__ == "__main__":

@@ -86,13 +86,35 @@ class Enrolment:
     def __init__(self, n: int) -> None:
         self.action = np.full(n, -1, dtype=np.int32)
         self.months_in = np.zeros(n, dtype=np.int16)
-        self.participated = np.zeros((n, len(SPECIALTIES)), dtype=bool)
-        self.aware = np.zeros((n, len(SPECIALTIES)), dtype=bool)
+        # (specialty, resident): a row per specialty keeps each specialty's mask contiguous.
+        self.participated = np.zeros((len(SPECIALTIES), n), dtype=bool)
+        self.aware = np.zeros((len(SPECIALTIES), n), dtype=bool)
         self.post_job_boost = np.zeros(n, dtype=np.float32)
         self.post_until = np.full(n, -1, dtype=np.int16)
         self.first_action = np.full(n, -1, dtype=np.int32)
         self.first_enrol_month = np.full(n, -1, dtype=np.int16)
         self.observed_barrier = np.empty(0, dtype=np.float32)
+        self._in_need: dict[tuple[int, int, bool], np.ndarray] = {}
+
+    def start_enrolment_round(self) -> None:
+        """Forget last month's scans of who is in need (call before associations enrol)."""
+        self._in_need.clear()
+
+    def in_need(
+        self, pop: Population, specialty: int, territory: int, aware_only: bool
+    ) -> np.ndarray:
+        """Residents of a territory in need of a specialty (and aware of its offer), scanned
+        once per enrolment round: need and awareness do not change while associations enrol, so
+        every action serving the territory shares the scan and only re-checks enrolment."""
+        key = (specialty, territory, aware_only)
+        if key not in self._in_need:
+            rows = pop.slices[territory]
+            ok = needs(specialty, pop, rows)
+            if aware_only:
+                ok &= self.aware[specialty, rows]
+            ok &= ~self.participated[specialty, rows]
+            self._in_need[key] = np.flatnonzero(ok) + rows.start
+        return self._in_need[key]
 
 
 class Cohorts:
@@ -231,12 +253,17 @@ class Action:
             if self.spec.control_share == 0
             else int(np.ceil(free / (1.0 - self.spec.control_share)))
         )
-        chosen = candidates[self._rank(pop, candidates)[:wanted]]
+        # Selection only matters when applicants outnumber the places.
+        chosen = (
+            candidates
+            if len(candidates) <= wanted
+            else candidates[self._rank(pop, candidates)[:wanted]]
+        )
         if self.spec.control_share > 0:
             to_control = self.rng.random(len(chosen)) < self.spec.control_share
             controls = chosen[to_control]
             chosen = chosen[~to_control][:free]
-            enr.participated[controls, self.specialty] = True
+            enr.participated[self.specialty, controls] = True
             self.controls.add(controls, month, pop)
         if self.spec.matched_comparison:
             pool = self._candidates(
@@ -246,7 +273,7 @@ class Action:
             self.comparisons.add(matches[matches >= 0], month, pop)
         enr.action[chosen] = self.index
         enr.months_in[chosen] = 0
-        enr.participated[chosen, self.specialty] = True
+        enr.participated[self.specialty, chosen] = True
         first = enr.first_action[chosen] == -1
         enr.first_action[chosen[first]] = self.index
         enr.first_enrol_month[chosen[first]] = month
@@ -274,38 +301,40 @@ class Action:
     ) -> np.ndarray:
         """Residents the action may enrol: in need, in its territories and target, not enrolled
         elsewhere, not already served in this specialty (and aware of the offer)."""
-        parts = []
         s = self.specialty
         target = self.spec.target
-        for t in self.spec.territories if territories is None else territories:
-            if target.qpv_only and not pop.qpv[t]:
-                continue
-            rows = pop.slices[t]
-            ok = ~enr.participated[rows, s] & (enr.action[rows] == -1)
-            if aware_only:
-                ok &= enr.aware[rows, s]
-            ok &= needs(s, pop, rows)
-            if target.rsa_only:
-                ok &= pop.rsa_eligible[rows]
-            if target.long_term_only:
-                ok &= ~pop.employed[rows] & (pop.duration[rows] >= pop.params.long_term_months)
-            if target.non_french_only:
-                ok &= pop.french[rows] == FRENCH_NONE
-            parts.append(np.flatnonzero(ok) + rows.start)
-        return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+        chosen = [
+            t
+            for t in (self.spec.territories if territories is None else territories)
+            if pop.qpv[t] or not target.qpv_only
+        ]
+        rows = (
+            np.concatenate([enr.in_need(pop, s, t, aware_only) for t in chosen])
+            if chosen
+            else np.empty(0, dtype=np.int64)
+        )
+        ok = ~enr.participated[s, rows] & (enr.action[rows] == -1)
+        if target.rsa_only:
+            ok &= pop.rsa_eligible[rows]
+        if target.long_term_only:
+            ok &= ~pop.employed[rows] & (pop.duration[rows] >= pop.params.long_term_months)
+        if target.non_french_only:
+            ok &= pop.french[rows] == FRENCH_NONE
+        return np.asarray(rows[ok])
 
     def _rank(self, pop: Population, rows: np.ndarray) -> np.ndarray:
         """Order of applicants under the selection policy, tilted toward the most job-ready by the
         creaming degree (rank-blended so that the two scales are comparable)."""
         noise = self.rng.random(len(rows))
+        policy, c = self.spec.selection, self.spec.creaming_degree
+        if policy == "first_come" and c == 0:
+            return np.asarray(np.argsort(-noise, kind="stable"))
         readiness = pop.job_hazard(rows) if self.specialty == EMPLOYMENT else -pop.barrier[rows]
-        policy = self.spec.selection
         base = {
             "first_come": noise,
             "neediest_first": -readiness + 1e-6 * noise,
             "creaming": readiness + 1e-6 * noise,
         }[policy]
-        c = self.spec.creaming_degree
         score = (1 - c) * _ranks(base) + c * _ranks(readiness + 1e-6 * noise) if c > 0 else base
         return np.argsort(-score, kind="stable")
 

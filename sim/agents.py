@@ -100,18 +100,7 @@ class Association(mesa.Agent):  # type: ignore[misc]
         model = self.model
         for action in self.actions:
             if action.is_active(month):
-                self._reach_out(action, model.population, model.enrolment)
                 action.deliver(month, model.population, model.enrolment)
-
-    def _reach_out(self, action: Action, pop: Population, enr: Enrolment) -> None:
-        """The association's own outreach makes some residents in need aware of its offer."""
-        if not action.is_enrolling(self.model.month):
-            return
-        rate = pop.params.association_outreach_per_month
-        for t in action.spec.territories:
-            rows = pop.slices[t]
-            reached = action.rng.random(rows.stop - rows.start) < rate
-            enr.aware[rows, action.specialty] |= reached & needs(action.specialty, pop, rows)
 
     def places_in_use(self) -> int:
         """Participants enrolled across the association's actions."""
@@ -168,7 +157,7 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
                 pop.rights_aware[rows] |= met & pop.rsa_eligible[rows]
             for s in self.refers_to:
                 if offers[t, s]:
-                    enr.aware[rows, s] |= met & needs(s, pop, rows)
+                    enr.aware[s, rows] |= met & needs(s, pop, rows)
 
 
 def generate_associations(

@@ -18,7 +18,7 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.actions import Action, ActionSpec, Enrolment
+from sim.actions import Action, ActionSpec, Enrolment, needs
 from sim.agents import Association as AssociationAgent
 from sim.agents import AssociationProfile, PublicService, Resident, generate_associations
 from sim.evaluation import OBSERVED_BARRIER_NOISE_SD
@@ -151,13 +151,13 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.associations[spec.association].actions.append(action)
         return action
 
-    def active_offers(self) -> np.ndarray:
-        """Whether each territory (rows) has an enrolling offer of each specialty (columns)."""
-        offers = np.zeros((self.city.size, len(SPECIALTIES)), dtype=bool)
+    def enrolling_offers(self) -> np.ndarray:
+        """Number of enrolling actions in each territory (rows) and specialty (columns)."""
+        counts = np.zeros((self.city.size, len(SPECIALTIES)))
         for action in self.actions:
             if action.is_enrolling(self.month):
-                offers[list(action.spec.territories), action.specialty] = True
-        return offers
+                counts[list(action.spec.territories), action.specialty] += 1
+        return counts
 
     # ------------------------------------------------------------------ the month
     def step(self) -> None:
@@ -167,10 +167,11 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         draws = pop.draw(self.month)
         if self.mechanism is not None:
             self.mechanism.step(self)
-        offers = self.active_offers()
+        offers = self.enrolling_offers()
         for service in self.services:
             service.meet(draws, offers)
         self._spread_awareness(draws, offers)
+        self.enrolment.start_enrolment_round()
         for association in self.associations.values():
             association.deliver(self.month)
         self._apply_effects()
@@ -190,19 +191,24 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             self.step()
 
     def _spread_awareness(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
-        """Word of mouth: each aware contact gives an unaware resident a chance to hear of an
-        offer available in their territory."""
-        aware = self.enrolment.aware
-        per_contact = self.params.word_of_mouth_per_aware_contact
+        """Residents in need hear of an offer of their territory through the outreach of each
+        action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
+        pop, aware = self.population, self.enrolment.aware
+        p = self.params
         for s in range(len(SPECIALTIES)):
             if not offers[:, s].any():
                 continue
-            contacts = self.social_network @ aware[:, s].astype(np.float32)
-            probability = 1.0 - (1.0 - per_contact) ** contacts
-            hears = (draws.diffusion(s, len(contacts)) < probability) & offers[
-                self.population.territory, s
-            ]
-            aware[:, s] |= hears
+            listening = np.flatnonzero(
+                ~aware[s] & needs(s, pop, slice(None)) & (offers[pop.territory, s] > 0)
+            )
+            if len(listening) == 0:
+                continue
+            contacts = self.social_network[listening] @ aware[s].astype(np.float32)
+            silent = (1.0 - p.word_of_mouth_per_aware_contact) ** contacts * (
+                1.0 - p.association_outreach_per_month
+            ) ** offers[pop.territory[listening], s]
+            hears = draws.diffusion(s, len(listening)) < 1.0 - silent
+            aware[s, listening[hears]] = True
 
     def _apply_effects(self) -> None:
         pop, enr = self.population, self.enrolment

@@ -25,15 +25,18 @@ NOT_YET = -1  # month of an outcome that has not happened
 
 @dataclass
 class MonthlyDraws:
-    """Uniform draws of one month, one per resident and baseline process."""
+    """Uniform draws of one month, one per resident and baseline process.
 
-    contact: np.ndarray
+    One labour draw serves job finding (for the unemployed) and job loss (for the employed):
+    the two never apply to the same resident in one month. One RSA draw serves the exit (below
+    the exit hazard) and the take-up (above one minus the take-up hazard): competing risks.
+    """
+
     month: int
     seed: int
-    job: np.ndarray
-    separation: np.ndarray
-    rsa_exit: np.ndarray
-    takeup: np.ndarray
+    contact: np.ndarray
+    labour: np.ndarray
+    rsa: np.ndarray
     french: np.ndarray
 
     def diffusion(self, specialty: int, n: int) -> np.ndarray:
@@ -147,7 +150,9 @@ class Population:
             members = unemployed & (groups == g)
             if members.any():
                 self.group_scale[g] = 1.0 / float(multiplier[members].mean())
-        hazard = self.group_hazard[groups] * self.group_scale[groups] * multiplier
+        self.group_rate = self.group_hazard * self.group_scale
+        self.trait_multiplier = multiplier
+        hazard = self.group_rate[groups] * multiplier
         self.separation_established = np.empty(self.n_territories, dtype=np.float32)
         for t, rows in enumerate(self.slices):
             if p.separation_established_per_month is not None:
@@ -166,10 +171,8 @@ class Population:
             month=month,
             seed=self.seed,
             contact=s["services"].random(n, dtype=np.float32),
-            job=s["labour"].random(n, dtype=np.float32),
-            separation=s["labour"].random(n, dtype=np.float32),
-            rsa_exit=s["rsa"].random(n, dtype=np.float32),
-            takeup=s["rsa"].random(n, dtype=np.float32),
+            labour=s["labour"].random(n, dtype=np.float32),
+            rsa=s["rsa"].random(n, dtype=np.float32),
             french=s["language"].random(n, dtype=np.float32),
         )
 
@@ -192,9 +195,8 @@ class Population:
         """Baseline monthly job-finding hazard of every resident, or of ``rows`` (meaningful for
         the unemployed)."""
         groups = self.hazard_group(rows)
-        multiplier = self.barrier_multiplier if rows is None else self.barrier_multiplier[rows]
-        by_group = (self.group_hazard * self.group_scale)[groups]
-        return np.asarray(by_group * multiplier * self.french_factor(rows))
+        traits = self.trait_multiplier if rows is None else self.trait_multiplier[rows]
+        return np.asarray(self.group_rate[groups] * traits)
 
     def labour_step(self, month: int, draws: MonthlyDraws) -> np.ndarray:
         """Job finding and job loss; returns who found a job this month."""
@@ -203,13 +205,13 @@ class Population:
         hazard = self.job_hazard()
         if self.treated.any():
             hazard = hazard + self.job_boost - self._displacement_penalty(unemployed)
-        found = unemployed & (draws.job < hazard)
+        found = unemployed & (draws.labour < hazard)
         separation = np.where(
             self.duration < 3,
             np.float32(p.separation_new_per_month),
             self.separation_established[self.territory],
         )
-        lost = self.employed & (draws.separation < separation)
+        lost = self.employed & (draws.labour < separation)
         changed = found | lost
         self.employed = (self.employed & ~lost) | found
         self.duration = np.where(changed, 0, self.duration + 1)
@@ -240,9 +242,7 @@ class Population:
     def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
         """Minimum income: exits (to a job or otherwise), entry when insurance ends, take-up."""
         p = self.params
-        other_exit = (
-            self.rsa_eligible & ~self.employed & (draws.rsa_exit < p.rsa_other_exit_per_month)
-        )
+        other_exit = self.rsa_eligible & ~self.employed & (draws.rsa < p.rsa_other_exit_per_month)
         leaving = (self.rsa_eligible & found_job) | other_exit
         self.rsa_eligible &= ~leaving
         self.rsa_claimed &= ~leaving
@@ -258,7 +258,8 @@ class Population:
             )
             + self.takeup_boost
         )
-        claiming = self.rsa_eligible & ~self.rsa_claimed & (draws.takeup < takeup_hazard)
+        takeup_hazard = np.minimum(takeup_hazard, np.float32(1.0 - p.rsa_other_exit_per_month))
+        claiming = self.rsa_eligible & ~self.rsa_claimed & (draws.rsa >= 1.0 - takeup_hazard)
         self.rsa_claimed |= claiming
         self.claim_month[claiming & (self.claim_month == NOT_YET)] = month
 
@@ -274,6 +275,8 @@ class Population:
         )
         progressing = (self.french < FRENCH_A2) & (draws.french < rate)
         self.french = self.french + progressing.astype(np.int8)
+        moved = np.flatnonzero(progressing)
+        self.trait_multiplier[moved] = self.barrier_multiplier[moved] * self.french_factor(moved)
         reached_a1 = progressing & (self.french == FRENCH_A1) & (self.a1_month == NOT_YET)
         self.a1_month[reached_a1] = month
 
