@@ -325,10 +325,10 @@ class Action:
     def _rank(self, pop: Population, rows: np.ndarray) -> np.ndarray:
         """Order of applicants under the selection policy, tilted toward the most job-ready by the
         creaming degree (rank-blended so that the two scales are comparable)."""
-        noise = self.rng.random(len(rows))
         policy, c = self.spec.selection, self.spec.creaming_degree
         if policy == "first_come" and c == 0:
-            return np.asarray(np.argsort(-noise, kind="stable"))
+            return self.rng.permutation(len(rows))
+        noise = self.rng.random(len(rows))
         readiness = pop.job_hazard(rows) if self.specialty == EMPLOYMENT else -pop.barrier[rows]
         base = {
             "first_come": noise,

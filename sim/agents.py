@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.actions import Action, Enrolment, needs
 from sim.params import SPECIALTIES, specialty_index
-from sim.population import MonthlyDraws, Population
+from sim.population import Population
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -143,21 +143,25 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         self.raises_rights_awareness = raises_rights_awareness
         self.territories = territories
         self.refers_to = tuple(specialty_index(s) for s in refers_to)
+        pop: Population = model.population
+        covered = np.zeros(pop.n_territories, dtype=bool)
+        covered[list(territories)] = True
+        self.covers = pop.per_resident(covered)
         self.contacts = 0
 
-    def meet(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
-        """Meet this month's residents: rights awareness and referrals to active offers."""
+    def meet(self, met: np.ndarray, offered: list[np.ndarray | None]) -> None:
+        """Meet this month's residents (``met``: who saw a service): rights awareness, and
+        referral of residents in need to the offers of their territory (``offered``: per
+        specialty, whether each resident's territory has one)."""
         pop: Population = self.model.population
         enr: Enrolment = self.model.enrolment
-        for t in self.territories:
-            rows = pop.slices[t]
-            met = draws.contact[rows] < pop.contact_rate[t]
-            self.contacts += int(met.sum())
-            if self.raises_rights_awareness:
-                pop.rights_aware[rows] |= met & pop.rsa_eligible[rows]
-            for s in self.refers_to:
-                if offers[t, s]:
-                    enr.aware[s, rows] |= met & needs(s, pop, rows)
+        mine = met & self.covers
+        self.contacts += int(np.count_nonzero(mine))
+        if self.raises_rights_awareness:
+            pop.rights_aware |= mine & pop.rsa_eligible
+        for s in self.refers_to:
+            if offered[s] is not None:
+                enr.aware[s] |= mine & offered[s] & needs(s, pop, slice(None))
 
 
 def generate_associations(

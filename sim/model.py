@@ -92,6 +92,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             seed, "evaluation"
         ).normal(0.0, OBSERVED_BARRIER_NOISE_SD, self.population.n).astype(np.float32)
         self.actions: list[Action] = []
+        self._offer_table: list[tuple[int, int, int]] = []
         self._programme_rng = stream(seed, "programme")
         profiles = (
             associations
@@ -148,15 +149,19 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             )
         action = Action(len(self.actions), spec, self._programme_rng)
         self.actions.append(action)
+        for territory in spec.territories:
+            self._offer_table.append((action.index, territory, action.specialty))
         self.associations[spec.association].actions.append(action)
         return action
 
     def enrolling_offers(self) -> np.ndarray:
         """Number of enrolling actions in each territory (rows) and specialty (columns)."""
         counts = np.zeros((self.city.size, len(SPECIALTIES)))
-        for action in self.actions:
-            if action.is_enrolling(self.month):
-                counts[list(action.spec.territories), action.specialty] += 1
+        if self._offer_table:
+            enrolling = np.array([a.is_enrolling(self.month) for a in self.actions])
+            table = np.array(self._offer_table)
+            rows = table[enrolling[table[:, 0]]]
+            np.add.at(counts, (rows[:, 1], rows[:, 2]), 1)
         return counts
 
     # ------------------------------------------------------------------ the month
@@ -168,9 +173,14 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         if self.mechanism is not None:
             self.mechanism.step(self)
         offers = self.enrolling_offers()
+        offered = [
+            pop.per_resident(offers[:, s] > 0) if offers[:, s].any() else None
+            for s in range(len(SPECIALTIES))
+        ]
+        met = draws.contact < pop.contact_rate
         for service in self.services:
-            service.meet(draws, offers)
-        self._spread_awareness(draws, offers)
+            service.meet(met, offered)
+        self._spread_awareness(draws, offers, offered)
         self.enrolment.start_enrolment_round()
         for association in self.associations.values():
             association.deliver(self.month)
@@ -190,17 +200,17 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         while self.month < self.months:
             self.step()
 
-    def _spread_awareness(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
+    def _spread_awareness(
+        self, draws: MonthlyDraws, offers: np.ndarray, offered: list[np.ndarray | None]
+    ) -> None:
         """Residents in need hear of an offer of their territory through the outreach of each
         action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
         pop, aware = self.population, self.enrolment.aware
         p = self.params
-        for s in range(len(SPECIALTIES)):
-            if not offers[:, s].any():
+        for s, offered_here in enumerate(offered):
+            if offered_here is None:
                 continue
-            listening = np.flatnonzero(
-                ~aware[s] & needs(s, pop, slice(None)) & (offers[pop.territory, s] > 0)
-            )
+            listening = np.flatnonzero(~aware[s] & needs(s, pop, slice(None)) & offered_here)
             if len(listening) == 0:
                 continue
             contacts = self.social_network[listening] @ aware[s].astype(np.float32)

@@ -58,10 +58,12 @@ class Population:
         starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
         self.slices = [slice(int(s), int(s + c)) for s, c in zip(starts, counts, strict=True)]
         self.territory = np.repeat(np.arange(city.size, dtype=np.int32), counts)
+        self.territory_sizes = counts
         self.qpv = city.column("qpv").astype(bool)
-        self.contact_rate = np.where(
+        self.contact_rate_by_territory = np.where(
             self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
         ).astype(np.float32)
+        self.contact_rate = self.per_resident(self.contact_rate_by_territory)
         self._streams = {
             name: stream(seed, name) for name in ("labour", "rsa", "language", "services")
         }
@@ -175,6 +177,10 @@ class Population:
             rsa=s["rsa"].random(n, dtype=np.float32),
             french=s["language"].random(n, dtype=np.float32),
         )
+
+    def per_resident(self, values: np.ndarray) -> np.ndarray:
+        """Spread a value per territory to every resident of the territory."""
+        return np.repeat(values, self.territory_sizes)
 
     def french_factor(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Job-hazard multiplier of each resident's French level."""
