@@ -77,7 +77,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.month = 0
         self.params = params or ModelParams()
         self.population = Population(self.city, self.params, seed)
-        adjacency = [sorted(self.city.graph().neighbors(t)) for t in range(self.city.size)]
+        self.territory_graph = self.city.graph()
+        adjacency = [sorted(self.territory_graph.neighbors(t)) for t in range(self.city.size)]
         self.social_network = build_social_network(
             self.population.territory,
             adjacency,

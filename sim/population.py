@@ -59,6 +59,7 @@ class Population:
         self.slices = [slice(int(s), int(s + c)) for s, c in zip(starts, counts, strict=True)]
         self.territory = np.repeat(np.arange(city.size, dtype=np.int32), counts)
         self.territory_sizes = counts
+        self.territory_starts = starts
         self.qpv = city.column("qpv").astype(bool)
         self.contact_rate_by_territory = np.where(
             self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
@@ -164,6 +165,7 @@ class Population:
             rate = float(u_rows.mean())
             f = float(hazard[rows][u_rows].mean()) if u_rows.any() else p.job_hazard_short_per_month
             self.separation_established[t] = _steady_state_separation(rate, f, p)
+        self.separation_established_per_resident = self.per_resident(self.separation_established)
 
     # ------------------------------------------------------------------ per month
     def draw(self, month: int) -> MonthlyDraws:
@@ -215,7 +217,7 @@ class Population:
         separation = np.where(
             self.duration < 3,
             np.float32(p.separation_new_per_month),
-            self.separation_established[self.territory],
+            self.separation_established_per_resident,
         )
         lost = self.employed & (draws.labour < separation)
         changed = found | lost
@@ -234,16 +236,17 @@ class Population:
         share = self.params.displacement_share
         if share == 0.0:
             return np.zeros(self.n, dtype=np.float32)
-        treated_unemployed = unemployed & self.treated
-        extra = np.bincount(
-            self.territory[treated_unemployed],
-            weights=self.job_boost[treated_unemployed],
-            minlength=self.n_territories,
+        treated = np.flatnonzero(unemployed & self.treated)
+        where = self.territory[treated]
+        extra = np.bincount(where, weights=self.job_boost[treated], minlength=self.n_territories)
+        pool = np.add.reduceat(unemployed, self.territory_starts) - np.bincount(
+            where, minlength=self.n_territories
         )
-        untreated = unemployed & ~self.treated
-        pool = np.bincount(self.territory[untreated], minlength=self.n_territories)
-        per_resident = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
-        return np.where(untreated, per_resident[self.territory], 0.0).astype(np.float32)
+        per_territory = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
+        # Only the unemployed use a job-finding hazard, so the penalty of the employed is moot.
+        penalty = self.per_resident(per_territory.astype(np.float32))
+        penalty[treated] = 0.0
+        return penalty
 
     def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
         """Minimum income: exits (to a job or otherwise), entry when insurance ends, take-up."""

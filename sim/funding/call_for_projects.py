@@ -307,7 +307,7 @@ class CallForProjects(Mechanism):
         if months < 1:
             return -1
         territory = pilot.territories[0]
-        territories = (territory, *sorted(model.city.graph().neighbors(territory)))
+        territories = (territory, *sorted(model.territory_graph.neighbors(territory)))
         places = int(pilot.places * self.scale_factor)
         room = model.funding.budget_limit_eur - model.funding.committed_eur
         affordable = int(room / (pilot.cost_eur_per_participant_month * months))

@@ -161,7 +161,7 @@ class Planned(Mechanism):
             local = associations_by(model, specialty, territory, established_only)
             if local:
                 return local
-        for neighbour in sorted(model.city.graph().neighbors(territory)):
+        for neighbour in sorted(model.territory_graph.neighbors(territory)):
             nearby = associations_by(model, specialty, neighbour, established_only=True)
             if nearby:
                 return nearby
