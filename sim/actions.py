@@ -281,13 +281,14 @@ class Action:
         self.enrolled.add(chosen, month, pop)
 
     def _comparison_territories(self, pop: Population) -> tuple[int, ...]:
-        """Up to 3 territories the action does not serve, of the same QPV status as its first,
-        chosen once: comparisons there are not contaminated by the action itself."""
+        """Up to 3 territories the action does not serve, of the same QPV status as its first
+        if possible, chosen once: comparisons there are not contaminated by the action itself.
+        An action serving the whole city takes matched non-participants in its own territories."""
         if self.comparison_territories is None:
             served = set(self.spec.territories)
             qpv = pop.qpv[self.spec.territories[0]]
             others = [t for t in range(pop.n_territories) if t not in served]
-            alike = [t for t in others if pop.qpv[t] == qpv] or others
+            alike = [t for t in others if pop.qpv[t] == qpv] or others or sorted(served)
             picked = self.rng.permutation(len(alike))[:3]
             self.comparison_territories = tuple(sorted(alike[i] for i in picked))
         return self.comparison_territories
@@ -303,11 +304,12 @@ class Action:
         elsewhere, not already served in this specialty (and aware of the offer)."""
         s = self.specialty
         target = self.spec.target
-        chosen = [
-            t
-            for t in (self.spec.territories if territories is None else territories)
-            if pop.qpv[t] or not target.qpv_only
-        ]
+        # Explicit territories are comparison territories, chosen outside the action's reach.
+        chosen = (
+            list(territories)
+            if territories is not None
+            else [t for t in self.spec.territories if pop.qpv[t] or not target.qpv_only]
+        )
         rows = (
             np.concatenate([enr.in_need(pop, s, t, aware_only) for t in chosen])
             if chosen

@@ -165,7 +165,9 @@ def evaluate(
     c_rows, c_start = comparison
     yc = outcome_between(pop, specialty, c_rows, c_start, month).astype(float)
     effect = float(y.mean() - yc.mean())
-    se = _difference_se(y, yc)
+    # Matching with replacement reuses comparisons: their mean rests on fewer people.
+    reuse = np.unique(c_rows, return_counts=True)[1]
+    se = _difference_se(y, yc, len(yc) ** 2 / float((reuse**2).sum()))
     counterfactual = float(n * yc.mean())
     return EvaluationResult(
         design,
@@ -180,9 +182,10 @@ def evaluate(
     )
 
 
-def _difference_se(a: np.ndarray, b: np.ndarray) -> float:
-    """Standard error of a difference in means of two independent binary samples, floored at
-    the variance of a rate of 1/2 when a sample shows no variation (tiny samples)."""
+def _difference_se(a: np.ndarray, b: np.ndarray, b_effective_n: float | None = None) -> float:
+    """Standard error of a difference in means of two independent binary samples (``b`` resting
+    on ``b_effective_n`` distinct people when reused), with each variance floored at that of a
+    rate of 1/(4n) so that a sample without variation is not taken as certain."""
 
     def var(x: np.ndarray) -> float:
         p = x.mean()
@@ -190,7 +193,8 @@ def _difference_se(a: np.ndarray, b: np.ndarray) -> float:
 
     if len(a) < 2 or len(b) < 2:
         return math.inf
-    return math.sqrt(var(a) / len(a) + var(b) / len(b))
+    n_b = len(b) if b_effective_n is None else b_effective_n
+    return math.sqrt(var(a) / len(a) + var(b) / n_b)
 
 
 def match_comparisons(

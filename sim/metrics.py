@@ -31,12 +31,17 @@ def outcome_reached(run: RunOutput, need: str) -> np.ndarray:
     return np.asarray(run.residents[OUTCOME_FIELD[need]] != NOT_YET)
 
 
-def outcome_after(run: RunOutput, need: str, start: np.ndarray, rows: np.ndarray) -> np.ndarray:
-    """Whether residents ``rows`` reached the need's outcome at or after their ``start`` month."""
+def outcome_after(
+    run: RunOutput, need: str, start: np.ndarray, rows: np.ndarray, end: int | None = None
+) -> np.ndarray:
+    """Whether residents ``rows`` reached the need's outcome between their ``start`` month and
+    ``end`` (the end of the run by default)."""
+    end = run.months if end is None else end
     first = run.residents[OUTCOME_FIELD[need]][rows]
-    reached = first >= start
+    reached = (first >= start) & (first <= end)
     if need == "employment":
-        reached |= run.residents["last_sustained_job_month"][rows] >= start
+        last = run.residents["last_sustained_job_month"][rows]
+        reached |= (last >= start) & (last <= end)
     return np.asarray(reached)
 
 
@@ -183,6 +188,67 @@ def measured_additional_outcomes(run: RunOutput) -> dict[str, float]:
     return measured
 
 
+def contract_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
+    """For an impact contract: payments, the investor's return, the payer's rule of thumb (pay
+    less than the service would have cost if bought directly) and the deadweight of payments
+    (paid outcomes the twin shows would have happened anyway)."""
+    contract = arm.contract
+    if not contract:
+        return {}
+    settlement = contract["settlement"]
+    need = "employment" if contract["outcome"] == "employment_6_months" else "french"
+    rows = np.flatnonzero(arm.residents["first_action"] == contract["action"])
+    start = arm.residents["first_enrol_month"][rows]
+    last_payment = max([p["month"] for p in contract["periods"]], default=0)
+    additional = int(outcome_after(arm, need, start, rows, last_payment).sum()) - int(
+        outcome_after(twin, need, start, rows, last_payment).sum()
+    )
+    paid = float(settlement["paid_outcomes"])
+    payer_cost = settlement["total_paid_eur"] + contract["payer_cost_eur"]
+    direct = contract["operating_cost_eur"]
+    irr = settlement["investor_irr_per_year"]
+    multiple = settlement["investor_money_multiple"]
+    return {
+        "contract_payments_eur": float(settlement["total_paid_eur"]),
+        "contract_share_of_cap_paid": float(settlement["share_of_cap_paid"]),
+        "contract_paid_outcomes": paid,
+        "contract_true_additional_outcomes": float(additional),
+        "deadweight_share_of_paid_outcomes": (
+            max(0.0, paid - max(additional, 0)) / paid if paid > 0 else math.nan
+        ),
+        "paid_for_non_additional_outcomes": float(paid > max(additional, 0) + 0.5),
+        "investor_capital_eur": float(contract["drawn_eur"]),
+        "investor_irr_per_year": math.nan if irr is None else float(irr),
+        "investor_money_multiple": math.nan if multiple is None else float(multiple),
+        "investor_lost_money": float(bool(settlement["investor_lost_money"])),
+        "direct_service_cost_eur": float(direct),
+        "payer_contract_cost_eur": float(payer_cost),
+        "payer_cost_below_direct_service": float(payer_cost < direct),
+        "payer_margin_vs_direct_service_eur": float(direct - payer_cost),
+    }
+
+
+def contract_risks(per_replication: list[dict[str, float]]) -> dict[str, float]:
+    """Across replications of a contract: probability that the investor loses, probability that
+    the payer pays for non-additional outcomes, and the distribution of the payer's NPV."""
+    if not per_replication:
+        return {}
+    npv = np.array([m["npv_eur"] for m in per_replication])
+    return {
+        "replications": float(len(per_replication)),
+        "probability_investor_loses": float(
+            np.mean([m["investor_lost_money"] for m in per_replication])
+        ),
+        "probability_payer_pays_non_additional": float(
+            np.mean([m["paid_for_non_additional_outcomes"] for m in per_replication])
+        ),
+        "payer_npv_eur_mean": float(npv.mean()),
+        "payer_npv_eur_p05": float(np.quantile(npv, 0.05)),
+        "payer_npv_eur_p50": float(np.quantile(npv, 0.5)),
+        "payer_npv_eur_p95": float(np.quantile(npv, 0.95)),
+    }
+
+
 def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
     """Every headline metric of an arm against its twin."""
     spending = spending_eur_by_kind(arm)
@@ -219,5 +285,6 @@ def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
         "budget_limit_eur": arm.budget_limit_eur,
         **reach_shares(arm, reference),
         **pilot_decision_metrics(arm),
+        **contract_metrics(arm, twin),
     }
     return metrics

@@ -12,11 +12,12 @@ from typing import Any
 from sim.errors import UserInputError
 from sim.funding.base import Mechanism, check_param_name
 from sim.funding.call_for_projects import CallForProjects
+from sim.funding.impact_contract import ImpactContract
 from sim.funding.planned import Planned
 from sim.funding.status_quo import StatusQuo
 
 MECHANISMS: dict[str, type[Mechanism]] = {
-    cls.name: cls for cls in (StatusQuo, Planned, CallForProjects)
+    cls.name: cls for cls in (StatusQuo, Planned, CallForProjects, ImpactContract)
 }
 
 
@@ -45,6 +46,7 @@ def make_mechanism(name: str, **params: Any) -> Mechanism:
 __all__ = [
     "MECHANISMS",
     "CallForProjects",
+    "ImpactContract",
     "Mechanism",
     "Planned",
     "StatusQuo",

@@ -1,0 +1,388 @@
+"""The social impact contract (CIS, *contrat à impact social*; a social impact bond).
+
+A payer (the city, the CAF or the State) defines a target population, an outcome metric, a price
+per validated outcome, a threshold, a payment cap and payment dates. An investor (a bank)
+pre-finances the operator's costs and the structuring, legal and evaluation costs. An operator
+(an association) enrols the target population; outcome pay tilts its selection toward the most
+job-ready by ``creaming_degree``. At each payment date an evaluator counts validated outcomes with
+the chosen design, and the pure settlement (:func:`sim.finance.settle`) turns them into the payer's
+payments and the investor's return, honouring the threshold, the cap and the maximum return.
+
+Defaults follow ``domain.md``: 48-month contracts, maximum return 5 % a year, cap 1.2 x capital,
+transaction costs 15 % of capital, creaming 0.3, matched comparison as evaluation design.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from sim.actions import ActionSpec, Target
+from sim.agents import Association
+from sim.errors import UserInputError
+from sim.finance import (
+    EVALUATION,
+    EVALUATOR,
+    INTERMEDIARY,
+    INVESTMENT,
+    INVESTOR,
+    REPAYMENT,
+    TRANSACTION,
+    ContractTerms,
+    EvaluatedPeriod,
+    settle,
+)
+from sim.funding.base import (
+    DURATION_MONTHS,
+    EVALUATION_COST_EUR,
+    Mechanism,
+    design_settings,
+    require,
+    require_number,
+    scaled_effect,
+)
+
+if TYPE_CHECKING:
+    from sim.model import CityModel
+
+OUTCOMES = {"employment_6_months": "employment_support", "french_a1": "french_course"}
+PAYERS = ("city", "caf", "state", "department")
+TARGET_KEYS = ("rsa_only", "long_term_only", "qpv_only", "non_french_only")
+
+
+class ImpactContract(Mechanism):
+    """A social impact contract around one operator's action.
+
+    Args:
+        payer: who pays for outcomes (city, caf, state, department).
+        outcome: ``employment_6_months`` or ``french_a1``.
+        target: eligibility flags among rsa_only, long_term_only, qpv_only, non_french_only.
+        places: places the operator delivers.
+        price_eur_per_outcome: price of one validated outcome.
+        threshold_kind: ``absolute`` (validated count) or ``relative`` (validated / evaluator's
+            counterfactual; needs a design with a counterfactual).
+        threshold_value: the threshold in that unit.
+        payment_cap_eur: most the payer pays; None: ``payment_cap_ratio`` x capital.
+        payment_cap_ratio: cap relative to the capital when no cap is given.
+        max_return_per_year: the investor's maximum annual return.
+        payment_months: payment dates, months after the start of the contract.
+        contract_months: length of delivery.
+        transaction_cost_share: structuring, legal and intermediation costs, share of the
+            operator's costs, pre-financed by the investor.
+        payer_cost_eur: the payer's own cost of preparing and managing the contract.
+        setup_months: time from first idea to signature (reported; the run starts at signature).
+        creaming_degree: how far outcome pay tilts the operator's selection to the job-ready.
+        evaluation: design that validates outcomes.
+        baseline_bias: multiplier of a historical baseline (below 1: too pessimistic).
+        operator: association name; None: the largest one of the outcome's specialty.
+        effect_factor: true effect relative to the specialty's reference effect; None: the
+            operator's latent effectiveness.
+    """
+
+    name: ClassVar[str] = "impact_contract"
+
+    def __init__(
+        self,
+        payer: str = "city",
+        outcome: str = "employment_6_months",
+        target: dict[str, bool] | None = None,
+        places: int = 120,
+        price_eur_per_outcome: float = 15_000.0,
+        threshold_kind: str = "absolute",
+        threshold_value: float = 10.0,
+        payment_cap_eur: float | None = None,
+        payment_cap_ratio: float = 1.2,
+        max_return_per_year: float = 0.05,
+        payment_months: tuple[int, ...] | list[int] = (24, 36, 48),
+        contract_months: int = 48,
+        transaction_cost_share: float = 0.15,
+        payer_cost_eur: float = 30_000.0,
+        setup_months: int = 18,
+        creaming_degree: float = 0.3,
+        evaluation: str = "comparison_group",
+        baseline_bias: float = 1.0,
+        operator: str | None = None,
+        effect_factor: float | None = None,
+    ) -> None:
+        self.payer = payer
+        self.outcome = outcome
+        self.target = target
+        self.places = places
+        self.price_eur_per_outcome = price_eur_per_outcome
+        self.threshold_kind = threshold_kind
+        self.threshold_value = threshold_value
+        self.payment_cap_eur = payment_cap_eur
+        self.payment_cap_ratio = payment_cap_ratio
+        self.max_return_per_year = max_return_per_year
+        self.payment_months = payment_months
+        self.contract_months = contract_months
+        self.transaction_cost_share = transaction_cost_share
+        self.payer_cost_eur = payer_cost_eur
+        self.setup_months = setup_months
+        self.creaming_degree = creaming_degree
+        self.evaluation = evaluation
+        self.baseline_bias = baseline_bias
+        self.operator = operator
+        self.effect_factor = effect_factor
+
+    # ------------------------------------------------------------------ parameters
+    def validate(self) -> None:
+        """Check the parameters."""
+        n = self.name
+        require(self.payer in PAYERS, n, "payer", f"one of {PAYERS}", self.payer)
+        require(self.outcome in OUTCOMES, n, "outcome", f"one of {tuple(OUTCOMES)}", self.outcome)
+        target = self.target_flags()
+        require(
+            set(target) <= set(TARGET_KEYS),
+            n,
+            "target",
+            f"keys among {TARGET_KEYS}",
+            sorted(target),
+        )
+        require(
+            isinstance(self.places, int) and self.places >= 1,
+            n,
+            "places",
+            "a whole number >= 1",
+            self.places,
+        )
+        for key in (
+            "price_eur_per_outcome",
+            "threshold_value",
+            "payment_cap_ratio",
+            "transaction_cost_share",
+            "payer_cost_eur",
+            "baseline_bias",
+        ):
+            require_number(n, key, getattr(self, key))
+        require_number(n, "max_return_per_year", self.max_return_per_year, 0.0, 1.0)
+        require_number(n, "creaming_degree", self.creaming_degree, 0.0, 1.0)
+        if self.payment_cap_eur is not None:
+            require_number(n, "payment_cap_eur", self.payment_cap_eur)
+        if self.effect_factor is not None:
+            require_number(n, "effect_factor", self.effect_factor)
+        require(
+            self.threshold_kind in ("absolute", "relative"),
+            n,
+            "threshold_kind",
+            "absolute or relative",
+            self.threshold_kind,
+        )
+        design_settings(self.evaluation)
+        require(
+            not (self.threshold_kind == "relative" and self.evaluation == "none"),
+            n,
+            "threshold_kind",
+            "absolute when the evaluation design is 'none' (it has no "
+            "counterfactual to be relative to)",
+            self.threshold_kind,
+        )
+        months = tuple(self.payment_months)
+        require(
+            len(months) > 0
+            and all(isinstance(m, int) and m >= 1 for m in months)
+            and list(months) == sorted(set(months)),
+            n,
+            "payment_months",
+            "increasing whole months after the start",
+            list(months),
+        )
+        require(
+            isinstance(self.contract_months, int) and self.contract_months >= 1,
+            n,
+            "contract_months",
+            "a whole number >= 1",
+            self.contract_months,
+        )
+
+    def target_flags(self) -> dict[str, bool]:
+        """The target population, by default long-term unemployed RSA recipients in QPV."""
+        return dict(
+            self.target if self.target is not None else {"rsa_only": True, "qpv_only": True}
+        )
+
+    def operating_cost_eur(self, cost_eur_per_participant_month: float) -> float:
+        """What the operator's delivery costs over the contract."""
+        return self.places * cost_eur_per_participant_month * self.contract_months
+
+    def budget_limit_eur(self, months: int) -> float:
+        """The payer can lose at most the cap and its own costs; the cap is only known once the
+        operator is chosen, so the run's state records the real limit at the start."""
+        return float("inf")
+
+    # ------------------------------------------------------------------ the run
+    def on_start(self, model: CityModel) -> None:
+        """Choose the operator, sign the contract and launch the action."""
+        specialty = OUTCOMES[self.outcome]
+        operator = self._operator(model, specialty)
+        cost = operator.cost_eur_per_participant_month
+        operating = self.operating_cost_eur(cost)
+        transaction = self.transaction_cost_share * operating
+        evaluation_total = EVALUATION_COST_EUR[self.evaluation] * len(self.payment_months)
+        capital = operating + transaction + evaluation_total
+        cap = (
+            self.payment_cap_eur
+            if self.payment_cap_eur is not None
+            else self.payment_cap_ratio * capital
+        )
+        end = min(self.contract_months, model.months)
+        terms = ContractTerms(
+            price_eur_per_outcome=self.price_eur_per_outcome,
+            payment_cap_eur=cap,
+            max_return_per_year=self.max_return_per_year,
+            threshold_kind="absolute" if self.threshold_kind == "absolute" else "relative",
+            threshold_value=self.threshold_value,
+            payment_months=tuple(int(m) for m in self.payment_months),
+            contract_months=self.contract_months,
+        )
+        factor = operator.effectiveness if self.effect_factor is None else self.effect_factor
+        territories = tuple(
+            t
+            for t in range(model.city.size)
+            if model.population.qpv[t] or not self.target_flags().get("qpv_only")
+        )
+        spec = ActionSpec(
+            association=operator.name,
+            specialty=specialty,
+            territories=territories,
+            places=self.places,
+            duration_months=DURATION_MONTHS[specialty],
+            true_effect=scaled_effect(specialty, model.params, factor),
+            cost_eur_per_participant_month=cost,
+            start_month=1,
+            end_month=end,
+            selection=operator.selection,
+            creaming_degree=self.creaming_degree,
+            target=Target(**self.target_flags()),
+            label=f"CIS: {operator.name} ({self.outcome})",
+            **design_settings(self.evaluation),
+        )
+        action = model.launch_action(spec)
+        funding = model.funding
+        funding.budget_limit_eur = cap + self.payer_cost_eur
+        funding.contract = {
+            "action": action.index,
+            "operator": operator.name,
+            "payer": self.payer,
+            "outcome": self.outcome,
+            "terms": _terms_record(terms),
+            "capital_eur": capital,
+            "operating_cost_eur": operating,
+            "transaction_cost_eur": transaction,
+            "evaluation_cost_eur": evaluation_total,
+            "payer_cost_eur": self.payer_cost_eur,
+            "setup_months": self.setup_months,
+            "contract_end_month": end,
+            "periods": [],
+            "drawdowns": [],
+        }
+        funding.extra["terms"] = terms
+        funding.extra["monthly_operating_eur"] = self.places * cost
+        self._draw(model, 1, INTERMEDIARY, TRANSACTION, transaction)
+        funding.ledger.pay(1, self.payer, INTERMEDIARY, TRANSACTION, self.payer_cost_eur)
+
+    def step(self, model: CityModel) -> None:
+        """Settle a payment date once its month's outcomes are known (at the start of the next
+        month), then pre-finance this month's delivery."""
+        if model.month - 1 in tuple(self.payment_months):
+            self._settle(model, model.month - 1)
+        contract = model.funding.contract
+        if model.month <= contract["contract_end_month"]:
+            self._draw(
+                model,
+                model.month,
+                contract["operator"],
+                INVESTMENT,
+                model.funding.extra["monthly_operating_eur"],
+            )
+
+    def finish(self, model: CityModel) -> None:
+        """Settle a payment date that falls on the run's last month, and close the report."""
+        contract = model.funding.contract
+        if model.month in tuple(self.payment_months):
+            self._settle(model, model.month)
+        contract["participants"] = len(model.actions[contract["action"]].enrolled)
+        contract["drawn_eur"] = sum(amount for _, amount in contract["drawdowns"])
+        contract.setdefault("settlement", _unsettled(model))
+
+    # ------------------------------------------------------------------ helpers
+    def _operator(self, model: CityModel, specialty: str) -> Association:
+        if self.operator is not None:
+            if self.operator not in model.associations:
+                raise UserInputError(
+                    f"{self.name}.operator: no association named '{self.operator}' in this city"
+                )
+            return model.associations[self.operator]
+        qpv_only = self.target_flags().get("qpv_only", False)
+        pool = [
+            a
+            for a in model.associations.values()
+            if a.specialty == specialty
+            and (not qpv_only or any(model.population.qpv[t] for t in a.home_territories))
+        ]
+        pool = pool or [a for a in model.associations.values() if a.specialty == specialty]
+        if not pool:
+            raise UserInputError(
+                f"{self.name}: no association of specialty '{specialty}' can operate the contract"
+            )
+        return max(pool, key=lambda a: (a.capacity, a.name))
+
+    def _draw(self, model: CityModel, month: int, payee: str, kind: str, amount: float) -> None:
+        """The investor pays on the contract's behalf (capital drawn)."""
+        if amount <= 0:
+            return
+        model.funding.ledger.pay(month, INVESTOR, payee, kind, amount)
+        model.funding.contract["drawdowns"].append((month, amount))
+
+    def _settle(self, model: CityModel, month: int) -> None:
+        """Evaluate outcomes up to ``month`` and pay what the settlement says is due."""
+        funding = model.funding
+        contract = funding.contract
+        action = model.actions[contract["action"]]
+        result = action.evaluate(self.evaluation, model.population, month, self.baseline_bias)
+        self._draw(model, month, EVALUATOR, EVALUATION, EVALUATION_COST_EUR[self.evaluation])
+        funding.evaluations.append({"action": action.index, **result.to_dict()})
+        contract["periods"].append(
+            {
+                "month": month,
+                "validated_outcomes": result.validated_outcomes,
+                "counterfactual_outcomes": result.counterfactual_outcomes,
+            }
+        )
+        # A counterfactual of zero makes any relative improvement infinite: keep it positive.
+        periods = [
+            EvaluatedPeriod(
+                p["month"], p["validated_outcomes"], max(p["counterfactual_outcomes"], 1e-9)
+            )
+            for p in contract["periods"]
+        ]
+        settlement = settle(funding.extra["terms"], periods, contract["drawdowns"])
+        funding.ledger.pay(month, self.payer, INVESTOR, REPAYMENT, settlement.payments[-1][1])
+        contract["settlement"] = settlement.to_dict()
+
+
+def _unsettled(model: CityModel) -> dict[str, Any]:
+    """Settlement record of a contract whose first payment date the run never reached."""
+    drawn = sum(amount for _, amount in model.funding.contract["drawdowns"])
+    return {
+        "payments": [],
+        "total_paid_eur": 0.0,
+        "paid_outcomes": 0.0,
+        "share_of_cap_paid": 0.0,
+        "investor_flows_eur": [],
+        "investor_irr_per_year": None,
+        "investor_money_multiple": 0.0 if drawn else None,
+        "investor_lost_money": drawn > 0,
+        "limited_by": [],
+    }
+
+
+def _terms_record(terms: ContractTerms) -> dict[str, Any]:
+    return {
+        "price_eur_per_outcome": terms.price_eur_per_outcome,
+        "payment_cap_eur": terms.payment_cap_eur,
+        "max_return_per_year": terms.max_return_per_year,
+        "threshold_kind": terms.threshold_kind,
+        "threshold_value": terms.threshold_value,
+        "payment_months": list(terms.payment_months),
+        "contract_months": terms.contract_months,
+    }
