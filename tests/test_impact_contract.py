@@ -90,7 +90,7 @@ def test_outcome_pay_creams_compared_with_the_planned_programme(
     """Work-Programme-style failure: with outcome pay and creaming, the hardest quarter of the
     unemployed is reached less than under the planned programme, by more than 4 binomial
     standard errors of the difference in shares."""
-    arm, cis = _contract(
+    _, cis = _contract(
         demo_city, twin, evaluation="none", target={}, creaming_degree=0.7, places=300
     )
     planned = simulate(
