@@ -1,17 +1,23 @@
-"""The ``sim`` command line."""
+"""The ``sim`` command line: run scenario batches, list and compare them, run one city."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 from sim.errors import UserInputError
 
 EXAMPLES = """examples:
-  sim demo                      run the demo city for 60 months and print a summary
-  sim demo --city bordeaux --months 120 --seed 7
+  sim validate scenarios/demo.toml          check a scenario file without running it
+  sim run scenarios/demo.toml               run it on every core into results/demo.db
+  sim run scenarios/demo.toml --executor dask --workers 4
+  sim list --db results/demo.db             batches stored in a database
+  sim compare results/demo.db               arms side by side with 95 % intervals
+  sim demo --city bordeaux --months 120     one status-quo run of a city, summarised
 """
 
 
@@ -25,11 +31,63 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    demo = sub.add_parser(
+
+    def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        return sub.add_parser(
+            name,
+            help=help_text,
+            description=help_text,
+            epilog=f"example:\n  {example}",
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command(
+        "run",
+        "run a scenario batch into a results database",
+        "sim run scenarios/demo.toml --executor processes --workers 2",
+    )
+    run.add_argument("file", help="scenario file (TOML)")
+    run.add_argument("--db", help="SQLAlchemy URL or SQLite path (default results/<name>.db)")
+    run.add_argument(
+        "--executor",
+        choices=("serial", "processes", "dask"),
+        default="processes",
+        help="where runs execute (default: local processes)",
+    )
+    run.add_argument("--workers", type=int, default=None, help="workers (default: all cores)")
+    run.add_argument("--scheduler", help="address of a Dask scheduler (with --executor dask)")
+    run.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    validate = command(
+        "validate",
+        "check a scenario file and say what it would run",
+        "sim validate scenarios/demo.toml",
+    )
+    validate.add_argument("file", help="scenario file (TOML)")
+
+    listing = command(
+        "list", "list the batches of a results database", "sim list --db results/demo.db"
+    )
+    listing.add_argument(
+        "--db", default=None, help="SQLAlchemy URL or SQLite path (default: every results/*.db)"
+    )
+
+    compare = command(
+        "compare",
+        "arms side by side with 95 %% intervals against the status quo",
+        "sim compare results/demo.db --format csv",
+    )
+    compare.add_argument("db", help="SQLAlchemy URL or SQLite path")
+    compare.add_argument("--batch", type=int, default=None, help="batch id (default: latest)")
+    compare.add_argument(
+        "--point", type=int, default=None, help="sweep point (default: all, one table each)"
+    )
+    compare.add_argument("--format", choices=("table", "csv", "json"), default="table")
+
+    demo = command(
         "demo",
-        help="run one simulation of a city and print a summary",
-        epilog="example:\n  sim demo --city demo --months 60 --seed 1",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "run one simulation of a city (status quo) and print a summary",
+        "sim demo --city demo --months 60 --seed 1",
     )
     demo.add_argument("--city", default="demo", help="built-in city (demo, bordeaux) or CSV path")
     demo.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
@@ -44,14 +102,139 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 0
+    handlers = {
+        "run": _run,
+        "validate": _validate,
+        "list": _list,
+        "compare": _compare,
+        "demo": _demo,
+    }
     try:
-        if args.command == "demo":
-            return _demo(args)
+        return handlers[args.command](args)
     except UserInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    parser.error(f"unknown command {args.command}")
-    return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from sim.batch import make_executor, run_batch
+    from sim.scenario import load_scenario
+    from sim.store import ResultStore, default_db_path
+
+    scenario = load_scenario(args.file)
+    if args.workers is not None and args.workers < 1:
+        raise UserInputError(f"--workers: expected a positive number, got {args.workers}")
+    db = args.db or default_db_path(scenario.name)
+    command = _rerun_command(args, db)
+    with ResultStore(db) as store:
+        executor = make_executor(args.executor, args.workers, args.scheduler)
+        print(
+            f"Scenario '{scenario.name}': {scenario.run_count()} runs "
+            f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
+            f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
+        )
+        summary = run_batch(scenario, store, executor, progress=not args.no_progress)
+    print(
+        f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
+        f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
+    )
+    if summary.interrupted:
+        print(f"Interrupted: finished runs are stored. To resume, run again:\n  {command}")
+        return 130
+    if summary.failed:
+        print(
+            f"{summary.failed} run(s) failed; their errors are stored (sim list --db {db}). "
+            f"Rerunning the same command retries them:\n  {command}"
+        )
+        return 1
+    print(f"Compare the arms: sim compare {db}")
+    return 0
+
+
+def _rerun_command(args: argparse.Namespace, db: str) -> str:
+    parts = ["sim", "run", args.file, "--db", db, "--executor", args.executor]
+    if args.workers:
+        parts += ["--workers", str(args.workers)]
+    if args.scheduler:
+        parts += ["--scheduler", args.scheduler]
+    return " ".join(parts)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from sim.scenario import load_scenario
+
+    scenario = load_scenario(args.file)
+    arms = ", ".join(f"{a.name} ({a.mechanism})" for a in scenario.arms)
+    print(f"{args.file}: valid.")
+    print(
+        f"  scenario '{scenario.name}': city {scenario.city.describe()}, {scenario.months} "
+        f"months, {scenario.replications} replication(s), root seed {scenario.seed}"
+    )
+    print(f"  arms: status_quo (twin), {arms}")
+    if scenario.sweep is not None:
+        print(f"  sweep: {scenario.sweep.method}, {len(scenario.points())} point(s)")
+    print(f"  {scenario.run_count()} runs in all")
+    return 0
+
+
+def _list(args: argparse.Namespace) -> int:
+    from sim.store import ResultStore
+
+    databases = [args.db] if args.db else sorted(str(p) for p in Path("results").glob("*.db"))
+    if not databases:
+        print("No results database found under results/ (use --db).")
+        return 0
+    for db in databases:
+        with ResultStore(db) as store:
+            batches = store.batches()
+            print(f"{store.url}:")
+            if batches.empty:
+                print("  (no batch)")
+            for row in batches.itertuples():
+                runs = store.runs(int(row.id))
+                failed = runs[runs["status"] == "failed"]
+                print(
+                    f"  batch {row.id} '{row.name}': {len(runs) - len(failed)}/"
+                    f"{row.planned_runs} runs done, {len(failed)} failed, {row.status}, "
+                    f"started {row.created_at}"
+                )
+                for run in failed.head(5).itertuples():
+                    last = str(run.error).strip().splitlines()[-1] if run.error else ""
+                    print(f"    failed {run.run_key}: {last}")
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from sim.analysis import compare_arms, comparison_table
+    from sim.store import ResultStore
+
+    with ResultStore(args.db) as store:
+        batch = args.batch if args.batch is not None else store.latest_batch_id()
+        if batch is None:
+            raise UserInputError(f"{args.db}: the database holds no batch")
+        metrics = store.metrics(batch)
+        if metrics.empty:
+            raise UserInputError(f"{args.db}: batch {batch} has no run (see sim list)")
+        points = store.runs(batch).drop_duplicates("point").set_index("point")["point_values"]
+    comparison = compare_arms(metrics)
+    if args.point is not None:
+        comparison = comparison[comparison["point"] == args.point]
+    if args.format == "csv":
+        comparison.to_csv(sys.stdout, index=False)
+    elif args.format == "json":
+        print(json.dumps(comparison.to_dict(orient="records"), indent=1, default=str))
+    else:
+        for point in sorted(comparison["point"].unique()):
+            values = points.get(point, "{}")
+            heading = (
+                f"Sweep point {point}: {values}"
+                if values not in ("{}", None)
+                else "Arms compared with the status quo"
+            )
+            print(f"{heading} (mean over replications [95 % interval])")
+            print(comparison_table(comparison, int(point)).to_string())
+            print()
+    return 0
 
 
 def _demo(args: argparse.Namespace) -> int:

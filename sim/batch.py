@@ -1,0 +1,324 @@
+"""Running a scenario's runs on one machine or a Dask cluster, into the results store.
+
+Workers run tasks (one sweep point and replication: the status-quo twin and the arms) and send
+back plain ``RunResult``s; only this process writes to the store, one run per transaction, as
+results arrive. A failing run is stored as failed with its error and the batch goes on; Ctrl-C
+stops cleanly; running the same command again resumes (finished runs are skipped).
+
+Names follow the direction of Mesa 4's runner (scenario, run configuration, store, executor) so
+that a later port stays cheap.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+import traceback
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from importlib import metadata
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any, Protocol
+
+from sim.errors import UserInputError
+from sim.funding import make_mechanism
+from sim.params import ModelParams
+from sim.results import STATUS_DONE, STATUS_FAILED, RunResult, fill_result
+from sim.run import RunOutput, simulate
+from sim.scenario import RunSpec, Scenario, TaskSpec
+from sim.store import ResultStore
+
+EXECUTORS = ("serial", "processes", "dask")
+
+
+# ---------------------------------------------------------------------------- the worker side
+def execute_task(task: TaskSpec) -> list[RunResult]:
+    """Run a task's twin and arms in this process; never raises for a failing run."""
+    twin_spec = task.twin
+    started = time.time()
+    try:
+        city = twin_spec.city.build()
+        params = ModelParams().with_overrides(**twin_spec.model_params)
+        twin = simulate(
+            city,
+            make_mechanism("status_quo"),
+            twin_spec.seed,
+            twin_spec.months,
+            params,
+            arm=twin_spec.arm,
+        )
+    except Exception:  # a failing run is data, not a crash: it is stored with its error
+        error = (
+            "status-quo twin failed, so no run of this replication can be measured:\n"
+            + traceback.format_exc()
+        )
+        return [_failed(spec, error, started) for spec in _specs(task)]
+    results = []
+    if task.run_twin:
+        results.append(_done(twin_spec, twin, twin, started))
+    for spec in task.arms:
+        arm_started = time.time()
+        try:
+            mechanism = make_mechanism(spec.mechanism, **spec.mechanism_params)
+            output = simulate(city, mechanism, spec.seed, spec.months, params, arm=spec.arm)
+            results.append(_done(spec, output, twin, arm_started))
+        except Exception:
+            results.append(_failed(spec, traceback.format_exc(), arm_started))
+    return results
+
+
+def _specs(task: TaskSpec) -> list[RunSpec]:
+    return ([task.twin] if task.run_twin else []) + list(task.arms)
+
+
+def _record(spec: RunSpec, started: float) -> RunResult:
+    return RunResult(
+        key=spec.key,
+        point=spec.point,
+        replication=spec.replication,
+        arm=spec.arm,
+        mechanism=spec.mechanism,
+        seed=spec.seed,
+        mechanism_params=dict(spec.mechanism_params),
+        model_params=dict(spec.model_params),
+        point_values=dict(spec.point_values),
+        started_at=started,
+    )
+
+
+def _done(spec: RunSpec, output: RunOutput, twin: RunOutput, started: float) -> RunResult:
+    result = fill_result(_record(spec, started), output, twin)
+    result.status = STATUS_DONE
+    result.finished_at = time.time()
+    return result
+
+
+def _failed(spec: RunSpec, error: str, started: float) -> RunResult:
+    result = _record(spec, started)
+    result.status = STATUS_FAILED
+    result.error = error
+    result.finished_at = time.time()
+    return result
+
+
+# ---------------------------------------------------------------------------- executors
+class Executor(Protocol):
+    """Runs tasks somewhere and yields each task's results as it completes."""
+
+    def run(self, tasks: Sequence[TaskSpec]) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
+        """Results in completion order."""
+
+    def shutdown(self) -> None:
+        """Stop the workers, cancelling what has not started."""
+
+
+class SerialExecutor:
+    """Every task in this process, one after the other."""
+
+    def run(self, tasks: Sequence[TaskSpec]) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
+        """Results in task order."""
+        for task in tasks:
+            yield task, execute_task(task)
+
+    def shutdown(self) -> None:
+        """Nothing to stop."""
+
+
+class ProcessExecutor:
+    """Local worker processes (spawned: the same on every platform)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self._pool: ProcessPoolExecutor | None = None
+
+    def run(self, tasks: Sequence[TaskSpec]) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
+        """Keep at most two tasks per worker in flight, so Ctrl-C has little to cancel."""
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        yield from _bounded(tasks, self._pool.submit, 2 * self.workers)
+
+    def shutdown(self) -> None:
+        """Stop the pool."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+class DaskExecutor:
+    """A Dask distributed scheduler: a given address, or a local cluster of worker processes."""
+
+    def __init__(self, workers: int, scheduler: str | None = None) -> None:
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise UserInputError(
+                "the dask executor needs the 'distributed' package: pip install 'sim[dask]'"
+            ) from None
+        self._cluster = None
+        if scheduler is None:
+            self._cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+            )
+            self.client = Client(self._cluster)
+        else:
+            self.client = Client(scheduler)
+        self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
+
+    def run(self, tasks: Sequence[TaskSpec]) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
+        """Submit tasks to the cluster, a bounded number at a time."""
+
+        def submit(fn: Callable[[TaskSpec], list[RunResult]], task: TaskSpec) -> Any:
+            return self.client.submit(fn, task, pure=False)
+
+        yield from _bounded(tasks, submit, 2 * self.workers)
+
+    def shutdown(self) -> None:
+        """Close the client (and the local cluster)."""
+        self.client.close()
+        if self._cluster is not None:
+            self._cluster.close()
+
+
+def _bounded(
+    tasks: Sequence[TaskSpec], submit: Callable[..., Any], in_flight: int
+) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
+    """Submit tasks keeping at most ``in_flight`` pending; yield results as they complete. A task
+    whose worker died is reported as failed runs rather than stopping the batch."""
+    queue = list(tasks)
+    pending: dict[Any, TaskSpec] = {}
+    while queue or pending:
+        while queue and len(pending) < in_flight:
+            task = queue.pop(0)
+            pending[submit(execute_task, task)] = task
+        done = _wait_any(list(pending))
+        for future in done:
+            task = pending.pop(future)
+            try:
+                results = future.result()
+            except Exception as error:  # the worker itself died (out of memory, killed)
+                message = f"worker failed: {type(error).__name__}: {error}"
+                results = [_failed(spec, message, time.time()) for spec in _specs(task)]
+            yield task, results
+
+
+def _wait_any(futures: list[Any]) -> list[Any]:
+    if futures and isinstance(futures[0], Future):
+        return list(wait(futures, return_when=FIRST_COMPLETED).done)
+    from distributed import wait as dask_wait
+
+    return list(dask_wait(futures, return_when="FIRST_COMPLETED").done)
+
+
+def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
+    """An executor by name; ``workers`` defaults to every core."""
+    count = workers or os.cpu_count() or 1
+    if name == "serial":
+        return SerialExecutor()
+    if name == "processes":
+        return ProcessExecutor(count)
+    if name == "dask":
+        return DaskExecutor(count, scheduler)
+    raise UserInputError(f"--executor: expected one of {', '.join(EXECUTORS)}, got '{name}'")
+
+
+# ---------------------------------------------------------------------------- the batch
+@dataclass
+class BatchSummary:
+    """What a batch run did."""
+
+    batch_id: int
+    total_runs: int
+    already_done: int
+    ran_now: int
+    failed: int
+    interrupted: bool
+    seconds: float
+
+
+def run_batch(
+    scenario: Scenario,
+    store: ResultStore,
+    executor: Executor,
+    progress: bool = True,
+    on_result: Callable[[RunResult], None] | None = None,
+) -> BatchSummary:
+    """Run every unfinished run of a scenario and store each as it completes."""
+    started = time.perf_counter()
+    batch_id = store.open_batch(
+        name=scenario.name,
+        description=scenario.description,
+        scenario_text=scenario.text,
+        scenario_hash=scenario.hash,
+        scenario_path=scenario.source,
+        root_seed=scenario.seed,
+        months=scenario.months,
+        replications=scenario.replications,
+        planned_runs=scenario.run_count(),
+        package_version=package_version(),
+        git_commit=git_commit(),
+    )
+    done = store.done_run_keys(batch_id)
+    tasks = scenario.expand(done)
+    total = scenario.run_count()
+    bar = _progress_bar(total, len(done), progress)
+    ran = failed = 0
+    interrupted = False
+    try:
+        for _, results in executor.run(tasks):
+            for result in results:
+                store.write_run(batch_id, result)
+                ran += 1
+                failed += result.status == STATUS_FAILED
+                if on_result is not None:
+                    on_result(result)
+            bar.update(len(results))
+            bar.set_postfix(failed=failed)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        bar.close()
+        executor.shutdown()
+    status = "interrupted" if interrupted else ("finished_with_failures" if failed else "finished")
+    store.finish_batch(batch_id, status)
+    return BatchSummary(
+        batch_id, total, len(done), ran, failed, interrupted, time.perf_counter() - started
+    )
+
+
+def _progress_bar(total: int, initial: int, enabled: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(
+        total=total,
+        initial=initial,
+        unit="run",
+        disable=not enabled,
+        desc="runs",
+        dynamic_ncols=True,
+    )
+
+
+def package_version() -> str:
+    """Installed version of sim."""
+    try:
+        return metadata.version("sim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+def git_commit() -> str | None:
+    """The source tree's commit, when sim runs from a git checkout."""
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -1,0 +1,598 @@
+"""Scenario files: a study described in TOML, validated strictly, expanded into runs.
+
+A scenario names a city, shared model parameters, the arms (each a mechanism with its
+parameters), the horizon, the replications, a root seed and an optional sweep (a grid of values
+or a Latin hypercube over ranges) addressed by dotted paths such as
+``params.displacement_share`` or ``arms.cis.price_eur_per_outcome``. Every mistake is reported
+with the file, the key path, what was expected and what was found, never with a traceback.
+
+Expansion gives one task per sweep point and replication: the status-quo twin and every arm of
+that replication share its seed, hence its random draws (common random numbers).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import inspect
+import itertools
+import math
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.errors import UserInputError
+from sim.funding import MECHANISMS, make_mechanism
+from sim.params import ModelParams
+from sim.rng import replication_seeds
+from sim.territory import BUILTIN_CITIES, City, generate_city, load_city
+
+TOP_KEYS = (
+    "name",
+    "description",
+    "months",
+    "replications",
+    "seed",
+    "city",
+    "params",
+    "arms",
+    "sweep",
+)
+CITY_KEYS = ("source", "generate")
+GENERATE_KEYS = ("territories", "residents", "seed", "qpv_share")
+SWEEP_KEYS = ("method", "grid", "ranges", "samples", "seed")
+SWEEP_METHODS = ("grid", "latin_hypercube")
+TWIN = "status_quo"
+MAX_MONTHS = 600
+MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams) if f.name != "extra")
+
+
+@dataclass(frozen=True)
+class CitySpec:
+    """Where a scenario's city comes from: a table (built-in name or CSV path) or a generator."""
+
+    source: str | None = None
+    generate: tuple[tuple[str, Any], ...] = ()
+
+    def build(self) -> City:
+        """The city (cached per process: workers build each city once)."""
+        return _build_city(self)
+
+    def describe(self) -> str:
+        """One line for people."""
+        if self.source is not None:
+            return self.source
+        return "generated(" + ", ".join(f"{k}={v}" for k, v in self.generate) + ")"
+
+
+@lru_cache(maxsize=8)
+def _build_city(spec: CitySpec) -> City:
+    if spec.source is not None:
+        return load_city(spec.source)
+    return generate_city(
+        **{"n_territories" if k == "territories" else k: v for k, v in spec.generate}
+    )
+
+
+@dataclass(frozen=True)
+class ArmSpec:
+    """One arm: a name, a mechanism and its parameters."""
+
+    name: str
+    mechanism: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A grid of values or a Latin hypercube over ranges, by dotted parameter path."""
+
+    method: str
+    grid: dict[str, list[Any]] = field(default_factory=dict)
+    ranges: dict[str, tuple[float, float]] = field(default_factory=dict)
+    samples: int = 10
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a worker needs to reproduce one run."""
+
+    key: str
+    point: int
+    replication: int
+    arm: str
+    mechanism: str
+    mechanism_params: dict[str, Any]
+    model_params: dict[str, Any]
+    point_values: dict[str, Any]
+    seed: int
+    months: int
+    city: CitySpec
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """The runs of one sweep point and replication: its twin and the arms still to run."""
+
+    point: int
+    replication: int
+    twin: RunSpec
+    arms: tuple[RunSpec, ...]
+    run_twin: bool = True
+
+    @property
+    def keys(self) -> list[str]:
+        """Keys of the runs this task stores."""
+        return ([self.twin.key] if self.run_twin else []) + [a.key for a in self.arms]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated study."""
+
+    name: str
+    description: str
+    city: CitySpec
+    months: int
+    replications: int
+    seed: int
+    params: dict[str, Any]
+    arms: tuple[ArmSpec, ...]
+    sweep: SweepSpec | None = None
+    text: str = ""
+    source: str = "<string>"
+
+    @property
+    def hash(self) -> str:
+        """SHA-256 of the scenario text: a batch is resumed only for the same text."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+
+    def points(self) -> list[dict[str, Any]]:
+        """Sweep points (dotted path -> value); one empty point without a sweep."""
+        return sweep_points(self.sweep)
+
+    def expand(self, done: Iterable[str] = ()) -> list[TaskSpec]:
+        """Tasks for every sweep point and replication, leaving out runs already ``done``."""
+        finished = set(done)
+        seeds = replication_seeds(self.seed, self.replications)
+        tasks = []
+        for point, values in enumerate(self.points()):
+            model_params, arm_params = apply_point(self, values)
+            for replication, seed in enumerate(seeds):
+
+                def spec(
+                    arm: str,
+                    mechanism: str,
+                    params: dict[str, Any],
+                    point: int = point,
+                    replication: int = replication,
+                    seed: int = seed,
+                    model_params: dict[str, Any] = model_params,
+                    values: dict[str, Any] = values,
+                ) -> RunSpec:
+                    return RunSpec(
+                        key=run_key(point, replication, arm),
+                        point=point,
+                        replication=replication,
+                        arm=arm,
+                        mechanism=mechanism,
+                        mechanism_params=params,
+                        model_params=model_params,
+                        point_values=values,
+                        seed=seed,
+                        months=self.months,
+                        city=self.city,
+                    )
+
+                twin = spec(TWIN, TWIN, {})
+                arms = tuple(
+                    spec(a.name, a.mechanism, arm_params[a.name])
+                    for a in self.arms
+                    if run_key(point, replication, a.name) not in finished
+                )
+                run_twin = twin.key not in finished
+                if arms or run_twin:
+                    tasks.append(TaskSpec(point, replication, twin, arms, run_twin))
+        return tasks
+
+    def run_count(self) -> int:
+        """Runs in the whole batch, twins included."""
+        return len(self.points()) * self.replications * (len(self.arms) + 1)
+
+
+def run_key(point: int, replication: int, arm: str) -> str:
+    """Stable key of a run inside its batch."""
+    return f"p{point:03d}-r{replication:03d}-{arm}"
+
+
+# ---------------------------------------------------------------------------- loading
+def load_scenario(path: str | Path) -> Scenario:
+    """Read and validate a scenario file."""
+    file = Path(path)
+    if not file.is_file():
+        raise UserInputError(f"{path}: no such scenario file")
+    text = file.read_text(encoding="utf-8")
+    return parse_scenario(text, source=str(path), base_dir=file.resolve().parent)
+
+
+def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = None) -> Scenario:
+    """Validate a scenario given as TOML text."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise UserInputError(f"{source}: invalid TOML: {error}") from None
+    return scenario_from_dict(data, source=source, base_dir=base_dir, text=text)
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any],
+    source: str = "<dict>",
+    base_dir: Path | None = None,
+    text: str | None = None,
+) -> Scenario:
+    """Validate a scenario given as a dictionary (what a TOML file parses into).
+
+    Researchers can build scenarios in code with this; the text stored with the batch is then a
+    canonical dump of the dictionary.
+    """
+    check = _Checker(source)
+    check.keys(data, TOP_KEYS, "")
+    name = check.string(data, "name", required=True) or ""
+    months = check.integer(data, "months", default=60, low=1, high=MAX_MONTHS)
+    replications = check.integer(data, "replications", default=1, low=1, high=100_000)
+    seed = check.integer(data, "seed", default=0, low=0, high=2**63 - 1)
+    city = _city(check, data.get("city", {"source": "demo"}), base_dir)
+    params = _model_params(check, data.get("params", {}))
+    arms = _arms(check, data.get("arms"))
+    sweep = _sweep(check, data.get("sweep"), params, arms)
+    scenario = Scenario(
+        name=name,
+        description=check.string(data, "description") or "",
+        city=city,
+        months=months,
+        replications=replications,
+        seed=seed,
+        params=params,
+        arms=arms,
+        sweep=sweep,
+        text=text if text is not None else _canonical(data),
+        source=source,
+    )
+    for values in scenario.points():
+        apply_point(scenario, values)
+    return scenario
+
+
+class _Checker:
+    """Type and key checks that name the file and the key path."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def fail(self, path: str, expected: str, got: Any) -> UserInputError:
+        return UserInputError(f"{self.source}: {path}: expected {expected}, got {got!r}")
+
+    def keys(self, table: Any, allowed: Iterable[str], path: str) -> None:
+        allowed = tuple(allowed)
+        if not isinstance(table, Mapping):
+            raise self.fail(path or "top level", "a table", table)
+        for key in table:
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                where = f"{path}.{key}" if path else key
+                raise UserInputError(
+                    f"{self.source}: {where}: unknown key{hint}; expected one "
+                    f"of {', '.join(allowed)}"
+                )
+
+    def string(
+        self, table: Mapping[str, Any], key: str, required: bool = False, path: str = ""
+    ) -> str | None:
+        where = f"{path}.{key}" if path else key
+        if key not in table:
+            if required:
+                raise self.fail(where, "a string (this key is required)", None)
+            return None
+        value = table[key]
+        if not isinstance(value, str) or (required and not value.strip()):
+            raise self.fail(where, "a non-empty string", value)
+        return value
+
+    def integer(
+        self, table: Mapping[str, Any], key: str, default: int, low: int, high: int, path: str = ""
+    ) -> int:
+        where = f"{path}.{key}" if path else key
+        value = table.get(key, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise self.fail(where, f"a whole number in [{low}, {high}]", value)
+        return value
+
+
+def _city(check: _Checker, table: Any, base_dir: Path | None) -> CitySpec:
+    check.keys(table, CITY_KEYS, "city")
+    if ("source" in table) == ("generate" in table):
+        raise check.fail(
+            "city", "exactly one of 'source' (a table) or 'generate' (a generator)", dict(table)
+        )
+    if "source" in table:
+        source = check.string(table, "source", required=True, path="city")
+        assert source is not None
+        if source not in BUILTIN_CITIES:
+            path = Path(source)
+            if not path.is_absolute() and base_dir is not None:
+                path = base_dir / path
+            if not path.is_file():
+                raise check.fail(
+                    "city.source",
+                    "a built-in city (" + ", ".join(BUILTIN_CITIES) + ") or an existing CSV file",
+                    source,
+                )
+            source = str(path)
+        spec = CitySpec(source=source)
+    else:
+        generate = table["generate"]
+        check.keys(generate, GENERATE_KEYS, "city.generate")
+        territories = check.integer(generate, "territories", 12, 1, 10_000, "city.generate")
+        residents = check.integer(
+            generate, "residents", 30_000, territories, 5_000_000, "city.generate"
+        )
+        seed = check.integer(generate, "seed", 0, 0, 2**63 - 1, "city.generate")
+        qpv_share = generate.get("qpv_share", 0.3)
+        if not _is_number(qpv_share) or not 0 <= qpv_share <= 1:
+            raise check.fail("city.generate.qpv_share", "a number in [0, 1]", qpv_share)
+        spec = CitySpec(
+            generate=(
+                ("territories", territories),
+                ("residents", residents),
+                ("seed", seed),
+                ("qpv_share", float(qpv_share)),
+            )
+        )
+    try:
+        spec.build()
+    except UserInputError as error:
+        raise UserInputError(f"{check.source}: city: {error}") from None
+    return spec
+
+
+def _model_params(check: _Checker, table: Any) -> dict[str, Any]:
+    check.keys(table, MODEL_PARAM_NAMES, "params")
+    params = dict(table)
+    _build_params(check, params, "params")
+    return params
+
+
+def _build_params(check: _Checker, params: Mapping[str, Any], path: str) -> ModelParams:
+    defaults = ModelParams()
+    for key, value in params.items():
+        default = getattr(defaults, key)
+        if not _same_kind(value, default, int if isinstance(default, int) else float):
+            raise check.fail(f"{path}.{key}", _kind_name(default), value)
+    try:
+        return defaults.with_overrides(**params)
+    except UserInputError as error:
+        message = re.sub(r"^parameter '(\w+)': ", rf"{path}.\1: ", str(error))
+        raise UserInputError(f"{check.source}: {message}") from None
+
+
+def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
+    if table is None:
+        raise check.fail(
+            "arms", 'at least one arm, e.g. [arms.planned] with mechanism = "planned"', None
+        )
+    if not isinstance(table, Mapping) or not table:
+        raise check.fail("arms", "a table of arms", table)
+    arms = []
+    for name, arm in table.items():
+        path = f"arms.{name}"
+        if not isinstance(arm, Mapping):
+            raise check.fail(path, "a table with a 'mechanism' key", arm)
+        mechanism = arm.get("mechanism")
+        if mechanism not in MECHANISMS:
+            close = difflib.get_close_matches(str(mechanism), MECHANISMS, n=1)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise check.fail(
+                f"{path}.mechanism", f"one of {', '.join(MECHANISMS)}{hint}", mechanism
+            )
+        if mechanism == TWIN:
+            if name != TWIN or len(arm) > 1:
+                raise check.fail(
+                    path,
+                    "the status quo only as [arms.status_quo] without "
+                    "parameters (it is always run as the twin)",
+                    dict(arm),
+                )
+            continue
+        params = {k: v for k, v in arm.items() if k != "mechanism"}
+        check.keys(params, MECHANISMS[mechanism].param_names(), path)
+        _check_mechanism(check, mechanism, params, path)
+        arms.append(ArmSpec(name=name, mechanism=mechanism, params=params))
+    if not arms:
+        raise check.fail("arms", "at least one arm besides the status quo", list(table))
+    return tuple(arms)
+
+
+def _check_mechanism(check: _Checker, mechanism: str, params: Mapping[str, Any], path: str) -> None:
+    signature = inspect.signature(MECHANISMS[mechanism].__init__)
+    for key, value in params.items():
+        parameter = signature.parameters[key]
+        expected = _expected_kind(parameter)
+        if expected is not None and not _same_kind(value, parameter.default, expected):
+            raise check.fail(f"{path}.{key}", _kind_name(parameter.default, expected), value)
+    try:
+        make_mechanism(mechanism, **params)
+    except UserInputError as error:
+        message = str(error)
+        prefix = f"{mechanism}."
+        message = (
+            f"{path}.{message[len(prefix) :]}"
+            if message.startswith(prefix)
+            else f"{path}: {message}"
+        )
+        raise UserInputError(f"{check.source}: {message}") from None
+
+
+def _sweep(
+    check: _Checker, table: Any, params: dict[str, Any], arms: tuple[ArmSpec, ...]
+) -> SweepSpec | None:
+    if table is None:
+        return None
+    check.keys(table, SWEEP_KEYS, "sweep")
+    method = table.get("method")
+    if method not in SWEEP_METHODS:
+        raise check.fail("sweep.method", " or ".join(SWEEP_METHODS), method)
+    seed = check.integer(table, "seed", 0, 0, 2**63 - 1, "sweep")
+    if method == "grid":
+        grid = table.get("grid")
+        if not isinstance(grid, Mapping) or not grid:
+            raise check.fail("sweep.grid", "a table of dotted paths to lists of values", grid)
+        for path, values in grid.items():
+            _check_path(check, path, arms, "sweep.grid")
+            if not isinstance(values, list) or not values:
+                raise check.fail(f'sweep.grid."{path}"', "a non-empty list of values", values)
+        return SweepSpec(method="grid", grid={k: list(v) for k, v in grid.items()}, seed=seed)
+    ranges = table.get("ranges")
+    if not isinstance(ranges, Mapping) or not ranges:
+        raise check.fail("sweep.ranges", "a table of dotted paths to [low, high]", ranges)
+    parsed: dict[str, tuple[float, float]] = {}
+    for path, bounds in ranges.items():
+        _check_path(check, path, arms, "sweep.ranges")
+        ok = isinstance(bounds, list) and len(bounds) == 2 and all(_is_number(b) for b in bounds)
+        if not ok or not bounds[0] < bounds[1]:
+            raise check.fail(f'sweep.ranges."{path}"', "[low, high] with low < high", bounds)
+        parsed[path] = (float(bounds[0]), float(bounds[1]))
+    samples = check.integer(table, "samples", 10, 1, 100_000, "sweep")
+    return SweepSpec(method="latin_hypercube", ranges=parsed, samples=samples, seed=seed)
+
+
+def _check_path(check: _Checker, path: str, arms: tuple[ArmSpec, ...], where: str) -> None:
+    parts = path.split(".")
+    arm_names = [a.name for a in arms]
+    if parts[0] == "params" and len(parts) == 2:
+        check.keys({parts[1]: None}, MODEL_PARAM_NAMES, f'{where}."{path}" params')
+        return
+    if parts[0] == "arms" and len(parts) == 3:
+        check.keys({parts[1]: None}, arm_names, f'{where}."{path}" arms')
+        mechanism = next(a.mechanism for a in arms if a.name == parts[1])
+        check.keys(
+            {parts[2]: None}, MECHANISMS[mechanism].param_names(), f'{where}."{path}" {parts[1]}'
+        )
+        return
+    raise check.fail(
+        f'{where}."{path}"', "a path 'params.<name>' or 'arms.<arm>.<parameter>'", path
+    )
+
+
+# ---------------------------------------------------------------------------- sweeps
+def sweep_points(sweep: SweepSpec | None) -> list[dict[str, Any]]:
+    """The sweep's points in a fixed order (grid: row-major over the paths as written)."""
+    if sweep is None:
+        return [{}]
+    if sweep.method == "grid":
+        paths = list(sweep.grid)
+        return [
+            dict(zip(paths, combo, strict=True))
+            for combo in itertools.product(*(sweep.grid[p] for p in paths))
+        ]
+    from scipy.stats import qmc
+
+    paths = list(sweep.ranges)
+    sampler = qmc.LatinHypercube(d=len(paths), rng=np.random.default_rng(sweep.seed))
+    unit = sampler.random(sweep.samples)
+    low = np.array([sweep.ranges[p][0] for p in paths])
+    high = np.array([sweep.ranges[p][1] for p in paths])
+    values = qmc.scale(unit, low, high)
+    return [{p: float(v) for p, v in zip(paths, row, strict=True)} for row in values]
+
+
+def apply_point(
+    scenario: Scenario, values: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """Model parameters and each arm's parameters at one sweep point, validated."""
+    check = _Checker(scenario.source)
+    model_params = dict(scenario.params)
+    arm_params = {a.name: dict(a.params) for a in scenario.arms}
+    for path, value in values.items():
+        parts = path.split(".")
+        if parts[0] == "params":
+            model_params[parts[1]] = _like_default(value, getattr(ModelParams(), parts[1]))
+        else:
+            mechanism = next(a.mechanism for a in scenario.arms if a.name == parts[1])
+            default = inspect.signature(MECHANISMS[mechanism].__init__).parameters[parts[2]]
+            arm_params[parts[1]][parts[2]] = _like_default(value, default.default)
+    where = f"sweep point {values}" if values else "params"
+    _build_params(check, model_params, where)
+    for arm in scenario.arms:
+        _check_mechanism(
+            check,
+            arm.mechanism,
+            arm_params[arm.name],
+            f"arms.{arm.name} at sweep point {values}" if values else f"arms.{arm.name}",
+        )
+    return model_params, arm_params
+
+
+# ---------------------------------------------------------------------------- helpers
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _expected_kind(parameter: inspect.Parameter) -> type | None:
+    default = parameter.default
+    if default is not None and default is not inspect.Parameter.empty:
+        return type(default)
+    annotation = str(parameter.annotation)
+    for token, kind in (("dict", dict), ("float", float), ("int", int), ("str", str)):
+        if token in annotation:
+            return kind
+    return None
+
+
+def _same_kind(value: Any, default: Any, expected: type) -> bool:
+    if value is None:
+        return default is None
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is float:
+        return _is_number(value)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected in (tuple, list):
+        return isinstance(value, list | tuple)
+    return isinstance(value, expected)
+
+
+def _kind_name(default: Any, expected: type | None = None) -> str:
+    kind = expected or type(default)
+    names = {
+        bool: "true or false",
+        float: "a number",
+        int: "a whole number",
+        str: "a string",
+        dict: "a table",
+        tuple: "a list",
+        list: "a list",
+    }
+    return names.get(kind, kind.__name__)
+
+
+def _like_default(value: Any, default: Any) -> Any:
+    """A swept value in the type of the parameter (Latin hypercube draws floats)."""
+    if isinstance(default, int) and not isinstance(default, bool) and isinstance(value, float):
+        return round(value)
+    return value
+
+
+def _canonical(data: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps(data, sort_keys=True, default=str)

@@ -1,0 +1,819 @@
+"""The results database: batches of runs, their metrics, series and detailed records.
+
+One SQLite file per scenario by default (``results/<scenario>.db``); any SQLAlchemy URL works too
+(PostgreSQL, for instance). The parent process is the only writer: workers send ``RunResult``s
+back and the parent stores each in one transaction, so a batch interrupted at any point can be
+resumed by skipping the runs already done.
+
+The schema is versioned (``schema_info.schema_version``): a database written by another version
+of the schema is refused rather than silently mixed with new rows.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Self
+
+import pandas as pd
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    Select,
+    Table,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    delete,
+    event,
+    exc,
+    insert,
+    inspect,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.engine import URL, Connection, CursorResult, make_url
+
+from sim.errors import UserInputError
+from sim.results import STATUS_DONE, STATUS_FAILED, RunResult
+
+SCHEMA_VERSION = 1
+#: Status of a batch while runs are being stored, and the statuses ``finish_batch`` accepts.
+BATCH_RUNNING = "running"
+BATCH_FINAL_STATUSES = ("finished", "interrupted", "finished_with_failures")
+#: Milliseconds a connection waits for a lock held by another one (readers, a stale writer).
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+metadata = MetaData()
+
+schema_info = Table(
+    "schema_info",
+    metadata,
+    Column("key", Text, primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+batches_table = Table(
+    "batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False),
+    Column("description", Text, nullable=False),
+    Column("scenario_text", Text, nullable=False),
+    Column("scenario_hash", Text, nullable=False),
+    Column("scenario_path", Text, nullable=False),
+    Column("package_version", Text, nullable=False),
+    Column("git_commit", Text, nullable=True),
+    Column("root_seed", BigInteger, nullable=False),
+    Column("months", Integer, nullable=False),
+    Column("replications", Integer, nullable=False),
+    Column("planned_runs", Integer, nullable=False),
+    Column("created_at", Text, nullable=False),
+    Column("updated_at", Text, nullable=False),
+    Column("finished_at", Text, nullable=True),
+    Column("status", Text, nullable=False),
+    UniqueConstraint("name", "scenario_hash", name="uq_batches_name_hash"),
+)
+
+runs_table = Table(
+    "runs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "batch_id",
+        Integer,
+        ForeignKey("batches.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
+    Column("run_key", Text, nullable=False),
+    Column("point", Integer, nullable=False),
+    Column("replication", Integer, nullable=False),
+    Column("arm", Text, nullable=False),
+    Column("mechanism", Text, nullable=False),
+    Column("seed", BigInteger, nullable=False),
+    Column("mechanism_params", Text, nullable=False),
+    Column("model_params", Text, nullable=False),
+    Column("point_values", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("error", Text, nullable=False),
+    Column("started_at", Text, nullable=True),
+    Column("finished_at", Text, nullable=True),
+    Column("elapsed_seconds", Float, nullable=True),
+    Column("contract", Text, nullable=False),
+    UniqueConstraint("batch_id", "run_key", name="uq_runs_batch_key"),
+)
+
+
+def _run_id(*, primary_key: bool = False) -> Column[int]:
+    """The ``run_id`` column of a child table (cascading deletes from ``runs``)."""
+    return Column(
+        "run_id",
+        Integer,
+        ForeignKey("runs.id", ondelete="CASCADE"),
+        nullable=False,
+        primary_key=primary_key,
+        index=not primary_key,
+    )
+
+
+def _row_id() -> Column[int]:
+    """Surrogate key of a child table without a natural one: keeps rows in insertion order."""
+    return Column("id", Integer, primary_key=True, autoincrement=True)
+
+
+run_metrics_table = Table(
+    "run_metrics",
+    metadata,
+    _run_id(primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("value", Float, nullable=True),
+)
+
+series_table = Table(
+    "series",
+    metadata,
+    _run_id(primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("month", Integer, primary_key=True),
+    Column("value", Float, nullable=True),
+)
+
+territory_results_table = Table(
+    "territory_results",
+    metadata,
+    _row_id(),
+    _run_id(),
+    Column("territory", Text),
+    Column("qpv", Boolean),
+    Column("participants", Integer),
+    Column("true_additional_employment", Integer),
+    Column("true_additional_french", Integer),
+    Column("true_additional_rights", Integer),
+    Column("unemployment_rate_end", Float),
+    Column("unemployment_rate_end_twin", Float),
+)
+
+cash_flows_table = Table(
+    "cash_flows",
+    metadata,
+    _row_id(),
+    _run_id(),
+    Column("month", Integer),
+    Column("payer", Text),
+    Column("payee", Text),
+    Column("kind", Text),
+    Column("amount_eur", Float),
+)
+
+pilot_decisions_table = Table(
+    "pilot_decisions",
+    metadata,
+    _row_id(),
+    _run_id(),
+    Column("action", Integer),
+    Column("month", Integer),
+    Column("association", Text),
+    Column("specialty", Text),
+    Column("territory", Integer),
+    Column("true_effect", Float),
+    Column("truly_works", Boolean),
+    Column("decision", Text),
+    Column("correct", Boolean),
+    Column("estimate", Float),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+    Column("scaled_action", Integer),
+)
+
+evaluations_table = Table(
+    "evaluations",
+    metadata,
+    _row_id(),
+    _run_id(),
+    Column("action", Integer),
+    Column("design", Text),
+    Column("month", Integer),
+    Column("n_treated", Integer),
+    Column("n_comparison", Integer),
+    Column("gross_outcomes", Integer),
+    Column("effect_estimate", Float),
+    Column("standard_error", Float),
+    Column("counterfactual_outcomes", Float),
+    Column("validated_outcomes", Float),
+    Column("ci_low", Float),
+    Column("ci_high", Float),
+)
+
+#: Every table that hangs off ``runs``, deleted explicitly before a run is replaced.
+CHILD_TABLES = (
+    run_metrics_table,
+    series_table,
+    territory_results_table,
+    cash_flows_table,
+    pilot_decisions_table,
+    evaluations_table,
+)
+#: Tables whose rows are copied column by column from a ``RunResult`` list of records.
+RECORD_TABLES = {
+    "territories": territory_results_table,
+    "cash_flows": cash_flows_table,
+    "decisions": pilot_decisions_table,
+    "evaluations": evaluations_table,
+}
+
+
+class SchemaVersionError(UserInputError):
+    """A results database written with another schema, or not by ``sim`` at all."""
+
+    def __init__(self, location: str, found: str | None, expected: int = SCHEMA_VERSION) -> None:
+        if found is None:
+            what = "has tables but no sim schema version (schema_info is missing or empty)"
+        else:
+            what = f"has schema version {found!r}"
+        super().__init__(
+            f"results database {location} {what}; this version of sim expects schema version "
+            f"{expected}. Use a new --db file (or move this one away) to store new results."
+        )
+        self.location = location
+        self.found = found
+        self.expected = expected
+
+
+def default_db_path(scenario_name: str) -> str:
+    """The default results file of a scenario.
+
+    Args:
+        scenario_name: The scenario's name, as written in its file.
+
+    Returns:
+        ``results/<safe name>.db``, where every character other than an ASCII letter, a digit,
+        ``-`` or ``_`` is replaced by ``_`` (``scenario`` if the name is empty).
+    """
+    safe = re.sub(r"[^A-Za-z0-9_-]", "_", scenario_name) or "scenario"
+    return f"results/{safe}.db"
+
+
+def _now() -> str:
+    """The current time, ISO 8601 in UTC (fixed width, so strings sort as times)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _iso(epoch_seconds: float) -> str | None:
+    """An epoch timestamp as ISO 8601 UTC, or None when unset (zero or not finite)."""
+    if not math.isfinite(epoch_seconds) or epoch_seconds <= 0:
+        return None
+    return datetime.fromtimestamp(epoch_seconds, tz=UTC).isoformat(timespec="microseconds")
+
+
+def _float(value: Any) -> float | None:
+    """A value as a float, with NaN and infinities as None (SQL NULL)."""
+    if value is None:
+        return None
+    number = float(value)
+    return number if math.isfinite(number) else None
+
+
+def _plain(value: Any) -> Any:
+    """A value turned into JSON-ready Python data (non-finite floats become None)."""
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        items = sorted(value, key=repr) if isinstance(value, set | frozenset) else value
+        return [_plain(v) for v in items]
+    if hasattr(value, "tolist") and not isinstance(value, str | bytes):
+        return _plain(value.tolist())  # numpy arrays and scalars
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def _json(value: Any) -> str:
+    """Strict JSON text of a value (sorted keys; anything unknown written as its ``str``)."""
+    return json.dumps(_plain(value), sort_keys=True, allow_nan=False, default=str)
+
+
+def _cell(column: Column[Any], value: Any) -> Any:
+    """A record's value converted to what its column holds (numpy scalars made plain)."""
+    if value is None:
+        return None
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    kind = column.type
+    if isinstance(kind, Float):
+        return _float(value)
+    if isinstance(kind, Boolean):
+        return bool(value)
+    if isinstance(kind, Integer):
+        return int(value)
+    return str(value)
+
+
+def _record_rows(
+    table: Table, run_id: int, records: Iterable[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Rows of a child table from plain records: the table's columns only, missing ones NULL."""
+    columns = [c for c in table.columns if c.name not in ("id", "run_id")]
+    return [
+        {"run_id": run_id, **{c.name: _cell(c, record.get(c.name)) for c in columns}}
+        for record in records
+    ]
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
+    """Per-connection SQLite settings: WAL journal, NORMAL sync, busy timeout, foreign keys."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+    finally:
+        cursor.close()
+
+
+def _to_url(url_or_path: str) -> tuple[URL, str]:
+    """A SQLAlchemy URL from a URL or a plain file path, and how to name it in messages.
+
+    A SQLite file's parent folder is created if missing.
+    """
+    if "://" in url_or_path:
+        try:
+            url = make_url(url_or_path)
+        except exc.ArgumentError as error:
+            raise UserInputError(
+                f"invalid results database URL {url_or_path!r}: {error}"
+            ) from error
+        location = url.render_as_string(hide_password=True)
+    else:
+        url = URL.create("sqlite", database=url_or_path)
+        location = url_or_path
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+        database = url.database or ""
+        if not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+    return url, location
+
+
+class ResultStore:
+    """The results database of a batch runner (single writer: the parent process).
+
+    Args:
+        url: A SQLAlchemy URL (``sqlite:///results/x.db``, ``postgresql://...``) or a plain file
+            path (``results/x.db``), taken as a SQLite file whose folder is created if missing.
+
+    Raises:
+        SchemaVersionError: The database holds tables of another schema version, or tables but
+            no schema version at all.
+        UserInputError: The URL is invalid or the database cannot be opened.
+    """
+
+    def __init__(self, url: str) -> None:
+        sa_url, self._location = _to_url(url)
+        try:
+            self._engine: Engine = create_engine(sa_url)
+        except exc.ArgumentError as error:  # unknown dialect or driver
+            raise UserInputError(
+                f"cannot use results database {self._location}: {error}"
+            ) from error
+        except ModuleNotFoundError as error:  # the backend's driver is not installed
+            raise UserInputError(
+                f"cannot use results database {self._location}: driver not installed ({error})"
+            ) from error
+        self._closed = False
+        if self._engine.dialect.name == "sqlite":
+            event.listen(self._engine, "connect", _sqlite_pragmas)
+        try:
+            self._prepare_schema()
+        except exc.DatabaseError as error:
+            self.close()
+            raise UserInputError(
+                f"cannot open results database {self._location}: {error.orig}"
+            ) from error
+        except BaseException:
+            self.close()
+            raise
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        """The database URL, with any password hidden."""
+        return self._engine.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        """Close every pooled connection (safe to call twice)."""
+        if not self._closed:
+            self._engine.dispose()
+            self._closed = True
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc_value: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def _prepare_schema(self) -> None:
+        """Check the schema version of a used database; create the tables of an empty one."""
+        with self._engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+            if tables and schema_info.name not in tables:
+                raise SchemaVersionError(self._location, None)
+            if schema_info.name in tables:
+                found = conn.execute(
+                    select(schema_info.c.value).where(schema_info.c.key == "schema_version")
+                ).scalar_one_or_none()
+                if found is None:
+                    raise SchemaVersionError(self._location, None)
+                if str(found) != str(SCHEMA_VERSION):
+                    raise SchemaVersionError(self._location, str(found))
+        with self._engine.begin() as conn:
+            metadata.create_all(conn)
+            if not tables:
+                conn.execute(
+                    insert(schema_info), [{"key": "schema_version", "value": str(SCHEMA_VERSION)}]
+                )
+
+    # -- writing ---------------------------------------------------------------------------------
+
+    def open_batch(
+        self,
+        *,
+        name: str,
+        description: str,
+        scenario_text: str,
+        scenario_hash: str,
+        scenario_path: str,
+        root_seed: int,
+        months: int,
+        replications: int,
+        planned_runs: int,
+        package_version: str,
+        git_commit: str | None,
+    ) -> int:
+        """Open the batch of a scenario: the existing one (resume) or a new one.
+
+        A batch is identified by its name and scenario hash. Resuming sets its status back to
+        ``running``, clears ``finished_at`` and touches ``updated_at``; its other fields keep
+        the values of its first opening.
+
+        Args:
+            name: The scenario's name.
+            description: The scenario's description.
+            scenario_text: The scenario file's full text, kept for reproduction.
+            scenario_hash: Hash of the scenario text: a changed scenario opens a new batch.
+            scenario_path: Where the scenario file was read from.
+            root_seed: The seed every run seed derives from.
+            months: Months simulated by every run.
+            replications: Replications per sweep point.
+            planned_runs: Runs the batch will store once complete (twins included).
+            package_version: Version of ``sim`` that ran the batch.
+            git_commit: Commit of the source tree, if known.
+
+        Returns:
+            The batch id.
+        """
+        now = _now()
+        with self._engine.begin() as conn:
+            existing = conn.execute(
+                select(batches_table.c.id).where(
+                    batches_table.c.name == name, batches_table.c.scenario_hash == scenario_hash
+                )
+            ).scalar_one_or_none()
+            if existing is not None:
+                conn.execute(
+                    update(batches_table)
+                    .where(batches_table.c.id == existing)
+                    .values(updated_at=now, status=BATCH_RUNNING, finished_at=None)
+                )
+                return int(existing)
+            result = conn.execute(
+                insert(batches_table).values(
+                    name=name,
+                    description=description,
+                    scenario_text=scenario_text,
+                    scenario_hash=scenario_hash,
+                    scenario_path=scenario_path,
+                    package_version=package_version,
+                    git_commit=git_commit,
+                    root_seed=int(root_seed),
+                    months=int(months),
+                    replications=int(replications),
+                    planned_runs=int(planned_runs),
+                    created_at=now,
+                    updated_at=now,
+                    finished_at=None,
+                    status=BATCH_RUNNING,
+                )
+            )
+            return _inserted_id(result)
+
+    def write_run(self, batch_id: int, result: RunResult) -> None:
+        """Store one run with all its records, in one transaction.
+
+        An earlier row of the same key in the batch (a failed attempt) is replaced, with its
+        children. A failed run stores its identity and error but no metrics or records.
+
+        Args:
+            batch_id: The batch the run belongs to.
+            result: What the worker sent back.
+
+        Raises:
+            ValueError: The result's status is neither ``done`` nor ``failed``.
+        """
+        if result.status not in (STATUS_DONE, STATUS_FAILED):
+            raise ValueError(
+                f"run {result.key!r}: status {result.status!r} is not "
+                f"'{STATUS_DONE}' or '{STATUS_FAILED}'"
+            )
+        started, finished = _iso(result.started_at), _iso(result.finished_at)
+        elapsed = (
+            _float(result.finished_at - result.started_at)
+            if started is not None and finished is not None
+            else None
+        )
+        with self._engine.begin() as conn:
+            earlier = conn.execute(
+                select(runs_table.c.id).where(
+                    runs_table.c.batch_id == batch_id, runs_table.c.run_key == result.key
+                )
+            ).scalar_one_or_none()
+            if earlier is not None:
+                for child in CHILD_TABLES:
+                    conn.execute(delete(child).where(child.c.run_id == earlier))
+                conn.execute(delete(runs_table).where(runs_table.c.id == earlier))
+            inserted = conn.execute(
+                insert(runs_table).values(
+                    batch_id=batch_id,
+                    run_key=result.key,
+                    point=int(result.point),
+                    replication=int(result.replication),
+                    arm=result.arm,
+                    mechanism=result.mechanism,
+                    seed=int(result.seed),
+                    mechanism_params=_json(result.mechanism_params),
+                    model_params=_json(result.model_params),
+                    point_values=_json(result.point_values),
+                    status=result.status,
+                    error=result.error,
+                    started_at=started,
+                    finished_at=finished,
+                    elapsed_seconds=elapsed,
+                    contract=_json(result.contract),
+                )
+            )
+            run_id = _inserted_id(inserted)
+            if result.status == STATUS_DONE:
+                self._write_children(conn, run_id, result)
+            conn.execute(
+                update(batches_table)
+                .where(batches_table.c.id == batch_id)
+                .values(updated_at=_now())
+            )
+
+    @staticmethod
+    def _write_children(conn: Connection, run_id: int, result: RunResult) -> None:
+        """Insert a done run's metrics, series and records (executemany, one per table)."""
+        rows: list[tuple[Table, list[dict[str, Any]]]] = [
+            (
+                run_metrics_table,
+                [
+                    {"run_id": run_id, "name": name, "value": _float(value)}
+                    for name, value in result.metrics.items()
+                ],
+            ),
+            (
+                series_table,
+                [
+                    {"run_id": run_id, "name": name, "month": month, "value": _float(value)}
+                    for name, values in result.series.items()
+                    for month, value in enumerate(values)
+                ],
+            ),
+        ]
+        rows += [
+            (table, _record_rows(table, run_id, getattr(result, field)))
+            for field, table in RECORD_TABLES.items()
+        ]
+        for table, table_rows in rows:
+            if table_rows:  # an empty parameter list would insert one row of NULLs
+                conn.execute(insert(table), table_rows)
+
+    def finish_batch(self, batch_id: int, status: str) -> None:
+        """Mark a batch finished, interrupted or finished with failures.
+
+        Args:
+            batch_id: The batch.
+            status: ``finished``, ``interrupted`` or ``finished_with_failures``.
+
+        Raises:
+            ValueError: Unknown status.
+        """
+        if status not in BATCH_FINAL_STATUSES:
+            raise ValueError(
+                f"batch status {status!r} is not one of {', '.join(BATCH_FINAL_STATUSES)}"
+            )
+        now = _now()
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(batches_table)
+                .where(batches_table.c.id == batch_id)
+                .values(status=status, finished_at=now, updated_at=now)
+            )
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    def done_run_keys(self, batch_id: int) -> set[str]:
+        """Keys of the batch's runs stored as done (the runs a resumed batch skips).
+
+        Args:
+            batch_id: The batch.
+
+        Returns:
+            The run keys; failed runs are not included.
+        """
+        with self._engine.connect() as conn:
+            keys = conn.execute(
+                select(runs_table.c.run_key).where(
+                    runs_table.c.batch_id == batch_id, runs_table.c.status == STATUS_DONE
+                )
+            ).scalars()
+            return {str(key) for key in keys}
+
+    def latest_batch_id(self) -> int | None:
+        """The most recently opened or written batch (latest ``updated_at``), if any."""
+        with self._engine.connect() as conn:
+            latest = conn.execute(
+                select(batches_table.c.id)
+                .order_by(batches_table.c.updated_at.desc(), batches_table.c.id.desc())
+                .limit(1)
+            ).scalar_one_or_none()
+        return None if latest is None else int(latest)
+
+    def integrity_ok(self) -> bool:
+        """Whether the database is sound.
+
+        Returns:
+            For SQLite, whether ``PRAGMA integrity_check`` says ``ok`` and
+            ``PRAGMA foreign_key_check`` finds no orphan row; True for other backends.
+        """
+        if self._engine.dialect.name != "sqlite":
+            return True
+        with self._engine.connect() as conn:
+            checks = [str(row[0]) for row in conn.execute(text("PRAGMA integrity_check"))]
+            orphans = conn.execute(text("PRAGMA foreign_key_check")).all()
+        return checks == ["ok"] and not orphans
+
+    def _frame(self, statement: Select[Any]) -> pd.DataFrame:
+        """A query's rows as a data frame; float columns as float64 (NULL as NaN)."""
+        with self._engine.connect() as conn:
+            result = conn.execute(statement)
+            columns = list(result.keys())
+            rows = [tuple(row) for row in result]
+        frame = pd.DataFrame(rows, columns=columns)
+        for column in statement.selected_columns:
+            if isinstance(column.type, Float) and column.name in frame.columns:
+                frame[column.name] = frame[column.name].astype("float64")
+        return frame
+
+    def batches(self) -> pd.DataFrame:
+        """Every batch, one row each, in creation order (all columns of ``batches``)."""
+        return self._frame(select(batches_table).order_by(batches_table.c.id))
+
+    def runs(self, batch_id: int) -> pd.DataFrame:
+        """The batch's runs, one row each, ordered by point, replication, arm and key.
+
+        Args:
+            batch_id: The batch.
+
+        Returns:
+            Every column of ``runs``; the JSON columns (``mechanism_params``, ``model_params``,
+            ``point_values``, ``contract``) as JSON text, with sorted keys (``json.loads`` them).
+        """
+        return self._frame(
+            select(runs_table).where(runs_table.c.batch_id == batch_id).order_by(*_run_order())
+        )
+
+    def metrics(self, batch_id: int, wide: bool = True) -> pd.DataFrame:
+        """The batch's run metrics.
+
+        Args:
+            batch_id: The batch.
+            wide: One row per run (failed runs included, with NaN metrics): ``run_id``,
+                ``run_key``, ``point``, ``replication``, ``arm``, ``mechanism``, ``seed``,
+                ``status``, then one column per metric name (sorted). Otherwise one row per run
+                and metric: the identity columns (without ``status``), ``name`` and ``value``.
+
+        Returns:
+            The metrics frame; NULL values read back as NaN.
+        """
+        identity = [
+            runs_table.c.id.label("run_id"),
+            runs_table.c.run_key,
+            runs_table.c.point,
+            runs_table.c.replication,
+            runs_table.c.arm,
+            runs_table.c.mechanism,
+            runs_table.c.seed,
+        ]
+        long = self._frame(
+            select(*identity, run_metrics_table.c.name, run_metrics_table.c.value)
+            .select_from(run_metrics_table.join(runs_table))
+            .where(runs_table.c.batch_id == batch_id)
+            .order_by(*_run_order(), run_metrics_table.c.name)
+        )
+        if not wide:
+            return long
+        base = self._frame(
+            select(*identity, runs_table.c.status)
+            .where(runs_table.c.batch_id == batch_id)
+            .order_by(*_run_order())
+        )
+        if long.empty:
+            return base
+        table = long.pivot(index="run_id", columns="name", values="value")
+        table = table.reindex(columns=sorted(table.columns)).astype("float64")
+        table.columns.name = None
+        return base.merge(table, how="left", left_on="run_id", right_index=True)
+
+    def series(self, batch_id: int) -> pd.DataFrame:
+        """The batch's monthly series, long: run identity, ``month``, ``name``, ``value``."""
+        return self._child_frame(
+            batch_id,
+            series_table,
+            [series_table.c.month, series_table.c.name, series_table.c.value],
+            order=[series_table.c.name, series_table.c.month],
+        )
+
+    def territories(self, batch_id: int) -> pd.DataFrame:
+        """The batch's per-territory results, with run identity, in stored order."""
+        return self._child_frame(batch_id, territory_results_table)
+
+    def cash_flows(self, batch_id: int) -> pd.DataFrame:
+        """The batch's cash flows (per month, payer, payee role and kind), with run identity."""
+        return self._child_frame(batch_id, cash_flows_table)
+
+    def pilot_decisions(self, batch_id: int) -> pd.DataFrame:
+        """The batch's pilot decisions (calls for projects), with run identity."""
+        return self._child_frame(batch_id, pilot_decisions_table)
+
+    def evaluations(self, batch_id: int) -> pd.DataFrame:
+        """The batch's evaluations (infinite standard errors read back as NaN), with identity."""
+        return self._child_frame(batch_id, evaluations_table)
+
+    def _child_frame(
+        self,
+        batch_id: int,
+        table: Table,
+        columns: list[Column[Any]] | None = None,
+        order: list[Column[Any]] | None = None,
+    ) -> pd.DataFrame:
+        """A child table of the batch's runs, after the columns ``run_id``, ``run_key``,
+        ``point``, ``replication`` and ``arm``; by default every data column in stored order."""
+        if columns is None:
+            columns = [c for c in table.columns if c.name not in ("id", "run_id")]
+        if order is None:
+            order = [table.c.id]
+        return self._frame(
+            select(
+                table.c.run_id,
+                runs_table.c.run_key,
+                runs_table.c.point,
+                runs_table.c.replication,
+                runs_table.c.arm,
+                *columns,
+            )
+            .select_from(table.join(runs_table))
+            .where(runs_table.c.batch_id == batch_id)
+            .order_by(*_run_order(), *order)
+        )
+
+
+def _inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row a single-row insert created."""
+    key = result.inserted_primary_key
+    if key is None or key[0] is None:
+        raise RuntimeError("the database returned no id for an inserted row")
+    return int(key[0])
+
+
+def _run_order() -> list[Column[Any]]:
+    """Order of runs in every reader: sweep point, replication, arm, key."""
+    return [runs_table.c.point, runs_table.c.replication, runs_table.c.arm, runs_table.c.run_key]
