@@ -93,6 +93,7 @@ class Enrolment:
         self.post_until = np.full(n, -1, dtype=np.int16)
         self.first_action = np.full(n, -1, dtype=np.int32)
         self.first_enrol_month = np.full(n, -1, dtype=np.int16)
+        self.first_group = np.full(n, -1, dtype=np.int8)
         self.observed_barrier = np.empty(0, dtype=np.float32)
         self._in_need: dict[tuple[int, int, bool], np.ndarray] = {}
 
@@ -277,6 +278,7 @@ class Action:
         first = enr.first_action[chosen] == -1
         enr.first_action[chosen[first]] = self.index
         enr.first_enrol_month[chosen[first]] = month
+        enr.first_group[chosen[first]] = pop.hazard_group(chosen[first])
         self.participants = np.concatenate((self.participants, chosen))
         self.enrolled.add(chosen, month, pop)
 

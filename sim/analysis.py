@@ -38,6 +38,9 @@ HEADLINE: dict[str, tuple[str, str]] = {
 }
 
 
+SHARE_UNITS = ("share", "share of runs")
+
+
 def mean_interval(
     values: pd.Series | np.ndarray, level: float = 0.95
 ) -> tuple[float, float, float, int]:
@@ -76,6 +79,8 @@ def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.Da
             if n == 0:
                 continue
             label, unit = HEADLINE.get(name, (name, ""))
+            if unit in SHARE_UNITS:
+                low, high = max(low, 0.0), min(high, 1.0)
             rows.append(
                 {
                     "point": point,
@@ -157,7 +162,7 @@ def format_cell(mean: float, low: float, high: float, unit: str) -> str:
     def fmt(x: float) -> str:
         if not math.isfinite(x):
             return "n/a"
-        if unit in ("share", "share of runs"):
+        if unit in SHARE_UNITS:
             return f"{x:.0%}"
         if unit == "index":
             return f"{x:.2f}"

@@ -104,7 +104,8 @@ def avoided_cost_eur_by_month(arm: RunOutput, twin: RunOutput) -> np.ndarray:
 
 def reach_shares(run: RunOutput, reference: np.ndarray | None = None) -> dict[str, float]:
     """Who the participants are: shares in each barrier quartile (of the initially unemployed),
-    RSA recipients, residents without French, QPV residents; and a creaming index (0.5 minus the
+    RSA recipients and long-term unemployed when they enrolled, residents without French at the
+    start, QPV residents; and a creaming index (0.5 minus the
     participants' mean barrier percentile among the initially unemployed: above 0, the programme
     picked the more job-ready)."""
     rows = participants(run)
@@ -114,6 +115,7 @@ def reach_shares(run: RunOutput, reference: np.ndarray | None = None) -> dict[st
     if len(rows) == 0 or len(sorted_reference) == 0:
         return {f"reach_share_barrier_q{q}": math.nan for q in range(1, 5)} | {
             "reach_share_rsa": math.nan,
+            "reach_share_long_term": math.nan,
             "reach_share_non_french": math.nan,
             "reach_share_qpv": math.nan,
             "creaming_index": math.nan,
@@ -123,7 +125,8 @@ def reach_shares(run: RunOutput, reference: np.ndarray | None = None) -> dict[st
     territory = run.residents["territory"][rows]
     return {
         **{f"reach_share_barrier_q{q + 1}": float((quartile == q).mean()) for q in range(4)},
-        "reach_share_rsa": float(run.residents["initial_rsa_eligible"][rows].mean()),
+        "reach_share_rsa": float((run.residents["first_group"][rows] == 2).mean()),
+        "reach_share_long_term": float((run.residents["first_group"][rows] >= 1).mean()),
         "reach_share_non_french": float((run.residents["initial_french"][rows] == 0).mean()),
         "reach_share_qpv": float(run.territory_qpv[territory].mean()),
         "creaming_index": float(0.5 - percentile.mean()),

@@ -271,6 +271,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             "employed": pop.employed,
             "first_action": enr.first_action,
             "first_enrol_month": enr.first_enrol_month,
+            "first_group": enr.first_group,
         }
 
     def summary(self) -> dict[str, Any]:

@@ -32,6 +32,7 @@ RESIDENT_FIELDS = (
     "public_cost_eur",
     "first_action",
     "first_enrol_month",
+    "first_group",
 )
 
 
