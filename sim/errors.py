@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class UserInputError(ValueError):
     """Bad input from a user's file or argument; the message says where and what was expected."""
@@ -17,3 +20,13 @@ class TerritoryDataError(UserInputError):
         self.row = row
         self.field = field
         self.problem = problem
+
+
+def did_you_mean(name: str, valid: Iterable[str]) -> str:
+    """' (did you mean 'x'?)' for the closest valid name, or '' when none is close: a spelling
+    neighbour first, else a name that starts with or contains what was typed."""
+    options = list(valid)
+    close = difflib.get_close_matches(name, options, n=1)
+    if not close and name:
+        close = [o for o in options if o.startswith(name)] or [o for o in options if name in o]
+    return f" (did you mean '{close[0]}'?)" if close else ""

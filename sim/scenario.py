@@ -13,7 +13,6 @@ that replication share its seed, hence its random draws (common random numbers).
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import inspect
 import itertools
@@ -28,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import UserInputError
+from sim.errors import UserInputError, did_you_mean
 from sim.funding import MECHANISMS, make_mechanism
 from sim.params import ModelParams
 from sim.rng import replication_seeds
@@ -286,8 +285,7 @@ class _Checker:
             raise self.fail(path or "top level", "a table", table)
         for key in table:
             if key not in allowed:
-                close = difflib.get_close_matches(key, allowed, n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                hint = did_you_mean(key, allowed)
                 where = f"{path}.{key}" if path else key
                 raise UserInputError(
                     f"{self.source}: {where}: unknown key{hint}; expected one "
@@ -398,8 +396,7 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
             raise check.fail(path, "a table with a 'mechanism' key", arm)
         mechanism = arm.get("mechanism")
         if mechanism not in MECHANISMS:
-            close = difflib.get_close_matches(str(mechanism), MECHANISMS, n=1)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            hint = did_you_mean(str(mechanism), MECHANISMS)
             raise check.fail(
                 f"{path}.mechanism", f"one of {', '.join(MECHANISMS)}{hint}", mechanism
             )

@@ -6,10 +6,9 @@ parameter table with clear errors for unknown names and parameters.
 
 from __future__ import annotations
 
-import difflib
 from typing import Any
 
-from sim.errors import UserInputError
+from sim.errors import UserInputError, did_you_mean
 from sim.funding.base import Mechanism, check_param_name
 from sim.funding.call_for_projects import CallForProjects
 from sim.funding.impact_contract import ImpactContract
@@ -30,8 +29,7 @@ def register(cls: type[Mechanism]) -> type[Mechanism]:
 def make_mechanism(name: str, **params: Any) -> Mechanism:
     """Build a registered mechanism from its name and parameters, and validate it."""
     if name not in MECHANISMS:
-        close = difflib.get_close_matches(name, MECHANISMS, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(name, MECHANISMS)
         raise UserInputError(
             f"unknown mechanism '{name}'{hint}; expected one of {', '.join(MECHANISMS)}"
         )

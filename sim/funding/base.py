@@ -8,14 +8,13 @@ mechanism pays through the run's ledger.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from sim.actions import Action, ActionSpec
 from sim.agents import Association
-from sim.errors import UserInputError
+from sim.errors import UserInputError, did_you_mean
 from sim.evaluation import DESIGNS
 from sim.finance import CITY, EVALUATION, EVALUATOR
 from sim.params import EMPLOYMENT, FRENCH, SPECIALTIES, ModelParams
@@ -127,8 +126,7 @@ def check_param_name(cls: type[Mechanism], key: str) -> None:
     """Raise a clear error for an unknown parameter, suggesting the closest valid name."""
     names = cls.param_names()
     if key not in names:
-        close = difflib.get_close_matches(key, names, n=1)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        hint = did_you_mean(key, names)
         raise UserInputError(
             f"mechanism '{cls.name}' has no parameter '{key}'{hint}; valid: {', '.join(names)}"
         )
@@ -196,6 +194,11 @@ def reserve_evaluation(model: CityModel, design: str) -> float:
 def pay_evaluation(model: CityModel, cost_eur: float, month: int, payer: str = CITY) -> None:
     """Pay a reserved evaluation."""
     model.funding.ledger.pay(month, payer, EVALUATOR, EVALUATION, cost_eur)
+
+
+def require_design(mechanism: str, design: Any) -> None:
+    """The evaluation parameter names a known design."""
+    require(design in DESIGNS, mechanism, "evaluation", f"one of {', '.join(DESIGNS)}", design)
 
 
 def design_settings(design: str) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from sim.funding.base import (
     pay_evaluation,
     reference_effect,
     require,
+    require_design,
     require_number,
     reserve_evaluation,
     scaled_effect,
@@ -145,7 +146,7 @@ class CallForProjects(Mechanism):
             f"keys among {tuple(DEFAULT_COMMITTEE)}",
             sorted(weights),
         )
-        design_settings(self.evaluation)
+        require_design(self.name, self.evaluation)
 
     def budget_limit_eur(self, months: int) -> float:
         """Yearly budget times the years (or part) of the horizon."""

@@ -37,6 +37,7 @@ from sim.funding.base import (
     Mechanism,
     design_settings,
     require,
+    require_design,
     require_number,
     scaled_effect,
 )
@@ -167,7 +168,7 @@ class ImpactContract(Mechanism):
             "absolute or relative",
             self.threshold_kind,
         )
-        design_settings(self.evaluation)
+        require_design(self.name, self.evaluation)
         require(
             not (self.threshold_kind == "relative" and self.evaluation == "none"),
             n,

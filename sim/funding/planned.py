@@ -24,6 +24,7 @@ from sim.funding.base import (
     design_settings,
     fund_action,
     require,
+    require_design,
     require_number,
     scaled_effect,
 )
@@ -93,7 +94,7 @@ class Planned(Mechanism):
             "non-negative shares summing to 1",
             shares,
         )
-        design_settings(self.evaluation)
+        require_design(self.name, self.evaluation)
 
     def budget_limit_eur(self, months: int) -> float:
         """Yearly budget times the years (or part) of the horizon."""
