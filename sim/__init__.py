@@ -3,14 +3,38 @@
 The researcher's entry point is :class:`sim.CityModel`, a Mesa model of a city's micro-territories,
 residents, associations and public services. Batches: :func:`sim.run_scenario` runs a scenario into
 a results database and :func:`sim.open_results` reads one back as pandas data frames.
+
+Names are imported on first use, so that worker processes which only run simulations do not pay
+for the analysis stack (pandas, SQLAlchemy, SciPy's statistics).
 """
 
-from sim.actions import ActionSpec, Target
-from sim.api import Results, open_results, run_scenario
-from sim.model import CityModel
-from sim.params import ModelParams
-from sim.scenario import load_scenario, scenario_from_dict
-from sim.territory import City, generate_city, load_city
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sim.actions import ActionSpec, Target
+    from sim.api import Results, open_results, run_scenario
+    from sim.model import CityModel
+    from sim.params import ModelParams
+    from sim.scenario import load_scenario, scenario_from_dict
+    from sim.territory import City, generate_city, load_city
+
+_EXPORTS = {
+    "ActionSpec": "sim.actions",
+    "Target": "sim.actions",
+    "Results": "sim.api",
+    "open_results": "sim.api",
+    "run_scenario": "sim.api",
+    "CityModel": "sim.model",
+    "ModelParams": "sim.params",
+    "load_scenario": "sim.scenario",
+    "scenario_from_dict": "sim.scenario",
+    "City": "sim.territory",
+    "generate_city": "sim.territory",
+    "load_city": "sim.territory",
+}
 
 __all__ = [
     "ActionSpec",
@@ -27,3 +51,9 @@ __all__ = [
     "scenario_from_dict",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim' has no attribute '{name}'")

@@ -19,9 +19,10 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass
 from importlib import metadata
-from multiprocessing import get_context
+from multiprocessing import get_all_start_methods, get_context
+from multiprocessing.context import BaseContext
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
 from sim.funding import make_mechanism
@@ -29,7 +30,9 @@ from sim.params import ModelParams
 from sim.results import STATUS_DONE, STATUS_FAILED, RunResult, fill_result
 from sim.run import RunOutput, simulate
 from sim.scenario import RunSpec, Scenario, TaskSpec
-from sim.store import ResultStore
+
+if TYPE_CHECKING:
+    from sim.store import ResultStore
 
 EXECUTORS = ("serial", "processes", "dask")
 
@@ -128,7 +131,7 @@ class SerialExecutor:
 
 
 class ProcessExecutor:
-    """Local worker processes (spawned: the same on every platform)."""
+    """Local worker processes."""
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
@@ -136,7 +139,7 @@ class ProcessExecutor:
 
     def run(self, tasks: Sequence[TaskSpec]) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
         """Keep at most two tasks per worker in flight, so Ctrl-C has little to cancel."""
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=get_context("spawn"))
+        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context())
         yield from _bounded(tasks, self._pool.submit, 2 * self.workers)
 
     def shutdown(self) -> None:
@@ -144,6 +147,16 @@ class ProcessExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _worker_context() -> BaseContext:
+    """A fork server where the platform has one (workers start from a clean process that has
+    already imported the simulator), else spawn; never a plain fork of this threaded process."""
+    if "forkserver" in get_all_start_methods():
+        context = get_context("forkserver")
+        context.set_forkserver_preload(["sim.batch"])
+        return context
+    return get_context("spawn")
 
 
 class DaskExecutor:
