@@ -1,6 +1,6 @@
 """Benchmark: batch throughput (runs per minute), serial against 2 local worker processes.
 
-Runs the same batch (the demo scenario's three arms and their twins, 12 replications: 48 runs)
+Runs the same batch (the demo scenario's three arms and their twins, 24 replications: 96 runs)
 into a fresh temporary SQLite database with each executor, and prints one JSON object per
 executor, then on its last line a JSON object with both figures and the speed-up.
 Target (issue 5): a speed-up of at least 1.7 with 2 workers.
