@@ -12,7 +12,7 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python; do \
 .PHONY: demo test test-all lint bench clean help
 
 help:
-	@echo "make demo      set up, then run the demo city and print a summary"
+	@echo "make demo      set up, then run the demo batch and print the comparison"
 	@echo "make test      set up, then lint, type-check and run the fast tests"
 	@echo "make test-all  the same with the slow tests"
 	@echo "make bench     run the benchmarks (Bordeaux-scale city)"
@@ -25,7 +25,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/sim demo
+	$(BIN)/sim run scenarios/demo.toml
+	$(BIN)/sim compare results/demo.db
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check sim tests benchmarks

@@ -12,7 +12,11 @@ BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), 
 
 
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_python_block_runs(code: str, capsys: pytest.CaptureFixture[str]) -> None:
-    """Each ```python block of the README executes without error and prints something."""
+def test_readme_python_block_runs(
+    code: str, capsys: pytest.CaptureFixture[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each ```python block of the README executes without error and prints something (in a
+    temporary folder, so that result files stay out of the project)."""
+    monkeypatch.chdir(tmp_path)
     exec(compile(code, str(README), "exec"), {"__name__": "readme"})
     assert capsys.readouterr().out.strip()
