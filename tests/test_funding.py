@@ -131,39 +131,45 @@ def _employment_plan() -> Planned:
     return Planned(budget_eur_per_year=1_500_000.0, specialty_shares={"employment_support": 1.0})
 
 
-def test_zero_effect_programme_adds_nothing_despite_many_counted_outcomes(demo_city: City) -> None:
+@pytest.fixture(scope="module")
+def twin_seed_4(demo_city: City) -> RunOutput:
+    """The status quo of seed 4 on the demo city, 48 months."""
+    return simulate(demo_city, make_mechanism("status_quo"), seed=4, months=48)
+
+
+def _plan_with_effectiveness(city: City, effectiveness: float) -> RunOutput:
+    return simulate(
+        city,
+        _employment_plan(),
+        seed=4,
+        months=48,
+        associations=_effectiveness(city, effectiveness),
+    )
+
+
+def test_zero_effect_programme_adds_nothing_despite_many_counted_outcomes(
+    demo_city: City, twin_seed_4: RunOutput
+) -> None:
     """Associations of zero effectiveness: true additional outcomes are exactly zero (common
     random numbers), while gross monitoring counts hundreds of outcomes, all deadweight."""
     from sim.metrics import run_metrics
 
-    twin = simulate(demo_city, make_mechanism("status_quo"), seed=4, months=48)
-    arm = simulate(
-        demo_city,
-        _employment_plan(),
-        seed=4,
-        months=48,
-        associations=_effectiveness(demo_city, 0.0),
-    )
-    metrics = run_metrics(arm, twin)
+    metrics = run_metrics(_plan_with_effectiveness(demo_city, 0.0), twin_seed_4)
     assert metrics["true_additional_employment"] == 0
     assert metrics["counted_outcomes"] > 200
     assert metrics["deadweight_share_of_counted"] == 1.0
     assert metrics["measured_additional_employment"] > 200
 
 
-def test_effective_programme_yields_true_additional_outcomes(demo_city: City) -> None:
+def test_effective_programme_yields_true_additional_outcomes(
+    demo_city: City, twin_seed_4: RunOutput
+) -> None:
     """Effective associations: true additional jobs held 6 months are positive, more than 3
     standard errors of the resident-by-resident difference above zero."""
     from sim.metrics import outcome_reached, run_metrics
 
-    twin = simulate(demo_city, make_mechanism("status_quo"), seed=4, months=48)
-    arm = simulate(
-        demo_city,
-        _employment_plan(),
-        seed=4,
-        months=48,
-        associations=_effectiveness(demo_city, 4.0),
-    )
+    twin = twin_seed_4
+    arm = _plan_with_effectiveness(demo_city, 4.0)
     diff = outcome_reached(arm, "employment").astype(int) - outcome_reached(
         twin, "employment"
     ).astype(int)
