@@ -29,8 +29,8 @@ demo: $(STAMP)
 	$(BIN)/sim compare results/demo.db
 
 lint: $(STAMP)
-	$(BIN)/ruff format --check sim tests benchmarks
-	$(BIN)/ruff check sim tests benchmarks
+	$(BIN)/ruff format --check sim tests benchmarks notebooks
+	$(BIN)/ruff check sim tests benchmarks notebooks
 	$(BIN)/mypy
 
 test: lint

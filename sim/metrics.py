@@ -182,12 +182,18 @@ def pilot_decision_metrics(run: RunOutput) -> dict[str, float]:
 
 
 def measured_additional_outcomes(run: RunOutput) -> dict[str, float]:
-    """Outcomes the mechanism's own evaluations validated, per need."""
+    """Outcomes the mechanism's own evaluations validated, per need. An action evaluated at
+    several dates (a contract's payment dates) counts once, at its latest evaluation: the
+    counts are cumulative."""
     specialty = {a["action"]: a["specialty"] for a in run.actions}
-    measured = dict.fromkeys(NEEDS, 0.0)
+    latest: dict[int, dict[str, Any]] = {}
     for evaluation in run.evaluations:
-        need = NEEDS[SPECIALTIES.index(specialty[evaluation["action"]])]
-        measured[need] += evaluation["validated_outcomes"]
+        known = latest.get(evaluation["action"])
+        if known is None or evaluation["month"] >= known["month"]:
+            latest[evaluation["action"]] = evaluation
+    measured = dict.fromkeys(NEEDS, 0.0)
+    for action, evaluation in latest.items():
+        measured[NEEDS[SPECIALTIES.index(specialty[action])]] += evaluation["validated_outcomes"]
     return measured
 
 

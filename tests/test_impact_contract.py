@@ -44,7 +44,11 @@ def test_zero_effect_judged_on_gross_outcomes_pays_for_deadweight(
 ) -> None:
     """Same action judged without counterfactual and with creaming: the payer pays, and the
     twin shows that every paid outcome would have happened anyway."""
-    _, m = _contract(demo_city, twin, evaluation="none", effect_factor=0.0, creaming_degree=0.7)
+    arm, m = _contract(demo_city, twin, evaluation="none", effect_factor=0.0, creaming_degree=0.7)
+    assert len(arm.evaluations) == 3, "one evaluation per payment date"
+    assert m["measured_additional_employment"] == arm.evaluations[-1]["validated_outcomes"], (
+        "cumulative evaluations count once"
+    )
     assert m["contract_payments_eur"] > 0
     assert m["contract_paid_outcomes"] > 50
     assert m["deadweight_share_of_paid_outcomes"] == 1.0
