@@ -27,6 +27,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/sim run scenarios/demo.toml
 	$(BIN)/sim compare results/demo.db
+	$(BIN)/sim report results/demo.db --lang en --out results/demo_report
+	$(BIN)/sim report results/demo.db --lang fr --out results/demo_report
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check sim tests benchmarks notebooks

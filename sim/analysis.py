@@ -173,3 +173,347 @@ def format_cell(mean: float, low: float, high: float, unit: str) -> str:
     if not math.isfinite(low):
         return fmt(mean)
     return f"{fmt(mean)} [{fmt(low)}, {fmt(high)}]"
+
+
+# ---------------------------------------------------------------------------- figure data
+#: Public payers: their outflows are public spending (the same tuple as
+#: ``sim.metrics.PUBLIC_PAYERS``, repeated here so that analysis never imports the model).
+PUBLIC_PAYERS = ("city", "caf", "state", "department")
+#: Per-territory true additional outcomes, one column per need.
+NEED_COLUMNS = ("true_additional_employment", "true_additional_french", "true_additional_rights")
+#: Mechanism whose runs carry contract metrics.
+IMPACT_CONTRACT = "impact_contract"
+#: Percentiles of the bands drawn across replications.
+BAND_PERCENTILES = (2.5, 97.5)
+#: Percentiles of the contract risk summaries (as in ``sim.metrics.contract_risks``).
+RISK_QUANTILES = (0.05, 0.5, 0.95)
+
+SERIES_BAND_COLUMNS = [
+    "point",
+    "arm",
+    "month",
+    "replications",
+    "mean",
+    "low",
+    "high",
+    "diff_mean",
+    "diff_low",
+    "diff_high",
+]
+
+
+def series_bands(series: pd.DataFrame, name: str) -> pd.DataFrame:
+    """One monthly series summarised across replications, with its paired difference.
+
+    Args:
+        series: long series frame (point, replication, arm, month, name, value).
+        name: the series to summarise (e.g. ``sustained_jobs_cumulative``).
+
+    Returns:
+        One row per point, arm and month: ``replications`` (values present), ``mean``, ``low``
+        and ``high`` (2.5th and 97.5th percentiles across replications), and the same for the
+        difference arm minus the status-quo twin of the same point and replication
+        (``diff_mean``, ``diff_low``, ``diff_high``; zero for the twin itself, NaN when the twin
+        is missing). Empty (with these columns) when the series is absent.
+    """
+    chosen = series.loc[series["name"] == name, ["point", "replication", "arm", "month", "value"]]
+    if chosen.empty:
+        return pd.DataFrame(columns=SERIES_BAND_COLUMNS)
+    twin = chosen.loc[chosen["arm"] == TWIN, ["point", "replication", "month", "value"]]
+    paired = chosen.merge(
+        twin.rename(columns={"value": "twin"}), on=["point", "replication", "month"], how="left"
+    )
+    paired["diff"] = paired["value"] - paired["twin"]
+    grouped = paired.groupby(["point", "arm", "month"], sort=True)
+    low, high = (p / 100 for p in BAND_PERCENTILES)
+    value, diff = grouped["value"], grouped["diff"]
+    summary = pd.DataFrame(
+        {
+            "replications": value.count(),
+            "mean": value.mean(),
+            "low": value.quantile(low),
+            "high": value.quantile(high),
+            "diff_mean": diff.mean(),
+            "diff_low": diff.quantile(low),
+            "diff_high": diff.quantile(high),
+        }
+    ).reset_index()
+    return summary[SERIES_BAND_COLUMNS]
+
+
+TERRITORY_EFFECT_COLUMNS = [
+    "point",
+    "arm",
+    "territory",
+    "qpv",
+    "replications",
+    "true_additional_outcomes",
+    *NEED_COLUMNS,
+    "participants",
+    "unemployment_rate_difference",
+]
+
+
+def territory_effects(territories: pd.DataFrame) -> pd.DataFrame:
+    """Mean effects per territory across replications (status-quo twins left out: their effects
+    are zero by construction).
+
+    Args:
+        territories: per-territory results frame (one row per run and territory).
+
+    Returns:
+        One row per point, arm and territory: ``qpv``, ``replications``, the mean true
+        additional outcomes (all needs, then each need), mean ``participants`` and the mean
+        difference of the end-of-run unemployment rate with the twin
+        (``unemployment_rate_difference``, a fraction).
+    """
+    arms = territories[territories["arm"] != TWIN]
+    if arms.empty:
+        return pd.DataFrame(columns=TERRITORY_EFFECT_COLUMNS)
+    arms = arms.assign(
+        true_additional_outcomes=arms[list(NEED_COLUMNS)].sum(axis=1).astype(float),
+        unemployment_rate_difference=arms["unemployment_rate_end"]
+        - arms["unemployment_rate_end_twin"],
+    )
+    grouped = arms.groupby(["point", "arm", "territory"], sort=True)
+    means = grouped[
+        ["true_additional_outcomes", *NEED_COLUMNS, "participants", "unemployment_rate_difference"]
+    ].mean()
+    summary = means.assign(
+        qpv=grouped["qpv"].first().astype(bool), replications=grouped["replication"].nunique()
+    ).reset_index()
+    return summary[TERRITORY_EFFECT_COLUMNS]
+
+
+CASH_FLOW_COLUMNS = [
+    "point",
+    "arm",
+    "month",
+    "payer",
+    "kind",
+    "public",
+    "amount_eur",
+    "replications",
+]
+
+
+def cash_flow_summary(cash_flows: pd.DataFrame, runs: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Mean cash flows across replications, per month, payer and kind (payees pooled).
+
+    A replication without a given flow counts as zero for it: sums are divided by the number of
+    replications of the point and arm, taken from ``runs`` (its done runs) when given, otherwise
+    from the replications present in ``cash_flows``.
+
+    Args:
+        cash_flows: cash flow frame (point, replication, arm, month, payer, payee, kind, amount).
+        runs: optional runs frame (point, replication, arm, status).
+
+    Returns:
+        One row per point, arm, month, payer and kind: ``public`` (the payer is a public one),
+        ``amount_eur`` (mean across replications) and ``replications``.
+    """
+    if cash_flows.empty:
+        return pd.DataFrame(columns=CASH_FLOW_COLUMNS)
+    keys = ["point", "arm", "month", "payer", "kind"]
+    sums = cash_flows.groupby(keys, sort=True)["amount_eur"].sum().reset_index()
+    if runs is not None and not runs.empty:
+        done = runs[runs["status"] == "done"]
+        counts = done.groupby(["point", "arm"])["replication"].nunique()
+    else:
+        counts = cash_flows.groupby(["point", "arm"])["replication"].nunique()
+    sums = sums.merge(counts.rename("replications").reset_index(), on=["point", "arm"], how="left")
+    sums["replications"] = sums["replications"].fillna(0).astype(int)
+    sums["amount_eur"] = sums["amount_eur"] / sums["replications"].where(
+        sums["replications"] > 0, np.nan
+    )
+    sums["public"] = sums["payer"].isin(PUBLIC_PAYERS)
+    return sums[CASH_FLOW_COLUMNS]
+
+
+CONTRACT_OUTCOME_COLUMNS = [
+    "point",
+    "arm",
+    "replications",
+    "probability_investor_loses",
+    "probability_payer_pays_non_additional",
+    "payer_npv_eur_mean",
+    "payer_npv_eur_p05",
+    "payer_npv_eur_p50",
+    "payer_npv_eur_p95",
+    "investor_irr_replications",
+    "investor_irr_per_year_mean",
+    "investor_irr_per_year_p05",
+    "investor_irr_per_year_p50",
+    "investor_irr_per_year_p95",
+    "investor_money_multiple_mean",
+    "contract_payments_eur_mean",
+    "deadweight_share_of_paid_outcomes_mean",
+]
+
+
+def contract_runs(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The done runs of social impact contracts (by mechanism, or by their contract metrics when
+    the frame has no mechanism column)."""
+    done = metrics[metrics["status"] == "done"] if "status" in metrics.columns else metrics
+    if "investor_lost_money" not in done.columns:
+        return done.iloc[0:0]
+    if "mechanism" in done.columns:
+        return done[done["mechanism"] == IMPACT_CONTRACT]
+    return done[done["investor_lost_money"].notna()]
+
+
+def _finite(values: pd.Series) -> np.ndarray:
+    x = np.asarray(values, dtype=float)
+    return x[np.isfinite(x)]
+
+
+def contract_outcomes(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Who bore the risk of each social impact contract, across its replications.
+
+    The definitions are those of ``sim.metrics.contract_risks``, computed from the metrics
+    frame: the probability that the investor loses money, the probability that the payer pays
+    for outcomes that were not additional, and the 5th, 50th and 95th percentiles of the payer's
+    net present value; the same for the investor's internal rate of return (runs where it is
+    undefined left out, counted in ``investor_irr_replications``).
+
+    Args:
+        metrics: wide metrics frame.
+
+    Returns:
+        One row per point and contract arm (columns ``CONTRACT_OUTCOME_COLUMNS``).
+    """
+    runs = contract_runs(metrics)
+    rows: list[dict[str, Any]] = []
+    for (point, arm), group in runs.groupby(["point", "arm"], sort=True):
+        npv, irr = _finite(group["npv_eur"]), _finite(group["investor_irr_per_year"])
+        row: dict[str, Any] = {
+            "point": point,
+            "arm": arm,
+            "replications": len(group),
+            "probability_investor_loses": float(np.nanmean(group["investor_lost_money"])),
+            "probability_payer_pays_non_additional": float(
+                np.nanmean(group["paid_for_non_additional_outcomes"])
+            ),
+            "payer_npv_eur_mean": float(npv.mean()) if len(npv) else math.nan,
+            "investor_irr_replications": len(irr),
+            "investor_irr_per_year_mean": float(irr.mean()) if len(irr) else math.nan,
+            "investor_money_multiple_mean": _nan_mean(group, "investor_money_multiple"),
+            "contract_payments_eur_mean": _nan_mean(group, "contract_payments_eur"),
+            "deadweight_share_of_paid_outcomes_mean": _nan_mean(
+                group, "deadweight_share_of_paid_outcomes"
+            ),
+        }
+        for q in RISK_QUANTILES:
+            suffix = f"p{round(q * 100):02d}"
+            row[f"payer_npv_eur_{suffix}"] = float(np.quantile(npv, q)) if len(npv) else math.nan
+            row[f"investor_irr_per_year_{suffix}"] = (
+                float(np.quantile(irr, q)) if len(irr) else math.nan
+            )
+        rows.append(row)
+    return pd.DataFrame(rows, columns=CONTRACT_OUTCOME_COLUMNS)
+
+
+def _nan_mean(frame: pd.DataFrame, column: str) -> float:
+    if column not in frame.columns:
+        return math.nan
+    values = _finite(frame[column])
+    return float(values.mean()) if len(values) else math.nan
+
+
+REACH_COLUMNS = ["point", "arm", "quartile", "mean", "ci_low", "ci_high", "replications"]
+
+
+def reach_by_quartile(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Who the participants are: per point, arm and barrier quartile of the initially
+    unemployed (1 = most job-ready, 4 = hardest to help), the mean share of participants and
+    its 95 % interval across replications (bounded to [0, 1]). Without selection every share
+    is 25 %.
+
+    Args:
+        metrics: wide metrics frame (columns ``reach_share_barrier_q1`` .. ``q4``).
+
+    Returns:
+        Long frame with ``REACH_COLUMNS``; arms without participants are left out.
+    """
+    columns = [f"reach_share_barrier_q{q}" for q in range(1, 5)]
+    if any(c not in metrics.columns for c in columns):
+        return pd.DataFrame(columns=REACH_COLUMNS)
+    done = metrics[(metrics["status"] == "done") & (metrics["arm"] != TWIN)]
+    rows: list[dict[str, Any]] = []
+    for (point, arm), group in done.groupby(["point", "arm"], sort=True):
+        for quartile, column in enumerate(columns, start=1):
+            mean, low, high, n = mean_interval(group[column])
+            if n == 0:
+                continue
+            rows.append(
+                {
+                    "point": point,
+                    "arm": arm,
+                    "quartile": quartile,
+                    "mean": mean,
+                    "ci_low": max(low, 0.0) if math.isfinite(low) else low,
+                    "ci_high": min(high, 1.0) if math.isfinite(high) else high,
+                    "replications": n,
+                }
+            )
+    return pd.DataFrame(rows, columns=REACH_COLUMNS)
+
+
+PILOT_RATE_COLUMNS = [
+    "point",
+    "arm",
+    "truly_works",
+    "decision",
+    "correct",
+    "decisions",
+    "replications",
+    "per_replication",
+    "share",
+]
+PILOT_DECISIONS = ("scale", "stop")
+
+
+def pilot_decision_rates(pilot_decisions: pd.DataFrame) -> pd.DataFrame:
+    """Scale/stop decisions of calls for projects against the truth.
+
+    Args:
+        pilot_decisions: pilot decision frame (point, replication, arm, truly_works, decision).
+
+    Returns:
+        One row per point, arm, truth (``truly_works``) and decision (``scale`` and ``stop``
+        always present, with zero counts when they never happened): ``correct`` (scaling a pilot
+        that works or stopping one that does not), ``decisions`` (count over all replications),
+        ``replications`` (of the arm with decisions), ``per_replication`` and ``share`` (of the
+        pilots with the same truth; NaN when there are none).
+    """
+    if pilot_decisions.empty:
+        return pd.DataFrame(columns=PILOT_RATE_COLUMNS)
+    frame = pilot_decisions.assign(truly_works=pilot_decisions["truly_works"].astype(bool))
+    decisions = list(PILOT_DECISIONS) + sorted(
+        d for d in frame["decision"].unique() if d not in PILOT_DECISIONS
+    )
+    rows: list[dict[str, Any]] = []
+    for (point, arm), group in frame.groupby(["point", "arm"], sort=True):
+        replications = group["replication"].nunique()
+        for truth in (True, False):
+            same = group[group["truly_works"] == truth]
+            for decision in decisions:
+                picked = same[same["decision"] == decision]
+                if len(picked) and "correct" in picked.columns:
+                    correct = bool(picked["correct"].astype(bool).all())
+                else:
+                    correct = (decision == "scale") == truth
+                rows.append(
+                    {
+                        "point": point,
+                        "arm": arm,
+                        "truly_works": truth,
+                        "decision": decision,
+                        "correct": correct,
+                        "decisions": len(picked),
+                        "replications": replications,
+                        "per_replication": len(picked) / replications,
+                        "share": len(picked) / len(same) if len(same) else math.nan,
+                    }
+                )
+    return pd.DataFrame(rows, columns=PILOT_RATE_COLUMNS)

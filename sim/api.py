@@ -16,9 +16,8 @@ import pandas as pd
 
 from sim.analysis import compare_arms, comparison_table
 from sim.batch import BatchSummary, make_executor, run_batch
-from sim.errors import UserInputError
 from sim.scenario import Scenario, load_scenario, scenario_from_dict
-from sim.store import ResultStore, default_db_path
+from sim.store import ResultStore, default_db_path, require_existing
 
 
 class Results:
@@ -29,10 +28,9 @@ class Results:
     ) -> None:
         self.db = db
         self.summary = summary
+        require_existing(db)
         with ResultStore(db) as store:
-            self.batch = batch if batch is not None else store.latest_batch_id()
-            if self.batch is None:
-                raise UserInputError(f"{db}: the database holds no batch")
+            self.batch = store.batch_id(batch)
             self._frames: dict[str, pd.DataFrame] = {
                 "batches": store.batches(),
                 "runs": store.runs(self.batch),

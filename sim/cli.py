@@ -17,6 +17,7 @@ EXAMPLES = """examples:
   sim run scenarios/demo.toml --executor dask --workers 4
   sim list --db results/demo.db             batches stored in a database
   sim compare results/demo.db               arms side by side with 95 % intervals
+  sim report results/demo.db --lang fr      an HTML report with figures, in French
   sim demo --city bordeaux --months 120     one status-quo run of a city, summarised
 """
 
@@ -84,6 +85,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     compare.add_argument("--format", choices=("table", "csv", "json"), default="table")
 
+    report = command(
+        "report",
+        "write an HTML report of a batch, with its figures (en or fr)",
+        "sim report results/demo.db --lang fr --out results/demo_report",
+    )
+    report.add_argument("db", help="SQLAlchemy URL or SQLite path")
+    report.add_argument("--batch", type=int, default=None, help="batch id (default: the latest)")
+    report.add_argument("--lang", choices=("en", "fr"), default="en", help="language (en, fr)")
+    report.add_argument(
+        "--out", default=None, help="output folder (default: <db name>_report beside the database)"
+    )
+
     demo = command(
         "demo",
         "run one simulation of a city (status quo) and print a summary",
@@ -107,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "list": _list,
         "compare": _compare,
+        "report": _report,
         "demo": _demo,
     }
     try:
@@ -178,8 +192,10 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from sim.store import ResultStore
+    from sim.store import ResultStore, require_existing
 
+    if args.db:
+        require_existing(args.db)
     databases = [args.db] if args.db else sorted(str(p) for p in Path("results").glob("*.db"))
     if not databases:
         print("No results database found under results/ (use --db).")
@@ -206,12 +222,11 @@ def _list(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from sim.analysis import compare_arms, comparison_table
-    from sim.store import ResultStore
+    from sim.store import ResultStore, require_existing
 
+    require_existing(args.db)
     with ResultStore(args.db) as store:
-        batch = args.batch if args.batch is not None else store.latest_batch_id()
-        if batch is None:
-            raise UserInputError(f"{args.db}: the database holds no batch")
+        batch = store.batch_id(args.batch)
         metrics = store.metrics(batch)
         if metrics.empty:
             raise UserInputError(f"{args.db}: batch {batch} has no run (see sim list)")
@@ -234,6 +249,16 @@ def _compare(args: argparse.Namespace) -> int:
             print(f"{heading} (mean over replications [95 % interval])")
             print(comparison_table(comparison, int(point)).to_string())
             print()
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from sim.report import default_out_dir, write_report
+
+    path = write_report(
+        args.db, args.out or default_out_dir(args.db), batch=args.batch, lang=args.lang
+    )
+    print(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
     return 0
 
 

@@ -252,6 +252,12 @@ class SchemaVersionError(UserInputError):
         self.expected = expected
 
 
+def require_existing(db: str) -> None:
+    """Refuse a SQLite path that does not exist (opening it would create an empty database)."""
+    if "://" not in db and not Path(db).is_file():
+        raise UserInputError(f"{db}: no such results database")
+
+
 def default_db_path(scenario_name: str) -> str:
     """The default results file of a scenario.
 
@@ -666,6 +672,26 @@ class ResultStore:
                 .limit(1)
             ).scalar_one_or_none()
         return None if latest is None else int(latest)
+
+    def batch_id(self, batch: int | None = None) -> int:
+        """The given batch id if the database holds it, else the latest batch.
+
+        Raises:
+            UserInputError: the database holds no batch, or not this one.
+        """
+        batches = self.batches()
+        ids = [int(i) for i in batches["id"]] if not batches.empty else []
+        if not ids:
+            raise UserInputError(f"{self.url}: the database holds no batch")
+        if batch is None:
+            latest = self.latest_batch_id()
+            return latest if latest is not None else ids[-1]
+        if batch not in ids:
+            raise UserInputError(
+                f"{self.url}: no batch {batch}; the database holds batch(es) "
+                + ", ".join(str(i) for i in ids)
+            )
+        return batch
 
     def integrity_ok(self) -> bool:
         """Whether the database is sound.

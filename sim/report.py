@@ -1,0 +1,649 @@
+"""A self-contained HTML report of one batch, in English or French.
+
+``write_report(db, out_dir)`` reads a batch from a results database and writes
+``out_dir/report_<lang>.html`` (figures embedded as PNG images, so the file can be mailed alone)
+and every figure as PNG and SVG files in ``out_dir/figures/`` (named ``<figure>_<lang>``).
+
+The report says, from the numbers, which way of funding gave the most true additional outcomes
+per euro, who was reached, who bore the risk and whether differences are within noise; then it
+shows the comparison table, the figures with captions, a glossary and the batch's provenance.
+Every text comes from :mod:`sim.i18n`; the template (``sim/templates/report.html.j2``) escapes
+every value, the scenario's name and description included.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+import sim
+from sim import figures
+from sim.analysis import (
+    HEADLINE,
+    TWIN,
+    compare_arms,
+    contract_outcomes,
+    pilot_decision_rates,
+)
+from sim.errors import UserInputError
+from sim.i18n import GLOSSARY, Labels
+from sim.scenario import parse_scenario, scenario_from_dict
+from sim.store import ResultStore, require_existing
+from sim.territory import City
+
+TEMPLATES = Path(__file__).parent / "templates"
+TEMPLATE = "report.html.j2"
+#: Resolution of the PNG figures (dots per inch).
+PNG_DPI = 100
+#: Mechanisms whose payer bears all the risk (activity paid whatever the results).
+PUBLIC_RISK_MECHANISMS = ("planned", "call_for_projects")
+#: Share of participants from the hardest quarter without any selection.
+NO_SELECTION_SHARE = 0.25
+
+
+@dataclass
+class BatchData:
+    """The frames and provenance of one batch."""
+
+    db: str
+    url: str
+    batch: int
+    info: dict[str, Any]
+    runs: pd.DataFrame
+    metrics: pd.DataFrame
+    series: pd.DataFrame
+    territories: pd.DataFrame
+    cash_flows: pd.DataFrame
+    pilot_decisions: pd.DataFrame
+
+    @property
+    def points(self) -> list[int]:
+        """Sweep points with runs."""
+        return sorted(int(p) for p in self.runs["point"].unique())
+
+    @property
+    def first_point(self) -> int:
+        """The point the report's table, conclusions and most figures show."""
+        return self.points[0] if self.points else 0
+
+    def point_values(self) -> dict[int, dict[str, Any]]:
+        """Values of every sweep point (dotted path -> value); empty without a sweep."""
+        values: dict[int, dict[str, Any]] = {}
+        for point, text in zip(self.runs["point"], self.runs["point_values"], strict=True):
+            if int(point) not in values:
+                values[int(point)] = json.loads(text) if text else {}
+        return values
+
+    def mechanisms(self) -> dict[str, str]:
+        """Mechanism of every arm."""
+        pairs = zip(self.runs["arm"], self.runs["mechanism"], strict=True)
+        return {str(arm): str(mechanism) for arm, mechanism in pairs}
+
+
+def load_batch(db: str, batch: int | None = None) -> BatchData:
+    """Read one batch (the latest by default) of a results database.
+
+    Args:
+        db: SQLite path or SQLAlchemy URL.
+        batch: batch id.
+
+    Raises:
+        UserInputError: no such database file, no batch in it, or no batch with that id.
+    """
+    require_existing(db)
+    with ResultStore(db) as store:
+        batch = store.batch_id(batch)
+        batches = store.batches()
+        row = batches[batches["id"] == batch].iloc[0].to_dict()
+        info = {str(k): _missing_as_none(v) for k, v in row.items()}
+        return BatchData(
+            db=db,
+            url=store.url,
+            batch=batch,
+            info=info,
+            runs=store.runs(batch),
+            metrics=store.metrics(batch),
+            series=store.series(batch),
+            territories=store.territories(batch),
+            cash_flows=store.cash_flows(batch),
+            pilot_decisions=store.pilot_decisions(batch),
+        )
+
+
+def _missing_as_none(value: Any) -> Any:
+    """A stored value with SQL NULL (read back as None or NaN) as None."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def default_out_dir(db: str) -> Path:
+    """Where a report goes by default: next to a SQLite file (``results/demo.db`` ->
+    ``results/demo_report``), or ``report`` for a database URL."""
+    if "://" in db:
+        return Path("report")
+    path = Path(db)
+    return path.with_name(f"{path.stem}_report")
+
+
+def batch_city(info: dict[str, Any]) -> City | None:
+    """The batch's city, rebuilt from its stored scenario text (TOML, or the JSON dump of a
+    scenario given as a dictionary); None when it cannot be (e.g. its table has moved)."""
+    text = str(info.get("scenario_text") or "")
+    path = str(info.get("scenario_path") or "")
+    base_dir = Path(path).resolve().parent if path and not path.startswith("<") else None
+    try:
+        if text.lstrip().startswith("{"):
+            scenario = scenario_from_dict(json.loads(text), source=path, base_dir=base_dir)
+        else:
+            scenario = parse_scenario(text, source=path or "<batch>", base_dir=base_dir)
+        return scenario.city.build()
+    except (UserInputError, ValueError, OSError):
+        return None
+
+
+# ---------------------------------------------------------------------------- conclusions
+def _by_arm(comparison: pd.DataFrame) -> dict[tuple[str, str], tuple[float, float, float, int]]:
+    return {
+        (str(r.arm), str(r.metric)): (
+            float(r.mean),
+            float(r.ci_low),
+            float(r.ci_high),
+            int(r.replications),
+        )
+        for r in comparison.itertuples()
+    }
+
+
+def conclusions(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
+    """Short conclusions written from the numbers of the first sweep point: value for money,
+    effects against the status quo (and whether they are within noise), reach, risk and pilot
+    decisions. Returns sections, each ``{"title": ..., "items": [sentences]}``."""
+    metrics = data.metrics[data.metrics["point"] == data.first_point]
+    done = metrics[(metrics["status"] == "done") & (metrics["arm"] != TWIN)]
+    if done.empty:
+        return []
+    cells = _by_arm(compare_arms(done))
+    arms = figures.arm_order(done["arm"].unique())
+    sections = [
+        {"title": labels.t("concl.value_title"), "items": _value_for_money(arms, cells, labels)},
+        {"title": labels.t("concl.effects_title"), "items": _effects(arms, cells, labels)},
+        {"title": labels.t("concl.reach_title"), "items": _reach(arms, cells, labels)},
+        {"title": labels.t("concl.risk_title"), "items": _risk(data, metrics, arms, labels)},
+        {"title": labels.t("concl.pilots_title"), "items": _pilots(data, labels)},
+    ]
+    return [
+        {"title": s["title"], "items": [_capitalised(item) for item in s["items"]]}
+        for s in sections
+        if s["items"]
+    ]
+
+
+def _capitalised(sentence: str) -> str:
+    return sentence[:1].upper() + sentence[1:]
+
+
+def _finite(x: float) -> bool:
+    return math.isfinite(x)
+
+
+def _value_for_money(
+    arms: list[str], cells: dict[tuple[str, str], tuple[float, float, float, int]], labels: Labels
+) -> list[str]:
+    metric = "cost_eur_per_additional_outcome"
+    costs = {arm: cells.get((arm, metric), (math.nan, math.nan, math.nan, 0)) for arm in arms}
+    defined = sorted((c[0], arm) for arm, c in costs.items() if _finite(c[0]))
+    if not defined:
+        return [labels.t("concl.no_best")]
+    best = defined[0][1]
+    mean, low, high, _n = costs[best]
+    if len(arms) == 1:
+        key = "concl.single" if _finite(low) and _finite(high) else "concl.single_no_interval"
+        return [
+            labels.t(
+                key,
+                arm=labels.arm(best),
+                cost=labels.eur(mean),
+                low=labels.eur(low),
+                high=labels.eur(high),
+            )
+        ]
+    if _finite(low) and _finite(high):
+        text = labels.t(
+            "concl.best",
+            arm=labels.arm(best),
+            cost=labels.eur(mean),
+            low=labels.eur(low),
+            high=labels.eur(high),
+        )
+    else:
+        text = labels.t("concl.best_no_interval", arm=labels.arm(best), cost=labels.eur(mean))
+    others = []
+    for arm in arms:
+        if arm == best:
+            continue
+        if _finite(costs[arm][0]):
+            others.append(
+                labels.t("concl.other_cost", arm=labels.arm(arm), cost=labels.eur(costs[arm][0]))
+            )
+        else:
+            others.append(labels.t("concl.other_undefined", arm=labels.arm(arm)))
+    items = [text]
+    if others:
+        items.append(labels.t("concl.others", others=labels.join(others)))
+    if len(defined) > 1 and _finite(high):
+        runner_up = defined[1][1]
+        runner_low = costs[runner_up][1]
+        if not _finite(runner_low) or runner_low <= high:
+            items.append(labels.t("concl.rank_uncertain", arm=labels.arm(runner_up)))
+        else:
+            items.append(labels.t("concl.rank_clear"))
+    return [" ".join(items)]
+
+
+def _effects(
+    arms: list[str], cells: dict[tuple[str, str], tuple[float, float, float, int]], labels: Labels
+) -> list[str]:
+    items = []
+    for arm in arms:
+        if (arm, "true_additional_outcomes") not in cells:
+            continue
+        mean, low, high, n = cells[(arm, "true_additional_outcomes")]
+        spend = cells.get((arm, "public_spending_eur"), (math.nan,) * 3 + (0,))[0]
+        validated = cells.get((arm, "measured_additional_outcomes"), (math.nan,) * 3 + (0,))[0]
+        values = {
+            "arm": labels.arm(arm),
+            "n": labels.num(mean),
+            "spend": labels.eur(spend),
+            "validated": labels.num(validated),
+        }
+        if n >= 2 and _finite(low) and _finite(high):
+            sentence = labels.t(
+                "concl.outcomes", low=labels.num(low), high=labels.num(high), **values
+            )
+            verdict = labels.t("concl.noise" if low <= 0 <= high else "concl.clear")
+        else:
+            sentence = labels.t("concl.outcomes_no_interval", **values)
+            verdict = labels.t("concl.one_replication")
+        parts = [sentence, verdict]
+        share = cells.get((arm, "deadweight_share_of_counted"), (math.nan,) * 3 + (0,))[0]
+        if _finite(share):
+            parts.append(labels.t("concl.deadweight", share=labels.pct(share)))
+        items.append(" ".join(parts))
+    return items
+
+
+def _reach(
+    arms: list[str], cells: dict[tuple[str, str], tuple[float, float, float, int]], labels: Labels
+) -> list[str]:
+    items = []
+    for arm in arms:
+        key = (arm, "reach_share_barrier_q4")
+        if key not in cells or not _finite(cells[key][0]):
+            continue
+        mean, low, high, n = cells[key]
+        text = labels.t("concl.reach", arm=labels.arm(arm), share=labels.pct(mean))
+        if n < 2 or not (_finite(low) and _finite(high)):
+            text += labels.t("concl.reach_plain")
+        elif low > NO_SELECTION_SHARE:
+            text += labels.t("concl.reach_over")
+        elif high < NO_SELECTION_SHARE:
+            text += labels.t("concl.reach_under")
+        else:
+            text += labels.t("concl.reach_even")
+        items.append(text)
+    return items
+
+
+def _risk(data: BatchData, metrics: pd.DataFrame, arms: list[str], labels: Labels) -> list[str]:
+    items = []
+    for row in contract_outcomes(metrics).itertuples():
+        items.append(
+            labels.t(
+                "concl.risk_contract",
+                arm=labels.arm(str(row.arm)),
+                p_loss=labels.pct(float(row.probability_investor_loses)),
+                n=labels.integer(float(row.replications)),
+                p_non=labels.pct(float(row.probability_payer_pays_non_additional)),
+                npv=labels.eur(float(row.payer_npv_eur_mean)),
+                p05=labels.eur(float(row.payer_npv_eur_p05)),
+                p95=labels.eur(float(row.payer_npv_eur_p95)),
+            )
+        )
+    every_point = contract_outcomes(data.metrics)
+    if every_point["point"].nunique() > 1:
+        for arm, group in every_point.groupby("arm", sort=True):
+            items.append(
+                labels.t(
+                    "concl.risk_sweep",
+                    arm=labels.arm(str(arm)),
+                    points=labels.integer(group["point"].nunique()),
+                    loss_low=labels.pct(group["probability_investor_loses"].min()),
+                    loss_high=labels.pct(group["probability_investor_loses"].max()),
+                    non_low=labels.pct(group["probability_payer_pays_non_additional"].min()),
+                    non_high=labels.pct(group["probability_payer_pays_non_additional"].max()),
+                    npv_low=labels.eur(group["payer_npv_eur_mean"].min()),
+                    npv_high=labels.eur(group["payer_npv_eur_mean"].max()),
+                )
+            )
+    mechanisms = data.mechanisms()
+    public = [labels.arm(a) for a in arms if mechanisms.get(a) in PUBLIC_RISK_MECHANISMS]
+    if public:
+        items.append(labels.t("concl.risk_public", arms=labels.join(public)))
+    return items
+
+
+def _pilots(data: BatchData, labels: Labels) -> list[str]:
+    decisions = data.pilot_decisions
+    if decisions.empty:
+        return []
+    rates = pilot_decision_rates(decisions[decisions["point"] == data.first_point])
+    items = []
+    for arm in figures.arm_order(rates["arm"].unique()):
+        mine = rates[rates["arm"] == arm]
+        total = int(mine["decisions"].sum())
+        if total == 0:
+            continue
+        right = int(mine.loc[mine["correct"], "decisions"].sum())
+        false_scale = int(
+            mine.loc[~mine["truly_works"] & (mine["decision"] == "scale"), "decisions"].sum()
+        )
+        false_stop = int(
+            mine.loc[mine["truly_works"] & (mine["decision"] == "stop"), "decisions"].sum()
+        )
+        items.append(
+            labels.t(
+                "concl.pilots",
+                arm=labels.arm(arm),
+                accuracy=labels.pct(right / total),
+                total=labels.integer(total),
+                false_scale=labels.integer(false_scale),
+                false_stop=labels.integer(false_stop),
+                n=labels.integer(int(mine["replications"].max())),
+            )
+        )
+    return items
+
+
+# ---------------------------------------------------------------------------- tables
+def comparison_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
+    """The comparison table of the first sweep point: headline metrics as rows (translated
+    labels and units), arms as columns, cells ``mean [low, high]``."""
+    metrics = data.metrics[data.metrics["point"] == data.first_point]
+    comparison = compare_arms(metrics)
+    if comparison.empty:
+        return {"arms": [], "rows": [], "replications": 0}
+    arms = figures.arm_order(comparison["arm"].unique())
+    cells = _by_arm(comparison)
+    names = [m for m in HEADLINE if m in set(comparison["metric"])]
+    names += [m for m in dict.fromkeys(comparison["metric"]) if m not in names]
+    rows = []
+    for name in names:
+        label, unit = HEADLINE.get(name, (name, ""))
+        row_cells = []
+        for arm in arms:
+            if (arm, name) in cells:
+                mean, low, high, _n = cells[(arm, name)]
+                row_cells.append(labels.cell(mean, low, high, unit))
+            else:
+                row_cells.append("")
+        rows.append(
+            {
+                "label": labels.metric(name),
+                "unit": labels.unit(unit),
+                "sub": label.startswith(" "),
+                "cells": row_cells,
+            }
+        )
+    return {
+        "arms": [{"name": labels.arm(a), "key": a} for a in arms],
+        "rows": rows,
+        "replications": int(comparison["replications"].max()),
+    }
+
+
+def risk_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
+    """Who bore the risk of every social impact contract, per sweep point."""
+    outcomes = contract_outcomes(data.metrics)
+    values = data.point_values()
+    paths = sorted({p for v in values.values() for p in v}) if len(values) > 1 else []
+    rows = []
+    for row in outcomes.itertuples():
+        point_values = values.get(int(row.point), {})
+        rows.append(
+            {
+                "point": int(row.point),
+                "values": [_plain_value(point_values.get(p), labels) for p in paths],
+                "arm": labels.arm(str(row.arm)),
+                "replications": labels.integer(float(row.replications)),
+                "loses": labels.pct(float(row.probability_investor_loses)),
+                "non_additional": labels.pct(float(row.probability_payer_pays_non_additional)),
+                "npv": labels.cell(
+                    float(row.payer_npv_eur_mean),
+                    float(row.payer_npv_eur_p05),
+                    float(row.payer_npv_eur_p95),
+                    "EUR",
+                ),
+                "multiple": labels.num(float(row.investor_money_multiple_mean), 2),
+            }
+        )
+    return {"paths": paths, "rows": rows}
+
+
+def _plain_value(value: Any, labels: Labels) -> str:
+    """A sweep value for reading (numbers in the labels' format)."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    if isinstance(value, int):
+        return labels.integer(value)
+    if isinstance(value, float):
+        text = f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+        return text.replace(",", "\u202f").replace(".", ",") if labels.lang == "fr" else text
+    return str(value)
+
+
+def provenance(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
+    """Where the results come from: batch, scenario, code, seed, size, runs and dates."""
+    info = data.info
+    runs = data.runs
+    done = int((runs["status"] == "done").sum()) if len(runs) else 0
+    failed = int((runs["status"] == "failed").sum()) if len(runs) else 0
+    unknown = labels.t("prov.unknown")
+
+    def row(key: str, value: Any, code: bool = False) -> dict[str, Any]:
+        return {"label": labels.t(key), "value": str(value), "code": code}
+
+    return [
+        row("prov.batch", data.batch),
+        row("prov.database", data.url, code=True),
+        row("prov.scenario_path", info.get("scenario_path") or unknown, code=True),
+        row("prov.hash", info.get("scenario_hash") or unknown, code=True),
+        row("prov.version", info.get("package_version") or unknown),
+        row("prov.commit", info.get("git_commit") or unknown, code=bool(info.get("git_commit"))),
+        row("prov.seed", info.get("root_seed"), code=True),
+        row("prov.months", labels.integer(float(info.get("months") or 0))),
+        row("prov.replications", labels.integer(float(info.get("replications") or 0))),
+        row("prov.points", labels.integer(len(data.points))),
+        row(
+            "prov.runs",
+            f"{labels.integer(done)} / {labels.integer(failed)} / "
+            f"{labels.integer(float(info.get('planned_runs') or 0))}",
+        ),
+        row("prov.status", labels.status(str(info.get("status") or ""))),
+        row("prov.created", labels.date(info.get("created_at"))),
+        row("prov.finished", labels.date(info.get("finished_at"))),
+        row("prov.report", labels.date(datetime.now(UTC).isoformat())),
+        row("prov.report_version", sim.__version__),
+    ]
+
+
+# ---------------------------------------------------------------------------- figures
+FigureBuilder = Callable[[BatchData, Labels, City | None], Any]
+
+
+def _figure_specs() -> list[tuple[str, str, bool, FigureBuilder]]:
+    """(key, caption key, pools sweep points, builder) of every figure, in report order."""
+
+    def city_map(data: BatchData, labels: Labels, city: City | None) -> Any:
+        if city is None:
+            raise figures.NoDataError(labels.t("nodata.city"))
+        return figures.territory_map(data.territories, city, labels)
+
+    return [
+        (
+            "outcomes",
+            "caption.outcomes",
+            False,
+            lambda d, lb, _c: figures.outcomes_over_time(d.series, lb),
+        ),
+        (
+            "validated",
+            "caption.validated",
+            False,
+            lambda d, lb, _c: figures.true_vs_validated(d.metrics, lb),
+        ),
+        ("cost", "caption.cost", False, lambda d, lb, _c: figures.cost_per_outcome(d.metrics, lb)),
+        (
+            "cash_flows",
+            "caption.cash",
+            False,
+            lambda d, lb, _c: figures.payer_cash_flows(d.cash_flows, d.metrics, lb, runs=d.runs),
+        ),
+        (
+            "investor",
+            "caption.investor",
+            True,
+            lambda d, lb, _c: figures.investor_returns(d.metrics, lb),
+        ),
+        (
+            "reach",
+            "caption.reach",
+            False,
+            lambda d, lb, _c: figures.reach_by_barrier(d.metrics, lb),
+        ),
+        ("territories", "caption.map", False, city_map),
+        (
+            "pilots",
+            "caption.pilots",
+            False,
+            lambda d, lb, _c: figures.pilot_decisions(d.pilot_decisions, lb),
+        ),
+    ]
+
+
+#: Figures of a report, in order (their files are ``figures/<key>_<lang>.png`` and ``.svg``).
+FIGURE_KEYS = tuple(spec[0] for spec in _figure_specs())
+
+
+def render_figures(data: BatchData, labels: Labels, figures_dir: Path) -> list[dict[str, Any]]:
+    """Build, save (PNG and SVG) and embed every figure; figures without data are listed with
+    the reason they are left out."""
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    city = batch_city(data.info)
+    points = len(data.points)
+    thousand = labels.integer(1000)
+    entries: list[dict[str, Any]] = []
+    for key, caption_key, pooled, build in _figure_specs():
+        caption = labels.t(caption_key, thousand=thousand)
+        if points > 1:
+            caption += " " + (
+                labels.t("caption.pooled", n=points)
+                if pooled
+                else labels.t("caption.first_point", n=points)
+            )
+        try:
+            fig = build(data, labels, city)
+        except figures.NoDataError as error:
+            entries.append({"key": key, "skipped": labels.t("nodata.skipped", reason=str(error))})
+            continue
+        title = " ".join(fig.get_suptitle().split())
+        png = io.BytesIO()
+        fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
+        stem = f"{key}_{labels.lang}"
+        (figures_dir / f"{stem}.png").write_bytes(png.getvalue())
+        fig.savefig(figures_dir / f"{stem}.svg", format="svg", metadata={"Date": None})
+        fig.clear()  # figures are not pyplot's: clearing frees their artists at once
+        entries.append(
+            {
+                "key": key,
+                "title": title,
+                "caption": caption,
+                "sweep_first": points > 1 and not pooled,
+                "image": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
+                "png": f"{figures_dir.name}/{stem}.png",
+                "svg": f"{figures_dir.name}/{stem}.svg",
+                "skipped": None,
+            }
+        )
+    return entries
+
+
+# ---------------------------------------------------------------------------- the report
+def environment() -> Environment:
+    """The Jinja2 environment of the report templates (every value escaped)."""
+    return Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def write_report(db: str, out_dir: str | Path, batch: int | None = None, lang: str = "en") -> Path:
+    """Write the HTML report of a batch and its figures.
+
+    Args:
+        db: results database (SQLite path or SQLAlchemy URL).
+        out_dir: folder of the report (created if missing).
+        batch: batch id (default: the latest).
+        lang: ``en`` or ``fr``.
+
+    Returns:
+        The path of ``out_dir/report_<lang>.html``.
+
+    Raises:
+        UserInputError: unknown language, missing database or batch.
+    """
+    labels = Labels(lang)
+    data = load_batch(db, batch)
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    entries = render_figures(data, labels, out / "figures")
+    values = data.point_values()
+    first_values = values.get(data.first_point, {}) if len(data.points) > 1 else {}
+    context = {
+        "lang": lang,
+        "t": labels.t,
+        "title": labels.t("report.title", name=str(data.info.get("name") or "")),
+        "description": str(data.info.get("description") or ""),
+        "sweep_points": len(data.points),
+        "sweep_values": [
+            {"path": path, "value": _plain_value(value, labels)}
+            for path, value in sorted(first_values.items())
+        ],
+        "conclusions": conclusions(data, labels),
+        "table": comparison_rows(data, labels),
+        "risk": risk_rows(data, labels),
+        "figures": entries,
+        "glossary": [
+            {"term": labels.t(f"glossary.{key}"), "text": labels.t(f"glossary.{key}.text")}
+            for key in GLOSSARY
+        ],
+        "provenance": provenance(data, labels),
+    }
+    html = environment().get_template(TEMPLATE).render(**context)
+    path = out / f"report_{lang}.html"
+    path.write_text(html, encoding="utf-8")
+    return path

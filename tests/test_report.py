@@ -1,0 +1,271 @@
+"""The HTML report: both languages, figure files, no English in French, escaping, conclusions
+from the numbers, clear errors; and the number formats of each language."""
+
+from __future__ import annotations
+
+import html
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from matplotlib.image import imread
+
+import sim
+from sim.analysis import HEADLINE, compare_arms
+from sim.api import Results
+from sim.errors import UserInputError
+from sim.i18n import MESSAGES, NNBSP, Labels
+from sim.report import FIGURE_KEYS, write_report
+
+NAME = "démo <script>alert(1)</script>"
+DESCRIPTION = "Essai <b>gras</b> & co"
+SCENARIO: dict[str, Any] = {
+    "name": NAME,
+    "description": DESCRIPTION,
+    "months": 24,
+    "replications": 2,
+    "seed": 5,
+    "city": {"source": "demo"},
+    "arms": {
+        "planned": {"mechanism": "planned", "budget_eur_per_year": 1_000_000},
+        "call_for_projects": {
+            "mechanism": "call_for_projects",
+            "budget_eur_per_year": 1_000_000,
+            "pilot_months": 12,
+        },
+        "impact_contract": {
+            "mechanism": "impact_contract",
+            "payment_months": [12, 24],
+            "contract_months": 24,
+            "places": 80,
+        },
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def batch(tmp_path_factory: pytest.TempPathFactory) -> Results:
+    """A 24-month batch of 2 replications with the three ways of funding and their twins."""
+    return sim.run_scenario(SCENARIO, db=str(tmp_path_factory.mktemp("report") / "r.db"))
+
+
+@pytest.fixture(scope="module")
+def reports(batch: Results, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The batch's report in English and French, written to one folder."""
+    out = tmp_path_factory.mktemp("out")
+    return {lang: write_report(batch.db, out, lang=lang) for lang in ("en", "fr")}
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees, without tags, styles, code spans and embedded images."""
+    page = re.sub(r"<style>.*?</style>", " ", page, flags=re.S)
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
+    page = re.sub(r'src="data:[^"]*"', "", page)
+    page = re.sub(r'alt="([^"]*)"', r"> \1 <", page)
+    return html.unescape(re.sub(r"<[^>]+>", " ", page))
+
+
+def section(page: str, name: str) -> str:
+    """The visible text of one section of the report."""
+    match = re.search(rf'<section id="{name}">(.*?)</section>', page, flags=re.S)
+    assert match is not None, name
+    return visible_text(match.group(1))
+
+
+def english_clauses() -> list[str]:
+    """Clauses of English messages whose French message differs and that French never uses."""
+    english, french = MESSAGES["en"], MESSAGES["fr"]
+    french_text = "\n".join(french.values())
+    clauses = set()
+    for key, text in english.items():
+        if text == french.get(key):
+            continue
+        for clause in re.split(r"\{[^}]*\}|[\n.,:;()]", text):
+            piece = clause.strip()
+            if re.search(r"[A-Za-z]{3,}", piece) and not re.search(
+                r"(?<!\w)" + re.escape(piece) + r"(?!\w)", french_text
+            ):
+                clauses.add(piece)
+    return sorted(clauses)
+
+
+def colours(pixels: np.ndarray) -> int:
+    """Distinct colours of an image read by imread (floats in [0, 1], RGB or RGBA)."""
+    rgb = np.round(pixels[..., :3] * 255).astype(np.uint32)
+    return int(np.unique((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]).size)
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_report_renders_in_both_languages(reports: dict[str, Path], lang: str) -> None:
+    """report_<lang>.html is written, declares its language and has every section's title."""
+    path = reports[lang]
+    assert path.name == f"report_{lang}.html"
+    page = path.read_text(encoding="utf-8")
+    labels = Labels(lang)
+    assert f'<html lang="{lang}">' in page
+    text = visible_text(page)
+    for key in ("report.conclusions", "report.table", "report.figures", "report.glossary"):
+        assert labels.t(key) in text
+    for key in ("twin", "true", "deadweight", "creaming", "validated"):
+        assert labels.t(f"glossary.{key}") in text
+    assert labels.arm("impact_contract") in text
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_every_figure_is_written_as_png_and_svg(reports: dict[str, Path], lang: str) -> None:
+    """Each figure has a non-blank PNG and an SVG with drawn paths, and is embedded in the HTML."""
+    folder = reports[lang].parent / "figures"
+    for key in FIGURE_KEYS:
+        png, svg = folder / f"{key}_{lang}.png", folder / f"{key}_{lang}.svg"
+        assert png.stat().st_size > 10_000, key
+        pixels = imread(png)
+        assert pixels.std() > 0.02, key
+        assert colours(pixels) > 20, key
+        text = svg.read_text(encoding="utf-8")
+        assert "<svg" in text, key
+        assert text.count("<path") > 10, key
+    page = reports[lang].read_text(encoding="utf-8")
+    assert page.count('src="data:image/png;base64,') == len(FIGURE_KEYS)
+
+
+def test_french_report_holds_no_english_text(reports: dict[str, Path]) -> None:
+    """No English message text is left in the French report (code spans and user text aside)."""
+    text = visible_text(reports["fr"].read_text(encoding="utf-8"))
+    text = text.replace(NAME, " ").replace(DESCRIPTION, " ")
+    found = [c for c in english_clauses() if re.search(r"(?<!\w)" + re.escape(c) + r"(?!\w)", text)]
+    assert found == []
+
+
+def test_french_numbers_use_french_format(reports: dict[str, Path]) -> None:
+    """French tables write percentages as '12 %' and intervals with ';', never '12%'."""
+    text = section(reports["fr"].read_text(encoding="utf-8"), "comparison")
+    assert re.search(r"\d" + NNBSP + "%", text)
+    assert f"{NNBSP}; " in text
+    assert not re.search(r"\d%", text)
+    assert not re.search(r"\d,\d{3}(?!\d)", text.replace(" ", ""))  # no English thousands
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_scenario_name_and_description_are_escaped(reports: dict[str, Path], lang: str) -> None:
+    """HTML in the scenario's name or description is shown as text, never run."""
+    page = reports[lang].read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<b>gras</b>" not in page
+    assert "&lt;b&gt;gras&lt;/b&gt; &amp; co" in page
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_conclusions_name_the_arm_with_the_best_cost(
+    batch: Results, reports: dict[str, Path], lang: str
+) -> None:
+    """The first conclusion names the arm with the lowest cost per outcome by its readable name."""
+    comparison = compare_arms(batch.metrics)
+    cost = comparison[comparison["metric"] == "cost_eur_per_additional_outcome"]
+    cost = cost.dropna(subset=["mean"])
+    best = str(cost.loc[cost["mean"].idxmin(), "arm"])
+    labels = Labels(lang)
+    name = labels.arm(best)
+    assert name != best
+    lead = labels.t("concl.best", arm=name, cost="", low="", high="").split(name)[0] + name
+    text = " ".join(section(reports[lang].read_text(encoding="utf-8"), "conclusions").split())
+    assert " ".join(lead.split()) in text
+
+
+def test_conclusions_say_who_bore_the_risk(reports: dict[str, Path]) -> None:
+    """Conclusions give who bore the risk, the reach against 25 % and whether effects are noise."""
+    text = " ".join(section(reports["en"].read_text(encoding="utf-8"), "conclusions").split())
+    assert "the investor lost money in" in text
+    assert "paid for outcomes that were not additional" in text
+    assert "25 % would mean no selection" in text
+    noise, clear = Labels("en").t("concl.noise"), Labels("en").t("concl.clear")
+    assert noise in text or clear in text
+
+
+def test_provenance_names_the_batch(batch: Results, reports: dict[str, Path]) -> None:
+    """The provenance lists the batch's scenario hash, seed, months and the runs done."""
+    page = reports["en"].read_text(encoding="utf-8")
+    info = batch.batch_info
+    assert str(info["scenario_hash"]) in page
+    text = section(page, "provenance")
+    assert "Root random seed" in text
+    assert "8 / 0 / 8" in text
+
+
+def test_unknown_language_is_a_clear_error(batch: Results, tmp_path: Path) -> None:
+    """An unknown language is a user error naming the languages there are."""
+    with pytest.raises(UserInputError, match=r"unknown language 'de'.*en, fr"):
+        write_report(batch.db, tmp_path, lang="de")
+    assert not (tmp_path / "report_de.html").exists()
+
+
+def test_missing_batch_or_database_names_the_database(batch: Results, tmp_path: Path) -> None:
+    """A missing batch or database file is a user error naming the database; none is created."""
+    with pytest.raises(UserInputError, match=re.escape(batch.db) + r".*no batch 99"):
+        write_report(batch.db, tmp_path, batch=99)
+    missing = tmp_path / "nothing.db"
+    with pytest.raises(UserInputError, match=re.escape(str(missing))):
+        write_report(str(missing), tmp_path)
+    assert not missing.exists()
+
+
+def test_report_says_which_figures_have_no_data(tmp_path: Path) -> None:
+    """A planned-only batch leaves out contract and pilot figures, says why, writes the others."""
+    scenario = {
+        "name": "planned_only",
+        "months": 12,
+        "replications": 1,
+        "seed": 3,
+        "arms": {"planned": {"mechanism": "planned"}},
+    }
+    results = sim.run_scenario(scenario, db=str(tmp_path / "p.db"))
+    path = write_report(results.db, tmp_path / "out", lang="fr")
+    labels = Labels("fr")
+    text = visible_text(path.read_text(encoding="utf-8"))
+    assert labels.t("nodata.contract") in text
+    assert labels.t("nodata.pilots") in text
+    assert labels.t("concl.one_replication") in text
+    assert (tmp_path / "out" / "figures" / "outcomes_fr.png").exists()
+    assert not (tmp_path / "out" / "figures" / "investor_fr.png").exists()
+
+
+# ---------------------------------------------------------------------------- languages
+def test_numbers_are_written_the_readers_way() -> None:
+    """English writes 1,234.5, 12% and €1,234; French writes 1 234,5, 12 % and 1 234 €."""
+    en, fr = Labels("en"), Labels("fr")
+    assert en.num(1234.5, 1) == "1,234.5"
+    assert fr.num(1234.5, 1) == f"1{NNBSP}234,5"
+    assert en.pct(0.12) == "12%"
+    assert fr.pct(0.12) == f"12{NNBSP}%"
+    assert en.eur(1234.0) == "€1,234"
+    assert en.eur(-2_500_000.0) == "-€2.50 million"
+    assert fr.eur(1234.0) == f"1{NNBSP}234{NNBSP}€"
+    assert (
+        fr.cell(1.5, 0.25, 2.75, "outcomes") == f"1,5 [0,2{NNBSP}; 2,8]"
+        or fr.cell(1.5, 0.25, 2.75, "outcomes") == f"1,5 [0,3{NNBSP}; 2,8]"
+    )
+    assert en.num(float("nan")) == "n/a"
+
+
+def test_catalogues_cover_the_same_messages_and_every_headline_metric() -> None:
+    """Both languages have the same message ids, and a label for every headline metric."""
+    assert set(MESSAGES["en"]) == set(MESSAGES["fr"])
+    for lang in ("en", "fr"):
+        for name in HEADLINE:
+            assert MESSAGES[lang].get(f"metric.{name}"), (lang, name)
+    assert all(text for text in MESSAGES["fr"].values())
+
+
+def test_arm_names_are_readable_only_for_mechanism_names() -> None:
+    """Arms named after a mechanism get its readable name; other arm names are kept."""
+    assert Labels("en").arm("impact_contract") == "social impact contract"
+    assert Labels("fr").arm("impact_contract") == "contrat à impact social"
+    assert Labels("fr").arm("cis_cheap") == "cis_cheap"
+
+
+def test_unknown_language_labels_are_refused() -> None:
+    """Labels for a language without a catalogue raise a user error."""
+    with pytest.raises(UserInputError, match="unknown language"):
+        Labels("de")
