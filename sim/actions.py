@@ -127,13 +127,15 @@ class Cohorts:
         self._months: list[np.ndarray] = []
         self._groups: list[np.ndarray] = []
 
-    def add(self, rows: np.ndarray, month: int, pop: Population) -> None:
-        """Record residents joining at ``month``."""
+    def add(
+        self, rows: np.ndarray, month: int, pop: Population, groups: np.ndarray | None = None
+    ) -> None:
+        """Record residents joining at ``month`` (with their hazard groups if already known)."""
         if len(rows) == 0:
             return
         self._rows.append(rows)
         self._months.append(np.full(len(rows), month, dtype=np.int64))
-        self._groups.append(pop.hazard_group(rows).astype(np.int64))
+        self._groups.append((pop.hazard_group(rows) if groups is None else groups).astype(np.int64))
 
     def __len__(self) -> int:
         return sum(len(r) for r in self._rows)
@@ -278,9 +280,10 @@ class Action:
         first = enr.first_action[chosen] == -1
         enr.first_action[chosen[first]] = self.index
         enr.first_enrol_month[chosen[first]] = month
-        enr.first_group[chosen[first]] = pop.hazard_group(chosen[first])
+        groups = pop.hazard_group(chosen)
+        enr.first_group[chosen[first]] = groups[first]
         self.participants = np.concatenate((self.participants, chosen))
-        self.enrolled.add(chosen, month, pop)
+        self.enrolled.add(chosen, month, pop, groups)
 
     def _comparison_territories(self, pop: Population) -> tuple[int, ...]:
         """Up to 3 territories the action does not serve, of the same QPV status as its first
