@@ -153,3 +153,12 @@ def test_services_refer_residents_to_offers(small_city: City) -> None:
     inside = model.population.slices[0]
     assert aware[inside].sum() > 0
     assert aware.sum() == aware[inside].sum()
+
+
+def test_docstring_example_runs() -> None:
+    """The example in the model module's docstring runs as written."""
+    import doctest
+
+    import sim.model
+
+    assert doctest.testmod(sim.model, raise_on_error=True).attempted >= 1
