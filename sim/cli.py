@@ -283,7 +283,7 @@ def format_run_summary(summary: dict[str, object], elapsed_seconds: float) -> st
         f"{s['territories']} micro-territories, {s['months']} months (status quo).",
         f"  Unemployment rate       {s['unemployment_rate_start']:.1%} at the start, "
         f"{s['unemployment_rate_end']:.1%} at the end",
-        f"  Jobs held 6 months      {s['sustained_jobs']:,} residents",
+        f"  Jobs held 6 months      {s['sustained_jobs']:,} (a resident can hold several)",
         f"  Reached French A1       {s['reached_a1']:,} residents",
         f"  RSA claimers at the end {s['rsa_claimers_end']:,} "
         f"(non-take-up {s['rsa_non_take_up_end']:.0%})",

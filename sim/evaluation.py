@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from sim.params import EMPLOYMENT, FRENCH, ModelParams
-from sim.population import NOT_YET, Population
+from sim.population import Population, reached_between
 
 DESIGNS = ("none", "historical_baseline", "comparison_group", "rct")
 #: Monthly separation of established jobs that an evaluator assumes from published statistics.
@@ -79,17 +79,18 @@ def outcome_between(
     """Whether each resident reached the specialty's outcome between its start month and ``end``
     (a job held 6 months; French A1; a right claimed)."""
     if specialty == EMPLOYMENT:
-        first, last = pop.sustained_job_month[rows], pop.last_sustained_job_month[rows]
-        return np.asarray(((first >= start) & (first <= end)) | ((last >= start) & (last <= end)))
+        return reached_between(
+            pop.sustained_job_month[rows], start, end, pop.last_sustained_job_month[rows]
+        )
     month = pop.a1_month[rows] if specialty == FRENCH else pop.claim_month[rows]
-    return np.asarray((month != NOT_YET) & (month >= start) & (month <= end))
+    return reached_between(month, start, end)
 
 
 def published_outcome_probability(
     params: ModelParams, specialty: int, group: np.ndarray, months: np.ndarray
 ) -> np.ndarray:
-    """Chance of the outcome within ``months`` that published rates give for each group
-    (0 short-term, 1 long-term unemployed, 2 RSA), ignoring duration dependence as such
+    """Chance of the outcome within ``months`` that published rates give for each hazard group
+    (``sim.population.SHORT_TERM`` ... ``EMPLOYED``), ignoring duration dependence as such
     benchmarks do."""
     months = np.maximum(months, 0)
     if specialty == EMPLOYMENT:
@@ -98,6 +99,7 @@ def published_outcome_probability(
                 params.job_hazard_short_per_month,
                 params.job_hazard_long_per_month,
                 params.job_hazard_rsa_per_month,
+                0.0,  # the employed
             ]
         )[group]
         retained = params.retention_3_months * (1 - PUBLISHED_SEPARATION_PER_MONTH) ** 3

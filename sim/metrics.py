@@ -15,7 +15,7 @@ import numpy as np
 
 from sim.finance import CITY, npv_eur
 from sim.params import SPECIALTIES
-from sim.population import NOT_YET
+from sim.population import LONG_TERM, NOT_YET, ON_RSA, reached_between
 from sim.run import RunOutput
 
 #: Outcomes by need, in the order of the specialties that answer them.
@@ -25,30 +25,29 @@ OUTCOME_FIELD = {"employment": "sustained_job_month", "french": "a1_month", "rig
 PUBLIC_PAYERS = (CITY, "caf", "state", "department")
 
 
-def outcome_reached(run: RunOutput, need: str) -> np.ndarray:
-    """Whether each resident reached the need's outcome during the run (a job held 6 months,
-    French A1, RSA claimed)."""
-    return np.asarray(run.residents[OUTCOME_FIELD[need]] != NOT_YET)
+def outcome_count(run: RunOutput, need: str) -> np.ndarray:
+    """Each resident's outcomes of a need during the run: jobs held 6 months (a resident can
+    have several), French A1 reached and RSA claimed (at most once)."""
+    if need == "employment":
+        return np.asarray(run.residents["sustained_job_count"], dtype=np.int64)
+    return np.asarray(run.residents[OUTCOME_FIELD[need]] != NOT_YET, dtype=np.int64)
 
 
 def outcome_after(
     run: RunOutput, need: str, start: np.ndarray, rows: np.ndarray, end: int | None = None
 ) -> np.ndarray:
     """Whether residents ``rows`` reached the need's outcome between their ``start`` month and
-    ``end`` (the end of the run by default)."""
-    end = run.months if end is None else end
-    first = run.residents[OUTCOME_FIELD[need]][rows]
-    reached = (first >= start) & (first <= end)
-    if need == "employment":
-        last = run.residents["last_sustained_job_month"][rows]
-        reached |= (last >= start) & (last <= end)
-    return np.asarray(reached)
+    ``end`` (the end of the run by default): the evaluators' window."""
+    last = run.residents["last_sustained_job_month"][rows] if need == "employment" else None
+    return reached_between(
+        run.residents[OUTCOME_FIELD[need]][rows], start, run.months if end is None else end, last
+    )
 
 
 def true_additional_outcomes(arm: RunOutput, twin: RunOutput, need: str) -> int:
-    """Outcomes in the arm that the twin does not have, minus those it loses (resident by
-    resident, over the whole city)."""
-    return int(outcome_reached(arm, need).sum()) - int(outcome_reached(twin, need).sum())
+    """Outcomes in the arm minus outcomes in the twin, resident by resident over the whole
+    city: what the arm caused, its participants' gains and its neighbours' losses included."""
+    return int(outcome_count(arm, need).sum()) - int(outcome_count(twin, need).sum())
 
 
 def participants(run: RunOutput) -> np.ndarray:
@@ -125,8 +124,10 @@ def reach_shares(run: RunOutput, reference: np.ndarray | None = None) -> dict[st
     territory = run.residents["territory"][rows]
     return {
         **{f"reach_share_barrier_q{q + 1}": float((quartile == q).mean()) for q in range(4)},
-        "reach_share_rsa": float((run.residents["first_group"][rows] == 2).mean()),
-        "reach_share_long_term": float((run.residents["first_group"][rows] >= 1).mean()),
+        "reach_share_rsa": float((run.residents["first_group"][rows] == ON_RSA).mean()),
+        "reach_share_long_term": float(
+            np.isin(run.residents["first_group"][rows], (LONG_TERM, ON_RSA)).mean()
+        ),
         "reach_share_non_french": float((run.residents["initial_french"][rows] == 0).mean()),
         "reach_share_qpv": float(run.territory_qpv[territory].mean()),
         "creaming_index": float(0.5 - percentile.mean()),
@@ -141,8 +142,7 @@ def additional_outcomes_by_territory(arm: RunOutput, twin: RunOutput) -> list[di
     per_need = {
         need: np.bincount(
             territory,
-            weights=outcome_reached(arm, need).astype(int)
-            - outcome_reached(twin, need).astype(int),
+            weights=outcome_count(arm, need) - outcome_count(twin, need),
             minlength=n,
         )
         for need in NEEDS

@@ -248,7 +248,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         ) / max(len(self._initial_non_speakers), 1)
         s["enrolled"][m] = count(self.enrolment.action >= 0)
         s["public_cost_eur"][m] = self._cost_this_month
-        s["sustained_jobs_cumulative"][m] = count(pop.sustained_job_month != NOT_YET)
+        s["sustained_jobs_cumulative"][m] = pop.sustained_job_count.sum(dtype=np.int64)
         starts = [rows.start for rows in pop.slices]
         self.territory_unemployment[m] = np.add.reduceat(unemployed, starts) / self._territory_sizes
 
@@ -264,6 +264,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             "initial_french": pop.initial_french,
             "job_found_month": pop.job_found_month,
             "sustained_job_month": pop.sustained_job_month,
+            "last_sustained_job_month": pop.last_sustained_job_month,
+            "sustained_job_count": pop.sustained_job_count,
             "a1_month": pop.a1_month,
             "claim_month": pop.claim_month,
             "months_employed": pop.months_employed,

@@ -21,6 +21,8 @@ from sim.rng import monthly_stream, stream
 from sim.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
+#: Hazard groups: the calibration groups of the unemployed, and the employed.
+SHORT_TERM, LONG_TERM, ON_RSA, EMPLOYED = 0, 1, 2, 3
 
 
 @dataclass
@@ -131,6 +133,7 @@ class Population:
         self.job_found_month = np.full(n, NOT_YET, dtype=np.int16)
         self.sustained_job_month = np.full(n, NOT_YET, dtype=np.int16)
         self.last_sustained_job_month = np.full(n, NOT_YET, dtype=np.int16)
+        self.sustained_job_count = np.zeros(n, dtype=np.int16)
         self.a1_month = np.full(n, NOT_YET, dtype=np.int16)
         self.claim_month = np.full(n, NOT_YET, dtype=np.int16)
         self.months_employed = np.zeros(n, dtype=np.int16)
@@ -144,12 +147,18 @@ class Population:
         multiplier = self.barrier_multiplier * self.french_factor()
         unemployed = ~self.employed
         groups = self.hazard_group()
+        # The employed have no job-finding hazard: their group's rate is zero.
         self.group_hazard = np.array(
-            [p.job_hazard_short_per_month, p.job_hazard_long_per_month, p.job_hazard_rsa_per_month],
+            [
+                p.job_hazard_short_per_month,
+                p.job_hazard_long_per_month,
+                p.job_hazard_rsa_per_month,
+                0.0,
+            ],
             dtype=np.float32,
         )
-        self.group_scale = np.ones(3, dtype=np.float32)
-        for g in range(3):
+        self.group_scale = np.ones(4, dtype=np.float32)
+        for g in (SHORT_TERM, LONG_TERM, ON_RSA):
             members = unemployed & (groups == g)
             if members.any():
                 self.group_scale[g] = 1.0 / float(multiplier[members].mean())
@@ -193,11 +202,13 @@ class Population:
         return factors[self.french if rows is None else self.french[rows]]
 
     def hazard_group(self, rows: np.ndarray | None = None) -> np.ndarray:
-        """0: short-term unemployed, 1: long-term, 2: on minimum income (RSA)."""
+        """SHORT_TERM, LONG_TERM or ON_RSA for the unemployed (minimum income first), EMPLOYED
+        for the others (whose duration is a job tenure)."""
         duration = self.duration if rows is None else self.duration[rows]
         rsa = self.rsa_eligible if rows is None else self.rsa_eligible[rows]
-        long_term = duration >= self.params.long_term_months
-        return np.where(rsa, 2, long_term.astype(np.int8)).astype(np.int8)
+        employed = self.employed if rows is None else self.employed[rows]
+        long_term = (duration >= self.params.long_term_months).astype(np.int8)
+        return np.where(employed, EMPLOYED, np.where(rsa, ON_RSA, long_term)).astype(np.int8)
 
     def job_hazard(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Baseline monthly job-finding hazard of every resident, or of ``rows`` (meaningful for
@@ -227,6 +238,7 @@ class Population:
         sustained = self.employed & (self.duration == 5) & (month - 5 >= 1)
         self.sustained_job_month[sustained & (self.sustained_job_month == NOT_YET)] = month
         self.last_sustained_job_month[sustained] = month
+        self.sustained_job_count += sustained
         self.months_employed += self.employed
         return found
 
@@ -314,6 +326,18 @@ class Population:
         """Share of RSA-eligible residents who do not claim it."""
         eligible = int(self.rsa_eligible.sum())
         return float((self.rsa_eligible & ~self.rsa_claimed).sum() / eligible) if eligible else 0.0
+
+
+def reached_between(
+    first: np.ndarray, start: np.ndarray | int, end: int, last: np.ndarray | None = None
+) -> np.ndarray:
+    """Whether an outcome dated by its ``first`` (and, for repeatable outcomes such as jobs held
+    6 months, its ``last``) month fell between ``start`` and ``end``. One used for evaluators
+    and for the truth, so that both look at the same window."""
+    reached = (first != NOT_YET) & (first >= start) & (first <= end)
+    if last is not None:
+        reached |= (last != NOT_YET) & (last >= start) & (last <= end)
+    return np.asarray(reached)
 
 
 def _weighted_pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:

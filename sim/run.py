@@ -26,6 +26,7 @@ RESIDENT_FIELDS = (
     "initial_french",
     "sustained_job_month",
     "last_sustained_job_month",
+    "sustained_job_count",
     "a1_month",
     "claim_month",
     "months_employed",
@@ -85,10 +86,7 @@ def simulate(
 
 def collect_output(model: CityModel, arm: str) -> RunOutput:
     """Plain data of a finished run."""
-    outcomes = {
-        **model.resident_outcomes(),
-        "last_sustained_job_month": model.population.last_sustained_job_month,
-    }
+    outcomes = model.resident_outcomes()
     funding = model.funding
     mechanism = model.mechanism
     return RunOutput(

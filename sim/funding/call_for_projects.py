@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.actions import ActionSpec
+from sim.actions import ActionSpec, needs
 from sim.agents import Association
 from sim.finance import CITY, GRANT, INCUBATOR
 from sim.funding.base import (
@@ -34,7 +34,7 @@ from sim.funding.base import (
     reserve_evaluation,
     scaled_effect,
 )
-from sim.params import FRENCH_NONE, SPECIALTIES
+from sim.params import SPECIALTIES
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -159,7 +159,8 @@ class CallForProjects(Mechanism):
             if grant.get("stage") == "pilot" and grant["until_month"] == model.month - 1:
                 self._evaluate_and_decide(model, index, grant)
         due = (model.month - 1) % self.call_every_months == 0
-        fits = model.month + self.pilot_months - 1 <= model.months
+        # A pilot is judged the month after it ends: that month must be simulated too.
+        fits = model.month + self.pilot_months <= model.months
         if due and fits:
             self._run_call(model)
 
@@ -177,8 +178,7 @@ class CallForProjects(Mechanism):
                 model.funding.commit(cost)
                 model.funding.ledger.pay(month, CITY, INCUBATOR_PARTY, INCUBATOR, cost)
         scores = self._score(model, proposals)
-        year_budget = self.budget_eur_per_year * self.call_every_months / 12.0
-        envelope = year_budget * (1.0 - self.scale_reserve_share)
+        envelope = self._call_envelope_eur(model)
         spent = 0.0
         for rank in np.argsort(-scores, kind="stable"):
             proposal = proposals[rank]
@@ -190,6 +190,16 @@ class CallForProjects(Mechanism):
             proposal["funded"] = True
             self._fund_pilot(model, proposal)
         model.funding.proposals.extend({**p, "call_month": month} for p in proposals)
+
+    def _call_envelope_eur(self, model: CityModel) -> float:
+        """What this call may commit to pilots: the budget not yet committed, less the share kept
+        for scale-ups, spread evenly over this call and the calls still to come."""
+        funding = model.funding
+        room = funding.budget_limit_eur - funding.committed_eur
+        calls_left = len(
+            range(model.month, model.months - self.pilot_months + 1, self.call_every_months)
+        )
+        return room * (1.0 - self.scale_reserve_share) / max(calls_left, 1)
 
     def _propose(
         self, model: CityModel, association: Association, rng: np.random.Generator
@@ -310,8 +320,12 @@ class CallForProjects(Mechanism):
         territory = pilot.territories[0]
         territories = (territory, *sorted(model.territory_graph.neighbors(territory)))
         places = int(pilot.places * self.scale_factor)
-        room = model.funding.budget_limit_eur - model.funding.committed_eur
-        affordable = int(room / (pilot.cost_eur_per_participant_month * months))
+        room = (
+            model.funding.budget_limit_eur
+            - model.funding.committed_eur
+            - EVALUATION_COST_EUR[self.evaluation]
+        )
+        affordable = int(max(room, 0.0) / (pilot.cost_eur_per_participant_month * months))
         places = min(places, affordable)
         if places < 1:
             return -1
@@ -322,25 +336,30 @@ class CallForProjects(Mechanism):
                 "places": places,
                 "start_month": start,
                 "end_month": end,
-                "control_share": 0.0,
-                "matched_comparison": False,
                 "label": f"scaled {start}: {pilot.association} ({pilot.specialty}, T{territory}+)",
             }
         )
         monthly = places * pilot.cost_eur_per_participant_month
-        return fund_action(model, spec, monthly, end, GRANT, stage="scaled").index
+        evaluation_cost = reserve_evaluation(model, self.evaluation)
+        return fund_action(
+            model, spec, monthly, end, GRANT, stage="scaled", evaluation_cost_eur=evaluation_cost
+        ).index
+
+    def on_finish(self, model: CityModel) -> None:
+        """Evaluate the scaled-up actions at the end, with the same design as the pilots, so
+        that what the city's evaluators validated covers everything it funded."""
+        for index, grant in sorted(model.funding.funded.items()):
+            if grant.get("stage") == "scaled":
+                action = model.actions[index]
+                result = action.evaluate(self.evaluation, model.population, model.month)
+                pay_evaluation(model, grant["evaluation_cost_eur"], model.month)
+                model.funding.evaluations.append({"action": index, **result.to_dict()})
 
 
 def _territory_need(model: CityModel, specialty: str, territory: int) -> float:
     """The diagnosis the committee reads: the territory's share of residents in need."""
     pop = model.population
-    rows = pop.slices[territory]
-    index = SPECIALTIES.index(specialty)
-    if index == 0:
-        return float((~pop.employed[rows]).mean())
-    if index == 1:
-        return float((pop.french[rows] == FRENCH_NONE).mean())
-    return float(pop.rsa_eligible[rows].mean())
+    return float(needs(SPECIALTIES.index(specialty), pop, pop.slices[territory]).mean())
 
 
 def _z(values: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.actions import ActionSpec
+from sim.actions import ActionSpec, needs
 from sim.finance import ACTIVITY, CITY, EVALUATION, EVALUATOR
 from sim.funding.base import (
     DURATION_MONTHS,
@@ -28,7 +28,7 @@ from sim.funding.base import (
     require_number,
     scaled_effect,
 )
-from sim.params import FRENCH_NONE, SPECIALTIES
+from sim.params import SPECIALTIES
 
 if TYPE_CHECKING:
     from sim.model import CityModel
@@ -110,17 +110,10 @@ class Planned(Mechanism):
         """The formula: each territory's share of a specialty's budget."""
         pop = model.population
         if self.formula == "per_resident":
-            weights = np.diff([s.start for s in pop.slices] + [pop.n]).astype(float)
+            weights = pop.territory_sizes.astype(float)
         else:
-            index = SPECIALTIES.index(specialty)
-            need = (
-                ~pop.employed
-                if index == 0
-                else pop.french == FRENCH_NONE
-                if index == 1
-                else pop.rsa_claimed
-            )
-            weights = np.add.reduceat(need, [s.start for s in pop.slices]).astype(float)
+            need = needs(SPECIALTIES.index(specialty), pop, slice(None))
+            weights = np.add.reduceat(need, pop.territory_starts).astype(float)
         total = weights.sum()
         return weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))
 
