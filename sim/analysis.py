@@ -14,6 +14,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.finance import PUBLIC_PAYERS
+from sim.metrics import contract_risks
+
 TWIN = "status_quo"
 
 #: Metrics shown side by side, in order, with a short label and a unit.
@@ -176,9 +179,6 @@ def format_cell(mean: float, low: float, high: float, unit: str) -> str:
 
 
 # ---------------------------------------------------------------------------- figure data
-#: Public payers: their outflows are public spending (the same tuple as
-#: ``sim.metrics.PUBLIC_PAYERS``, repeated here so that analysis never imports the model).
-PUBLIC_PAYERS = ("city", "caf", "state", "department")
 #: Per-territory true additional outcomes, one column per need.
 NEED_COLUMNS = ("true_additional_employment", "true_additional_french", "true_additional_rights")
 #: Mechanism whose runs carry contract metrics.
@@ -385,16 +385,12 @@ def contract_outcomes(metrics: pd.DataFrame) -> pd.DataFrame:
     runs = contract_runs(metrics)
     rows: list[dict[str, Any]] = []
     for (point, arm), group in runs.groupby(["point", "arm"], sort=True):
-        npv, irr = _finite(group["npv_eur"]), _finite(group["investor_irr_per_year"])
+        irr = _finite(group["investor_irr_per_year"])
         row: dict[str, Any] = {
             "point": point,
             "arm": arm,
+            **contract_risks(group.to_dict("records")),
             "replications": len(group),
-            "probability_investor_loses": float(np.nanmean(group["investor_lost_money"])),
-            "probability_payer_pays_non_additional": float(
-                np.nanmean(group["paid_for_non_additional_outcomes"])
-            ),
-            "payer_npv_eur_mean": float(npv.mean()) if len(npv) else math.nan,
             "investor_irr_replications": len(irr),
             "investor_irr_per_year_mean": float(irr.mean()) if len(irr) else math.nan,
             "investor_money_multiple_mean": _nan_mean(group, "investor_money_multiple"),
@@ -405,7 +401,6 @@ def contract_outcomes(metrics: pd.DataFrame) -> pd.DataFrame:
         }
         for q in RISK_QUANTILES:
             suffix = f"p{round(q * 100):02d}"
-            row[f"payer_npv_eur_{suffix}"] = float(np.quantile(npv, q)) if len(npv) else math.nan
             row[f"investor_irr_per_year_{suffix}"] = (
                 float(np.quantile(irr, q)) if len(irr) else math.nan
             )

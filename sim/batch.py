@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
 from sim.funding import make_mechanism
+from sim.output import RunOutput
 from sim.params import ModelParams
 from sim.results import STATUS_DONE, STATUS_FAILED, RunResult, fill_result
-from sim.run import RunOutput, simulate
+from sim.run import simulate
 from sim.scenario import RunSpec, Scenario, TaskSpec
 
 if TYPE_CHECKING:

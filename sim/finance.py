@@ -48,6 +48,8 @@ CITY = "city"
 INVESTOR = "investor"
 EVALUATOR = "evaluator"
 INTERMEDIARY = "intermediary"
+#: Public payers: their outflows are public spending.
+PUBLIC_PAYERS = (CITY, "caf", "state", "department")
 
 # Reasons why a CIS payment was smaller than what the outcomes alone would have earned.
 LIMIT_THRESHOLD = "threshold_not_met"
@@ -488,11 +490,14 @@ def _threshold_met(terms: ContractTerms, period: EvaluatedPeriod) -> bool:
     if terms.threshold_kind == "absolute":
         return period.validated_outcomes >= terms.threshold_value
     counterfactual = period.counterfactual_outcomes
-    if counterfactual is None or counterfactual <= 0.0:
+    if counterfactual is None:
         raise ValueError(
-            "counterfactual_outcomes must be > 0 with a relative threshold, "
-            f"got {counterfactual!r} at month {period.month}"
+            "counterfactual_outcomes is required with a relative threshold, "
+            f"got None at month {period.month}"
         )
+    if counterfactual == 0.0:
+        # Without any counterfactual outcome, any validated outcome is an unbounded improvement.
+        return period.validated_outcomes > 0.0
     return period.validated_outcomes / counterfactual >= terms.threshold_value
 
 

@@ -13,16 +13,14 @@ from typing import Any
 
 import numpy as np
 
-from sim.finance import CITY, npv_eur
+from sim.finance import PUBLIC_PAYERS, npv_eur
+from sim.output import RunOutput
 from sim.params import SPECIALTIES
 from sim.population import LONG_TERM, NOT_YET, ON_RSA, reached_between
-from sim.run import RunOutput
 
 #: Outcomes by need, in the order of the specialties that answer them.
 NEEDS = ("employment", "french", "rights")
 OUTCOME_FIELD = {"employment": "sustained_job_month", "french": "a1_month", "rights": "claim_month"}
-#: Public payers: their outflows are public spending.
-PUBLIC_PAYERS = (CITY, "caf", "state", "department")
 
 
 def outcome_count(run: RunOutput, need: str) -> np.ndarray:

@@ -26,7 +26,7 @@ from sim.network import build_social_network
 from sim.params import FRENCH_NONE, SPECIALTIES, ModelParams
 from sim.population import NOT_YET, MonthlyDraws, Population
 from sim.programme import FundingState, Programme
-from sim.rng import stream, stream_seed
+from sim.rng import indexed_stream, stream, stream_seed
 from sim.territory import City, load_city
 
 SERIES = (
@@ -94,7 +94,6 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         ).normal(0.0, OBSERVED_BARRIER_NOISE_SD, self.population.n).astype(np.float32)
         self.actions: list[Action] = []
         self._offer_table: list[tuple[int, int, int]] = []
-        self._programme_rng = stream(seed, "programme")
         profiles = (
             associations
             if associations is not None
@@ -148,7 +147,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
                     established=False,
                 ),
             )
-        action = Action(len(self.actions), spec, self._programme_rng)
+        index = len(self.actions)
+        action = Action(index, spec, indexed_stream(self.seed, "programme", index))
         self.actions.append(action)
         for territory in spec.territories:
             self._offer_table.append((action.index, territory, action.specialty))
@@ -218,7 +218,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             silent = (1.0 - p.word_of_mouth_per_aware_contact) ** contacts * (
                 1.0 - p.association_outreach_per_month
             ) ** offers[pop.territory[listening], s]
-            hears = draws.diffusion(s, len(listening)) < 1.0 - silent
+            # One draw per resident, indexed by resident: the same residents see the same draws
+            # in every arm, whoever else is listening.
+            hears = draws.diffusion(s, pop.n)[listening] < 1.0 - silent
             aware[s, listening[hears]] = True
 
     def _apply_effects(self) -> None:

@@ -42,7 +42,8 @@ class MonthlyDraws:
     french: np.ndarray
 
     def diffusion(self, specialty: int, n: int) -> np.ndarray:
-        """Word-of-mouth draws for one specialty, drawn only in months where it has an offer."""
+        """Word-of-mouth draws of ``n`` residents for one specialty, drawn only in months where
+        it has an offer (the month-keyed stream keeps other months' draws unchanged)."""
         return monthly_stream(self.seed, "diffusion", self.month, specialty).random(
             n, dtype=np.float32
         )

@@ -45,7 +45,13 @@ class FundingState:
     proposals: list[dict[str, Any]] = field(default_factory=list)
     contract: dict[str, Any] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
-    rng: np.random.Generator = field(default_factory=lambda: np.random.default_rng(0))
+    rng: np.random.Generator | None = None
+
+    def generator(self) -> np.random.Generator:
+        """The mechanism's random stream (set when the mechanism starts, from the run's seed)."""
+        if self.rng is None:
+            raise RuntimeError("the funding mechanism has not been started on this model")
+        return self.rng
 
     def can_commit(self, amount_eur: float) -> bool:
         """Whether the budget still has room for a commitment (1 cent of float tolerance)."""

@@ -17,6 +17,7 @@ import base64
 import io
 import json
 import math
+import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -37,7 +38,7 @@ from sim.analysis import (
 )
 from sim.errors import UserInputError
 from sim.i18n import GLOSSARY, Labels
-from sim.scenario import parse_scenario, scenario_from_dict
+from sim.scenario import city_of
 from sim.store import ResultStore, require_existing
 from sim.territory import City
 
@@ -143,11 +144,8 @@ def batch_city(info: dict[str, Any]) -> City | None:
     path = str(info.get("scenario_path") or "")
     base_dir = Path(path).resolve().parent if path and not path.startswith("<") else None
     try:
-        if text.lstrip().startswith("{"):
-            scenario = scenario_from_dict(json.loads(text), source=path, base_dir=base_dir)
-        else:
-            scenario = parse_scenario(text, source=path or "<batch>", base_dir=base_dir)
-        return scenario.city.build()
+        data = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
+        return city_of(data, source=path or "<batch>", base_dir=base_dir).build()
     except (UserInputError, ValueError, OSError):
         return None
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sim.finance import CITY, EVALUATOR, INTERMEDIARY, INVESTOR
 from sim.metrics import additional_outcomes_by_territory, run_metrics
-from sim.run import RunOutput
+from sim.output import RunOutput
 
 STATUS_DONE = "done"
 STATUS_FAILED = "failed"

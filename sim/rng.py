@@ -12,10 +12,9 @@ import zlib
 
 import numpy as np
 
-#: Processes whose draws must be identical in every arm of a replication.
-BASELINE_STREAMS = ("population", "network", "labour", "rsa", "language", "services", "diffusion")
-#: Processes that only the funding mechanisms and evaluators use.
-PROGRAMME_STREAMS = ("programme", "mechanism", "evaluation", "mesa")
+# Streams in use. Baseline, identical in every arm of a replication: population, network,
+# associations, labour, rsa, language, services, diffusion (keyed by month). Programme side:
+# programme (one per action, keyed by its index), mechanism, evaluation, mesa.
 
 
 def stream_key(name: str) -> int:
@@ -31,6 +30,13 @@ def stream_seed(seed: int, name: str) -> np.random.SeedSequence:
 def stream(seed: int, name: str) -> np.random.Generator:
     """Generator of the named stream of a run seeded with `seed`."""
     return np.random.Generator(np.random.PCG64(stream_seed(seed, name)))
+
+
+def indexed_stream(seed: int, name: str, index: int) -> np.random.Generator:
+    """Generator of the ``index``-th member of a family of streams (e.g. one per action), so
+    that an action's draws do not depend on what other actions drew before it."""
+    sequence = np.random.SeedSequence(entropy=seed, spawn_key=(stream_key(name), index))
+    return np.random.Generator(np.random.PCG64(sequence))
 
 
 def monthly_stream(seed: int, name: str, month: int, part: int = 0) -> np.random.Generator:

@@ -1,4 +1,4 @@
-"""Run one simulation and turn it into plain, picklable data (``RunOutput``).
+"""Run one simulation and turn it into plain, picklable data (``sim.output.RunOutput``).
 
 Everything downstream (metrics, the results store, analysis, reports) reads ``RunOutput``s and
 data frames, never the model, so workers can send them to the parent process.
@@ -7,7 +7,6 @@ data frames, never the model, so workers can send them to the parent process.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -15,50 +14,9 @@ import numpy as np
 from sim.agents import AssociationProfile
 from sim.funding.base import Mechanism
 from sim.model import CityModel
+from sim.output import RESIDENT_FIELDS, RunOutput
 from sim.params import ModelParams
 from sim.territory import City
-
-RESIDENT_FIELDS = (
-    "territory",
-    "barrier",
-    "initial_employed",
-    "initial_rsa_eligible",
-    "initial_french",
-    "sustained_job_month",
-    "last_sustained_job_month",
-    "sustained_job_count",
-    "a1_month",
-    "claim_month",
-    "months_employed",
-    "public_cost_eur",
-    "first_action",
-    "first_enrol_month",
-    "first_group",
-)
-
-
-@dataclass
-class RunOutput:
-    """What one run leaves behind: series, per-resident outcomes, cash flows, decisions."""
-
-    arm: str
-    mechanism: str
-    mechanism_params: dict[str, Any]
-    seed: int
-    months: int
-    discount_rate_per_year: float
-    territory_ids: list[str]
-    territory_qpv: np.ndarray
-    series: dict[str, np.ndarray]
-    territory_unemployment: np.ndarray
-    residents: dict[str, np.ndarray]
-    cash_flows: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    proposals: list[dict[str, Any]] = field(default_factory=list)
-    contract: dict[str, Any] = field(default_factory=dict)
-    budget_limit_eur: float = 0.0
 
 
 def simulate(

@@ -28,7 +28,6 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserInputError, did_you_mean
-from sim.funding import MECHANISMS, make_mechanism
 from sim.params import ModelParams
 from sim.rng import replication_seeds
 from sim.territory import BUILTIN_CITIES, City, generate_city, load_city
@@ -51,6 +50,20 @@ SWEEP_METHODS = ("grid", "latin_hypercube")
 TWIN = "status_quo"
 MAX_MONTHS = 600
 MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams) if f.name != "extra")
+
+
+def _mechanisms() -> dict[str, Any]:
+    """The mechanism registry, imported when arms are checked: reading a scenario's city
+    alone (as reports do) need not load the model."""
+    from sim.funding import MECHANISMS
+
+    return MECHANISMS
+
+
+def _make_mechanism(name: str, **params: Any) -> Any:
+    from sim.funding import make_mechanism
+
+    return make_mechanism(name, **params)
 
 
 @dataclass(frozen=True)
@@ -207,6 +220,13 @@ class Scenario:
         return len(self.points()) * self.replications * (len(self.arms) + 1)
 
 
+def city_of(
+    data: Mapping[str, Any], source: str = "<dict>", base_dir: Path | None = None
+) -> CitySpec:
+    """Only the city of a scenario given as a dictionary, checked like the whole file."""
+    return _city(_Checker(source), data.get("city", {"source": "demo"}), base_dir)
+
+
 def run_key(point: int, replication: int, arm: str) -> str:
     """Stable key of a run inside its batch."""
     return f"p{point:03d}-r{replication:03d}-{arm}"
@@ -266,7 +286,13 @@ def scenario_from_dict(
         source=source,
     )
     for values in scenario.points():
-        apply_point(scenario, values)
+        _, arm_params = apply_point(scenario, values)
+        for arm in scenario.arms:
+            mechanism = _make_mechanism(arm.mechanism, **arm_params[arm.name])
+            problem = mechanism.horizon_problem(scenario.months)
+            if problem is not None:
+                param, expected, got = problem
+                raise check.fail(f"arms.{arm.name}.{param}", expected, got)
     return scenario
 
 
@@ -395,10 +421,10 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
         if not isinstance(arm, Mapping):
             raise check.fail(path, "a table with a 'mechanism' key", arm)
         mechanism = arm.get("mechanism")
-        if mechanism not in MECHANISMS:
-            hint = did_you_mean(str(mechanism), MECHANISMS)
+        if mechanism not in _mechanisms():
+            hint = did_you_mean(str(mechanism), _mechanisms())
             raise check.fail(
-                f"{path}.mechanism", f"one of {', '.join(MECHANISMS)}{hint}", mechanism
+                f"{path}.mechanism", f"one of {', '.join(_mechanisms())}{hint}", mechanism
             )
         if mechanism == TWIN:
             if name != TWIN or len(arm) > 1:
@@ -410,7 +436,7 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
                 )
             continue
         params = {k: v for k, v in arm.items() if k != "mechanism"}
-        check.keys(params, MECHANISMS[mechanism].param_names(), path)
+        check.keys(params, _mechanisms()[mechanism].param_names(), path)
         _check_mechanism(check, mechanism, params, path)
         arms.append(ArmSpec(name=name, mechanism=mechanism, params=params))
     if not arms:
@@ -419,14 +445,14 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
 
 
 def _check_mechanism(check: _Checker, mechanism: str, params: Mapping[str, Any], path: str) -> None:
-    signature = inspect.signature(MECHANISMS[mechanism].__init__)
+    signature = inspect.signature(_mechanisms()[mechanism].__init__)
     for key, value in params.items():
         parameter = signature.parameters[key]
         expected = _expected_kind(parameter)
         if expected is not None and not _same_kind(value, parameter.default, expected):
             raise check.fail(f"{path}.{key}", _kind_name(parameter.default, expected), value)
     try:
-        make_mechanism(mechanism, **params)
+        _make_mechanism(mechanism, **params)
     except UserInputError as error:
         message = str(error)
         prefix = f"{mechanism}."
@@ -481,7 +507,7 @@ def _check_path(check: _Checker, path: str, arms: tuple[ArmSpec, ...], where: st
         check.keys({parts[1]: None}, arm_names, f'{where}."{path}" arms')
         mechanism = next(a.mechanism for a in arms if a.name == parts[1])
         check.keys(
-            {parts[2]: None}, MECHANISMS[mechanism].param_names(), f'{where}."{path}" {parts[1]}'
+            {parts[2]: None}, _mechanisms()[mechanism].param_names(), f'{where}."{path}" {parts[1]}'
         )
         return
     raise check.fail(
@@ -524,7 +550,7 @@ def apply_point(
             model_params[parts[1]] = _like_default(value, getattr(ModelParams(), parts[1]))
         else:
             mechanism = next(a.mechanism for a in scenario.arms if a.name == parts[1])
-            default = inspect.signature(MECHANISMS[mechanism].__init__).parameters[parts[2]]
+            default = inspect.signature(_mechanisms()[mechanism].__init__).parameters[parts[2]]
             arm_params[parts[1]][parts[2]] = _like_default(value, default.default)
     where = f"sweep point {values}" if values else "params"
     _build_params(check, model_params, where)

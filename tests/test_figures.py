@@ -20,7 +20,6 @@ import sim
 from sim import analysis, figures
 from sim.api import Results
 from sim.i18n import MESSAGES, Labels
-from sim.metrics import PUBLIC_PAYERS, contract_risks
 
 MONTHS = 24
 SCENARIO: dict[str, Any] = {
@@ -226,11 +225,6 @@ def test_investor_returns_pool_sweep_points_and_print_the_loss_probability() -> 
 
 
 # ---------------------------------------------------------------------------- figure data
-def test_public_payers_are_those_of_the_metrics() -> None:
-    """analysis.PUBLIC_PAYERS repeats sim.metrics.PUBLIC_PAYERS (spending means the same)."""
-    assert analysis.PUBLIC_PAYERS == PUBLIC_PAYERS
-
-
 def test_series_bands_difference_is_paired_with_the_twin(results: Results) -> None:
     """The band's mean difference is the mean over replications of arm minus twin, same month."""
     name = "sustained_jobs_cumulative"
@@ -285,17 +279,6 @@ def test_cash_flow_summary_matches_public_spending(results: Results) -> None:
     spending = results.metrics.groupby("arm")["public_spending_eur"].mean()
     for arm, total in public.items():
         assert total == pytest.approx(spending[arm])
-
-
-def test_contract_outcomes_follow_contract_risks(results: Results) -> None:
-    """The frame's contract risks equal sim.metrics.contract_risks on the same runs."""
-    outcomes = analysis.contract_outcomes(results.metrics)
-    assert list(outcomes["arm"]) == ["impact_contract"]
-    runs = analysis.contract_runs(results.metrics)
-    expected = contract_risks(runs.to_dict("records"))
-    row = outcomes.iloc[0]
-    for key, value in expected.items():
-        assert row[key] == pytest.approx(value), key
 
 
 def test_reach_by_quartile_shares_sum_to_one(results: Results) -> None:

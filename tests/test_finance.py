@@ -306,12 +306,22 @@ def test_relative_threshold_pays_only_at_or_above_the_ratio() -> None:
     assert at.limited_by == ("",)
 
 
-@pytest.mark.parametrize("counterfactual", [None, 0.0])
-def test_relative_threshold_needs_a_positive_counterfactual(counterfactual: float | None) -> None:
+def test_relative_threshold_needs_a_counterfactual() -> None:
     """A relative threshold cannot be tested without a counterfactual count."""
     terms = make_terms(threshold_kind="relative", threshold_value=0.075)
     with pytest.raises(ValueError, match="counterfactual_outcomes"):
-        settle(terms, [EvaluatedPeriod(24, 10.0, counterfactual)], [])
+        settle(terms, [EvaluatedPeriod(24, 10.0, None)], [])
+
+
+def test_relative_threshold_with_zero_counterfactual() -> None:
+    """A counterfactual of zero makes any validated outcome an unbounded improvement (met),
+    and no validated outcome no improvement (not met)."""
+    terms = make_terms(threshold_kind="relative", threshold_value=0.075)
+    met = settle(terms, [EvaluatedPeriod(24, 10.0, 0.0)], [(0, 1_000_000.0)])
+    not_met = settle(terms, [EvaluatedPeriod(24, 0.0, 0.0)], [(0, 1_000_000.0)])
+    assert met.limited_by == ("",)
+    assert met.total_paid_eur > 0
+    assert not_met.limited_by == ("threshold_not_met",)
 
 
 def test_a_lower_later_estimate_does_not_claw_back() -> None:

@@ -41,9 +41,11 @@ def mechanism_runs(
 
 
 def test_never_spends_beyond_budget(mechanism_runs: tuple[str, RunOutput, RunOutput]) -> None:
-    """Public outflows never exceed the mechanism's budget limit."""
+    """Public outflows (city, CAF, State, department) never exceed the mechanism's budget."""
+    from sim.finance import PUBLIC_PAYERS
+
     name, run, _ = mechanism_runs
-    spent = sum(f["amount_eur"] for f in run.cash_flows if f["payer"] == "city")
+    spent = sum(f["amount_eur"] for f in run.cash_flows if f["payer"] in PUBLIC_PAYERS)
     assert spent <= run.budget_limit_eur + 0.01, name
 
 
@@ -226,3 +228,83 @@ def test_rct_scales_working_pilots_and_none_scales_on_deadweight() -> None:
     assert rct_idle <= 0.15
     assert none_idle >= 0.8
     assert none_works >= 0.8
+
+
+ZERO_EFFECT = {
+    "status_quo": {},
+    "planned": {"budget_eur_per_year": 600_000.0},
+    "call_for_projects": {
+        "budget_eur_per_year": 600_000.0,
+        "pilot_months": 12,
+        "p_pilot_works": 0.0,
+        "evaluation": "rct",
+    },
+    "impact_contract": {
+        "effect_factor": 0.0,
+        "evaluation": "comparison_group",
+        "payment_months": [12, 24],
+        "contract_months": 24,
+    },
+}
+
+
+@pytest.mark.parametrize("name", sorted(MECHANISMS))
+def test_zero_effect_leaves_every_trajectory_as_in_the_twin(name: str, small_city: City) -> None:
+    """Common random numbers hold for every mechanism and specialty: when no action has any
+    effect, every resident's outcomes equal the status-quo twin's, whatever was enrolled,
+    randomized, matched, paid or evaluated."""
+    from sim.output import RESIDENT_FIELDS
+
+    assert set(ZERO_EFFECT) == set(MECHANISMS), "give every mechanism a zero-effect setting"
+    twin = simulate(small_city, make_mechanism("status_quo"), seed=6, months=30)
+    arm = simulate(
+        small_city,
+        make_mechanism(name, **ZERO_EFFECT[name]),
+        seed=6,
+        months=30,
+        associations=_effectiveness(small_city, 0.0),
+    )
+    programme_side = {"first_action", "first_enrol_month", "first_group"}
+    for field in set(RESIDENT_FIELDS) - programme_side:
+        assert np.array_equal(arm.residents[field], twin.residents[field]), field
+
+
+def test_every_pilot_of_every_call_is_judged(small_city: City) -> None:
+    """Each funded pilot is evaluated and decided once, the last call's included."""
+    from sim.model import CityModel
+
+    mechanism = make_mechanism("call_for_projects", budget_eur_per_year=600_000.0, pilot_months=12)
+    model = CityModel(small_city, seed=3, months=37, mechanism=mechanism, resident_agents=False)
+    model.run()
+    pilots = [i for i, g in model.funding.funded.items() if g.get("stage") != "scaled"]
+    assert len(pilots) > 0
+    assert sorted(d["action"] for d in model.funding.decisions) == sorted(pilots)
+
+
+def test_other_public_payers_pay_and_are_counted(small_city: City) -> None:
+    """A contract paid by the CAF: the CAF, not the city, repays the investor, and its
+    payments count as public spending."""
+    from sim.metrics import spending_eur_by_kind
+
+    run = simulate(
+        small_city,
+        make_mechanism(
+            "impact_contract",
+            payer="caf",
+            evaluation="none",
+            payment_months=[12, 24],
+            contract_months=24,
+        ),
+        seed=2,
+        months=24,
+    )
+    payers = {f["payer"] for f in run.cash_flows if f["kind"] in ("repayment", "transaction")}
+    assert "caf" in payers
+    assert "city" not in payers
+    assert spending_eur_by_kind(run).get("repayment", 0.0) == pytest.approx(
+        sum(
+            f["amount_eur"]
+            for f in run.cash_flows
+            if f["payer"] == "caf" and f["kind"] == "repayment"
+        )
+    )

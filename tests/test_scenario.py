@@ -31,6 +31,8 @@ budget_eur_per_year = 100000
 [arms.cis]
 mechanism = "impact_contract"
 places = 20
+payment_months = [6, 12]
+contract_months = 12
 """
 
 
@@ -196,7 +198,12 @@ def test_dict_and_toml_give_the_same_runs() -> None:
             "city": {"generate": {"territories": 4, "residents": 2000, "seed": 1}},
             "arms": {
                 "plan": {"mechanism": "planned", "budget_eur_per_year": 100000},
-                "cis": {"mechanism": "impact_contract", "places": 20},
+                "cis": {
+                    "mechanism": "impact_contract",
+                    "places": 20,
+                    "payment_months": [6, 12],
+                    "contract_months": 12,
+                },
             },
         }
     )

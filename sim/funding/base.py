@@ -88,6 +88,10 @@ class Mechanism:
     def validate(self) -> None:
         """Check the parameters; raise ``UserInputError`` naming the parameter."""
 
+    def horizon_problem(self, months: int) -> tuple[str, str, Any] | None:
+        """(parameter, expected, got) when the parameters cannot play out in ``months``."""
+        return None
+
     def budget_limit_eur(self, months: int) -> float:
         """The most the city may spend over ``months`` under this mechanism."""
         return 0.0

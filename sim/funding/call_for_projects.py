@@ -148,6 +148,16 @@ class CallForProjects(Mechanism):
         )
         require_design(self.name, self.evaluation)
 
+    def horizon_problem(self, months: int) -> tuple[str, str, Any] | None:
+        """A pilot must end, and be judged, before the last simulated month."""
+        if self.pilot_months >= months:
+            return (
+                "pilot_months",
+                f"pilots shorter than the {months} months simulated",
+                self.pilot_months,
+            )
+        return None
+
     def budget_limit_eur(self, months: int) -> float:
         """Yearly budget times the years (or part) of the horizon."""
         return float(self.budget_eur_per_year * months / 12.0)
@@ -165,7 +175,7 @@ class CallForProjects(Mechanism):
             self._run_call(model)
 
     def _run_call(self, model: CityModel) -> None:
-        rng = model.funding.rng
+        rng = model.funding.generator()
         month = model.month
         proposals = [
             self._propose(model, a, rng)

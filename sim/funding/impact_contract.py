@@ -195,6 +195,17 @@ class ImpactContract(Mechanism):
             self.contract_months,
         )
 
+    def horizon_problem(self, months: int) -> tuple[str, str, Any] | None:
+        """Every payment date must fall within the simulated months."""
+        if max(self.payment_months) > months:
+            return (
+                "payment_months",
+                f"payment dates within the {months} months simulated "
+                "(simulate longer or pay earlier)",
+                list(self.payment_months),
+            )
+        return None
+
     def target_flags(self) -> dict[str, bool]:
         """The target population, by default long-term unemployed RSA recipients in QPV."""
         return dict(
@@ -349,11 +360,8 @@ class ImpactContract(Mechanism):
                 "counterfactual_outcomes": result.counterfactual_outcomes,
             }
         )
-        # A counterfactual of zero makes any relative improvement infinite: keep it positive.
         periods = [
-            EvaluatedPeriod(
-                p["month"], p["validated_outcomes"], max(p["counterfactual_outcomes"], 1e-9)
-            )
+            EvaluatedPeriod(p["month"], p["validated_outcomes"], p["counterfactual_outcomes"])
             for p in contract["periods"]
         ]
         settlement = settle(funding.extra["terms"], periods, contract["drawdowns"])
