@@ -1,8 +1,9 @@
 """Benchmark: batch throughput (runs per minute), serial against 2 local worker processes.
 
-Runs the same batch (the demo scenario's three arms and their twins, 48 replications: 192 runs; a fixed start-up of about a second weighs less on a batch of realistic size)
-into a fresh temporary SQLite database with each executor, and prints one JSON object per
-executor, then on its last line a JSON object with both figures and the speed-up.
+Runs the same batch (the demo scenario's three arms and their twins, 48 replications: 192 runs,
+a realistic size on which the second it takes to start the workers weighs little) into a fresh
+temporary SQLite database with each executor, and prints one JSON object per executor, then on
+its last line a JSON object with both figures and the speed-up.
 Target (issue 5): a speed-up of at least 1.7 with 2 workers.
 
     python benchmarks/bench_batch.py [--replications 48] [--workers 2]
