@@ -260,18 +260,19 @@ def run_batch(
 ) -> BatchSummary:
     """Run every unfinished run of a scenario and store each as it completes."""
     started = time.perf_counter()
+    version, commit = package_version(), git_commit()
     batch_id = store.open_batch(
         name=scenario.name,
         description=scenario.description,
         scenario_text=scenario.text,
-        scenario_hash=scenario.hash,
+        scenario_hash=scenario.fingerprint(version, commit),
         scenario_path=scenario.source,
         root_seed=scenario.seed,
         months=scenario.months,
         replications=scenario.replications,
         planned_runs=scenario.run_count(),
-        package_version=package_version(),
-        git_commit=git_commit(),
+        package_version=version,
+        git_commit=commit,
     )
     done = store.done_run_keys(batch_id)
     tasks = scenario.expand(done)

@@ -529,7 +529,11 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("prov.batch", "Batch", "Lot"),
     ("prov.database", "Results database", "Base de résultats"),
     ("prov.scenario_path", "Scenario file", "Fichier du scénario"),
-    ("prov.hash", "Scenario fingerprint (SHA-256)", "Empreinte du scénario (SHA-256)"),
+    (
+        "prov.hash",
+        "Batch fingerprint: scenario, city table, sim version and commit (SHA-256)",
+        "Empreinte du lot : scénario, table de la ville, version et révision de sim (SHA-256)",
+    ),
     ("prov.version", "Version of sim that ran the batch", "Version de sim ayant produit le lot"),
     ("prov.commit", "Source code revision (git)", "Révision du code source (git)"),
     ("prov.seed", "Root random seed", "Graine aléatoire racine"),

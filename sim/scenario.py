@@ -30,7 +30,7 @@ import numpy as np
 from sim.errors import UserInputError, did_you_mean
 from sim.params import ModelParams
 from sim.rng import replication_seeds
-from sim.territory import BUILTIN_CITIES, City, generate_city, load_city
+from sim.territory import BUILTIN_CITIES, City, city_table_path, generate_city, load_city
 
 TOP_KEYS = (
     "name",
@@ -164,8 +164,17 @@ class Scenario:
 
     @property
     def hash(self) -> str:
-        """SHA-256 of the scenario text: a batch is resumed only for the same text."""
-        return hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+        """SHA-256 of the scenario text and of its city table's content."""
+        digest = hashlib.sha256(self.text.encode("utf-8"))
+        if self.city.source is not None:
+            digest.update(city_table_path(self.city.source).read_bytes())
+        return digest.hexdigest()
+
+    def fingerprint(self, package_version: str, git_commit: str | None) -> str:
+        """What identifies a batch: the scenario, its city table, and the code that runs it. A
+        rerun resumes a batch only when all are unchanged; after a code change it starts anew."""
+        code = f"{package_version}\n{git_commit or ''}"
+        return hashlib.sha256(f"{self.hash}\n{code}".encode()).hexdigest()
 
     def points(self) -> list[dict[str, Any]]:
         """Sweep points (dotted path -> value); one empty point without a sweep."""

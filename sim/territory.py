@@ -95,16 +95,20 @@ class City:
         return np.array([getattr(t, name) for t in self.territories])
 
 
+def city_table_path(source: str | Path) -> Path:
+    """The file of a built-in city name or a CSV path."""
+    if isinstance(source, str) and source in BUILTIN_CITIES:
+        return DATA_DIR / BUILTIN_CITIES[source]
+    return Path(source)
+
+
 def load_city(source: str | Path) -> City:
     """Load a city from a built-in name (``demo``, ``bordeaux``) or a CSV path.
 
     Raises:
         TerritoryDataError: the table is missing, malformed or inconsistent.
     """
-    if isinstance(source, str) and source in BUILTIN_CITIES:
-        path = DATA_DIR / BUILTIN_CITIES[source]
-    else:
-        path = Path(source)
+    path = city_table_path(source)
     if not path.is_file():
         raise TerritoryDataError(
             str(source),

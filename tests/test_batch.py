@@ -226,10 +226,25 @@ def test_compare_intervals_come_from_paired_replications(tmp_path: Path) -> None
     assert row["ci_high"] - row["mean"] == pytest.approx(half, rel=1e-3)
 
 
-def test_scenario_hash_identifies_the_batch() -> None:
-    """Two different scenario texts are two batches; the same text is one."""
+def test_fingerprint_identifies_the_batch(tmp_path: Path) -> None:
+    """The same scenario text, city table and code make one batch; a change to any of them a
+    new one (a rerun after a code change does not mix results of two versions)."""
     a = parse_scenario(TINY, source="a.toml")
     b = parse_scenario(TINY.replace("seed = 9", "seed = 10"), source="a.toml")
     assert isinstance(a, Scenario)
     assert a.hash == parse_scenario(TINY, source="b.toml").hash
     assert a.hash != b.hash
+    assert a.fingerprint("0.1.0", "abc") != a.fingerprint("0.1.0", "abd")
+    table = tmp_path / "city.csv"
+    table.write_text(
+        (
+            Path(__file__).resolve().parent.parent / "scenarios" / "data" / "demo_city.csv"
+        ).read_text()
+    )
+    with_table = TINY.replace(
+        "[city.generate]\nterritories = 5\nresidents = 4000\nseed = 2",
+        f'[city]\nsource = "{table}"',
+    )
+    before = parse_scenario(with_table, source="c.toml").hash
+    table.write_text(table.read_text().replace("T01,Quartier T01,1909", "T01,Quartier T01,1910"))
+    assert parse_scenario(with_table, source="c.toml").hash != before
