@@ -37,7 +37,10 @@ HEADLINE: dict[str, tuple[str, str]] = {
     "decision_accuracy": ("right scale/stop decisions", "share"),
     "contract_payments_eur": ("contract payments", "EUR"),
     "investor_lost_money": ("investor lost money", "share of runs"),
-    "deadweight_share_of_paid_outcomes": ("deadweight share of paid outcomes", "share"),
+    "deadweight_share_of_paid_outcomes": (
+        "deadweight share of paid outcomes (runs with payments)",
+        "share",
+    ),
 }
 
 
@@ -60,6 +63,20 @@ def mean_interval(
     return mean, mean - half, mean + half, n
 
 
+def proportion_interval(
+    flags: pd.Series | np.ndarray, level: float = 0.95
+) -> tuple[float, float, float, int]:
+    """Share of runs where a yes/no outcome happened, with a Wilson score interval (which stays
+    honest when every run agrees, unlike a t interval of zero width)."""
+    x = np.asarray(flags, dtype=float)
+    x = x[np.isfinite(x)]
+    n = len(x)
+    if n == 0:
+        return math.nan, math.nan, math.nan, 0
+    interval = stats.binomtest(round(float(x.sum())), n).proportion_ci(level, method="wilson")
+    return float(x.mean()), float(interval.low), float(interval.high), n
+
+
 def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.DataFrame:
     """Arms side by side: per sweep point, arm and metric, the mean across replications of the
     paired difference with the status quo and its 95 % interval.
@@ -73,7 +90,10 @@ def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.Da
     rows: list[dict[str, Any]] = []
     for (point, arm), group in done.groupby(["point", "arm"], sort=False):
         for name in names:
-            if name == "cost_eur_per_additional_outcome":
+            label, unit = HEADLINE.get(name, (name, ""))
+            if unit == "share of runs":
+                mean, low, high, n = proportion_interval(group[name])
+            elif name == "cost_eur_per_additional_outcome":
                 mean, low, high, n = ratio_interval(
                     group["public_spending_eur"], group["true_additional_outcomes"]
                 )
@@ -81,7 +101,6 @@ def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.Da
                 mean, low, high, n = mean_interval(group[name])
             if n == 0:
                 continue
-            label, unit = HEADLINE.get(name, (name, ""))
             if unit in SHARE_UNITS:
                 low, high = max(low, 0.0), min(high, 1.0)
             rows.append(
@@ -133,9 +152,48 @@ def ratio_interval(
     picks = rng.integers(0, n, size=(resamples, n))
     den = b[picks].mean(axis=1)
     valid = den > 0
+    if valid.mean() < 1 - (1 - level) / 2:
+        # The denominator is often not positive: the interval would be conditional and too narrow.
+        return ratio, math.nan, math.nan, n
     boot = a[picks].mean(axis=1)[valid] / den[valid]
     tail = (1 - level) / 2 * 100
     return ratio, float(np.percentile(boot, tail)), float(np.percentile(boot, 100 - tail)), n
+
+
+def paired_ratio_difference(
+    first: pd.DataFrame,
+    second: pd.DataFrame,
+    numerator: str = "public_spending_eur",
+    denominator: str = "true_additional_outcomes",
+    level: float = 0.95,
+    resamples: int = 2000,
+) -> tuple[float, float, float]:
+    """Difference of two arms' ratios of means (second minus first, e.g. spending per additional
+    outcome) with a percentile bootstrap that resamples *replications*, keeping each
+    replication's two arms together (they share their random draws). Undefined (NaN) when a
+    ratio's denominator is not positive in more than the interval's tail share of resamples.
+
+    Args:
+        first, second: metrics rows of the two arms, one per replication.
+    """
+    a = first.set_index("replication")[[numerator, denominator]]
+    b = second.set_index("replication")[[numerator, denominator]]
+    both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b")).dropna()
+    n = len(both)
+    if n < 2:
+        return math.nan, math.nan, math.nan
+    values = both.to_numpy(dtype=float)
+    rng = np.random.default_rng(0)
+    picks = rng.integers(0, n, size=(resamples, n))
+    means = values[picks].mean(axis=1)
+    valid = (means[:, 1] > 0) & (means[:, 3] > 0)
+    tail = (1 - level) / 2
+    if valid.mean() < 1 - tail or values[:, 1].mean() <= 0 or values[:, 3].mean() <= 0:
+        return math.nan, math.nan, math.nan
+    observed = values.mean(axis=0)
+    diff = observed[2] / observed[3] - observed[0] / observed[1]
+    boot = means[valid, 2] / means[valid, 3] - means[valid, 0] / means[valid, 1]
+    return float(diff), float(np.quantile(boot, tail)), float(np.quantile(boot, 1 - tail))
 
 
 def comparison_table(comparison: pd.DataFrame, point: int | None = None) -> pd.DataFrame:

@@ -60,7 +60,7 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     (
         "metric.deadweight_share_of_paid_outcomes",
         "",
-        "part d'effet d'aubaine parmi les résultats payés",
+        "part d'effet d'aubaine parmi les résultats payés (simulations avec paiements)",
     ),
     # ---- units of the headline metrics
     ("unit.people", "people", "personnes"),
@@ -580,15 +580,21 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "concl.rank_uncertain",
-        "Its interval overlaps that of {arm}: with this many replications the ranking is not "
+        "Compared replication by replication with {arm}, the next best, the difference in cost "
+        "per outcome is not clear of noise: with this many replications the ranking is not "
         "certain.",
-        "Son intervalle recoupe celui de {arm} : avec ce nombre de réplications, le classement "
-        "n'est pas certain.",
+        "Comparé réplication par réplication à {arm}, le suivant, l'écart de coût par résultat "
+        "ne se distingue pas du bruit : avec ce nombre de réplications, le classement n'est "
+        "pas certain.",
     ),
     (
         "concl.rank_clear",
-        "Its interval does not overlap those of the others: the ranking is clear.",
-        "Son intervalle ne recoupe pas ceux des autres : le classement est net.",
+        "Compared replication by replication with the next best, it costs less per outcome, "
+        "beyond the noise (95 % interval of the paired difference above zero): the ranking is "
+        "clear.",
+        "Comparé réplication par réplication au suivant, il coûte moins par résultat, au-delà "
+        "du bruit (intervalle à 95 % de l'écart apparié au-dessus de zéro) : le classement est "
+        "net.",
     ),
     (
         "concl.no_best",

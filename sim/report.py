@@ -34,6 +34,7 @@ from sim.analysis import (
     TWIN,
     compare_arms,
     contract_outcomes,
+    paired_ratio_difference,
     pilot_decision_rates,
 )
 from sim.errors import UserInputError
@@ -174,7 +175,10 @@ def conclusions(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
     cells = _by_arm(compare_arms(done))
     arms = figures.arm_order(done["arm"].unique())
     sections = [
-        {"title": labels.t("concl.value_title"), "items": _value_for_money(arms, cells, labels)},
+        {
+            "title": labels.t("concl.value_title"),
+            "items": _value_for_money(arms, cells, labels, done),
+        },
         {"title": labels.t("concl.effects_title"), "items": _effects(arms, cells, labels)},
         {"title": labels.t("concl.reach_title"), "items": _reach(arms, cells, labels)},
         {"title": labels.t("concl.risk_title"), "items": _risk(data, metrics, arms, labels)},
@@ -196,7 +200,10 @@ def _finite(x: float) -> bool:
 
 
 def _value_for_money(
-    arms: list[str], cells: dict[tuple[str, str], tuple[float, float, float, int]], labels: Labels
+    arms: list[str],
+    cells: dict[tuple[str, str], tuple[float, float, float, int]],
+    labels: Labels,
+    done: pd.DataFrame,
 ) -> list[str]:
     metric = "cost_eur_per_additional_outcome"
     costs = {arm: cells.get((arm, metric), (math.nan, math.nan, math.nan, 0)) for arm in arms}
@@ -239,13 +246,16 @@ def _value_for_money(
     items = [text]
     if others:
         items.append(labels.t("concl.others", others=labels.join(others)))
-    if len(defined) > 1 and _finite(high):
+    if len(defined) > 1:
+        # The arms share their random draws: judge the ranking on the paired difference.
         runner_up = defined[1][1]
-        runner_low = costs[runner_up][1]
-        if not _finite(runner_low) or runner_low <= high:
-            items.append(labels.t("concl.rank_uncertain", arm=labels.arm(runner_up)))
-        else:
+        _diff, low_diff, _high = paired_ratio_difference(
+            done[done["arm"] == best], done[done["arm"] == runner_up]
+        )
+        if _finite(low_diff) and low_diff > 0:
             items.append(labels.t("concl.rank_clear"))
+        else:
+            items.append(labels.t("concl.rank_uncertain", arm=labels.arm(runner_up)))
     return [" ".join(items)]
 
 
