@@ -61,8 +61,8 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         )
         return [_failed(spec, error, started) for spec in _specs(task)]
     results = []
-    if task.run_twin:
-        results.append(_done(twin_spec, twin, twin, started))
+    for record in task.twin_records:
+        results.append(_done(record, twin, twin, started))
     for spec in task.arms:
         arm_started = time.time()
         try:
@@ -75,7 +75,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
 
 
 def _specs(task: TaskSpec) -> list[RunSpec]:
-    return ([task.twin] if task.run_twin else []) + list(task.arms)
+    return list(task.twin_records) + list(task.arms)
 
 
 def _record(spec: RunSpec, started: float) -> RunResult:

@@ -48,6 +48,8 @@ GENERATE_KEYS = ("territories", "residents", "seed", "qpv_share")
 SWEEP_KEYS = ("method", "grid", "ranges", "samples", "seed")
 SWEEP_METHODS = ("grid", "latin_hypercube")
 TWIN = "status_quo"
+#: About how many arm runs one task holds: sweep points that share a twin are grouped up to it.
+ARM_RUNS_PER_TASK = 8
 MAX_MONTHS = 600
 MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams) if f.name != "extra")
 
@@ -132,18 +134,26 @@ class RunSpec:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """The runs of one sweep point and replication: its twin and the arms still to run."""
+    """What one worker does: simulate one status-quo twin (a replication under one set of model
+    parameters) and every arm measured against it, across the sweep points that share it.
 
-    point: int
+    Attributes:
+        replication: the replication index.
+        twin: the twin to simulate.
+        twin_records: the twin runs to store, one per sweep point that is not stored yet (they
+            are identical simulations; each point keeps its own record).
+        arms: the arm runs still to run.
+    """
+
     replication: int
     twin: RunSpec
+    twin_records: tuple[RunSpec, ...]
     arms: tuple[RunSpec, ...]
-    run_twin: bool = True
 
     @property
     def keys(self) -> list[str]:
         """Keys of the runs this task stores."""
-        return ([self.twin.key] if self.run_twin else []) + [a.key for a in self.arms]
+        return [t.key for t in self.twin_records] + [a.key for a in self.arms]
 
 
 @dataclass(frozen=True)
@@ -181,25 +191,20 @@ class Scenario:
         return sweep_points(self.sweep)
 
     def expand(self, done: Iterable[str] = ()) -> list[TaskSpec]:
-        """Tasks for every sweep point and replication, leaving out runs already ``done``."""
+        """Tasks for every replication and set of model parameters, leaving out runs already
+        ``done``. Sweep points that only change arm parameters share one twin simulation."""
         finished = set(done)
         seeds = replication_seeds(self.seed, self.replications)
-        tasks = []
+        groups: dict[tuple[int, str], list[RunSpec]] = {}
         for point, values in enumerate(self.points()):
             model_params, arm_params = apply_point(self, values)
+            shared = _canonical(model_params)
             for replication, seed in enumerate(seeds):
-
-                def spec(
-                    arm: str,
-                    mechanism: str,
-                    params: dict[str, Any],
-                    point: int = point,
-                    replication: int = replication,
-                    seed: int = seed,
-                    model_params: dict[str, Any] = model_params,
-                    values: dict[str, Any] = values,
-                ) -> RunSpec:
-                    return RunSpec(
+                runs: list[tuple[str, str, dict[str, Any]]] = [(TWIN, TWIN, {})] + [
+                    (a.name, a.mechanism, arm_params[a.name]) for a in self.arms
+                ]
+                groups.setdefault((replication, shared), []).extend(
+                    RunSpec(
                         key=run_key(point, replication, arm),
                         point=point,
                         replication=replication,
@@ -212,16 +217,16 @@ class Scenario:
                         months=self.months,
                         city=self.city,
                     )
-
-                twin = spec(TWIN, TWIN, {})
-                arms = tuple(
-                    spec(a.name, a.mechanism, arm_params[a.name])
-                    for a in self.arms
-                    if run_key(point, replication, a.name) not in finished
+                    for arm, mechanism, params in runs
                 )
-                run_twin = twin.key not in finished
-                if arms or run_twin:
-                    tasks.append(TaskSpec(point, replication, twin, arms, run_twin))
+        tasks = []
+        for (replication, _), specs in groups.items():
+            template = next(s for s in specs if s.arm == TWIN)
+            todo = [s for s in specs if s.key not in finished]
+            for chunk in _chunks_by_point(todo, ARM_RUNS_PER_TASK):
+                twins = tuple(s for s in chunk if s.arm == TWIN)
+                arms = tuple(s for s in chunk if s.arm != TWIN)
+                tasks.append(TaskSpec(replication, template, twins, arms))
         return tasks
 
     def run_count(self) -> int:
@@ -234,6 +239,21 @@ def city_of(
 ) -> CitySpec:
     """Only the city of a scenario given as a dictionary, checked like the whole file."""
     return _city(_Checker(source), data.get("city", {"source": "demo"}), base_dir)
+
+
+def _chunks_by_point(specs: list[RunSpec], arm_runs: int) -> list[list[RunSpec]]:
+    """Split a replication's runs into tasks of whole sweep points holding about ``arm_runs``
+    arm runs: fewer twin simulations than one task per point, yet enough tasks to share out."""
+    chunks: list[list[RunSpec]] = []
+    current: list[RunSpec] = []
+    for point in sorted({s.point for s in specs}):
+        current.extend(s for s in specs if s.point == point)
+        if sum(s.arm != TWIN for s in current) >= arm_runs:
+            chunks.append(current)
+            current = []
+    if current:
+        chunks.append(current)
+    return chunks
 
 
 def run_key(point: int, replication: int, arm: str) -> str:

@@ -138,21 +138,34 @@ def test_cli_validate_reports_one_line_without_traceback(
 
 
 def test_expansion_pairs_every_arm_with_its_twin() -> None:
-    """Points x replications x (arms + twin) runs; a replication's runs share its seed, seeds
-    differ between replications and repeat across sweep points (common random numbers)."""
+    """Points x replications x (arms + twin) runs, each stored once; a replication's runs share
+    its seed at every sweep point (common random numbers), seeds differ between replications;
+    points that only change arm parameters share one twin simulation."""
     text = GOOD + '\n[sweep]\nmethod = "grid"\n[sweep.grid]\n"arms.cis.places" = [10, 20]\n'
     scenario = parse_scenario(text, source="s.toml")
     tasks = scenario.expand()
+    keys = [k for t in tasks for k in t.keys]
     assert scenario.run_count() == 2 * 3 * 3
-    assert len(tasks) == 2 * 3
-    assert sum(len(t.keys) for t in tasks) == scenario.run_count()
+    assert sorted(keys) == sorted(set(keys))
+    assert len(keys) == scenario.run_count()
+    assert len(tasks) == 3, "one twin simulation per replication serves both points"
     for task in tasks:
         assert {a.seed for a in task.arms} == {task.twin.seed}
-    seeds = {(t.point, t.replication): t.twin.seed for t in tasks}
-    assert len({seeds[(0, r)] for r in range(3)}) == 3
-    assert all(seeds[(0, r)] == seeds[(1, r)] for r in range(3))
-    cis = {t.point: next(a for a in t.arms if a.arm == "cis") for t in tasks}
+        assert {t.point for t in task.twin_records} == {0, 1}
+    assert len({t.twin.seed for t in tasks}) == 3
+    cis = {a.point: a for t in tasks for a in t.arms if a.arm == "cis"}
     assert [cis[p].mechanism_params["places"] for p in (0, 1)] == [10, 20]
+
+
+def test_model_parameter_sweeps_get_their_own_twins() -> None:
+    """A sweep over a model parameter changes the status quo: each point has its own twin."""
+    text = GOOD + (
+        '\n[sweep]\nmethod = "grid"\n[sweep.grid]\n"params.displacement_share" = [0.0, 0.5]\n'
+    )
+    tasks = parse_scenario(text, source="s.toml").expand()
+    assert len(tasks) == 2 * 3
+    shares = {t.twin.model_params["displacement_share"] for t in tasks}
+    assert shares == {0.0, 0.5}
 
 
 def test_expansion_skips_runs_already_done() -> None:
@@ -165,7 +178,8 @@ def test_expansion_skips_runs_already_done() -> None:
     assert not set(keys) & done
     assert len(keys) == scenario.run_count() - len(done)
     second = next(t for t in tasks if t.replication == 1)
-    assert not second.run_twin
+    assert second.twin_records == ()
+    assert second.twin.key == "p000-r001-status_quo", "simulated for its arms, not stored"
     assert len(second.arms) == 2
 
 
