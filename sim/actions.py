@@ -165,7 +165,6 @@ class Action:
         self.controls = Cohorts()
         self.comparisons = Cohorts()
         self.participant_months = 0
-        self.participant_months_by_month: dict[int, int] = {}
         self.completions = 0
         self.dropouts = 0
         self.closed = False
@@ -186,10 +185,6 @@ class Action:
         """Whether new participants may join this month."""
         end = self.spec.end_month
         return self.spec.start_month <= month and (end is None or month <= end) and not self.closed
-
-    def all_participants(self) -> np.ndarray:
-        """Every resident who has ever been enrolled."""
-        return self.enrolled.data()[0]
 
     def evaluate(
         self, design: str, pop: Population, month: int, baseline_bias: float = 1.0
@@ -215,7 +210,6 @@ class Action:
             self._enrol(month, pop, enr)
         count = len(self.participants)
         self.participant_months += count
-        self.participant_months_by_month[month] = count
         if not self.is_enrolling(month + 1) and count == 0:
             self.closed = True
 

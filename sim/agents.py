@@ -102,10 +102,6 @@ class Association(mesa.Agent):  # type: ignore[misc]
             if action.is_active(month):
                 action.deliver(month, model.population, model.enrolment)
 
-    def places_in_use(self) -> int:
-        """Participants enrolled across the association's actions."""
-        return sum(len(a.participants) for a in self.actions)
-
 
 @dataclass(frozen=True)
 class AssociationProfile:

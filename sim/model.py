@@ -123,7 +123,6 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.funding = FundingState()
         self._cost_this_month = 0.0
         self._initial_non_speakers = np.flatnonzero(self.population.initial_french == FRENCH_NONE)
-        self._territory_sizes = np.array([r.stop - r.start for r in self.population.slices])
         self._record()
         for spec in actions:
             self.launch_action(spec)
@@ -251,8 +250,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         s["enrolled"][m] = count(self.enrolment.action >= 0)
         s["public_cost_eur"][m] = self._cost_this_month
         s["sustained_jobs_cumulative"][m] = pop.sustained_job_count.sum(dtype=np.int64)
-        starts = [rows.start for rows in pop.slices]
-        self.territory_unemployment[m] = np.add.reduceat(unemployed, starts) / self._territory_sizes
+        self.territory_unemployment[m] = (
+            np.add.reduceat(unemployed, pop.territory_starts) / pop.territory_sizes
+        )
 
     # ------------------------------------------------------------------ results
     def resident_outcomes(self) -> dict[str, np.ndarray]:

@@ -103,4 +103,4 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
             return None
         return value
 
-    return {str(k): plain(v) for k, v in record.items() if k != "terms_object"}
+    return {str(k): plain(v) for k, v in record.items()}

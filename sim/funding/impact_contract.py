@@ -270,7 +270,9 @@ class ImpactContract(Mechanism):
         )
         action = model.launch_action(spec)
         funding = model.funding
+        # The payer's whole exposure is known at signature: the cap and its own costs.
         funding.budget_limit_eur = cap + self.payer_cost_eur
+        funding.commit(funding.budget_limit_eur)
         funding.contract = {
             "action": action.index,
             "operator": operator.name,
@@ -292,7 +294,7 @@ class ImpactContract(Mechanism):
         self._draw(model, 1, INTERMEDIARY, TRANSACTION, transaction)
         funding.ledger.pay(1, self.payer, INTERMEDIARY, TRANSACTION, self.payer_cost_eur)
 
-    def step(self, model: CityModel) -> None:
+    def on_month(self, model: CityModel) -> None:
         """Settle a payment date once its month's outcomes are known (at the start of the next
         month), then pre-finance this month's delivery."""
         if model.month - 1 in tuple(self.payment_months):
@@ -307,7 +309,7 @@ class ImpactContract(Mechanism):
                 model.funding.extra["monthly_operating_eur"],
             )
 
-    def finish(self, model: CityModel) -> None:
+    def on_finish(self, model: CityModel) -> None:
         """Settle a payment date that falls on the run's last month, and close the report."""
         contract = model.funding.contract
         if model.month in tuple(self.payment_months):
