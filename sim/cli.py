@@ -31,12 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    parser.add_argument("--version", action="version", version=f"sim {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
         return sub.add_parser(
             name,
-            help=help_text,
+            help=help_text.replace("%", "%%"),
             description=help_text,
             epilog=f"example:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -75,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     compare = command(
         "compare",
-        "arms side by side with 95 %% intervals against the status quo",
+        "arms side by side with 95 % intervals against the status quo",
         "sim compare results/demo.db --format csv",
     )
     compare.add_argument("db", help="SQLAlchemy URL or SQLite path")
@@ -83,7 +84,12 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument(
         "--point", type=int, default=None, help="sweep point (default: all, one table each)"
     )
-    compare.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    compare.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        default="table",
+        help="table for people (default), csv or json for other tools",
+    )
 
     report = command(
         "report",
@@ -92,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("db", help="SQLAlchemy URL or SQLite path")
     report.add_argument("--batch", type=int, default=None, help="batch id (default: the latest)")
-    report.add_argument("--lang", choices=("en", "fr"), default="en", help="language (en, fr)")
+    report.add_argument(
+        "--lang", choices=("en", "fr"), default="en", help="language: en (default) or fr"
+    )
     report.add_argument(
         "--out", default=None, help="output folder (default: <db name>_report beside the database)"
     )
@@ -106,6 +114,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
     demo.add_argument("--seed", type=int, default=1, help="the run's seed (default 1)")
     return parser
+
+
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("sim")
+    except metadata.PackageNotFoundError:
+        return "unknown"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -148,13 +165,17 @@ def _run(args: argparse.Namespace) -> int:
             f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
         )
         summary = run_batch(scenario, store, executor, progress=not args.no_progress)
+    if summary.interrupted:
+        print(
+            f"Interrupted. Batch {summary.batch_id}: {summary.ran_now} run(s) stored now, "
+            f"{summary.already_done} before, {summary.failed} failed; every finished run is "
+            f"kept. To resume, run again:\n  {command}"
+        )
+        return 130
     print(
         f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
         f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
     )
-    if summary.interrupted:
-        print(f"Interrupted: finished runs are stored. To resume, run again:\n  {command}")
-        return 130
     if summary.failed:
         print(
             f"{summary.failed} run(s) failed; their errors are stored (sim list --db {db}). "
@@ -232,7 +253,16 @@ def _compare(args: argparse.Namespace) -> int:
             raise UserInputError(f"{args.db}: batch {batch} has no run (see sim list)")
         points = store.runs(batch).drop_duplicates("point").set_index("point")["point_values"]
     comparison = compare_arms(metrics)
+    if comparison.empty:
+        raise UserInputError(
+            f"{args.db}: batch {batch} has no finished arm run to compare (see sim list)"
+        )
     if args.point is not None:
+        if args.point not in set(comparison["point"]):
+            raise UserInputError(
+                f"--point: expected one of the batch's sweep points "
+                f"{sorted(set(comparison['point']))}, got {args.point}"
+            )
         comparison = comparison[comparison["point"] == args.point]
     if args.format == "csv":
         comparison.to_csv(sys.stdout, index=False)

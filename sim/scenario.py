@@ -265,9 +265,16 @@ def run_key(point: int, replication: int, arm: str) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     file = Path(path)
+    if file.is_dir():
+        raise UserInputError(f"{path}: is a folder; expected a scenario file (TOML)")
     if not file.is_file():
         raise UserInputError(f"{path}: no such scenario file")
-    text = file.read_text(encoding="utf-8")
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise UserInputError(
+            f"{path}: not UTF-8 text (byte {error.start}); expected a TOML file saved as UTF-8"
+        ) from None
     return parse_scenario(text, source=str(path), base_dir=file.resolve().parent)
 
 
@@ -455,6 +462,13 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
             raise check.fail(
                 f"{path}.mechanism", f"one of {', '.join(_mechanisms())}{hint}", mechanism
             )
+        if name == TWIN and mechanism != TWIN:
+            raise check.fail(
+                f"{path}.mechanism",
+                "status_quo: the arm name 'status_quo' is "
+                "reserved for the twin; give this arm another name",
+                mechanism,
+            )
         if mechanism == TWIN:
             if name != TWIN or len(arm) > 1:
                 raise check.fail(
@@ -473,23 +487,28 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
     return tuple(arms)
 
 
-def _check_mechanism(check: _Checker, mechanism: str, params: Mapping[str, Any], path: str) -> None:
+def _check_mechanism(
+    check: _Checker, mechanism: str, params: Mapping[str, Any], path: str, context: str = ""
+) -> None:
+    """Check an arm's parameters; ``context`` (e.g. the sweep point) follows the key path."""
     signature = inspect.signature(_mechanisms()[mechanism].__init__)
     for key, value in params.items():
         parameter = signature.parameters[key]
         expected = _expected_kind(parameter)
         if expected is not None and not _same_kind(value, parameter.default, expected):
-            raise check.fail(f"{path}.{key}", _kind_name(parameter.default, expected), value)
+            raise check.fail(
+                f"{path}.{key}{context}", _kind_name(parameter.default, expected), value
+            )
     try:
         _make_mechanism(mechanism, **params)
     except UserInputError as error:
         message = str(error)
         prefix = f"{mechanism}."
-        message = (
-            f"{path}.{message[len(prefix) :]}"
-            if message.startswith(prefix)
-            else f"{path}: {message}"
-        )
+        if message.startswith(prefix) and ": " in message:
+            key, rest = message[len(prefix) :].split(": ", 1)
+            message = f"{path}.{key}{context}: {rest}"
+        else:
+            message = f"{path}{context}: {message}"
         raise UserInputError(f"{check.source}: {message}") from None
 
 
@@ -529,15 +548,28 @@ def _sweep(
 def _check_path(check: _Checker, path: str, arms: tuple[ArmSpec, ...], where: str) -> None:
     parts = path.split(".")
     arm_names = [a.name for a in arms]
+    here = f'{check.source}: {where}."{path}"'
     if parts[0] == "params" and len(parts) == 2:
-        check.keys({parts[1]: None}, MODEL_PARAM_NAMES, f'{where}."{path}" params')
+        if parts[1] not in MODEL_PARAM_NAMES:
+            raise UserInputError(
+                f"{here}: unknown model parameter '{parts[1]}'"
+                f"{did_you_mean(parts[1], MODEL_PARAM_NAMES)}"
+            )
         return
     if parts[0] == "arms" and len(parts) == 3:
-        check.keys({parts[1]: None}, arm_names, f'{where}."{path}" arms')
+        if parts[1] not in arm_names:
+            raise UserInputError(
+                f"{here}: unknown arm '{parts[1]}'"
+                f"{did_you_mean(parts[1], arm_names)}; arms: "
+                f"{', '.join(arm_names)}"
+            )
         mechanism = next(a.mechanism for a in arms if a.name == parts[1])
-        check.keys(
-            {parts[2]: None}, _mechanisms()[mechanism].param_names(), f'{where}."{path}" {parts[1]}'
-        )
+        names = _mechanisms()[mechanism].param_names()
+        if parts[2] not in names:
+            raise UserInputError(
+                f"{here}: arm '{parts[1]}' ({mechanism}) has no parameter "
+                f"'{parts[2]}'{did_you_mean(parts[2], names)}"
+            )
         return
     raise check.fail(
         f'{where}."{path}"', "a path 'params.<name>' or 'arms.<arm>.<parameter>'", path
@@ -583,13 +615,9 @@ def apply_point(
             arm_params[parts[1]][parts[2]] = _like_default(value, default.default)
     where = f"sweep point {values}" if values else "params"
     _build_params(check, model_params, where)
+    context = f" (at sweep point {values})" if values else ""
     for arm in scenario.arms:
-        _check_mechanism(
-            check,
-            arm.mechanism,
-            arm_params[arm.name],
-            f"arms.{arm.name} at sweep point {values}" if values else f"arms.{arm.name}",
-        )
+        _check_mechanism(check, arm.mechanism, arm_params[arm.name], f"arms.{arm.name}", context)
     return model_params, arm_params
 
 

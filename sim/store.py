@@ -253,8 +253,10 @@ class SchemaVersionError(UserInputError):
 
 
 def require_existing(db: str) -> None:
-    """Refuse a SQLite path that does not exist (opening it would create an empty database)."""
-    if "://" not in db and not Path(db).is_file():
+    """Refuse a SQLite file (path or sqlite:/// URL) that does not exist: opening it would
+    create an empty database."""
+    path = db[len("sqlite:///") :] if db.startswith("sqlite:///") else db
+    if "://" not in path and path not in ("", ":memory:") and not Path(path).is_file():
         raise UserInputError(f"{db}: no such results database")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from sim.errors import TerritoryDataError
+from sim.errors import TerritoryDataError, did_you_mean
 
 #: Where the shipped city tables live (the project's ``scenarios/data`` folder).
 DATA_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "data"
@@ -117,7 +117,16 @@ def load_city(source: str | Path) -> City:
             "no such file; expected a CSV table "
             f"or one of the built-in cities: {', '.join(BUILTIN_CITIES)}",
         )
-    text = path.read_text(encoding="utf-8")
+    try:
+        # utf-8-sig: spreadsheets save "CSV UTF-8" with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise TerritoryDataError(
+            path.name,
+            None,
+            "file",
+            f"not UTF-8 text (byte {error.start}); save the table as 'CSV UTF-8'",
+        ) from None
     return parse_city_table(text, source=path.name, name=path.stem)
 
 
@@ -129,21 +138,34 @@ def parse_city_table(text: str, source: str, name: str) -> City:
     if not data:
         raise TerritoryDataError(source, None, "header", "the table is empty")
     header_line, header = data[0]
-    columns = [c.strip() for c in next(csv.reader([header]))]
+    columns = [c.strip().lstrip("\ufeff") for c in next(csv.reader([header]))]
     for col in REQUIRED_COLUMNS:
         if col not in columns:
+            unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+            close = [u for u in unknown if did_you_mean(u, [col])]
+            hint = f" (the header has '{close[0]}': misspelt?)" if close else ""
             raise TerritoryDataError(
                 source,
                 header_line,
                 col,
-                f"missing column; expected columns {', '.join(REQUIRED_COLUMNS)}",
+                f"missing column{hint}; expected columns {', '.join(REQUIRED_COLUMNS)}",
             )
+    if len(data) == 1:
+        raise TerritoryDataError(
+            source,
+            header_line,
+            "rows",
+            "the table has a header but no territory; expected one row per micro-territory",
+        )
     territories = []
     for line_no, line in data[1:]:
         values = next(csv.reader(io.StringIO(line)))
         if len(values) != len(columns):
             raise TerritoryDataError(
-                source, line_no, "row", f"expected {len(columns)} values, got {len(values)}"
+                source,
+                line_no,
+                "columns",
+                f"expected {len(columns)} values (one per column of the header), got {len(values)}",
             )
         record = {c: v.strip() for c, v in zip(columns, values, strict=True)}
         territories.append(_parse_territory(record, source, line_no))

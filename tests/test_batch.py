@@ -9,6 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pandas as pd
@@ -83,7 +84,7 @@ def test_rerun_resumes_and_retries_only_what_is_missing(tmp_path: Path) -> None:
     db = str(tmp_path / "r.db")
     with ResultStore(db) as store:
         first = run_batch(scenario, store, make_executor("serial"), progress=False)
-    with sqlite3.connect(db) as con:
+    with closing(sqlite3.connect(db)) as con, con:
         con.execute("PRAGMA foreign_keys=ON")
         con.execute("DELETE FROM runs WHERE run_key = 'p000-r001-plan'")
     with ResultStore(db) as store:
@@ -119,7 +120,7 @@ def _done_runs(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        with sqlite3.connect(db, timeout=5) as con:
+        with closing(sqlite3.connect(db, timeout=5)) as con:
             return int(con.execute("SELECT COUNT(*) FROM runs WHERE status='done'").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
@@ -155,7 +156,7 @@ def test_killed_batch_resumes_with_every_run_exactly_once(tmp_path: Path) -> Non
     )
     assert rerun.returncode == 0, rerun.stderr
     assert f"{24 - stored} run(s) now, {stored} already stored" in rerun.stdout
-    with sqlite3.connect(db) as con:
+    with closing(sqlite3.connect(db)) as con:
         keys = [k for (k,) in con.execute("SELECT run_key FROM runs")]
         assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         metric_runs = con.execute("SELECT COUNT(DISTINCT run_id) FROM run_metrics").fetchone()[0]

@@ -99,9 +99,16 @@ def test_bad_files_name_file_key_expected_and_got(change: tuple[str, str], messa
         ('[sweep]\nmethod = "random"', "sweep.method: expected grid or latin_hypercube"),
         (
             '[sweep]\nmethod = "grid"\n[sweep.grid]\n"params.nope" = [1]',
-            'params.nope" params.nope: unknown key',
+            "sweep.grid.\"params.nope\": unknown model parameter 'nope'",
         ),
-        ('[sweep]\nmethod = "grid"\n[sweep.grid]\n"arms.x.places" = [1]', "unknown key"),
+        (
+            '[sweep]\nmethod = "grid"\n[sweep.grid]\n"arms.x.places" = [1]',
+            "sweep.grid.\"arms.x.places\": unknown arm 'x'; arms: plan, cis",
+        ),
+        (
+            '[sweep]\nmethod = "grid"\n[sweep.grid]\n"arms.cis.place" = [1]',
+            "arm 'cis' (impact_contract) has no parameter 'place' (did you mean 'places'?)",
+        ),
         (
             '[sweep]\nmethod = "grid"\n[sweep.grid]\n"arms.cis.places" = []',
             "expected a non-empty list",
@@ -113,7 +120,7 @@ def test_bad_files_name_file_key_expected_and_got(change: tuple[str, str], messa
         ),
         (
             '[sweep]\nmethod = "grid"\n[sweep.grid]\n"arms.cis.places" = [10, -4]',
-            "arms.cis at sweep point {'arms.cis.places': -4}.places: expected a whole number >= 1",
+            "arms.cis.places (at sweep point {'arms.cis.places': -4}): expected a whole number",
         ),
     ],
 )

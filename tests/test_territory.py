@@ -73,3 +73,27 @@ def test_missing_file_is_a_clear_error() -> None:
     """A path that does not exist names itself and the built-in alternatives."""
     with pytest.raises(TerritoryDataError, match=r"no such file.*demo"):
         load_city("does/not/exist.csv")
+
+
+def test_spreadsheet_exports_are_read_or_refused_clearly(tmp_path: Path) -> None:
+    """A 'CSV UTF-8' export (byte-order mark) reads; a Latin-1 export is one clear error."""
+    bom = tmp_path / "bom.csv"
+    bom.write_bytes(b"\xef\xbb\xbf" + GOOD.encode("utf-8"))
+    assert load_city(bom).size == 2
+    latin = tmp_path / "latin.csv"
+    latin.write_bytes(GOOD.replace("Alpha", "Été").encode("latin-1"))
+    with pytest.raises(TerritoryDataError, match=r"latin.csv, field 'file': not UTF-8 text"):
+        load_city(latin)
+
+
+def test_a_header_without_rows_is_refused() -> None:
+    """A table with its header but no territory cannot describe a city."""
+    header = GOOD.splitlines()[1] + "\n"
+    with pytest.raises(TerritoryDataError, match="the table has a header but no territory"):
+        parse_city_table(header, source="empty.csv", name="e")
+
+
+def test_a_misspelt_column_is_pointed_out() -> None:
+    """'neighbors' for 'neighbours' names the column it probably meant."""
+    with pytest.raises(TerritoryDataError, match="the header has 'neighbors': misspelt"):
+        parse_city_table(GOOD.replace("neighbours", "neighbors"), source="c.csv", name="c")

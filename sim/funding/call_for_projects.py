@@ -135,7 +135,7 @@ class CallForProjects(Mechanism):
             set(priorities) <= set(SPECIALTIES),
             n,
             "citizen_priorities",
-            f"keys among {SPECIALTIES}",
+            f"keys among {', '.join(SPECIALTIES)}",
             sorted(priorities),
         )
         weights = self.committee_weights or {}
@@ -143,7 +143,7 @@ class CallForProjects(Mechanism):
             set(weights) <= set(DEFAULT_COMMITTEE),
             n,
             "committee_weights",
-            f"keys among {tuple(DEFAULT_COMMITTEE)}",
+            f"keys among {', '.join(DEFAULT_COMMITTEE)}",
             sorted(weights),
         )
         require_design(self.name, self.evaluation)

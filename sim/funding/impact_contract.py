@@ -129,14 +129,16 @@ class ImpactContract(Mechanism):
     def validate(self) -> None:
         """Check the parameters."""
         n = self.name
-        require(self.payer in PAYERS, n, "payer", f"one of {PAYERS}", self.payer)
-        require(self.outcome in OUTCOMES, n, "outcome", f"one of {tuple(OUTCOMES)}", self.outcome)
+        require(self.payer in PAYERS, n, "payer", f"one of {', '.join(PAYERS)}", self.payer)
+        require(
+            self.outcome in OUTCOMES, n, "outcome", f"one of {', '.join(OUTCOMES)}", self.outcome
+        )
         target = self.target_flags()
         require(
             set(target) <= set(TARGET_KEYS),
             n,
             "target",
-            f"keys among {TARGET_KEYS}",
+            f"keys among {', '.join(TARGET_KEYS)}",
             sorted(target),
         )
         require(

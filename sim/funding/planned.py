@@ -78,13 +78,19 @@ class Planned(Mechanism):
             "a whole number of years >= 1",
             self.plan_years,
         )
-        require(self.formula in FORMULAS, self.name, "formula", f"one of {FORMULAS}", self.formula)
+        require(
+            self.formula in FORMULAS,
+            self.name,
+            "formula",
+            f"one of {', '.join(FORMULAS)}",
+            self.formula,
+        )
         shares = self.shares()
         require(
             set(shares) <= set(SPECIALTIES),
             self.name,
             "specialty_shares",
-            f"keys among {SPECIALTIES}",
+            f"keys among {', '.join(SPECIALTIES)}",
             sorted(shares),
         )
         require(
