@@ -1,8 +1,8 @@
 """Parameters of the resident dynamics, with their sources.
 
-Every default below is either sourced (the reference is in ``../shared/domain.md`` section 7 and in
-the README's parameter table) or marked *illustrative*: a plausible value chosen so that the model
-behaves sensibly, to be replaced when a source is found. A scenario can override any of them.
+Every default below is either sourced (the references are in ``docs/sources.md``) or marked
+*illustrative*: a plausible value chosen so that the model behaves sensibly, to be replaced when a
+source is found. A scenario can override any of them.
 """
 
 from __future__ import annotations
