@@ -45,6 +45,16 @@ HEADLINE: dict[str, tuple[str, str]] = {
 
 
 SHARE_UNITS = ("share", "share of runs")
+#: Metrics that cannot be negative: their interval is cut at zero.
+NON_NEGATIVE = (
+    "participants",
+    "public_spending_eur",
+    "contract_payments_eur",
+    "measured_additional_outcomes",
+    "counted_outcomes",
+)
+#: Fewer replications than this give no bootstrap interval (percentiles of so few are noise).
+MIN_BOOTSTRAP_REPLICATIONS = 5
 
 
 def mean_interval(
@@ -103,6 +113,8 @@ def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.Da
                 continue
             if unit in SHARE_UNITS:
                 low, high = max(low, 0.0), min(high, 1.0)
+            elif name in NON_NEGATIVE:
+                low = max(low, 0.0)
             rows.append(
                 {
                     "point": point,
@@ -146,7 +158,7 @@ def ratio_interval(
     if n == 0 or b.mean() <= 0:
         return math.nan, math.nan, math.nan, n
     ratio = float(a.mean() / b.mean())
-    if n < 2:
+    if n < MIN_BOOTSTRAP_REPLICATIONS:
         return ratio, math.nan, math.nan, n
     rng = np.random.default_rng(0)
     picks = rng.integers(0, n, size=(resamples, n))
@@ -180,7 +192,7 @@ def paired_ratio_difference(
     b = second.set_index("replication")[[numerator, denominator]]
     both = a.merge(b, left_index=True, right_index=True, suffixes=("_a", "_b")).dropna()
     n = len(both)
-    if n < 2:
+    if n < MIN_BOOTSTRAP_REPLICATIONS:
         return math.nan, math.nan, math.nan
     values = both.to_numpy(dtype=float)
     rng = np.random.default_rng(0)

@@ -45,6 +45,26 @@ SERIES = (
 class CityModel(mesa.Model):  # type: ignore[misc]
     """A city of micro-territories, its residents, associations and public services.
 
+    Example:
+        >>> from sim import ActionSpec, CityModel
+        >>> action = ActionSpec(association="A01-1", specialty="employment_support",
+        ...                     territories=(0, 1), places=100, duration_months=9,
+        ...                     true_effect=0.02, cost_eur_per_participant_month=450.0)
+        >>> model = CityModel("demo", seed=1, months=24, actions=[action])
+        >>> model.run()
+        >>> int(model.series["enrolled"][-1]) > 0
+        True
+
+    Attributes:
+        city: the ``City`` (territories and their diagnosis).
+        population: the residents' arrays (``sim.population.Population``).
+        enrolment: who is aware of, enrolled in or served by which action.
+        actions: the running ``Action``s; ``associations`` and ``services`` are the Mesa agents.
+        funding: the mechanism's per-run state (ledger, budget, decisions, evaluations).
+        series: monthly city series (unemployment rate, RSA claimers, enrolled, public cost...).
+        territory_unemployment: unemployment rate per month (rows) and territory (columns).
+        month: the last simulated month (0 before ``run``).
+
     Args:
         city: a built-in city name (``"demo"``, ``"bordeaux"``), a CSV path, or a ``City``.
         seed: the run's seed; every random stream derives from it.
@@ -70,6 +90,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         associations: Sequence[AssociationProfile] | None = None,
         resident_agents: bool = True,
     ) -> None:
+        """Build the city, its residents, associations and services (see the class docstring)."""
         super().__init__(rng=int(stream_seed(seed, "mesa").generate_state(1)[0]))
         self.city = city if isinstance(city, City) else load_city(city)
         self.seed = seed

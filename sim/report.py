@@ -129,6 +129,20 @@ def _missing_as_none(value: Any) -> Any:
     return value
 
 
+def _description(info: dict[str, Any], lang: str) -> str:
+    """The scenario's description in the report's language: ``description_fr`` of the stored
+    scenario text for French when it has one, else the description as written."""
+    if lang == "fr":
+        text = str(info.get("scenario_text") or "")
+        try:
+            data = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
+        except ValueError:
+            data = {}
+        if isinstance(data.get("description_fr"), str):
+            return str(data["description_fr"])
+    return str(info.get("description") or "")
+
+
 def default_out_dir(db: str) -> Path:
     """Where a report goes by default: next to a SQLite file (``results/demo.db`` ->
     ``results/demo_report``), or ``report`` for a database URL."""
@@ -635,7 +649,7 @@ def write_report(db: str, out_dir: str | Path, batch: int | None = None, lang: s
         "lang": lang,
         "t": labels.t,
         "title": labels.t("report.title", name=str(data.info.get("name") or "")),
-        "description": str(data.info.get("description") or ""),
+        "description": _description(data.info, lang),
         "sweep_points": len(data.points),
         "sweep_values": [
             {"path": path, "value": _plain_value(value, labels)}

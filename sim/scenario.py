@@ -35,6 +35,7 @@ from sim.territory import BUILTIN_CITIES, City, city_table_path, generate_city, 
 TOP_KEYS = (
     "name",
     "description",
+    "description_fr",
     "months",
     "replications",
     "seed",
@@ -301,6 +302,7 @@ def scenario_from_dict(
     check = _Checker(source)
     check.keys(data, TOP_KEYS, "")
     name = check.string(data, "name", required=True) or ""
+    check.string(data, "description_fr")  # read by French reports from the stored text
     months = check.integer(data, "months", default=60, low=1, high=MAX_MONTHS)
     replications = check.integer(data, "replications", default=1, low=1, high=100_000)
     seed = check.integer(data, "seed", default=0, low=0, high=2**63 - 1)
