@@ -580,10 +580,10 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "concl.rank_uncertain",
-        "Compared replication by replication with {arm}, the next best, the difference in cost "
+        "Compared replication by replication with the next best ({arm}), the difference in cost "
         "per outcome is not clear of noise: with this many replications the ranking is not "
         "certain.",
-        "Comparé réplication par réplication à {arm}, le suivant, l'écart de coût par résultat "
+        "Comparé réplication par réplication au suivant ({arm}), l'écart de coût par résultat "
         "ne se distingue pas du bruit : avec ce nombre de réplications, le classement n'est "
         "pas certain.",
     ),
@@ -681,12 +681,14 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "concl.pilots",
-        "{arm}: {accuracy} of the {total} scale-up and stop decisions were right (over {n} "
-        "replications); {false_scale} pilots that do not work were scaled up and {false_stop} "
-        "that work were stopped.",
-        "{arm} : {accuracy} des {total} décisions d'extension ou d'arrêt étaient justes (sur "
-        "{n} réplications) ; {false_scale} projets qui ne fonctionnent pas ont été étendus et "
-        "{false_stop} qui fonctionnent ont été arrêtés.",
+        "{arm}: {accuracy} of the {total} scale-up and stop decisions, pooled over {n} "
+        "replications, were right (the table's figure is the mean of each replication's share). "
+        "Wrong decisions: pilots that do not work but were scaled up, {false_scale}; pilots "
+        "that work but were stopped, {false_stop}.",
+        "{arm} : {accuracy} des {total} décisions d'extension ou d'arrêt, toutes réplications "
+        "confondues ({n}), étaient justes (le tableau donne la moyenne des parts de chaque "
+        "réplication). Mauvaises décisions : projets sans effet étendus, {false_scale} ; projets "
+        "efficaces arrêtés, {false_stop}.",
     ),
     (
         "concl.single",
