@@ -33,6 +33,8 @@ from sim.params import (
 from sim.population import Population
 
 SELECTION_POLICIES = ("first_come", "neediest_first", "creaming")
+#: Candidates an evaluator draws per participant to find its match (a random sample of the pool).
+COMPARISON_POOL_PER_PARTICIPANT = 20
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,10 @@ class Action:
             pool = self._candidates(
                 pop, enr, aware_only=False, territories=self._comparison_territories(pop)
             )
+            limit = COMPARISON_POOL_PER_PARTICIPANT * len(chosen)
+            if len(pool) > limit:
+                # As an evaluator would: match within a random sample of the eligible pool.
+                pool = pool[self.rng.choice(len(pool), size=limit, replace=False, shuffle=False)]
             matches = match_comparisons(pop, chosen, pool, enr.observed_barrier)
             self.comparisons.add(matches[matches >= 0], month, pop)
         enr.action[chosen] = self.index

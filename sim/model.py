@@ -240,7 +240,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             ) ** offers[pop.territory[listening], s]
             # One draw per resident, indexed by resident: the same residents see the same draws
             # in every arm, whoever else is listening.
-            hears = draws.diffusion(s, pop.n)[listening] < 1.0 - silent
+            heard = draws.diffusion(s, pop.n)[listening] / MonthlyDraws.DIFFUSION_SCALE
+            hears = heard < 1.0 - silent
             aware[s, listening[hears]] = True
 
     def _apply_effects(self) -> None:
