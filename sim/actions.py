@@ -87,7 +87,6 @@ class Enrolment:
 
     def __init__(self, n: int) -> None:
         self.action = np.full(n, -1, dtype=np.int32)
-        self.months_in = np.zeros(n, dtype=np.int16)
         # (specialty, resident): a row per specialty keeps each specialty's mask contiguous.
         self.participated = np.zeros((len(SPECIALTIES), n), dtype=bool)
         self.aware = np.zeros((len(SPECIALTIES), n), dtype=bool)
@@ -163,6 +162,7 @@ class Action:
         self.specialty = specialty_index(spec.specialty)
         self.rng = rng
         self.participants = np.empty(0, dtype=np.int64)
+        self.months_in = np.empty(0, dtype=np.int16)  # months each participant has been in
         self.enrolled = Cohorts()
         self.controls = Cohorts()
         self.comparisons = Cohorts()
@@ -216,29 +216,33 @@ class Action:
             self.closed = True
 
     def _progress(self, month: int, pop: Population, enr: Enrolment) -> None:
+        """A month more for each participant: some drop out, some complete (or succeed: a job,
+        a right claimed), the others stay."""
         rows = self.participants
         if len(rows) == 0:
             return
-        enr.months_in[rows] += 1
+        self.months_in += 1
         dropped = self.rng.random(len(rows)) < pop.params.dropout_per_month
-        done = enr.months_in[rows] >= self.spec.duration_months
+        completed = self.months_in >= self.spec.duration_months
         if self.specialty == EMPLOYMENT:
-            succeeded = pop.employed[rows]
+            completed |= pop.employed[rows]
         elif self.specialty == RIGHTS:
-            succeeded = pop.rsa_claimed[rows]
-        else:
-            succeeded = np.zeros(len(rows), dtype=bool)
-        completed = (done | succeeded) & ~dropped
-        if self.specialty == EMPLOYMENT:
-            finishers = rows[completed]
+            completed |= pop.rsa_claimed[rows]
+        completed &= ~dropped
+        leaving = completed | dropped
+        if not leaving.any():
+            return
+        finishers = rows[completed]
+        if self.specialty == EMPLOYMENT and len(finishers):
             effect = self.spec.true_effect * self._fit(pop, finishers)
             enr.post_job_boost[finishers] = effect
             enr.post_until[finishers] = month + pop.params.effect_persistence_months
-        leaving = completed | dropped
-        self.completions += int(completed.sum())
-        self.dropouts += int((dropped & ~completed).sum())
+        self.completions += len(finishers)
+        self.dropouts += int(np.count_nonzero(dropped))
         enr.action[rows[leaving]] = -1
-        self.participants = rows[~leaving]
+        staying = ~leaving
+        self.participants = rows[staying]
+        self.months_in = self.months_in[staying]
 
     def _enrol(self, month: int, pop: Population, enr: Enrolment) -> None:
         free = self.spec.places - len(self.participants)
@@ -275,7 +279,6 @@ class Action:
             matches = match_comparisons(pop, chosen, pool, enr.observed_barrier)
             self.comparisons.add(matches[matches >= 0], month, pop)
         enr.action[chosen] = self.index
-        enr.months_in[chosen] = 0
         enr.participated[self.specialty, chosen] = True
         first = enr.first_action[chosen] == -1
         enr.first_action[chosen[first]] = self.index
@@ -283,6 +286,7 @@ class Action:
         groups = pop.hazard_group(chosen)
         enr.first_group[chosen[first]] = groups[first]
         self.participants = np.concatenate((self.participants, chosen))
+        self.months_in = np.concatenate((self.months_in, np.zeros(len(chosen), dtype=np.int16)))
         self.enrolled.add(chosen, month, pop, groups)
 
     def _comparison_territories(self, pop: Population) -> tuple[int, ...]:
@@ -315,11 +319,14 @@ class Action:
             if territories is not None
             else [t for t in self.spec.territories if pop.qpv[t] or not target.qpv_only]
         )
-        rows = (
-            np.concatenate([enr.in_need(pop, s, t, aware_only) for t in chosen])
-            if chosen
-            else np.empty(0, dtype=np.int64)
-        )
+        if len(chosen) == 1:
+            rows = enr.in_need(pop, s, chosen[0], aware_only)
+        elif chosen:
+            rows = np.concatenate([enr.in_need(pop, s, t, aware_only) for t in chosen])
+        else:
+            rows = np.empty(0, dtype=np.int64)
+        if len(rows) == 0:
+            return rows
         ok = ~enr.participated[s, rows] & (enr.action[rows] == -1)
         if target.rsa_only:
             ok &= pop.rsa_eligible[rows]
