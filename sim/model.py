@@ -203,9 +203,12 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             service.meet(met, offered)
         self._spread_awareness(draws, offers, offered)
         self.enrolment.start_enrolment_round()
+        if self.actions:
+            pop.freeze_groups()
         for association in self.associations.values():
             association.deliver(self.month)
         self._apply_effects()
+        pop.thaw_groups()
         found = pop.labour_step(self.month, draws)
         pop.rsa_step(self.month, draws, found)
         pop.french_step(self.month, draws)
