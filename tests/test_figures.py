@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import three_arm_scenario
 from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.image import imread
@@ -22,28 +23,7 @@ from sim.api import Results
 from sim.i18n import MESSAGES, Labels
 
 MONTHS = 24
-SCENARIO: dict[str, Any] = {
-    "name": "figures",
-    "description": "Essai des graphiques",
-    "months": MONTHS,
-    "replications": 2,
-    "seed": 5,
-    "city": {"source": "demo"},
-    "arms": {
-        "planned": {"mechanism": "planned", "budget_eur_per_year": 1_000_000},
-        "call_for_projects": {
-            "mechanism": "call_for_projects",
-            "budget_eur_per_year": 1_000_000,
-            "pilot_months": 12,
-        },
-        "impact_contract": {
-            "mechanism": "impact_contract",
-            "payment_months": [12, 24],
-            "contract_months": 24,
-            "places": 80,
-        },
-    },
-}
+SCENARIO: dict[str, Any] = three_arm_scenario("figures", "Essai des graphiques", MONTHS)
 #: One replication, one arm type, a sweep of two points: bands, figures and points to leave out.
 SMALL_SWEEP: dict[str, Any] = {
     "name": "small_sweep",

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from helpers import three_arm_scenario
 from matplotlib.image import imread
 
 import sim
@@ -21,28 +22,7 @@ from sim.report import FIGURE_KEYS, write_report
 
 NAME = "démo <script>alert(1)</script>"
 DESCRIPTION = "Essai <b>gras</b> & co"
-SCENARIO: dict[str, Any] = {
-    "name": NAME,
-    "description": DESCRIPTION,
-    "months": 24,
-    "replications": 2,
-    "seed": 5,
-    "city": {"source": "demo"},
-    "arms": {
-        "planned": {"mechanism": "planned", "budget_eur_per_year": 1_000_000},
-        "call_for_projects": {
-            "mechanism": "call_for_projects",
-            "budget_eur_per_year": 1_000_000,
-            "pilot_months": 12,
-        },
-        "impact_contract": {
-            "mechanism": "impact_contract",
-            "payment_months": [12, 24],
-            "contract_months": 24,
-            "places": 80,
-        },
-    },
-}
+SCENARIO: dict[str, Any] = three_arm_scenario(NAME, DESCRIPTION)
 
 
 @pytest.fixture(scope="module")
