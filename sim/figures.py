@@ -247,28 +247,9 @@ def outcomes_over_time(
             style = {"color": colours[arm], "linewidth": 1.8, "label": labels.arm(arm)}
             if arm == TWIN:
                 style |= {"linestyle": "--"}
-            level_ax.plot(mine["month"], mine["mean"] * scale, **style)
-            if replications >= 2:
-                level_ax.fill_between(
-                    mine["month"],
-                    mine["low"] * scale,
-                    mine["high"] * scale,
-                    color=colours[arm],
-                    alpha=0.15,
-                    linewidth=0,
-                )
-            if arm == TWIN:
-                continue
-            diff_ax.plot(mine["month"], mine["diff_mean"] * scale, **style)
-            if replications >= 2:
-                diff_ax.fill_between(
-                    mine["month"],
-                    mine["diff_low"] * scale,
-                    mine["diff_high"] * scale,
-                    color=colours[arm],
-                    alpha=0.15,
-                    linewidth=0,
-                )
+            _line_with_band(level_ax, mine, "", scale, style, replications >= 2)
+            if arm != TWIN:
+                _line_with_band(diff_ax, mine, "diff_", scale, style, replications >= 2)
         diff_ax.axhline(0.0, color="black", linewidth=0.8)
         unit_key = f"series.{name}.unit"
         unit = labels.t(unit_key) if labels.has(unit_key) else ""
@@ -809,3 +790,20 @@ def figure_texts(fig: Figure) -> list[str]:
     its language). Draws the figure first so that tick labels exist."""
     fig.draw_without_rendering()
     return [t.get_text() for t in fig.findobj(mpl.text.Text) if t.get_text()]
+
+
+def _line_with_band(
+    ax: Any, frame: pd.DataFrame, prefix: str, scale: float, style: dict[str, Any], band: bool
+) -> None:
+    """A mean line (columns ``{prefix}mean``) and, with enough replications, its shaded 95 %
+    band (``{prefix}low`` to ``{prefix}high``)."""
+    ax.plot(frame["month"], frame[f"{prefix}mean"] * scale, **style)
+    if band:
+        ax.fill_between(
+            frame["month"],
+            frame[f"{prefix}low"] * scale,
+            frame[f"{prefix}high"] * scale,
+            color=style["color"],
+            alpha=0.15,
+            linewidth=0,
+        )
