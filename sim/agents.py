@@ -146,18 +146,21 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         self.contacts = 0
 
     def meet(self, met: np.ndarray, offered: list[np.ndarray | None]) -> None:
-        """Meet this month's residents (``met``: who saw a service): rights awareness, and
-        referral of residents in need to the offers of their territory (``offered``: per
-        specialty, whether each resident's territory has one)."""
+        """Meet this month's residents (``met``: the indices of those who saw a service, a few
+        percent of the city): rights awareness, and referral of residents in need to the offers
+        of their territory (``offered``: per specialty, whether each resident's territory has
+        one)."""
         pop: Population = self.model.population
         enr: Enrolment = self.model.enrolment
-        mine = met & self.covers
-        self.contacts += int(np.count_nonzero(mine))
+        mine = met[self.covers[met]]
+        self.contacts += len(mine)
         if self.raises_rights_awareness:
-            pop.rights_aware |= mine & pop.rsa_eligible
+            pop.rights_aware[mine[pop.rsa_eligible[mine]]] = True
         for s in self.refers_to:
-            if offered[s] is not None:
-                enr.aware[s] |= mine & offered[s] & needs(s, pop, slice(None))
+            here = offered[s]
+            if here is not None:
+                referred = here[mine] & needs(s, pop, mine)
+                enr.aware[s, mine[referred]] = True
 
 
 def generate_associations(

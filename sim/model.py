@@ -198,7 +198,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             pop.per_resident(offers[:, s] > 0) if offers[:, s].any() else None
             for s in range(len(SPECIALTIES))
         ]
-        met = draws.contact < pop.contact_rate
+        met = np.flatnonzero(draws.contact < pop.contact_rate)
         for service in self.services:
             service.meet(met, offered)
         self._spread_awareness(draws, offers, offered)
