@@ -269,13 +269,7 @@ class Action:
             enr.participated[self.specialty, controls] = True
             self.controls.add(controls, month, pop)
         if self.spec.matched_comparison:
-            pool = self._candidates(
-                pop, enr, aware_only=False, territories=self._comparison_territories(pop)
-            )
-            limit = COMPARISON_POOL_PER_PARTICIPANT * len(chosen)
-            if len(pool) > limit:
-                # As an evaluator would: match within a random sample of the eligible pool.
-                pool = pool[self.rng.choice(len(pool), size=limit, replace=False, shuffle=False)]
+            pool = self._comparison_pool(pop, enr, COMPARISON_POOL_PER_PARTICIPANT * len(chosen))
             matches = match_comparisons(pop, chosen, pool, enr.observed_barrier)
             self.comparisons.add(matches[matches >= 0], month, pop)
         enr.action[chosen] = self.index
@@ -288,6 +282,18 @@ class Action:
         self.participants = np.concatenate((self.participants, chosen))
         self.months_in = np.concatenate((self.months_in, np.zeros(len(chosen), dtype=np.int16)))
         self.enrolled.add(chosen, month, pop, groups)
+
+    def _comparison_pool(self, pop: Population, enr: Enrolment, size: int) -> np.ndarray:
+        """About ``size`` residents eligible as comparisons, drawn at random from those in need
+        in the comparison territories, as an evaluator samples a register. Drawing before
+        checking eligibility keeps the work proportional to the sample, not to the city."""
+        territories = self._comparison_territories(pop)
+        scanned = [enr.in_need(pop, self.specialty, t, False) for t in territories]
+        everyone = scanned[0] if len(scanned) == 1 else np.concatenate(scanned)
+        if len(everyone) > 2 * size:
+            picks = self.rng.choice(len(everyone), size=2 * size, replace=False, shuffle=False)
+            everyone = everyone[np.sort(picks)]
+        return self._eligible(pop, enr, everyone)[:size]
 
     def _comparison_territories(self, pop: Population) -> tuple[int, ...]:
         """Up to 3 territories the action does not serve, of the same QPV status as its first
@@ -302,31 +308,25 @@ class Action:
             self.comparison_territories = tuple(sorted(alike[i] for i in picked))
         return self.comparison_territories
 
-    def _candidates(
-        self,
-        pop: Population,
-        enr: Enrolment,
-        aware_only: bool = True,
-        territories: tuple[int, ...] | None = None,
-    ) -> np.ndarray:
-        """Residents the action may enrol: in need, in its territories and target, not enrolled
-        elsewhere, not already served in this specialty (and aware of the offer)."""
-        s = self.specialty
-        target = self.spec.target
-        # Explicit territories are comparison territories, chosen outside the action's reach.
-        chosen = (
-            list(territories)
-            if territories is not None
-            else [t for t in self.spec.territories if pop.qpv[t] or not target.qpv_only]
-        )
-        if len(chosen) == 1:
-            rows = enr.in_need(pop, s, chosen[0], aware_only)
-        elif chosen:
-            rows = np.concatenate([enr.in_need(pop, s, t, aware_only) for t in chosen])
+    def _candidates(self, pop: Population, enr: Enrolment) -> np.ndarray:
+        """Residents the action may enrol: aware of the offer, in need, in its territories and
+        target, not enrolled elsewhere, not already served in this specialty."""
+        served = [t for t in self.spec.territories if pop.qpv[t] or not self.spec.target.qpv_only]
+        if len(served) == 1:
+            rows = enr.in_need(pop, self.specialty, served[0], True)
+        elif served:
+            rows = np.concatenate([enr.in_need(pop, self.specialty, t, True) for t in served])
         else:
             rows = np.empty(0, dtype=np.int64)
+        return self._eligible(pop, enr, rows)
+
+    def _eligible(self, pop: Population, enr: Enrolment, rows: np.ndarray) -> np.ndarray:
+        """Those of ``rows`` still free to join (not enrolled, not served in this specialty
+        since the month's scan) and within the action's target."""
         if len(rows) == 0:
             return rows
+        s = self.specialty
+        target = self.spec.target
         ok = ~enr.participated[s, rows] & (enr.action[rows] == -1)
         if target.rsa_only:
             ok &= pop.rsa_eligible[rows]
