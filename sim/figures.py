@@ -334,7 +334,10 @@ def true_vs_validated(metrics: pd.DataFrame, labels: Labels, point: int | None =
                 label=labels.t("fig.validated.measured"),
             ),
         ],
-        loc="upper left",
+        # Below the plot: bars and their labels can reach any height.
+        loc="upper center",
+        bbox_to_anchor=(0.5, -0.16),
+        ncol=2,
         frameon=False,
     )
     _title(
