@@ -198,7 +198,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             pop.per_resident(offers[:, s] > 0) if offers[:, s].any() else None
             for s in range(len(SPECIALTIES))
         ]
-        met = np.flatnonzero(draws.contact < pop.contact_rate)
+        met = np.flatnonzero(draws.contact < pop.contact_rate_scaled)
         for service in self.services:
             service.meet(met, offered)
         self._spread_awareness(draws, offers, offered)
@@ -243,8 +243,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             ) ** offers[pop.territory[listening], s]
             # One draw per resident, indexed by resident: the same residents see the same draws
             # in every arm, whoever else is listening.
-            heard = draws.diffusion(s, pop.n)[listening] / MonthlyDraws.DIFFUSION_SCALE
-            hears = heard < 1.0 - silent
+            hears = draws.diffusion(s, pop.n)[listening] < (1.0 - silent) * MonthlyDraws.SCALE
             aware[s, listening[hears]] = True
 
     def _apply_effects(self) -> None:

@@ -29,10 +29,15 @@ SHORT_TERM, LONG_TERM, ON_RSA, EMPLOYED = 0, 1, 2, 3
 class MonthlyDraws:
     """Uniform draws of one month, one per resident and baseline process.
 
+    Draws are 16-bit integers: ``draw < p * SCALE`` happens with probability ``p`` on a grid of
+    1/65536, ample for monthly hazards of a few percent and twice as fast to draw as floats.
     One labour draw serves job finding (for the unemployed) and job loss (for the employed):
     the two never apply to the same resident in one month. One RSA draw serves the exit (below
     the exit hazard) and the take-up (above one minus the take-up hazard): competing risks.
     """
+
+    #: The draws are uniform integers in [0, SCALE).
+    SCALE = float(1 << 16)
 
     month: int
     seed: int
@@ -43,16 +48,8 @@ class MonthlyDraws:
 
     def diffusion(self, specialty: int, n: int) -> np.ndarray:
         """Word-of-mouth draws of ``n`` residents for one specialty, drawn only in months where
-        it has an offer (the month-keyed stream keeps other months' draws unchanged). Uniform in
-        [0, 1) on a grid of 1/65536, plenty for probabilities of a few percent, and twice as
-        fast to draw as floats."""
-        draws = monthly_stream(self.seed, "diffusion", self.month, specialty).integers(
-            0, 1 << 16, n, dtype=np.uint16
-        )
-        return np.asarray(draws)
-
-    #: Scale of the ``diffusion`` draws: divide by it to get a uniform in [0, 1).
-    DIFFUSION_SCALE = float(1 << 16)
+        it has an offer (the month-keyed stream keeps other months' draws unchanged)."""
+        return _uniform16(monthly_stream(self.seed, "diffusion", self.month, specialty), n)
 
 
 class Population:
@@ -74,6 +71,7 @@ class Population:
             self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
         ).astype(np.float32)
         self.contact_rate = self.per_resident(self.contact_rate_by_territory)
+        self.contact_rate_scaled = self.contact_rate * np.float32(MonthlyDraws.SCALE)
         self._streams = {
             name: stream(seed, name) for name in ("labour", "rsa", "language", "services")
         }
@@ -183,6 +181,10 @@ class Population:
             f = float(hazard[rows][u_rows].mean()) if u_rows.any() else p.job_hazard_short_per_month
             self.separation_established[t] = _steady_state_separation(rate, f, p)
         self.separation_established_per_resident = self.per_resident(self.separation_established)
+        # In the units of the 16-bit draws, once, rather than scaling every month.
+        self.separation_established_scaled = self.separation_established_per_resident * np.float32(
+            MonthlyDraws.SCALE
+        )
 
     # ------------------------------------------------------------------ per month
     def draw(self, month: int) -> MonthlyDraws:
@@ -191,10 +193,10 @@ class Population:
         return MonthlyDraws(
             month=month,
             seed=self.seed,
-            contact=s["services"].random(n, dtype=np.float32),
-            labour=s["labour"].random(n, dtype=np.float32),
-            rsa=s["rsa"].random(n, dtype=np.float32),
-            french=s["language"].random(n, dtype=np.float32),
+            contact=_uniform16(s["services"], n),
+            labour=_uniform16(s["labour"], n),
+            rsa=_uniform16(s["rsa"], n),
+            french=_uniform16(s["language"], n),
         )
 
     def per_resident(self, values: np.ndarray) -> np.ndarray:
@@ -250,11 +252,11 @@ class Population:
             penalty = self._displacement_penalty(unemployed)
             hazard = hazard + self.job_boost[seekers] - penalty[seekers]
         found = np.zeros(self.n, dtype=bool)
-        found[seekers[draws.labour[seekers] < hazard]] = True
+        found[seekers[draws.labour[seekers] < hazard * MonthlyDraws.SCALE]] = True
         separation = np.where(
             self.duration < 3,
-            np.float32(p.separation_new_per_month),
-            self.separation_established_per_resident,
+            np.float32(p.separation_new_per_month * MonthlyDraws.SCALE),
+            self.separation_established_scaled,
         )
         lost = self.employed & (draws.labour < separation)
         changed = found | lost
@@ -292,7 +294,9 @@ class Population:
         p = self.params
         eligible = np.flatnonzero(self.rsa_eligible)
         u = draws.rsa[eligible]
-        other_exit = ~self.employed[eligible] & (u < p.rsa_other_exit_per_month)
+        other_exit = ~self.employed[eligible] & (
+            u < p.rsa_other_exit_per_month * MonthlyDraws.SCALE
+        )
         leaving = eligible[found_job[eligible] | other_exit]
         self.rsa_eligible[leaving] = False
         self.rsa_claimed[leaving] = False
@@ -308,7 +312,7 @@ class Population:
         hazard = np.minimum(
             hazard + self.takeup_boost[waiting], np.float32(1.0 - p.rsa_other_exit_per_month)
         )
-        claiming = waiting[draws.rsa[waiting] >= 1.0 - hazard]
+        claiming = waiting[draws.rsa[waiting] >= (1.0 - hazard) * MonthlyDraws.SCALE]
         self.rsa_claimed[claiming] = True
         first = claiming[self.claim_month[claiming] == NOT_YET]
         self.claim_month[first] = month
@@ -324,7 +328,7 @@ class Population:
             )[self.french[learning]]
             + self.french_boost[learning]
         )
-        moved = learning[draws.french[learning] < rate]
+        moved = learning[draws.french[learning] < rate * MonthlyDraws.SCALE]
         self.french[moved] += 1
         self.trait_multiplier[moved] = self.barrier_multiplier[moved] * self.french_factor(moved)
         reached_a1 = moved[(self.french[moved] == FRENCH_A1) & (self.a1_month[moved] == NOT_YET)]
@@ -355,6 +359,11 @@ class Population:
         """Share of RSA-eligible residents who do not claim it."""
         eligible = int(self.rsa_eligible.sum())
         return float((self.rsa_eligible & ~self.rsa_claimed).sum() / eligible) if eligible else 0.0
+
+
+def _uniform16(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` uniform 16-bit integers (see ``MonthlyDraws``)."""
+    return np.asarray(rng.integers(0, 1 << 16, n, dtype=np.uint16))
 
 
 def reached_between(
