@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import Population
+from sim.population import LONG_TERM, SHORT_TERM, Population, new_job_period
 
 
 def implied_steady_state_unemployment(pop: Population) -> tuple[float, float]:
@@ -19,17 +19,16 @@ def implied_steady_state_unemployment(pop: Population) -> tuple[float, float]:
     Valid when hazards depend only on duration and fixed traits: no RSA entry, no French
     progression, no programme.
     """
-    p = pop.params
-    months_long = p.long_term_months
-    multiplier = pop.barrier_multiplier * pop.french_factor()
-    f_short = (pop.group_hazard[0] * pop.group_scale[0] * multiplier).astype(np.float64)
-    f_long = (pop.group_hazard[1] * pop.group_scale[1] * multiplier).astype(np.float64)
-    s_new = p.separation_new_per_month
-    s_est = pop.separation_established[pop.territory].astype(np.float64)
+    months_long = pop.params.long_term_months
+    traits = pop.trait_multiplier.astype(np.float64)
+    f_short = pop.group_rate[SHORT_TERM] * traits
+    f_long = pop.group_rate[LONG_TERM] * traits
+    s_est = pop.separation_established_per_resident.astype(np.float64)
     survive_short = 1.0 - f_short
     unemployed_mass = (
         1.0 - survive_short**months_long
     ) / f_short + survive_short**months_long / f_long
-    employed_mass = sum((1.0 - s_new) ** k for k in range(3)) + (1.0 - s_new) ** 3 / s_est
+    months_new, retained = new_job_period(pop.params)
+    employed_mass = months_new + retained / s_est
     u = unemployed_mass / (unemployed_mass + employed_mass)
     return float(u.mean()), float(np.sqrt((u * (1.0 - u)).mean() / len(u)))

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.errors import UserInputError
 from sim.params import EMPLOYMENT, FRENCH, ModelParams
 from sim.population import Population, reached_between
 
@@ -65,8 +66,6 @@ class EvaluationResult:
 def check_design(design: str) -> str:
     """The design name, or a clear error naming the valid ones."""
     if design not in DESIGNS:
-        from sim.errors import UserInputError
-
         raise UserInputError(
             f"unknown evaluation design '{design}': expected one of {', '.join(DESIGNS)}"
         )

@@ -387,12 +387,17 @@ def _weighted_pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.
     return np.sort(np.argpartition(-keys, k - 1)[:k])
 
 
+def new_job_period(p: ModelParams) -> tuple[float, float]:
+    """Per hire: expected months spent in the 3-month new-job period, and the share still in
+    the job after it (the 3-month retention). The flow balance of the steady state uses both."""
+    s_new = p.separation_new_per_month
+    return sum((1.0 - s_new) ** k for k in range(3)), (1.0 - s_new) ** 3
+
+
 def _steady_state_separation(rate: float, hazard: float, p: ModelParams) -> float:
     """Established-job separation that makes ``rate`` the steady-state unemployment rate given a
     job-finding hazard, a 3-month new-job period and the 3-month retention (flow balance)."""
-    s_new = p.separation_new_per_month
-    months_new = sum((1.0 - s_new) ** k for k in range(3))
-    retained = (1.0 - s_new) ** 3
+    months_new, retained = new_job_period(p)
     if rate <= 0.0:
         return 0.0
     denominator = (1.0 - rate) / (rate * hazard) - months_new

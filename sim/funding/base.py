@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Self
 from sim.actions import Action, ActionSpec
 from sim.agents import Association
 from sim.errors import UserInputError, did_you_mean
-from sim.evaluation import DESIGNS
+from sim.evaluation import DESIGNS, check_design
 from sim.finance import CITY, EVALUATION, EVALUATOR
 from sim.params import EMPLOYMENT, FRENCH, SPECIALTIES, ModelParams
 from sim.programme import FundingState
@@ -207,10 +207,7 @@ def require_design(mechanism: str, design: Any) -> None:
 
 def design_settings(design: str) -> dict[str, Any]:
     """Action settings that an evaluation design needs (randomization, matching)."""
-    if design not in DESIGNS:
-        raise UserInputError(
-            f"unknown evaluation design '{design}': expected one of {', '.join(DESIGNS)}"
-        )
+    check_design(design)
     return {
         "control_share": RCT_CONTROL_SHARE if design == "rct" else 0.0,
         "matched_comparison": design == "comparison_group",
