@@ -11,6 +11,7 @@ that a later port stays cheap.
 
 from __future__ import annotations
 
+import copy
 import os
 import subprocess
 import time
@@ -28,7 +29,7 @@ from sim.errors import UserInputError
 from sim.funding import make_mechanism
 from sim.output import RunOutput
 from sim.params import ModelParams
-from sim.results import STATUS_DONE, STATUS_FAILED, RunResult, fill_result
+from sim.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult, fill_result
 from sim.run import simulate
 from sim.scenario import RunSpec, Scenario, TaskSpec
 
@@ -79,18 +80,9 @@ def _specs(task: TaskSpec) -> list[RunSpec]:
 
 
 def _record(spec: RunSpec, started: float) -> RunResult:
-    return RunResult(
-        key=spec.key,
-        point=spec.point,
-        replication=spec.replication,
-        arm=spec.arm,
-        mechanism=spec.mechanism,
-        seed=spec.seed,
-        mechanism_params=dict(spec.mechanism_params),
-        model_params=dict(spec.model_params),
-        point_values=dict(spec.point_values),
-        started_at=started,
-    )
+    """An empty result carrying the run's identity (the fields it shares with its spec)."""
+    identity = {name: copy.copy(getattr(spec, name)) for name in RUN_IDENTITY}
+    return RunResult(**identity, started_at=started)
 
 
 def _done(spec: RunSpec, output: RunOutput, twin: RunOutput, started: float) -> RunResult:

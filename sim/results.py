@@ -22,6 +22,20 @@ STATUS_FAILED = "failed"
 NAMED_PARTIES = (CITY, INVESTOR, EVALUATOR, INTERMEDIARY, "incubator", "caf", "state", "department")
 
 
+#: Fields a result shares with the ``RunSpec`` it comes from: the run's identity.
+RUN_IDENTITY = (
+    "key",
+    "point",
+    "replication",
+    "arm",
+    "mechanism",
+    "seed",
+    "mechanism_params",
+    "model_params",
+    "point_values",
+)
+
+
 @dataclass
 class RunResult:
     """One run's record for the store."""
