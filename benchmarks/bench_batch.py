@@ -21,9 +21,9 @@ from pathlib import Path
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-from sim.batch import make_executor, run_batch  # noqa: E402
-from sim.scenario import load_scenario, scenario_from_dict  # noqa: E402
-from sim.store import ResultStore  # noqa: E402
+from sim.experiments.batch import make_executor, run_batch  # noqa: E402
+from sim.experiments.scenario import load_scenario, scenario_from_dict  # noqa: E402
+from sim.experiments.store import ResultStore  # noqa: E402
 
 DEMO = Path(__file__).resolve().parent.parent / "scenarios" / "demo.toml"
 

@@ -14,26 +14,26 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sim.actions import ActionSpec, Target
     from sim.api import Results, open_results, run_scenario
-    from sim.model import CityModel
-    from sim.params import ModelParams
-    from sim.scenario import load_scenario, scenario_from_dict
-    from sim.territory import City, generate_city, load_city
+    from sim.delivery.actions import ActionSpec, Target
+    from sim.experiments.scenario import load_scenario, scenario_from_dict
+    from sim.simulation.model import CityModel
+    from sim.world.params import ModelParams
+    from sim.world.territory import City, generate_city, load_city
 
 _EXPORTS = {
-    "ActionSpec": "sim.actions",
-    "Target": "sim.actions",
+    "ActionSpec": "sim.delivery.actions",
+    "Target": "sim.delivery.actions",
     "Results": "sim.api",
     "open_results": "sim.api",
     "run_scenario": "sim.api",
-    "CityModel": "sim.model",
-    "ModelParams": "sim.params",
-    "load_scenario": "sim.scenario",
-    "scenario_from_dict": "sim.scenario",
-    "City": "sim.territory",
-    "generate_city": "sim.territory",
-    "load_city": "sim.territory",
+    "CityModel": "sim.simulation.model",
+    "ModelParams": "sim.world.params",
+    "load_scenario": "sim.experiments.scenario",
+    "scenario_from_dict": "sim.experiments.scenario",
+    "City": "sim.world.territory",
+    "generate_city": "sim.world.territory",
+    "load_city": "sim.world.territory",
 }
 
 __all__ = [

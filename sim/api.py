@@ -14,10 +14,10 @@ from typing import Any
 
 import pandas as pd
 
-from sim.analysis import compare_arms, comparison_table
-from sim.batch import BatchSummary, make_executor, run_batch
-from sim.scenario import Scenario, load_scenario, scenario_from_dict
-from sim.store import ResultStore, default_db_path, require_existing
+from sim.experiments.batch import BatchSummary, make_executor, run_batch
+from sim.experiments.scenario import Scenario, load_scenario, scenario_from_dict
+from sim.experiments.store import ResultStore, default_db_path, require_existing
+from sim.reading.analysis import compare_arms, comparison_table
 
 
 class Results:

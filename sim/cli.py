@@ -148,9 +148,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from sim.batch import make_executor, run_batch
-    from sim.scenario import load_scenario
-    from sim.store import ResultStore, default_db_path
+    from sim.experiments.batch import make_executor, run_batch
+    from sim.experiments.scenario import load_scenario
+    from sim.experiments.store import ResultStore, default_db_path
 
     scenario = load_scenario(args.file)
     if args.workers is not None and args.workers < 1:
@@ -196,7 +196,7 @@ def _rerun_command(args: argparse.Namespace, db: str) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from sim.scenario import load_scenario
+    from sim.experiments.scenario import load_scenario
 
     scenario = load_scenario(args.file)
     arms = ", ".join(f"{a.name} ({a.mechanism})" for a in scenario.arms)
@@ -213,7 +213,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _list(args: argparse.Namespace) -> int:
-    from sim.store import ResultStore, require_existing
+    from sim.experiments.store import ResultStore, require_existing
 
     if args.db:
         require_existing(args.db)
@@ -242,8 +242,8 @@ def _list(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace) -> int:
-    from sim.analysis import compare_arms, comparison_table
-    from sim.store import ResultStore, require_existing
+    from sim.experiments.store import ResultStore, require_existing
+    from sim.reading.analysis import compare_arms, comparison_table
 
     require_existing(args.db)
     with ResultStore(args.db) as store:
@@ -283,7 +283,7 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from sim.report import default_out_dir, write_report
+    from sim.reading.report import default_out_dir, write_report
 
     path = write_report(
         args.db, args.out or default_out_dir(args.db), batch=args.batch, lang=args.lang
@@ -293,7 +293,7 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
     if args.months < 1:
         raise UserInputError(f"--months: expected a positive number of months, got {args.months}")

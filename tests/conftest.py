@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from sim.territory import City, generate_city, load_city
+from sim.world.territory import City, generate_city, load_city
 
 
 @pytest.fixture(scope="session")

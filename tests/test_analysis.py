@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.analysis import (
+from sim.reading.analysis import (
     mean_interval,
     paired_ratio_difference,
     proportion_interval,

@@ -15,10 +15,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from sim.batch import make_executor, run_batch
 from sim.cli import main
-from sim.scenario import Scenario, parse_scenario
-from sim.store import ResultStore
+from sim.experiments.batch import make_executor, run_batch
+from sim.experiments.scenario import Scenario, parse_scenario
+from sim.experiments.store import ResultStore
+from sim.world.territory import DATA_DIR
 
 TINY = """
 name = "tiny"
@@ -213,7 +214,7 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
 
 def test_compare_intervals_come_from_paired_replications(tmp_path: Path) -> None:
     """The compared mean is the mean over replications of the arm's metric against its twin."""
-    from sim.analysis import compare_arms
+    from sim.reading.analysis import compare_arms
 
     metrics = _batch(tmp_path, "serial")
     comparison = compare_arms(metrics)
@@ -237,11 +238,7 @@ def test_fingerprint_identifies_the_batch(tmp_path: Path) -> None:
     assert a.hash != b.hash
     assert a.fingerprint("0.1.0", "abc") != a.fingerprint("0.1.0", "abd")
     table = tmp_path / "city.csv"
-    table.write_text(
-        (
-            Path(__file__).resolve().parent.parent / "scenarios" / "data" / "demo_city.csv"
-        ).read_text()
-    )
+    table.write_text((DATA_DIR / "demo_city.csv").read_text())
     with_table = TINY.replace(
         "[city.generate]\nterritories = 5\nresidents = 4000\nseed = 2",
         f'[city]\nsource = "{table}"',

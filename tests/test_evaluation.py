@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 from sim.errors import UserInputError
-from sim.evaluation import check_design, evaluate, match_comparisons
-from sim.params import EMPLOYMENT, ModelParams
-from sim.population import NOT_YET, Population
-from sim.territory import City
+from sim.funding.evaluation import check_design, evaluate, match_comparisons
+from sim.world.params import EMPLOYMENT, ModelParams
+from sim.world.population import NOT_YET, Population
+from sim.world.territory import City
 
 
 def _population_with_outcomes(city: City, rates: dict[str, float]) -> tuple[Population, dict]:

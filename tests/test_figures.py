@@ -18,9 +18,9 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 import sim
-from sim import analysis, figures
+from sim.reading import analysis, figures
 from sim.api import Results
-from sim.i18n import MESSAGES, Labels
+from sim.reading.i18n import MESSAGES, Labels
 
 MONTHS = 24
 SCENARIO: dict[str, Any] = three_arm_scenario("figures", "Essai des graphiques", MONTHS)

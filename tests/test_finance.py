@@ -1,4 +1,4 @@
-"""Tests for sim.finance: ledger, discounting, IRR and the settlement of a CIS."""
+"""Tests for sim.funding.settlement: ledger, discounting, IRR and the settlement of a CIS."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any, Literal
 import numpy as np
 import pytest
 
-from sim import finance
-from sim.finance import (
+from sim.funding import settlement
+from sim.funding.discounting import irr_per_year, money_multiple, npv_eur
+from sim.funding.ledger import (
     ACTIVITY,
     CITY,
     EVALUATION,
@@ -19,14 +20,9 @@ from sim.finance import (
     INVESTMENT,
     INVESTOR,
     REPAYMENT,
-    ContractTerms,
-    EvaluatedPeriod,
     Ledger,
-    irr_per_year,
-    money_multiple,
-    npv_eur,
-    settle,
 )
+from sim.funding.settlement import ContractTerms, EvaluatedPeriod, settle
 
 # Amounts below are sums of at most a few dozen products of doubles, each exact to ~1e-16
 # relative; 1e-9 relative is far above that rounding noise and far below one cent on the
@@ -442,6 +438,6 @@ def test_property_cap_and_max_return_never_exceeded() -> None:
 
 def test_docstring_examples() -> None:
     """The worked contract in settle's docstring still computes the stated figures."""
-    outcome = doctest.testmod(finance, raise_on_error=False)
+    outcome = doctest.testmod(settlement, raise_on_error=False)
     assert outcome.attempted > 0
     assert outcome.failed == 0

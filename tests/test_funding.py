@@ -7,14 +7,14 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.agents import generate_associations
+from sim.delivery.agents import generate_associations
 from sim.errors import UserInputError
 from sim.funding import MECHANISMS, Mechanism, make_mechanism
 from sim.funding.planned import Planned
-from sim.params import ModelParams
-from sim.rng import stream
-from sim.run import RunOutput, simulate
-from sim.territory import City
+from sim.simulation.run import RunOutput, simulate
+from sim.world.params import ModelParams
+from sim.world.rng import stream
+from sim.world.territory import City
 
 MONTHS = 30
 
@@ -42,7 +42,7 @@ def mechanism_runs(
 
 def test_never_spends_beyond_budget(mechanism_runs: tuple[str, RunOutput, RunOutput]) -> None:
     """Public outflows (city, CAF, State, department) never exceed the mechanism's budget."""
-    from sim.finance import PUBLIC_PAYERS
+    from sim.funding.ledger import PUBLIC_PAYERS
 
     name, run, _ = mechanism_runs
     spent = sum(f["amount_eur"] for f in run.cash_flows if f["payer"] in PUBLIC_PAYERS)
@@ -107,7 +107,7 @@ def test_planned_spends_by_formula_whatever_the_outcomes(small_city: City) -> No
     assert not np.array_equal(
         run.residents["sustained_job_month"], other.residents["sustained_job_month"]
     )
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
     model = CityModel(small_city, seed=2, months=24, mechanism=mechanism, resident_agents=False)
     model.run()
@@ -154,7 +154,7 @@ def test_zero_effect_programme_adds_nothing_despite_many_counted_outcomes(
 ) -> None:
     """Associations of zero effectiveness: true additional outcomes are exactly zero (common
     random numbers), while gross monitoring counts hundreds of outcomes, all deadweight."""
-    from sim.metrics import run_metrics
+    from sim.experiments.metrics import run_metrics
 
     metrics = run_metrics(_plan_with_effectiveness(demo_city, 0.0), twin_seed_4)
     assert metrics["true_additional_employment"] == 0
@@ -168,7 +168,7 @@ def test_effective_programme_yields_true_additional_outcomes(
 ) -> None:
     """Effective associations: true additional jobs held 6 months are positive, more than 3
     standard errors of the resident-by-resident difference above zero."""
-    from sim.metrics import outcome_count, run_metrics
+    from sim.experiments.metrics import outcome_count, run_metrics
 
     twin = twin_seed_4
     arm = _plan_with_effectiveness(demo_city, 4.0)
@@ -180,7 +180,7 @@ def test_effective_programme_yields_true_additional_outcomes(
 def _pilot_decisions(design: str) -> list[dict]:
     """Decisions of one call per seed in a city where every territory has one employment
     association, half the pilots truly work, and pilots are large enough for an RCT."""
-    from sim.territory import generate_city
+    from sim.world.territory import generate_city
 
     city = generate_city(8, 40_000, seed=12, qpv_share=0.5)
     profiles, seen = [], set()
@@ -253,7 +253,7 @@ def test_zero_effect_leaves_every_trajectory_as_in_the_twin(name: str, small_cit
     """Common random numbers hold for every mechanism and specialty: when no action has any
     effect, every resident's outcomes equal the status-quo twin's, whatever was enrolled,
     randomized, matched, paid or evaluated."""
-    from sim.output import RESIDENT_FIELDS
+    from sim.simulation.output import RESIDENT_FIELDS
 
     assert set(ZERO_EFFECT) == set(MECHANISMS), "give every mechanism a zero-effect setting"
     twin = simulate(small_city, make_mechanism("status_quo"), seed=6, months=30)
@@ -271,7 +271,7 @@ def test_zero_effect_leaves_every_trajectory_as_in_the_twin(name: str, small_cit
 
 def test_every_pilot_of_every_call_is_judged(small_city: City) -> None:
     """Each funded pilot is evaluated and decided once, the last call's included."""
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
     mechanism = make_mechanism("call_for_projects", budget_eur_per_year=600_000.0, pilot_months=12)
     model = CityModel(small_city, seed=3, months=37, mechanism=mechanism, resident_agents=False)
@@ -284,7 +284,7 @@ def test_every_pilot_of_every_call_is_judged(small_city: City) -> None:
 def test_other_public_payers_pay_and_are_counted(small_city: City) -> None:
     """A contract paid by the CAF: the CAF, not the city, repays the investor, and its
     payments count as public spending."""
-    from sim.metrics import spending_eur_by_kind
+    from sim.experiments.metrics import spending_eur_by_kind
 
     run = simulate(
         small_city,

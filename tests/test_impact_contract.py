@@ -6,10 +6,10 @@ import math
 
 import pytest
 
+from sim.experiments.metrics import run_metrics
 from sim.funding import make_mechanism
-from sim.metrics import run_metrics
-from sim.run import RunOutput, simulate
-from sim.territory import City
+from sim.simulation.run import RunOutput, simulate
+from sim.world.territory import City
 
 MONTHS = 50
 

@@ -6,11 +6,11 @@ import mesa
 import numpy as np
 import pytest
 
-from sim.actions import ActionSpec
-from sim.agents import Association, PublicService, Resident
-from sim.model import CityModel
-from sim.params import ModelParams
-from sim.territory import City
+from sim.delivery.actions import ActionSpec
+from sim.delivery.agents import Association, PublicService, Resident
+from sim.simulation.model import CityModel
+from sim.world.params import ModelParams
+from sim.world.territory import City
 
 TRAJECTORY = (
     "job_found_month",
@@ -159,6 +159,6 @@ def test_docstring_example_runs() -> None:
     """The example in the model module's docstring runs as written."""
     import doctest
 
-    import sim.model
+    import sim.simulation.model
 
-    assert doctest.testmod(sim.model, raise_on_error=True).attempted >= 1
+    assert doctest.testmod(sim.simulation.model, raise_on_error=True).attempted >= 1

@@ -5,12 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.actions import ActionSpec, Target
-from sim.calibration import implied_steady_state_unemployment
-from sim.model import CityModel
-from sim.params import FRENCH_NONE, ModelParams
-from sim.population import NOT_YET, Population
-from sim.territory import City, generate_city
+from sim.delivery.actions import ActionSpec, Target
+from sim.simulation.model import CityModel
+from sim.world.calibration import implied_steady_state_unemployment
+from sim.world.params import FRENCH_NONE, ModelParams
+from sim.world.population import NOT_YET, Population
+from sim.world.territory import City, generate_city
 
 
 def _first_month_exit_rates(city: City, seed: int) -> dict[str, tuple[int, int]]:

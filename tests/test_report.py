@@ -14,11 +14,11 @@ from helpers import three_arm_scenario
 from matplotlib.image import imread
 
 import sim
-from sim.analysis import HEADLINE, compare_arms
 from sim.api import Results
 from sim.errors import UserInputError
-from sim.i18n import MESSAGES, NNBSP, Labels
-from sim.report import FIGURE_KEYS, write_report
+from sim.reading.analysis import HEADLINE, compare_arms
+from sim.reading.i18n import MESSAGES, NNBSP, Labels
+from sim.reading.report import FIGURE_KEYS, write_report
 
 NAME = "démo <script>alert(1)</script>"
 DESCRIPTION = "Essai <b>gras</b> & co"

@@ -9,7 +9,7 @@ import pytest
 
 from sim.cli import main
 from sim.errors import UserInputError
-from sim.scenario import parse_scenario, scenario_from_dict
+from sim.experiments.scenario import parse_scenario, scenario_from_dict
 
 SCENARIOS = sorted((Path(__file__).resolve().parent.parent / "scenarios").glob("*.toml"))
 

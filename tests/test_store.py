@@ -15,8 +15,8 @@ import pandas as pd
 import pytest
 
 from sim.errors import UserInputError
-from sim.results import STATUS_FAILED, RunResult
-from sim.store import SCHEMA_VERSION, ResultStore, SchemaVersionError, default_db_path
+from sim.experiments.results import STATUS_FAILED, RunResult
+from sim.experiments.store import SCHEMA_VERSION, ResultStore, SchemaVersionError, default_db_path
 
 TERRITORIES = [
     {

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from sim.errors import TerritoryDataError
-from sim.territory import generate_city, load_city, parse_city_table, write_city_table
+from sim.world.territory import generate_city, load_city, parse_city_table, write_city_table
 
 GOOD = """# comment line
 territory_id,name,working_age_population,unemployment_rate,long_term_share,rsa_share,non_french_share,qpv,neighbours

@@ -12,21 +12,21 @@ import inspect
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Self
 
-from sim.actions import Action, ActionSpec
-from sim.agents import Association
+from sim.delivery.actions import Action, ActionSpec
+from sim.delivery.agents import Association
 from sim.errors import UserInputError, did_you_mean
-from sim.evaluation import DESIGNS, check_design
-from sim.finance import CITY, EVALUATION, EVALUATOR
-from sim.params import EMPLOYMENT, FRENCH, SPECIALTIES, ModelParams
-from sim.programme import FundingState
-from sim.rng import stream
+from sim.funding.evaluation import DESIGNS, check_design
+from sim.funding.ledger import CITY, EVALUATION, EVALUATOR
+from sim.funding.state import FundingState
+from sim.world.params import EMPLOYMENT, FRENCH, SPECIALTIES, ModelParams
+from sim.world.rng import stream
 
 if TYPE_CHECKING:
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
 #: True effect of an action by an association of effectiveness 1, in each specialty's unit
-#: (see ``sim.actions``): +0.5 point of monthly job-finding hazard (a few points of employment at
-#: two years, Card, Kluve & Weber 2018); the OFII A1 share; +10 points of monthly take-up hazard.
+#: (see ``sim.delivery.actions``): +0.5 point of monthly job-finding hazard (a few points of
+#: employment at two years, Card, Kluve & Weber 2018); the OFII A1 share; +10 points of monthly take-up hazard.
 EMPLOYMENT_EFFECT_PER_MONTH = 0.005
 RIGHTS_EFFECT_PER_MONTH = 0.10
 #: Months a participant stays in an action of each specialty (French: 200 h over 6 months).

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.actions import ActionSpec, needs
-from sim.agents import Association
-from sim.finance import CITY, GRANT, INCUBATOR
+from sim.delivery.actions import ActionSpec, needs
+from sim.delivery.agents import Association
 from sim.funding.base import (
     DURATION_MONTHS,
     EVALUATION_COST_EUR,
@@ -34,10 +33,11 @@ from sim.funding.base import (
     reserve_evaluation,
     scaled_effect,
 )
-from sim.params import SPECIALTIES
+from sim.funding.ledger import CITY, GRANT, INCUBATOR
+from sim.world.params import SPECIALTIES
 
 if TYPE_CHECKING:
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
 DEFAULT_COMMITTEE = {"need": 1.0, "partnership": 0.5, "claimed_effect": 1.0, "cost": 0.5}
 INCUBATOR_PARTY = "incubator"

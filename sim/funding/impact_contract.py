@@ -5,8 +5,8 @@ per validated outcome, a threshold, a payment cap and payment dates. An investor
 pre-finances the operator's costs and the structuring, legal and evaluation costs. An operator
 (an association) enrols the target population; outcome pay tilts its selection toward the most
 job-ready by ``creaming_degree``. At each payment date an evaluator counts validated outcomes with
-the chosen design, and the pure settlement (:func:`sim.finance.settle`) turns them into the payer's
-payments and the investor's return, honouring the threshold, the cap and the maximum return.
+the chosen design, and the pure settlement (:func:`sim.funding.settlement.settle`) turns them
+into the payer's payments and the investor's return, honouring the threshold, the cap and the maximum return.
 
 Defaults follow ``domain.md``: 48-month contracts, maximum return 5 % a year, cap 1.2 x capital,
 transaction costs 15 % of capital, creaming 0.3, matched comparison as evaluation design.
@@ -16,21 +16,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from sim.actions import ActionSpec, Target
-from sim.agents import Association
+from sim.delivery.actions import ActionSpec, Target
+from sim.delivery.agents import Association
 from sim.errors import UserInputError
-from sim.finance import (
-    EVALUATION,
-    EVALUATOR,
-    INTERMEDIARY,
-    INVESTMENT,
-    INVESTOR,
-    REPAYMENT,
-    TRANSACTION,
-    ContractTerms,
-    EvaluatedPeriod,
-    settle,
-)
 from sim.funding.base import (
     DURATION_MONTHS,
     EVALUATION_COST_EUR,
@@ -41,9 +29,19 @@ from sim.funding.base import (
     require_number,
     scaled_effect,
 )
+from sim.funding.ledger import (
+    EVALUATION,
+    EVALUATOR,
+    INTERMEDIARY,
+    INVESTMENT,
+    INVESTOR,
+    REPAYMENT,
+    TRANSACTION,
+)
+from sim.funding.settlement import ContractTerms, EvaluatedPeriod, settle
 
 if TYPE_CHECKING:
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
 OUTCOMES = {"employment_6_months": "employment_support", "french_a1": "french_course"}
 PAYERS = ("city", "caf", "state", "department")

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from sim.actions import ActionSpec, needs
-from sim.finance import ACTIVITY, CITY, EVALUATION, EVALUATOR
+from sim.delivery.actions import ActionSpec, needs
 from sim.funding.base import (
     DURATION_MONTHS,
     EVALUATION_COST_EUR,
@@ -28,10 +27,11 @@ from sim.funding.base import (
     require_number,
     scaled_effect,
 )
-from sim.params import SPECIALTIES
+from sim.funding.ledger import ACTIVITY, CITY, EVALUATION, EVALUATOR
+from sim.world.params import SPECIALTIES
 
 if TYPE_CHECKING:
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
 FORMULAS = ("per_resident", "per_need")
 DEFAULT_SHARES = {"employment_support": 0.6, "french_course": 0.25, "access_to_rights": 0.15}

@@ -24,8 +24,8 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserInputError
-from sim.params import EMPLOYMENT, FRENCH, ModelParams
-from sim.population import Population, reached_between
+from sim.world.params import EMPLOYMENT, FRENCH, ModelParams
+from sim.world.population import Population, reached_between
 
 DESIGNS = ("none", "historical_baseline", "comparison_group", "rct")
 #: Monthly separation of established jobs that an evaluator assumes from published statistics.
@@ -89,7 +89,7 @@ def published_outcome_probability(
     params: ModelParams, specialty: int, group: np.ndarray, months: np.ndarray
 ) -> np.ndarray:
     """Chance of the outcome within ``months`` that published rates give for each hazard group
-    (``sim.population.SHORT_TERM`` ... ``EMPLOYED``), ignoring duration dependence as such
+    (``sim.world.population.SHORT_TERM`` ... ``EMPLOYED``), ignoring duration dependence as such
     benchmarks do."""
     months = np.maximum(months, 0)
     if specialty == EMPLOYMENT:

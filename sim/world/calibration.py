@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.population import LONG_TERM, SHORT_TERM, Population, new_job_period
+from sim.world.population import LONG_TERM, SHORT_TERM, Population, new_job_period
 
 
 def implied_steady_state_unemployment(pop: Population) -> tuple[float, float]:

@@ -13,10 +13,11 @@ from typing import Any
 
 import numpy as np
 
-from sim.finance import PUBLIC_PAYERS, npv_eur
-from sim.output import RunOutput
-from sim.params import SPECIALTIES
-from sim.population import LONG_TERM, NOT_YET, ON_RSA, reached_between
+from sim.funding.discounting import npv_eur
+from sim.funding.ledger import PUBLIC_PAYERS
+from sim.simulation.output import RunOutput
+from sim.world.params import SPECIALTIES
+from sim.world.population import LONG_TERM, NOT_YET, ON_RSA, reached_between
 
 #: Outcomes by need, in the order of the specialties that answer them.
 NEEDS = ("employment", "french", "rights")

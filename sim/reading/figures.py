@@ -1,7 +1,7 @@
 """Figures of a batch for people who are not specialists, in English or French.
 
 Every function takes data frames of one batch (as read by :class:`sim.Results` or
-:class:`sim.store.ResultStore`) and a :class:`sim.i18n.Labels`, and returns a
+:class:`sim.experiments.store.ResultStore`) and a :class:`sim.reading.i18n.Labels`, and returns a
 :class:`matplotlib.figure.Figure`. Figures are built with the object-oriented API
 (``Figure(...)``, never ``pyplot``): no GUI backend is touched, which is safe on headless machines,
 and no global figure is left open. Save one with ``figure.savefig(path)``.
@@ -29,7 +29,8 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
 
-from sim.analysis import (
+from sim.errors import UserInputError
+from sim.reading.analysis import (
     TWIN,
     cash_flow_summary,
     compare_arms,
@@ -39,9 +40,8 @@ from sim.analysis import (
     series_bands,
     territory_effects,
 )
-from sim.errors import UserInputError
-from sim.i18n import Labels
-from sim.territory import City
+from sim.reading.i18n import Labels
+from sim.world.territory import City
 
 #: Series drawn over time by default.
 DEFAULT_SERIES = ("sustained_jobs_cumulative", "unemployment_rate")

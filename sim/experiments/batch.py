@@ -26,15 +26,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
+from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult, fill_result
+from sim.experiments.scenario import RunSpec, Scenario, TaskSpec
 from sim.funding import make_mechanism
-from sim.output import RunOutput
-from sim.params import ModelParams
-from sim.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult, fill_result
-from sim.run import simulate
-from sim.scenario import RunSpec, Scenario, TaskSpec
+from sim.simulation.output import RunOutput
+from sim.simulation.run import simulate
+from sim.world.params import ModelParams
 
 if TYPE_CHECKING:
-    from sim.store import ResultStore
+    from sim.experiments.store import ResultStore
 
 EXECUTORS = ("serial", "processes", "dask")
 
@@ -147,7 +147,7 @@ def _worker_context() -> BaseContext:
     already imported the simulator), else spawn; never a plain fork of this threaded process."""
     if "forkserver" in get_all_start_methods():
         context = get_context("forkserver")
-        context.set_forkserver_preload(["sim.batch"])
+        context.set_forkserver_preload(["sim.experiments.batch"])
         return context
     return get_context("spawn")
 
@@ -317,7 +317,7 @@ def package_version() -> str:
 
 def git_commit() -> str | None:
     """The source tree's commit, when sim runs from a git checkout."""
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     try:
         out = subprocess.run(
             ["git", "-C", str(root), "rev-parse", "HEAD"],

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.errors import UserInputError
-from sim.evaluation import EvaluationResult, evaluate, match_comparisons
-from sim.params import (
+from sim.funding.evaluation import EvaluationResult, evaluate, match_comparisons
+from sim.world.params import (
     EMPLOYMENT,
     FRENCH,
     FRENCH_A2,
@@ -30,7 +30,7 @@ from sim.params import (
     SPECIALTIES,
     specialty_index,
 )
-from sim.population import Population
+from sim.world.population import Population
 
 SELECTION_POLICIES = ("first_come", "neediest_first", "creaming")
 #: Candidates an evaluator draws per participant to find its match (a random sample of the pool).

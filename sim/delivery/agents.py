@@ -1,7 +1,7 @@
 """Mesa agents: residents (thin views onto the population arrays), associations and public services.
 
-Residents' dynamics run vectorized in :mod:`sim.population`; a ``Resident`` agent only reads its
-row, so ``model.agents``, ``AgentSet.select``, ``agg``, ``groupby`` and a Mesa ``DataCollector``
+Residents' dynamics run vectorized in :mod:`sim.world.population`; a ``Resident`` agent only
+reads its row, so ``model.agents``, ``AgentSet.select``, ``agg``, ``groupby`` and a Mesa ``DataCollector``
 work on residents without a Python loop on the hot path.
 """
 
@@ -13,12 +13,12 @@ from typing import TYPE_CHECKING
 import mesa
 import numpy as np
 
-from sim.actions import Action, Enrolment, needs
-from sim.params import SPECIALTIES, specialty_index
-from sim.population import Population
+from sim.delivery.actions import Action, Enrolment, needs
+from sim.world.params import SPECIALTIES, specialty_index
+from sim.world.population import Population
 
 if TYPE_CHECKING:
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
 
 class Resident(mesa.Agent):  # type: ignore[misc]

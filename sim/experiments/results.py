@@ -12,9 +12,9 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sim.finance import CITY, EVALUATOR, INTERMEDIARY, INVESTOR
-from sim.metrics import additional_outcomes_by_territory, run_metrics
-from sim.output import RunOutput
+from sim.experiments.metrics import additional_outcomes_by_territory, run_metrics
+from sim.funding.ledger import CITY, EVALUATOR, INTERMEDIARY, INVESTOR
+from sim.simulation.output import RunOutput
 
 STATUS_DONE = "done"
 STATUS_FAILED = "failed"

@@ -7,8 +7,8 @@ and every figure as PNG and SVG files in ``out_dir/figures/`` (named ``<figure>_
 The report says, from the numbers, which way of funding gave the most true additional outcomes
 per euro, who was reached, who bore the risk and whether differences are within noise; then it
 shows the comparison table, the figures with captions, a glossary and the batch's provenance.
-Every text comes from :mod:`sim.i18n`; the template (``sim/templates/report.html.j2``) escapes
-every value, the scenario's name and description included.
+Every text comes from :mod:`sim.reading.i18n`; the template
+(``sim/reading/templates/report.html.j2``) escapes every value, the scenario's name and description included.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import sim
-from sim import figures
-from sim.analysis import (
+from sim.reading import figures
+from sim.errors import UserInputError
+from sim.experiments.scenario import city_of
+from sim.experiments.store import ResultStore, require_existing
+from sim.reading.analysis import (
     HEADLINE,
     TWIN,
     compare_arms,
@@ -37,11 +40,8 @@ from sim.analysis import (
     paired_ratio_difference,
     pilot_decision_rates,
 )
-from sim.errors import UserInputError
-from sim.i18n import GLOSSARY, Labels
-from sim.scenario import city_of
-from sim.store import ResultStore, require_existing
-from sim.territory import City
+from sim.reading.i18n import GLOSSARY, Labels
+from sim.world.territory import City
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "report.html.j2"

@@ -5,8 +5,8 @@ Messages are keyed by an identifier and written once per language (``MESSAGES[la
 numbers the way its readers write them: ``1,234.5`` and ``12%`` in English, ``1 234,5`` and
 ``12 %`` in French (with a narrow no-break space, which never breaks a number across lines).
 
-The English labels of the headline metrics are those of :data:`sim.analysis.HEADLINE`, so the
-report and ``sim compare`` read the same; their French versions are here.
+The English labels of the headline metrics are those of :data:`sim.reading.analysis.HEADLINE`, so
+the report and ``sim compare`` read the same; their French versions are here.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 import math
 from datetime import datetime
 
-from sim.analysis import HEADLINE, SHARE_UNITS
 from sim.errors import UserInputError
+from sim.reading.analysis import HEADLINE, SHARE_UNITS
 
 LANGUAGES = ("en", "fr")
 #: Narrow no-break space: French thousands separator and space before ``%``, ``:`` and ``;``.
@@ -32,7 +32,7 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("arm.planned", "planned programme", "programme planifié"),
     ("arm.call_for_projects", "call for projects", "appel à projets"),
     ("arm.impact_contract", "social impact contract", "contrat à impact social"),
-    # ---- French versions of the headline metrics (English: sim.analysis.HEADLINE)
+    # ---- French versions of the headline metrics (English: sim.reading.analysis.HEADLINE)
     ("metric.participants", "", "participants"),
     ("metric.true_additional_outcomes", "", "résultats réellement supplémentaires"),
     ("metric.true_additional_employment", "", "dont emplois tenus 6 mois"),
@@ -925,7 +925,7 @@ class Labels:
         return self.t(key) if self.messages.get(key) else name
 
     def unit(self, unit: str) -> str:
-        """The name of a unit of :data:`sim.analysis.HEADLINE`."""
+        """The name of a unit of :data:`sim.reading.analysis.HEADLINE`."""
         key = f"unit.{unit}"
         return self.t(key) if key in self.messages else unit
 

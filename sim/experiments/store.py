@@ -47,7 +47,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, CursorResult, make_url
 
 from sim.errors import UserInputError
-from sim.results import STATUS_DONE, STATUS_FAILED, RunResult
+from sim.experiments.results import STATUS_DONE, STATUS_FAILED, RunResult
 
 SCHEMA_VERSION = 1
 #: Status of a batch while runs are being stored, and the statuses ``finish_batch`` accepts.

@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from sim.finance import Ledger
+from sim.funding.ledger import Ledger
 
 if TYPE_CHECKING:
-    from sim.model import CityModel
+    from sim.simulation.model import CityModel
 
 
 class Programme(Protocol):

@@ -28,9 +28,9 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserInputError, did_you_mean
-from sim.params import ModelParams
-from sim.rng import replication_seeds
-from sim.territory import BUILTIN_CITIES, City, city_table_path, generate_city, load_city
+from sim.world.params import ModelParams
+from sim.world.rng import replication_seeds
+from sim.world.territory import BUILTIN_CITIES, City, city_table_path, generate_city, load_city
 
 TOP_KEYS = (
     "name",

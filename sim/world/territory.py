@@ -17,8 +17,8 @@ import numpy as np
 
 from sim.errors import TerritoryDataError, did_you_mean
 
-#: Where the shipped city tables live (the project's ``scenarios/data`` folder).
-DATA_DIR = Path(__file__).resolve().parent.parent / "scenarios" / "data"
+#: Where the built-in city tables live: package data, so that an installed wheel has them too.
+DATA_DIR = Path(__file__).resolve().parent / "data"
 BUILTIN_CITIES = {"demo": "demo_city.csv", "bordeaux": "bordeaux_scale.csv"}
 
 REQUIRED_COLUMNS = (

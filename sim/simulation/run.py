@@ -1,4 +1,4 @@
-"""Run one simulation and turn it into plain, picklable data (``sim.output.RunOutput``).
+"""Run one simulation and turn it into plain, picklable data (``sim.simulation.output.RunOutput``).
 
 Everything downstream (metrics, the results store, analysis, reports) reads ``RunOutput``s and
 data frames, never the model, so workers can send them to the parent process.
@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from sim.agents import AssociationProfile
+from sim.delivery.agents import AssociationProfile
 from sim.funding.base import Mechanism
-from sim.model import CityModel
-from sim.output import RESIDENT_FIELDS, RunOutput
-from sim.params import ModelParams
-from sim.territory import City
+from sim.simulation.model import CityModel
+from sim.simulation.output import RESIDENT_FIELDS, RunOutput
+from sim.world.params import ModelParams
+from sim.world.territory import City
 
 
 def simulate(

@@ -18,16 +18,16 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.actions import Action, ActionSpec, Enrolment, needs
-from sim.agents import Association as AssociationAgent
-from sim.agents import AssociationProfile, PublicService, Resident, generate_associations
-from sim.evaluation import OBSERVED_BARRIER_NOISE_SD
-from sim.network import build_social_network
-from sim.params import FRENCH_NONE, SPECIALTIES, ModelParams
-from sim.population import NOT_YET, MonthlyDraws, Population
-from sim.programme import FundingState, Programme
-from sim.rng import indexed_stream, stream, stream_seed
-from sim.territory import City, load_city
+from sim.delivery.actions import Action, ActionSpec, Enrolment, needs
+from sim.delivery.agents import Association as AssociationAgent
+from sim.delivery.agents import AssociationProfile, PublicService, Resident, generate_associations
+from sim.funding.evaluation import OBSERVED_BARRIER_NOISE_SD
+from sim.funding.state import FundingState, Programme
+from sim.world.network import build_social_network
+from sim.world.params import FRENCH_NONE, SPECIALTIES, ModelParams
+from sim.world.population import NOT_YET, MonthlyDraws, Population
+from sim.world.rng import indexed_stream, stream, stream_seed
+from sim.world.territory import City, load_city
 
 SERIES = (
     "unemployment_rate",
@@ -57,7 +57,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
 
     Attributes:
         city: the ``City`` (territories and their diagnosis).
-        population: the residents' arrays (``sim.population.Population``).
+        population: the residents' arrays (``sim.world.population.Population``).
         enrolment: who is aware of, enrolled in or served by which action.
         actions: the running ``Action``s; ``associations`` and ``services`` are the Mesa agents.
         funding: the mechanism's per-run state (ledger, budget, decisions, evaluations).

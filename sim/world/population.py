@@ -16,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
-from sim.rng import monthly_stream, stream
-from sim.territory import City
+from sim.world.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
+from sim.world.rng import monthly_stream, stream
+from sim.world.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
 #: Hazard groups: the calibration groups of the unemployed, and the employed.

@@ -1,14 +1,6 @@
-"""Money side of the simulation: a double-entry ledger, discounting, and CIS settlement.
-
-The ledger records who paid whom, when and why, so that every funding model (planned
-programme, call for projects, social impact contract) can be compared on the same cash
-flows. The settlement of a social impact contract (CIS, contrat à impact social) is a pure
-function of the contract terms, the evaluator's certified figures and the investor's
-drawdowns, so it can be checked on its own against a real contract.
-
-Time is counted in whole months from the start of the run (month 0, 1, 2, ...). Amounts are
-in euros. Annual rates are fractions (0.05 means 5 % per year) and a flow at month ``m`` is
-discounted by ``(1 + r) ** (-m / 12)``.
+"""Settlement of a social impact contract (CIS, contrat à impact social): a pure function of the
+contract terms, the evaluator's certified figures and the investor's drawdowns, so that it can be
+checked on its own against a real contract.
 """
 
 from __future__ import annotations
@@ -20,36 +12,9 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
-import numpy.typing as npt
-from scipy.optimize import brentq
 
-# Kinds of flows, kept as plain strings so that records stay readable in databases and reports.
-ACTIVITY = "activity"
-GRANT = "grant"
-OUTCOME_PAYMENT = "outcome_payment"
-INVESTMENT = "investment"
-REPAYMENT = "repayment"
-TRANSACTION = "transaction"
-EVALUATION = "evaluation"
-INCUBATOR = "incubator"
-KINDS: tuple[str, ...] = (
-    ACTIVITY,
-    GRANT,
-    OUTCOME_PAYMENT,
-    INVESTMENT,
-    REPAYMENT,
-    TRANSACTION,
-    EVALUATION,
-    INCUBATOR,
-)
-
-# Parties that exist in every run; associations (operators) are named by the callers.
-CITY = "city"
-INVESTOR = "investor"
-EVALUATOR = "evaluator"
-INTERMEDIARY = "intermediary"
-#: Public payers: their outflows are public spending.
-PUBLIC_PAYERS = (CITY, "caf", "state", "department")
+from sim.funding.discounting import irr_per_year
+from sim.funding.ledger import FloatArray, check_amount, check_month
 
 # Reasons why a CIS payment was smaller than what the outcomes alone would have earned.
 LIMIT_THRESHOLD = "threshold_not_met"
@@ -57,293 +22,8 @@ LIMIT_CAP = "cap"
 LIMIT_MAX_RETURN = "max_return"
 LIMIT_NONE = ""
 
-# IRR search bracket, as annual rates. Below -99 %/year the investor has recovered almost
-# nothing and the exact figure carries no information; above +1000 %/year no social funding
-# contract is plausible, and wider brackets only add discount factors that span hundreds of
-# orders of magnitude over a multi-year horizon.
-IRR_MIN_PER_YEAR = -0.99
-IRR_MAX_PER_YEAR = 10.0
-# Grid points used to find every sign change of the NPV inside the bracket before refining
-# each one with brentq; flows with several sign changes can have several IRRs.
-_IRR_GRID_POINTS = 2001
 # Payment dates may fall after the end of the contract while the evaluator finishes its work.
 PAYMENT_GRACE_MONTHS = 24
-
-FloatArray = npt.NDArray[np.float64]
-
-
-def _check_month(value: int, name: str) -> int:
-    """Return ``value`` as an int after checking it is a whole month >= 0."""
-    # bool is an int subclass, but True as a month is always a caller bug.
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer month >= 0, got {value!r}")
-    if value < 0:
-        raise ValueError(f"{name} must be an integer month >= 0, got {value!r}")
-    return int(value)
-
-
-def _check_amount(value: float, name: str) -> float:
-    """Return ``value`` as a float after checking it is finite and >= 0."""
-    try:
-        amount = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
-    if not math.isfinite(amount) or amount < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return amount
-
-
-def _check_name(value: str, name: str) -> str:
-    """Return ``value`` after checking it is a non-empty string."""
-    if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
-
-
-@dataclass(frozen=True)
-class CashFlow:
-    """One payment from ``payer`` to ``payee``.
-
-    Attributes:
-        month: Month of the payment, counted from the start of the run.
-        payer: Party that pays.
-        payee: Party that receives.
-        kind: What the payment is for, one of the module's kind constants as a rule.
-        amount_eur: Amount paid, >= 0.
-    """
-
-    month: int
-    payer: str
-    payee: str
-    kind: str
-    amount_eur: float
-
-
-class Ledger:
-    """Double-entry record of every payment in a run.
-
-    Each flow is a debit for its payer and a credit for its payee, so the balances of all
-    parties always sum to zero; a non-zero sum would reveal money created or lost by a bug.
-    """
-
-    def __init__(self) -> None:
-        """Create an empty ledger."""
-        self._flows: list[CashFlow] = []
-
-    def pay(self, month: int, payer: str, payee: str, kind: str, amount_eur: float) -> None:
-        """Record one payment.
-
-        Args:
-            month: Month of the payment, >= 0.
-            payer: Party that pays.
-            payee: Party that receives, different from ``payer``.
-            kind: What the payment is for (see the module's kind constants).
-            amount_eur: Amount, finite and >= 0. A zero amount is not recorded, so callers
-                can pay computed amounts without testing them first.
-
-        Raises:
-            ValueError: If a field is invalid; the message names the field and the value.
-        """
-        month_checked = _check_month(month, "month")
-        _check_name(payer, "payer")
-        _check_name(payee, "payee")
-        _check_name(kind, "kind")
-        amount = _check_amount(amount_eur, "amount_eur")
-        if payer == payee:
-            raise ValueError(f"payee must differ from payer, got payer == payee == {payer!r}")
-        if amount == 0.0:
-            return
-        self._flows.append(CashFlow(month_checked, payer, payee, kind, amount))
-
-    @property
-    def flows(self) -> tuple[CashFlow, ...]:
-        """All recorded flows, in the order they were paid."""
-        return tuple(self._flows)
-
-    def total_eur(
-        self,
-        *,
-        payer: str | None = None,
-        payee: str | None = None,
-        kind: str | None = None,
-        until_month: int | None = None,
-    ) -> float:
-        """Sum the flows that match every given filter.
-
-        Args:
-            payer: Keep only flows paid by this party.
-            payee: Keep only flows received by this party.
-            kind: Keep only flows of this kind.
-            until_month: Keep only flows paid at or before this month (inclusive).
-
-        Returns:
-            Total amount of the matching flows.
-        """
-        return math.fsum(
-            flow.amount_eur
-            for flow in self._flows
-            if (payer is None or flow.payer == payer)
-            and (payee is None or flow.payee == payee)
-            and (kind is None or flow.kind == kind)
-            and (until_month is None or flow.month <= until_month)
-        )
-
-    def balance_eur(self, party: str) -> float:
-        """Return what ``party`` received minus what it paid."""
-        return self.total_eur(payee=party) - self.total_eur(payer=party)
-
-    def balances_eur(self) -> dict[str, float]:
-        """Return the balance of every party that appears in the ledger, sorted by name."""
-        parties = sorted(
-            {flow.payer for flow in self._flows} | {flow.payee for flow in self._flows}
-        )
-        return {party: self.balance_eur(party) for party in parties}
-
-    def by_month_eur(self, party: str, months: int | None = None) -> FloatArray:
-        """Return the net flow of ``party`` in each month (received minus paid).
-
-        Args:
-            party: Party whose flows are summed.
-            months: Length of the result; defaults to the last month in the ledger + 1.
-
-        Returns:
-            Array indexed by month, ready for ``npv_eur`` or ``irr_per_year``.
-
-        Raises:
-            ValueError: If ``months`` is too short to hold one of the party's flows, since
-                truncating would silently drop money.
-        """
-        length = max((flow.month for flow in self._flows), default=-1) + 1
-        if months is not None:
-            last_month = max(
-                (f.month for f in self._flows if party in (f.payer, f.payee)), default=-1
-            )
-            if isinstance(months, bool) or months < last_month + 1:
-                raise ValueError(
-                    f"months must be >= {last_month + 1} to hold every flow of {party!r}, "
-                    f"got {months!r}"
-                )
-            length = int(months)
-        net = np.zeros(length, dtype=np.float64)
-        for flow in self._flows:
-            if flow.payee == party:
-                net[flow.month] += flow.amount_eur
-            if flow.payer == party:
-                net[flow.month] -= flow.amount_eur
-        return net
-
-    def to_records(self) -> list[dict[str, Any]]:
-        """Return the flows as plain dicts (month, payer, payee, kind, amount_eur)."""
-        return [
-            {
-                "month": flow.month,
-                "payer": flow.payer,
-                "payee": flow.payee,
-                "kind": flow.kind,
-                "amount_eur": flow.amount_eur,
-            }
-            for flow in self._flows
-        ]
-
-
-def _as_monthly_flows(monthly_flows_eur: npt.ArrayLike) -> FloatArray:
-    """Return the flows as a finite 1-D float array, indexed by month."""
-    flows = np.asarray(monthly_flows_eur, dtype=np.float64)
-    if flows.ndim != 1:
-        raise ValueError(f"monthly_flows_eur must be 1-D, got shape {flows.shape}")
-    if not np.all(np.isfinite(flows)):
-        raise ValueError("monthly_flows_eur must contain only finite amounts")
-    return flows
-
-
-def npv_eur(monthly_flows_eur: npt.ArrayLike, annual_discount_rate: float) -> float:
-    """Net present value at month 0 of flows indexed by month.
-
-    Args:
-        monthly_flows_eur: Flow at each month (index = month), inflows positive.
-        annual_discount_rate: Annual rate r, > -1; month m is discounted by (1 + r)^(-m/12).
-
-    Returns:
-        The discounted sum.
-
-    Raises:
-        ValueError: If the rate is <= -1 or not finite, or the flows are not a finite 1-D series.
-    """
-    if not math.isfinite(annual_discount_rate) or annual_discount_rate <= -1.0:
-        raise ValueError(
-            f"annual_discount_rate must be a finite number > -1, got {annual_discount_rate!r}"
-        )
-    flows = _as_monthly_flows(monthly_flows_eur)
-    months = np.arange(flows.size, dtype=np.float64)
-    factors = np.power(1.0 + annual_discount_rate, -months / 12.0)
-    return float(math.fsum(flows * factors))
-
-
-def _scaled_npv(log_growth: float, flows: FloatArray) -> float:
-    """NPV at the annual rate exp(log_growth) - 1, times a positive factor.
-
-    For negative rates the discount factors of late months explode; multiplying the whole sum
-    by (1 + r)^(last month / 12) keeps every factor <= 1 without moving the roots, and the
-    scaled function stays continuous at r = 0, which is all brentq needs.
-    """
-    return float(_scaled_npv_on_grid(np.array([log_growth]), flows)[0])
-
-
-def _scaled_npv_on_grid(log_growths: FloatArray, flows: FloatArray) -> FloatArray:
-    """``_scaled_npv`` at many log growth rates at once (one row of factors per rate)."""
-    months = np.arange(flows.size, dtype=np.float64)
-    last_month = float(flows.size - 1)
-    rates = log_growths[:, np.newaxis]
-    exponents = -rates * months / 12.0 + np.minimum(0.0, rates * last_month / 12.0)
-    scaled: FloatArray = np.sum(flows * np.exp(exponents), axis=1)
-    return scaled
-
-
-def irr_per_year(monthly_flows_eur: npt.ArrayLike) -> float | None:
-    """Annual internal rate of return of flows indexed by month.
-
-    The IRR is the annual rate r at which ``npv_eur(flows, r) == 0``. Every sign change of
-    the NPV on a grid of rates inside [IRR_MIN_PER_YEAR, IRR_MAX_PER_YEAR] is refined with
-    brentq; when flows have several IRRs, the one closest to 0 is returned because it is
-    the one a reader would call "the" return of an investment near break-even.
-
-    Args:
-        monthly_flows_eur: Flow at each month (index = month), inflows positive.
-
-    Returns:
-        The annual IRR, or None if the flows never change sign or no root lies in the bracket.
-    """
-    flows = _as_monthly_flows(monthly_flows_eur)
-    if not (np.any(flows > 0) and np.any(flows < 0)):
-        return None
-    # Searching on log(1 + r) spreads the grid evenly over orders of magnitude of growth.
-    grid = np.linspace(math.log1p(IRR_MIN_PER_YEAR), math.log1p(IRR_MAX_PER_YEAR), _IRR_GRID_POINTS)
-    signs = np.sign(_scaled_npv_on_grid(grid, flows))
-    roots: list[float] = [float(grid[i]) for i in np.flatnonzero(signs == 0.0)]
-    # Signs rather than values: a product of two tiny NPVs could underflow to zero.
-    for i in np.flatnonzero(signs[:-1] * signs[1:] < 0):
-        root = brentq(_scaled_npv, grid[i], grid[i + 1], args=(flows,), xtol=1e-14, rtol=1e-14)
-        roots.append(float(root))
-    if not roots:
-        return None
-    rates = [math.expm1(x) for x in roots]
-    return min(rates, key=abs)
-
-
-def money_multiple(monthly_flows_eur: npt.ArrayLike) -> float | None:
-    """Total inflows divided by total outflows, undiscounted.
-
-    Args:
-        monthly_flows_eur: Flow at each month (index = month), inflows positive.
-
-    Returns:
-        The multiple (1.0 means the money came back exactly), or None if nothing flowed out.
-    """
-    flows = _as_monthly_flows(monthly_flows_eur)
-    outflows = -math.fsum(flows[flows < 0])
-    if outflows == 0.0:
-        return None
-    return math.fsum(flows[flows > 0]) / outflows
 
 
 ThresholdKind = Literal["absolute", "relative"]
@@ -375,8 +55,8 @@ class ContractTerms:
 
     def __post_init__(self) -> None:
         """Reject terms that no real contract could have."""
-        _check_amount(self.price_eur_per_outcome, "price_eur_per_outcome")
-        _check_amount(self.payment_cap_eur, "payment_cap_eur")
+        check_amount(self.price_eur_per_outcome, "price_eur_per_outcome")
+        check_amount(self.payment_cap_eur, "payment_cap_eur")
         rate = self.max_return_per_year
         if not (isinstance(rate, (int, float)) and 0.0 <= rate <= 1.0):
             raise ValueError(f"max_return_per_year must be in [0, 1], got {rate!r}")
@@ -384,7 +64,7 @@ class ContractTerms:
             raise ValueError(
                 f"threshold_kind must be 'absolute' or 'relative', got {self.threshold_kind!r}"
             )
-        _check_amount(self.threshold_value, "threshold_value")
+        check_amount(self.threshold_value, "threshold_value")
         if isinstance(self.contract_months, bool) or not isinstance(self.contract_months, int):
             raise ValueError(
                 f"contract_months must be an integer >= 1, got {self.contract_months!r}"
@@ -393,16 +73,16 @@ class ContractTerms:
             raise ValueError(
                 f"contract_months must be an integer >= 1, got {self.contract_months!r}"
             )
-        self._check_payment_months()
+        self.check_payment_months()
 
-    def _check_payment_months(self) -> None:
+    def check_payment_months(self) -> None:
         """Check the payment dates are increasing and fall within the contract plus grace."""
         months = self.payment_months
         last_allowed = self.contract_months + PAYMENT_GRACE_MONTHS
         if not isinstance(months, tuple) or not months:
             raise ValueError(f"payment_months must be a non-empty tuple of months, got {months!r}")
         for month in months:
-            _check_month(month, "payment_months")
+            check_month(month, "payment_months")
             if month > last_allowed:
                 raise ValueError(
                     f"payment_months must lie in [0, {last_allowed}] "
@@ -431,13 +111,13 @@ class EvaluatedPeriod:
 
     def __post_init__(self) -> None:
         """Reject figures no evaluator could certify."""
-        _check_month(self.month, "month")
+        check_month(self.month, "month")
         if not math.isfinite(self.validated_outcomes):
             raise ValueError(
                 f"validated_outcomes must be a finite number, got {self.validated_outcomes!r}"
             )
         if self.counterfactual_outcomes is not None:
-            _check_amount(self.counterfactual_outcomes, "counterfactual_outcomes")
+            check_amount(self.counterfactual_outcomes, "counterfactual_outcomes")
 
 
 @dataclass(frozen=True)
@@ -510,17 +190,17 @@ def _compounded_eur(events: Iterable[tuple[int, float]], month: int, rate_per_ye
     )
 
 
-def _check_drawdowns(drawdowns: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
+def check_drawdowns(drawdowns: Sequence[tuple[int, float]]) -> list[tuple[int, float]]:
     """Validate the investor's drawdowns and return them as (int month, float amount)."""
     checked: list[tuple[int, float]] = []
     for month, amount in drawdowns:
         checked.append(
-            (_check_month(month, "drawdowns month"), _check_amount(amount, "drawdowns amount_eur"))
+            (check_month(month, "drawdowns month"), check_amount(amount, "drawdowns amount_eur"))
         )
     return checked
 
 
-def _check_periods(terms: ContractTerms, periods: Sequence[EvaluatedPeriod]) -> None:
+def check_periods(terms: ContractTerms, periods: Sequence[EvaluatedPeriod]) -> None:
     """Check each period falls on a payment date and the periods are in date order."""
     months = [period.month for period in periods]
     for month in months:
@@ -630,8 +310,8 @@ def settle(
         >>> weak.limited_by
         ('threshold_not_met', 'threshold_not_met')
     """
-    _check_periods(terms, periods)
-    capital = _check_drawdowns(drawdowns)
+    check_periods(terms, periods)
+    capital = check_drawdowns(drawdowns)
     payments: list[tuple[int, float]] = []
     limited_by: list[str] = []
     total_paid_eur = 0.0

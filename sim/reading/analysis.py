@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.finance import PUBLIC_PAYERS
-from sim.metrics import contract_risks
+from sim.experiments.metrics import contract_risks
+from sim.funding.ledger import PUBLIC_PAYERS
 
 TWIN = "status_quo"
 
@@ -255,7 +255,7 @@ NEED_COLUMNS = ("true_additional_employment", "true_additional_french", "true_ad
 IMPACT_CONTRACT = "impact_contract"
 #: Percentiles of the bands drawn across replications.
 BAND_PERCENTILES = (2.5, 97.5)
-#: Percentiles of the contract risk summaries (as in ``sim.metrics.contract_risks``).
+#: Percentiles of the contract risk summaries (as in ``sim.experiments.metrics.contract_risks``).
 RISK_QUANTILES = (0.05, 0.5, 0.95)
 
 SERIES_BAND_COLUMNS = [
@@ -440,8 +440,8 @@ def _finite(values: pd.Series) -> np.ndarray:
 def contract_outcomes(metrics: pd.DataFrame) -> pd.DataFrame:
     """Who bore the risk of each social impact contract, across its replications.
 
-    The definitions are those of ``sim.metrics.contract_risks``, computed from the metrics
-    frame: the probability that the investor loses money, the probability that the payer pays
+    The definitions are those of ``sim.experiments.metrics.contract_risks``, computed from the
+    metrics frame: the probability that the investor loses money, the probability that the payer pays
     for outcomes that were not additional, and the 5th, 50th and 95th percentiles of the payer's
     net present value; the same for the investor's internal rate of return (runs where it is
     undefined left out, counted in ``investor_irr_replications``).

@@ -1,0 +1,219 @@
+"""The double-entry ledger every mechanism pays through: who paid whom, when and why.
+
+Time is counted in whole months from the start of the run (month 0, 1, 2, ...); amounts are in
+euros. Every funding model (planned programme, call for projects, social impact contract) records
+its cash flows here, so that all of them can be compared on the same flows.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+# Kinds of flows, kept as plain strings so that records stay readable in databases and reports.
+ACTIVITY = "activity"
+GRANT = "grant"
+OUTCOME_PAYMENT = "outcome_payment"
+INVESTMENT = "investment"
+REPAYMENT = "repayment"
+TRANSACTION = "transaction"
+EVALUATION = "evaluation"
+INCUBATOR = "incubator"
+KINDS: tuple[str, ...] = (
+    ACTIVITY,
+    GRANT,
+    OUTCOME_PAYMENT,
+    INVESTMENT,
+    REPAYMENT,
+    TRANSACTION,
+    EVALUATION,
+    INCUBATOR,
+)
+
+# Parties that exist in every run; associations (operators) are named by the callers.
+CITY = "city"
+INVESTOR = "investor"
+EVALUATOR = "evaluator"
+INTERMEDIARY = "intermediary"
+#: Public payers: their outflows are public spending.
+PUBLIC_PAYERS = (CITY, "caf", "state", "department")
+
+FloatArray = npt.NDArray[np.float64]
+
+
+def check_month(value: int, name: str) -> int:
+    """Return ``value`` as an int after checking it is a whole month >= 0."""
+    # bool is an int subclass, but True as a month is always a caller bug.
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ValueError(f"{name} must be an integer month >= 0, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be an integer month >= 0, got {value!r}")
+    return int(value)
+
+
+def check_amount(value: float, name: str) -> float:
+    """Return ``value`` as a float after checking it is finite and >= 0."""
+    try:
+        amount = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+    if not math.isfinite(amount) or amount < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return amount
+
+
+def check_name(value: str, name: str) -> str:
+    """Return ``value`` after checking it is a non-empty string."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+    return value
+
+
+@dataclass(frozen=True)
+class CashFlow:
+    """One payment from ``payer`` to ``payee``.
+
+    Attributes:
+        month: Month of the payment, counted from the start of the run.
+        payer: Party that pays.
+        payee: Party that receives.
+        kind: What the payment is for, one of the module's kind constants as a rule.
+        amount_eur: Amount paid, >= 0.
+    """
+
+    month: int
+    payer: str
+    payee: str
+    kind: str
+    amount_eur: float
+
+
+class Ledger:
+    """Double-entry record of every payment in a run.
+
+    Each flow is a debit for its payer and a credit for its payee, so the balances of all
+    parties always sum to zero; a non-zero sum would reveal money created or lost by a bug.
+    """
+
+    def __init__(self) -> None:
+        """Create an empty ledger."""
+        self._flows: list[CashFlow] = []
+
+    def pay(self, month: int, payer: str, payee: str, kind: str, amount_eur: float) -> None:
+        """Record one payment.
+
+        Args:
+            month: Month of the payment, >= 0.
+            payer: Party that pays.
+            payee: Party that receives, different from ``payer``.
+            kind: What the payment is for (see the module's kind constants).
+            amount_eur: Amount, finite and >= 0. A zero amount is not recorded, so callers
+                can pay computed amounts without testing them first.
+
+        Raises:
+            ValueError: If a field is invalid; the message names the field and the value.
+        """
+        month_checked = check_month(month, "month")
+        check_name(payer, "payer")
+        check_name(payee, "payee")
+        check_name(kind, "kind")
+        amount = check_amount(amount_eur, "amount_eur")
+        if payer == payee:
+            raise ValueError(f"payee must differ from payer, got payer == payee == {payer!r}")
+        if amount == 0.0:
+            return
+        self._flows.append(CashFlow(month_checked, payer, payee, kind, amount))
+
+    @property
+    def flows(self) -> tuple[CashFlow, ...]:
+        """All recorded flows, in the order they were paid."""
+        return tuple(self._flows)
+
+    def total_eur(
+        self,
+        *,
+        payer: str | None = None,
+        payee: str | None = None,
+        kind: str | None = None,
+        until_month: int | None = None,
+    ) -> float:
+        """Sum the flows that match every given filter.
+
+        Args:
+            payer: Keep only flows paid by this party.
+            payee: Keep only flows received by this party.
+            kind: Keep only flows of this kind.
+            until_month: Keep only flows paid at or before this month (inclusive).
+
+        Returns:
+            Total amount of the matching flows.
+        """
+        return math.fsum(
+            flow.amount_eur
+            for flow in self._flows
+            if (payer is None or flow.payer == payer)
+            and (payee is None or flow.payee == payee)
+            and (kind is None or flow.kind == kind)
+            and (until_month is None or flow.month <= until_month)
+        )
+
+    def balance_eur(self, party: str) -> float:
+        """Return what ``party`` received minus what it paid."""
+        return self.total_eur(payee=party) - self.total_eur(payer=party)
+
+    def balances_eur(self) -> dict[str, float]:
+        """Return the balance of every party that appears in the ledger, sorted by name."""
+        parties = sorted(
+            {flow.payer for flow in self._flows} | {flow.payee for flow in self._flows}
+        )
+        return {party: self.balance_eur(party) for party in parties}
+
+    def by_month_eur(self, party: str, months: int | None = None) -> FloatArray:
+        """Return the net flow of ``party`` in each month (received minus paid).
+
+        Args:
+            party: Party whose flows are summed.
+            months: Length of the result; defaults to the last month in the ledger + 1.
+
+        Returns:
+            Array indexed by month, ready for ``npv_eur`` or ``irr_per_year``.
+
+        Raises:
+            ValueError: If ``months`` is too short to hold one of the party's flows, since
+                truncating would silently drop money.
+        """
+        length = max((flow.month for flow in self._flows), default=-1) + 1
+        if months is not None:
+            last_month = max(
+                (f.month for f in self._flows if party in (f.payer, f.payee)), default=-1
+            )
+            if isinstance(months, bool) or months < last_month + 1:
+                raise ValueError(
+                    f"months must be >= {last_month + 1} to hold every flow of {party!r}, "
+                    f"got {months!r}"
+                )
+            length = int(months)
+        net = np.zeros(length, dtype=np.float64)
+        for flow in self._flows:
+            if flow.payee == party:
+                net[flow.month] += flow.amount_eur
+            if flow.payer == party:
+                net[flow.month] -= flow.amount_eur
+        return net
+
+    def to_records(self) -> list[dict[str, Any]]:
+        """Return the flows as plain dicts (month, payer, payee, kind, amount_eur)."""
+        return [
+            {
+                "month": flow.month,
+                "payer": flow.payer,
+                "payee": flow.payee,
+                "kind": flow.kind,
+                "amount_eur": flow.amount_eur,
+            }
+            for flow in self._flows
+        ]
