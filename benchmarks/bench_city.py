@@ -23,7 +23,7 @@ import time
 for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(var, "1")
 
-from sim.funding import MECHANISMS, make_mechanism  # noqa: E402
+from sim.funding.registry import MECHANISMS, make_mechanism  # noqa: E402
 from sim.simulation.model import CityModel  # noqa: E402
 
 #: Budgets sized for a city of 260,000 working-age residents (illustrative).

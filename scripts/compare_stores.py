@@ -31,6 +31,7 @@ IGNORED = {
     "package_version",
     "git_commit",
     "scenario_path",
+    "scenario_hash",  # a fingerprint that includes the code's commit
 }
 CHILD_TABLES = (
     "run_metrics",

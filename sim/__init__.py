@@ -13,6 +13,8 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
+from sim._version import __version__
+
 if TYPE_CHECKING:
     from sim.api import Results, open_results, run_scenario
     from sim.delivery.actions import ActionSpec, Target
@@ -43,6 +45,7 @@ __all__ = [
     "ModelParams",
     "Results",
     "Target",
+    "__version__",
     "generate_city",
     "load_city",
     "load_scenario",
@@ -50,7 +53,6 @@ __all__ = [
     "run_scenario",
     "scenario_from_dict",
 ]
-__version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> Any:

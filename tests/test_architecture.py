@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "sim"
 
 #: The layers, lowest first: a module may import its own layer and the layers below, never above.
 LAYERS = (
-    ("sim.errors", "sim.world"),
+    ("sim._version", "sim.errors", "sim.world"),
     ("sim.delivery",),
     ("sim.funding",),
     ("sim.simulation",),
@@ -23,7 +23,14 @@ LAYERS = (
     ("sim.api", "sim.cli", "sim.dashboard", "sim"),
 )
 #: What reading may not import even though it sits above them: it works on stored data only.
-READING_FORBIDDEN = ("sim.simulation", "sim.delivery", "sim.experiments.scenario", "mesa")
+READING_FORBIDDEN = (
+    "sim.simulation",
+    "sim.delivery.actions",
+    "sim.delivery.agents",
+    "sim.experiments.scenario",
+    "sim.experiments.batch",
+    "mesa",
+)
 
 
 def module_name(path: Path) -> str:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.delivery.needs import EMPLOYMENT_NEED as EMPLOYMENT
 from sim.errors import UserInputError
 from sim.funding.evaluation import check_design, evaluate, match_comparisons
-from sim.world.params import EMPLOYMENT, ModelParams
+from sim.world.params import ModelParams
 from sim.world.population import NOT_YET, Population
 from sim.world.territory import City
 

@@ -7,10 +7,12 @@ import dataclasses
 import numpy as np
 import pytest
 
-from sim.delivery.agents import generate_associations
+from sim.delivery.associations import generate_associations
 from sim.errors import UserInputError
-from sim.funding import MECHANISMS, Mechanism, make_mechanism
+from sim.funding.base import Mechanism
+from sim.funding.records import PilotDecision
 from sim.funding.planned import Planned
+from sim.funding.registry import MECHANISMS, make_mechanism
 from sim.simulation.run import RunOutput, simulate
 from sim.world.params import ModelParams
 from sim.world.rng import stream
@@ -111,15 +113,15 @@ def test_planned_spends_by_formula_whatever_the_outcomes(small_city: City) -> No
 
     model = CityModel(small_city, seed=2, months=24, mechanism=mechanism, resident_agents=False)
     model.run()
-    plans = model.funding.extra["plans"]
+    plans = model.funding.plans
     population = np.array([t.working_age_population for t in small_city.territories], float)
     for specialty in ("employment_support", "french_course"):
-        allocated = np.array([p["allocated_eur"] for p in plans if p["specialty"] == specialty])
+        allocated = np.array([p.allocated_eur for p in plans if p.specialty == specialty])
         assert allocated / allocated.sum() == pytest.approx(population / population.sum())
     activity = sum(f["amount_eur"] for f in run.cash_flows if f["kind"] == "activity")
-    granted = sum(p["granted_eur"] for p in plans)
+    granted = sum(p.granted_eur for p in plans)
     assert activity == pytest.approx(granted)
-    assert granted <= sum(p["allocated_eur"] for p in plans) + 0.01
+    assert granted <= sum(p.allocated_eur for p in plans) + 0.01
 
 
 def _effectiveness(city: City, value: float) -> list:
@@ -177,7 +179,7 @@ def test_effective_programme_yields_true_additional_outcomes(
     assert diff.sum() > 3 * np.sqrt((diff**2).sum())
 
 
-def _pilot_decisions(design: str) -> list[dict]:
+def _pilot_decisions(design: str) -> list[PilotDecision]:
     """Decisions of one call per seed in a city where every territory has one employment
     association, half the pilots truly work, and pilots are large enough for an RCT."""
     from sim.world.territory import generate_city
@@ -210,9 +212,9 @@ def _pilot_decisions(design: str) -> list[dict]:
     return decisions
 
 
-def _scale_rates(decisions: list[dict]) -> tuple[float, float]:
-    works = [d["decision"] == "scale" for d in decisions if d["truly_works"]]
-    idle = [d["decision"] == "scale" for d in decisions if not d["truly_works"]]
+def _scale_rates(decisions: list[PilotDecision]) -> tuple[float, float]:
+    works = [d.decision == "scale" for d in decisions if d.truly_works]
+    idle = [d.decision == "scale" for d in decisions if not d.truly_works]
     assert len(works) >= 4, "the portfolio must hold working pilots"
     assert len(idle) >= 4, "the portfolio must hold idle pilots"
     return float(np.mean(works)), float(np.mean(idle))
@@ -276,9 +278,9 @@ def test_every_pilot_of_every_call_is_judged(small_city: City) -> None:
     mechanism = make_mechanism("call_for_projects", budget_eur_per_year=600_000.0, pilot_months=12)
     model = CityModel(small_city, seed=3, months=37, mechanism=mechanism, resident_agents=False)
     model.run()
-    pilots = [i for i, g in model.funding.funded.items() if g.get("stage") != "scaled"]
+    pilots = [i for i, g in model.funding.funded.items() if g.stage != "scaled"]
     assert len(pilots) > 0
-    assert sorted(d["action"] for d in model.funding.decisions) == sorted(pilots)
+    assert sorted(d.action for d in model.funding.decisions) == sorted(pilots)
 
 
 def test_other_public_payers_pay_and_are_counted(small_city: City) -> None:

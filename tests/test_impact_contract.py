@@ -7,7 +7,7 @@ import math
 import pytest
 
 from sim.experiments.metrics import run_metrics
-from sim.funding import make_mechanism
+from sim.funding.registry import make_mechanism
 from sim.simulation.run import RunOutput, simulate
 from sim.world.territory import City
 
@@ -32,7 +32,7 @@ def test_zero_effect_under_rct_pays_about_nothing_and_investor_loses(
     noise (3 standard errors of the validated count), and the investor loses money."""
     arm, m = _contract(demo_city, twin, evaluation="rct", effect_factor=0.0)
     final = arm.evaluations[-1]
-    noise_outcomes = 3 * final["standard_error"] * final["n_treated"]
+    noise_outcomes = 3 * final.standard_error * final.n_treated
     assert m["contract_paid_outcomes"] <= noise_outcomes
     assert m["contract_true_additional_outcomes"] == 0
     assert m["investor_lost_money"] == 1.0
@@ -46,7 +46,7 @@ def test_zero_effect_judged_on_gross_outcomes_pays_for_deadweight(
     twin shows that every paid outcome would have happened anyway."""
     arm, m = _contract(demo_city, twin, evaluation="none", effect_factor=0.0, creaming_degree=0.7)
     assert len(arm.evaluations) == 3, "one evaluation per payment date"
-    assert m["measured_additional_employment"] == arm.evaluations[-1]["validated_outcomes"], (
+    assert m["measured_additional_employment"] == arm.evaluations[-1].validated_outcomes, (
         "cumulative evaluations count once"
     )
     assert m["contract_payments_eur"] > 0
@@ -63,7 +63,8 @@ def test_strong_effect_pays_near_the_cap_and_investor_reaches_max_return(
     arm, m = _contract(
         demo_city, twin, evaluation="rct", effect_factor=10.0, price_eur_per_outcome=60_000.0
     )
-    settlement = arm.contract["settlement"]
+    assert arm.contract is not None
+    settlement = arm.contract.settlement
     assert "max_return" in settlement["limited_by"]
     assert m["investor_irr_per_year"] == pytest.approx(0.05, abs=1e-6)
     assert m["investor_lost_money"] == 0.0
@@ -125,6 +126,7 @@ def test_contract_never_pays_beyond_its_cap(demo_city: City, twin: RunOutput) ->
     arm, m = _contract(
         demo_city, twin, evaluation="none", price_eur_per_outcome=1e6, max_return_per_year=1.0
     )
-    cap = arm.contract["terms"]["payment_cap_eur"]
+    assert arm.contract is not None
+    cap = arm.contract.terms["payment_cap_eur"]
     assert m["contract_payments_eur"] == pytest.approx(cap)
-    assert "cap" in arm.contract["settlement"]["limited_by"]
+    assert "cap" in arm.contract.settlement["limited_by"]

@@ -15,7 +15,9 @@ import pandas as pd
 import pytest
 
 from sim.errors import UserInputError
-from sim.experiments.results import STATUS_FAILED, RunResult
+from sim.delivery.needs import need_keys
+from sim.experiments.results import STATUS_FAILED, CashFlowRecord, RunResult, TerritoryResult
+from sim.funding.records import EvaluationRecord, PilotDecision
 from sim.experiments.store import SCHEMA_VERSION, ResultStore, SchemaVersionError, default_db_path
 
 TERRITORIES = [
@@ -108,6 +110,13 @@ EVALUATIONS = [
 ]
 
 
+def territory_record(row: dict[str, Any]) -> TerritoryResult:
+    """The typed record of a flat territory row."""
+    per_need = {need: row[f"true_additional_{need}"] for need in need_keys()}
+    plain = {k: v for k, v in row.items() if not k.startswith("true_additional_")}
+    return TerritoryResult(true_additional=per_need, **plain)
+
+
 def make_result(key: str = "p0-r0-call", **changes: Any) -> RunResult:
     """A done run with a little of every record."""
     fields: dict[str, Any] = {
@@ -124,10 +133,10 @@ def make_result(key: str = "p0-r0-call", **changes: Any) -> RunResult:
         "finished_at": 1_700_000_012.5,
         "metrics": {"npv_eur": -1234.5, "decision_accuracy": math.nan, "sustained_jobs": 7.0},
         "series": {"unemployment_rate": [0.1, 0.11, math.nan], "public_cost_eur": [1.0, 2.0, 3.0]},
-        "territories": TERRITORIES,
-        "cash_flows": CASH_FLOWS,
-        "decisions": DECISIONS,
-        "evaluations": EVALUATIONS,
+        "territories": [territory_record(r) for r in TERRITORIES],
+        "cash_flows": [CashFlowRecord(**r) for r in CASH_FLOWS],
+        "decisions": [PilotDecision(**r) for r in DECISIONS],
+        "evaluations": [EvaluationRecord(**r) for r in EVALUATIONS],
         "contract": {"outcome": "employment_6_months", "cap_eur": 5e5},
     }
     fields.update(changes)
@@ -239,7 +248,7 @@ def test_numpy_values_are_stored_as_plain_numbers(store: ResultStore) -> None:
     territory = {**TERRITORIES[0], "qpv": np.True_, "participants": np.int64(40)}
     result = make_result(
         metrics={"npv_eur": np.float64(3.5)},
-        territories=[territory],
+        territories=[territory_record(territory)],
         mechanism_params={"budget_eur": np.float64(2.0), "weights": (np.int64(1), 2)},
     )
     store.write_run(batch, result)

@@ -1,40 +1,31 @@
-"""Actions: what an association delivers to residents (employment support, French course, access to
-rights), how it enrols them, and how its true effect reaches their dynamics.
+"""Actions: what an association delivers to residents to answer a need (employment support,
+French course, access to rights), how it enrols them, and how its true effect reaches their
+dynamics.
 
-An action's ``true_effect`` is in the unit of its specialty:
+An action's ``true_effect`` is in the unit of its need (``sim.delivery.needs``): for employment
+support, added monthly job-finding hazard at full fit, at ``lock_in_factor`` while enrolled and in
+full for ``effect_persistence_months`` after completion; for a French course, the share of
+participants without French who reach A1 by the end of the course; for access to rights, added
+monthly take-up hazard of eligible non-claimers.
 
-- ``employment_support``: added monthly job-finding hazard at full fit (0.005 = +0.5 point a
-  month), at ``lock_in_factor`` while enrolled and in full for ``effect_persistence_months`` after
-  completion (small in the first year, larger later, as in Card, Kluve & Weber 2018);
-- ``french_course``: share of participants without French who reach A1 by the end of the course
-  (OFII 2023: 0.68), reached through a raised monthly progression hazard;
-- ``access_to_rights``: added monthly RSA take-up hazard of eligible non-claimers.
-
-Enrolment and drop-out draw from the ``programme`` stream, never from a baseline stream.
+Enrolment and drop-out draw from the ``programme`` stream, never from a baseline stream. What
+evaluators do at enrolment (drawing a comparison group) is theirs: an action only tells the
+``EnrolmentWatcher``s that funders attached to it who joined.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
+from sim.delivery.needs import all_needs, index_of, need_of
 from sim.errors import UserInputError
-from sim.funding.evaluation import EvaluationResult, evaluate, match_comparisons
-from sim.world.params import (
-    EMPLOYMENT,
-    FRENCH,
-    FRENCH_A2,
-    FRENCH_NONE,
-    RIGHTS,
-    SPECIALTIES,
-    specialty_index,
-)
+from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
 
 SELECTION_POLICIES = ("first_come", "neediest_first", "creaming")
-#: Candidates an evaluator draws per participant to find its match (a random sample of the pool).
-COMPARISON_POOL_PER_PARTICIPANT = 20
 
 
 @dataclass(frozen=True)
@@ -64,11 +55,10 @@ class ActionSpec:
     creaming_degree: float = 0.0
     target: Target = field(default_factory=Target)
     control_share: float = 0.0
-    matched_comparison: bool = False
     label: str = ""
 
     def __post_init__(self) -> None:
-        specialty_index(self.specialty)
+        need_of(self.specialty)
         if self.selection not in SELECTION_POLICIES:
             raise UserInputError(
                 f"action selection '{self.selection}': expected one of "
@@ -88,14 +78,13 @@ class Enrolment:
     def __init__(self, n: int) -> None:
         self.action = np.full(n, -1, dtype=np.int32)
         # (specialty, resident): a row per specialty keeps each specialty's mask contiguous.
-        self.participated = np.zeros((len(SPECIALTIES), n), dtype=bool)
-        self.aware = np.zeros((len(SPECIALTIES), n), dtype=bool)
+        self.participated = np.zeros((len(all_needs()), n), dtype=bool)
+        self.aware = np.zeros((len(all_needs()), n), dtype=bool)
         self.post_job_boost = np.zeros(n, dtype=np.float32)
         self.post_until = np.full(n, -1, dtype=np.int16)
         self.first_action = np.full(n, -1, dtype=np.int32)
         self.first_enrol_month = np.full(n, -1, dtype=np.int16)
         self.first_group = np.full(n, -1, dtype=np.int8)
-        self.observed_barrier = np.empty(0, dtype=np.float32)
         self._in_need: dict[tuple[int, int, bool], np.ndarray] = {}
 
     def start_enrolment_round(self) -> None:
@@ -111,7 +100,7 @@ class Enrolment:
         key = (specialty, territory, aware_only)
         if key not in self._in_need:
             rows = pop.slices[territory]
-            ok = needs(specialty, pop, rows)
+            ok = all_needs()[specialty].in_need(pop, rows)
             if aware_only:
                 ok &= self.aware[specialty, rows]
             ok &= ~self.participated[specialty, rows]
@@ -153,24 +142,34 @@ class Cohorts:
         return rows, months, groups
 
 
+class EnrolmentWatcher(Protocol):
+    """Someone told who joins an action, at the moment they join (an evaluator drawing its
+    comparison group from who is still free to be compared)."""
+
+    def enrolled(
+        self, action: Action, rows: np.ndarray, month: int, pop: Population, enr: Enrolment
+    ) -> None:
+        """``rows`` joined ``action`` at ``month``."""
+
+
 class Action:
     """A running action: its participants, its controls, and what it has delivered."""
 
     def __init__(self, index: int, spec: ActionSpec, rng: np.random.Generator) -> None:
         self.index = index
         self.spec = spec
-        self.specialty = specialty_index(spec.specialty)
+        self.need = need_of(spec.specialty)
+        self.specialty = index_of(spec.specialty)
         self.rng = rng
+        self.watchers: list[EnrolmentWatcher] = []
         self.participants = np.empty(0, dtype=np.int64)
         self.months_in = np.empty(0, dtype=np.int16)  # months each participant has been in
         self.enrolled = Cohorts()
         self.controls = Cohorts()
-        self.comparisons = Cohorts()
         self.participant_months = 0
         self.completions = 0
         self.dropouts = 0
         self.closed = False
-        self.comparison_territories: tuple[int, ...] | None = None
 
     @property
     def name(self) -> str:
@@ -187,20 +186,6 @@ class Action:
         """Whether new participants may join this month."""
         end = self.spec.end_month
         return self.spec.start_month <= month and (end is None or month <= end) and not self.closed
-
-    def evaluate(
-        self, design: str, pop: Population, month: int, baseline_bias: float = 1.0
-    ) -> EvaluationResult:
-        """The action's effect at ``month`` as the given design estimates it."""
-        treated = self.enrolled.data(month)
-        comparison = None
-        if design == "rct":
-            rows, months, _ = self.controls.data(month)
-            comparison = (rows, months)
-        elif design == "comparison_group":
-            rows, months, _ = self.comparisons.data(month)
-            comparison = (rows, months)
-        return evaluate(design, pop, self.specialty, month, treated, comparison, baseline_bias)
 
     # ------------------------------------------------------------------ monthly delivery
     def deliver(self, month: int, pop: Population, enr: Enrolment) -> None:
@@ -224,17 +209,15 @@ class Action:
         self.months_in += 1
         dropped = self.rng.random(len(rows)) < pop.params.dropout_per_month
         completed = self.months_in >= self.spec.duration_months
-        if self.specialty == EMPLOYMENT:
-            completed |= pop.employed[rows]
-        elif self.specialty == RIGHTS:
-            completed |= pop.rsa_claimed[rows]
+        if self.need.reached_while_enrolled is not None:
+            completed |= self.need.reached_while_enrolled(pop, rows)
         completed &= ~dropped
         leaving = completed | dropped
         if not leaving.any():
             return
         finishers = rows[completed]
-        if self.specialty == EMPLOYMENT and len(finishers):
-            effect = self.spec.true_effect * self._fit(pop, finishers)
+        if self.need.lasts_after_completion and len(finishers):
+            effect = self.spec.true_effect * self.need.fit(pop, finishers)
             enr.post_job_boost[finishers] = effect
             enr.post_until[finishers] = month + pop.params.effect_persistence_months
         self.completions += len(finishers)
@@ -268,10 +251,8 @@ class Action:
             chosen = chosen[~to_control][:free]
             enr.participated[self.specialty, controls] = True
             self.controls.add(controls, month, pop)
-        if self.spec.matched_comparison:
-            pool = self._comparison_pool(pop, enr, COMPARISON_POOL_PER_PARTICIPANT * len(chosen))
-            matches = match_comparisons(pop, chosen, pool, enr.observed_barrier)
-            self.comparisons.add(matches[matches >= 0], month, pop)
+        for watcher in self.watchers:
+            watcher.enrolled(self, chosen, month, pop, enr)
         enr.action[chosen] = self.index
         enr.participated[self.specialty, chosen] = True
         first = enr.first_action[chosen] == -1
@@ -283,31 +264,6 @@ class Action:
         self.months_in = np.concatenate((self.months_in, np.zeros(len(chosen), dtype=np.int16)))
         self.enrolled.add(chosen, month, pop, groups)
 
-    def _comparison_pool(self, pop: Population, enr: Enrolment, size: int) -> np.ndarray:
-        """About ``size`` residents eligible as comparisons, drawn at random from those in need
-        in the comparison territories, as an evaluator samples a register. Drawing before
-        checking eligibility keeps the work proportional to the sample, not to the city."""
-        territories = self._comparison_territories(pop)
-        scanned = [enr.in_need(pop, self.specialty, t, False) for t in territories]
-        everyone = scanned[0] if len(scanned) == 1 else np.concatenate(scanned)
-        if len(everyone) > 2 * size:
-            picks = self.rng.choice(len(everyone), size=2 * size, replace=False, shuffle=False)
-            everyone = everyone[np.sort(picks)]
-        return self._eligible(pop, enr, everyone)[:size]
-
-    def _comparison_territories(self, pop: Population) -> tuple[int, ...]:
-        """Up to 3 territories the action does not serve, of the same QPV status as its first
-        if possible, chosen once: comparisons there are not contaminated by the action itself.
-        An action serving the whole city takes matched non-participants in its own territories."""
-        if self.comparison_territories is None:
-            served = set(self.spec.territories)
-            qpv = pop.qpv[self.spec.territories[0]]
-            others = [t for t in range(pop.n_territories) if t not in served]
-            alike = [t for t in others if pop.qpv[t] == qpv] or others or sorted(served)
-            picked = self.rng.permutation(len(alike))[:3]
-            self.comparison_territories = tuple(sorted(alike[i] for i in picked))
-        return self.comparison_territories
-
     def _candidates(self, pop: Population, enr: Enrolment) -> np.ndarray:
         """Residents the action may enrol: aware of the offer, in need, in its territories and
         target, not enrolled elsewhere, not already served in this specialty."""
@@ -318,9 +274,9 @@ class Action:
             rows = np.concatenate([enr.in_need(pop, self.specialty, t, True) for t in served])
         else:
             rows = np.empty(0, dtype=np.int64)
-        return self._eligible(pop, enr, rows)
+        return self.eligible(pop, enr, rows)
 
-    def _eligible(self, pop: Population, enr: Enrolment, rows: np.ndarray) -> np.ndarray:
+    def eligible(self, pop: Population, enr: Enrolment, rows: np.ndarray) -> np.ndarray:
         """Those of ``rows`` still free to join (not enrolled, not served in this specialty
         since the month's scan) and within the action's target."""
         if len(rows) == 0:
@@ -343,7 +299,7 @@ class Action:
         if policy == "first_come" and c == 0:
             return self.rng.permutation(len(rows))
         noise = self.rng.random(len(rows))
-        readiness = pop.job_hazard(rows) if self.specialty == EMPLOYMENT else -pop.barrier[rows]
+        readiness = self.need.readiness(pop, rows)
         base = {
             "first_come": noise,
             "neediest_first": -readiness + 1e-6 * noise,
@@ -352,41 +308,16 @@ class Action:
         score = (1 - c) * _ranks(base) + c * _ranks(readiness + 1e-6 * noise) if c > 0 else base
         return np.argsort(-score, kind="stable")
 
-    def _fit(self, pop: Population, rows: np.ndarray) -> np.ndarray:
-        """How well the action answers each participant's need (lower without French)."""
-        if self.specialty == EMPLOYMENT:
-            return np.where(pop.french[rows] == FRENCH_NONE, pop.params.misfit_effect_factor, 1.0)
-        return np.ones(len(rows))
-
     def apply_effects(self, month: int, pop: Population) -> None:
         """Add this action's effect on its current participants to the population's boosts."""
         rows = self.participants
         if len(rows) == 0 or self.spec.true_effect == 0:
             return
-        effect = self.spec.true_effect
-        if self.specialty == EMPLOYMENT:
-            boost = effect * pop.params.lock_in_factor * self._fit(pop, rows)
-            pop.job_boost[rows] += boost.astype(np.float32)
-        elif self.specialty == FRENCH:
-            pop.french_boost[rows] += np.float32(self.french_hazard(pop))
-        else:
-            pop.takeup_boost[rows] += np.float32(effect)
-
-    def french_hazard(self, pop: Population) -> float:
-        """Monthly progression hazard added by the course so that, with the baseline progression,
-        the configured share of participants reaches A1 by the end of the course."""
-        share = min(max(self.spec.true_effect, 0.0), 0.999)
-        total = 1.0 - (1.0 - share) ** (1.0 / self.spec.duration_months)
-        return float(max(0.0, total - pop.params.french_progress_none_per_month))
-
-
-def needs(specialty: int, pop: Population, rows: slice | np.ndarray) -> np.ndarray:
-    """Who needs what a specialty offers: a job, French, or a right not claimed."""
-    if specialty == EMPLOYMENT:
-        return ~pop.employed[rows]
-    if specialty == FRENCH:
-        return pop.french[rows] < FRENCH_A2
-    return pop.rsa_eligible[rows] & ~pop.rsa_claimed[rows]
+        need = self.need
+        added = need.effect_while_enrolled(
+            self.spec.true_effect, self.spec.duration_months, pop.params
+        )
+        getattr(pop, need.boost)[rows] += (added * need.fit(pop, rows)).astype(np.float32)
 
 
 def _ranks(values: np.ndarray) -> np.ndarray:

@@ -1,30 +1,31 @@
 """Mesa agents: residents (thin views onto the population arrays), associations and public services.
 
 Residents' dynamics run vectorized in :mod:`sim.world.population`; a ``Resident`` agent only
-reads its row, so ``model.agents``, ``AgentSet.select``, ``agg``, ``groupby`` and a Mesa ``DataCollector``
-work on residents without a Python loop on the hot path.
+reads its row, so ``model.agents``, ``AgentSet.select``, ``agg``, ``groupby`` and a Mesa
+``DataCollector`` work on residents without a Python loop on the hot path.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Any
 
 import mesa
 import numpy as np
 
-from sim.delivery.actions import Action, Enrolment, needs
-from sim.world.params import SPECIALTIES, specialty_index
+from sim.delivery.actions import Action, Enrolment
+from sim.delivery.associations import AssociationProfile
+from sim.delivery.needs import all_needs, index_of
 from sim.world.population import Population
 
-if TYPE_CHECKING:
-    from sim.simulation.model import CityModel
+#: The Mesa model these agents live in: any model with ``population`` and ``enrolment``
+#: (``sim.simulation.model.CityModel``), typed loosely so that delivery does not import it.
+CityLike = Any
 
 
 class Resident(mesa.Agent):  # type: ignore[misc]
     """One working-age resident: a read-only view onto row ``row`` of the population arrays."""
 
-    def __init__(self, model: CityModel, row: int) -> None:
+    def __init__(self, model: CityLike, row: int) -> None:
         super().__init__(model)
         self.row = row
 
@@ -81,7 +82,7 @@ class Resident(mesa.Agent):  # type: ignore[misc]
 class Association(mesa.Agent):  # type: ignore[misc]
     """A local operator: specialty, home territories, capacity, cost, latent effectiveness."""
 
-    def __init__(self, model: CityModel, profile: AssociationProfile) -> None:
+    def __init__(self, model: CityLike, profile: AssociationProfile) -> None:
         super().__init__(model)
         self.profile = profile
         self.name = profile.name
@@ -103,21 +104,6 @@ class Association(mesa.Agent):  # type: ignore[misc]
                 action.deliver(month, model.population, model.enrolment)
 
 
-@dataclass(frozen=True)
-class AssociationProfile:
-    """What is known about an association before it is funded (effectiveness is latent)."""
-
-    name: str
-    specialty: str
-    home_territories: tuple[int, ...]
-    capacity: int
-    cost_eur_per_participant_month: float
-    effectiveness: float
-    partners: tuple[str, ...]
-    established: bool
-    selection: str = "first_come"
-
-
 class PublicService(mesa.Agent):  # type: ignore[misc]
     """A public service (employment service, CAF, social centre) covering some territories.
 
@@ -128,7 +114,7 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
 
     def __init__(
         self,
-        model: CityModel,
+        model: CityLike,
         name: str,
         territories: tuple[int, ...],
         refers_to: tuple[str, ...],
@@ -138,7 +124,7 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         self.name = name
         self.raises_rights_awareness = raises_rights_awareness
         self.territories = territories
-        self.refers_to = tuple(specialty_index(s) for s in refers_to)
+        self.refers_to = tuple(index_of(s) for s in refers_to)
         pop: Population = model.population
         covered = np.zeros(pop.n_territories, dtype=bool)
         covered[list(territories)] = True
@@ -159,59 +145,5 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         for s in self.refers_to:
             here = offered[s]
             if here is not None:
-                referred = here[mine] & needs(s, pop, mine)
+                referred = here[mine] & all_needs()[s].in_need(pop, mine)
                 enr.aware[s, mine[referred]] = True
-
-
-def generate_associations(
-    n_territories: int, qpv: np.ndarray, rng: np.random.Generator, per_territory: float = 2.5
-) -> list[AssociationProfile]:
-    """Illustrative local associations: a few per territory, more in priority neighbourhoods.
-
-    Latent effectiveness is lognormal around 1 (sd 0.35); established associations (about half)
-    have larger capacities and a track record; partners are drawn among associations sharing or
-    bordering a territory. Costs follow domain.md: French courses at 200 h x EUR 7.40 over 6 months.
-    """
-    profiles = []
-    base_cost = {"employment_support": 450.0, "french_course": 250.0, "access_to_rights": 120.0}
-    for t in range(n_territories):
-        count = max(1, rng.poisson(per_territory * (1.5 if qpv[t] else 1.0)))
-        for k in range(count):
-            specialty = SPECIALTIES[int(rng.choice(3, p=[0.5, 0.3, 0.2]))]
-            established = bool(rng.random() < 0.5)
-            selection = ("first_come", "neediest_first", "creaming")[
-                int(rng.choice(3, p=[0.6, 0.25, 0.15]))
-            ]
-            profiles.append(
-                AssociationProfile(
-                    name=f"A{t + 1:02d}-{k + 1}",
-                    specialty=specialty,
-                    home_territories=(t,),
-                    capacity=int(rng.integers(40, 160) * (2 if established else 1)),
-                    cost_eur_per_participant_month=round(
-                        base_cost[specialty] * float(rng.uniform(0.8, 1.3)), 2
-                    ),
-                    effectiveness=round(float(rng.lognormal(0.0, 0.35)), 3),
-                    partners=(),
-                    established=established,
-                    selection=selection,
-                )
-            )
-    return _with_partners(profiles, rng)
-
-
-def _with_partners(
-    profiles: list[AssociationProfile], rng: np.random.Generator
-) -> list[AssociationProfile]:
-    by_territory: dict[int, list[str]] = {}
-    for p in profiles:
-        by_territory.setdefault(p.home_territories[0], []).append(p.name)
-    result = []
-    for p in profiles:
-        local = [n for n in by_territory[p.home_territories[0]] if n != p.name]
-        n_partners = min(len(local), int(rng.integers(0, 3)))
-        partners = (
-            tuple(sorted(rng.choice(local, size=n_partners, replace=False))) if n_partners else ()
-        )
-        result.append(AssociationProfile(**{**p.__dict__, "partners": partners}))
-    return result

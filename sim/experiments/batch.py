@@ -26,9 +26,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
-from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult, fill_result
+from sim.experiments.metrics import fill_result
+from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult
 from sim.experiments.scenario import RunSpec, Scenario, TaskSpec
-from sim.funding import make_mechanism
+from sim.funding.registry import MECHANISMS
 from sim.simulation.output import RunOutput
 from sim.simulation.run import simulate
 from sim.world.params import ModelParams
@@ -49,7 +50,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         params = ModelParams().with_overrides(**twin_spec.model_params)
         twin = simulate(
             city,
-            make_mechanism("status_quo"),
+            MECHANISMS["status_quo"](),
             twin_spec.seed,
             twin_spec.months,
             params,
@@ -67,7 +68,8 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
     for spec in task.arms:
         arm_started = time.time()
         try:
-            mechanism = make_mechanism(spec.mechanism, **spec.mechanism_params)
+            # Validated when the scenario was read, and by the model that receives it.
+            mechanism = MECHANISMS[spec.mechanism](**spec.mechanism_params)
             output = simulate(city, mechanism, spec.seed, spec.months, params, arm=spec.arm)
             results.append(_done(spec, output, twin, arm_started))
         except Exception:
@@ -265,6 +267,8 @@ def run_batch(
         planned_runs=scenario.run_count(),
         package_version=version,
         git_commit=commit,
+        description_fr=scenario.description_fr,
+        territories=scenario.city.build().territories,
     )
     done = store.done_run_keys(batch_id)
     tasks = scenario.expand(done)

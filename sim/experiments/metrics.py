@@ -13,23 +13,19 @@ from typing import Any
 
 import numpy as np
 
+from sim.delivery.needs import index_of, need_keys, need_of
+from sim.experiments.results import CashFlowRecord, RunResult, TerritoryResult
 from sim.funding.discounting import npv_eur
-from sim.funding.ledger import PUBLIC_PAYERS
+from sim.funding.ledger import CITY, EVALUATOR, INTERMEDIARY, INVESTOR, PUBLIC_PAYERS
+from sim.funding.records import EvaluationRecord
 from sim.simulation.output import RunOutput
-from sim.world.params import SPECIALTIES
-from sim.world.population import LONG_TERM, NOT_YET, ON_RSA, reached_between
-
-#: Outcomes by need, in the order of the specialties that answer them.
-NEEDS = ("employment", "french", "rights")
-OUTCOME_FIELD = {"employment": "sustained_job_month", "french": "a1_month", "rights": "claim_month"}
+from sim.world.population import LONG_TERM, ON_RSA
 
 
 def outcome_count(run: RunOutput, need: str) -> np.ndarray:
     """Each resident's outcomes of a need during the run: jobs held 6 months (a resident can
     have several), French A1 reached and RSA claimed (at most once)."""
-    if need == "employment":
-        return np.asarray(run.residents["sustained_job_count"], dtype=np.int64)
-    return np.asarray(run.residents[OUTCOME_FIELD[need]] != NOT_YET, dtype=np.int64)
+    return need_of(need).outcome_counts(run.residents)
 
 
 def outcome_after(
@@ -37,9 +33,8 @@ def outcome_after(
 ) -> np.ndarray:
     """Whether residents ``rows`` reached the need's outcome between their ``start`` month and
     ``end`` (the end of the run by default): the evaluators' window."""
-    last = run.residents["last_sustained_job_month"][rows] if need == "employment" else None
-    return reached_between(
-        run.residents[OUTCOME_FIELD[need]][rows], start, run.months if end is None else end, last
+    return need_of(need).outcomes_between(
+        run.residents, rows, start, run.months if end is None else end
     )
 
 
@@ -56,7 +51,7 @@ def participants(run: RunOutput) -> np.ndarray:
 
 def participant_need(run: RunOutput, rows: np.ndarray) -> np.ndarray:
     """Index of the need each participant's first action answered."""
-    specialty = {a["action"]: SPECIALTIES.index(a["specialty"]) for a in run.actions}
+    specialty = {a.action: index_of(a.specialty) for a in run.actions}
     lookup = np.array([specialty[i] for i in range(len(run.actions))], dtype=np.int64)
     return lookup[run.residents["first_action"][rows]] if len(rows) else np.empty(0, np.int64)
 
@@ -68,7 +63,7 @@ def counted_and_deadweight(arm: RunOutput, twin: RunOutput) -> tuple[int, int]:
     needs = participant_need(arm, rows)
     start = arm.residents["first_enrol_month"][rows]
     counted = deadweight = 0
-    for index, need in enumerate(NEEDS):
+    for index, need in enumerate(need_keys()):
         mine = needs == index
         in_arm = outcome_after(arm, need, start[mine], rows[mine])
         in_twin = outcome_after(twin, need, start[mine], rows[mine])
@@ -133,7 +128,7 @@ def reach_shares(run: RunOutput, reference: np.ndarray | None = None) -> dict[st
     }
 
 
-def additional_outcomes_by_territory(arm: RunOutput, twin: RunOutput) -> list[dict[str, Any]]:
+def additional_outcomes_by_territory(arm: RunOutput, twin: RunOutput) -> list[TerritoryResult]:
     """True additional outcomes of every need, per territory, with the territory's participants."""
     territory = arm.residents["territory"]
     n = len(arm.territory_ids)
@@ -144,17 +139,17 @@ def additional_outcomes_by_territory(arm: RunOutput, twin: RunOutput) -> list[di
             weights=outcome_count(arm, need) - outcome_count(twin, need),
             minlength=n,
         )
-        for need in NEEDS
+        for need in need_keys()
     }
     return [
-        {
-            "territory": arm.territory_ids[t],
-            "qpv": bool(arm.territory_qpv[t]),
-            "participants": int(taking_part[t]),
-            **{f"true_additional_{need}": int(per_need[need][t]) for need in NEEDS},
-            "unemployment_rate_end": float(arm.territory_unemployment[-1, t]),
-            "unemployment_rate_end_twin": float(twin.territory_unemployment[-1, t]),
-        }
+        TerritoryResult(
+            territory=arm.territory_ids[t],
+            qpv=bool(arm.territory_qpv[t]),
+            participants=int(taking_part[t]),
+            true_additional={need: int(per_need[need][t]) for need in need_keys()},
+            unemployment_rate_end=float(arm.territory_unemployment[-1, t]),
+            unemployment_rate_end_twin=float(twin.territory_unemployment[-1, t]),
+        )
         for t in range(n)
     ]
 
@@ -164,18 +159,18 @@ def pilot_decision_metrics(run: RunOutput) -> dict[str, float]:
     decisions = run.decisions
     if not decisions:
         return {}
-    scaled = [d for d in decisions if d["decision"] == "scale"]
-    working = [d for d in decisions if d["truly_works"]]
-    idle = [d for d in decisions if not d["truly_works"]]
+    scaled = [d for d in decisions if d.decision == "scale"]
+    working = [d for d in decisions if d.truly_works]
+    idle = [d for d in decisions if not d.truly_works]
     return {
         "pilots_evaluated": float(len(decisions)),
         "share_of_pilots_scaled": len(scaled) / len(decisions),
-        "decision_accuracy": sum(d["correct"] for d in decisions) / len(decisions),
+        "decision_accuracy": sum(d.correct for d in decisions) / len(decisions),
         "false_scale_rate": (
-            sum(d["decision"] == "scale" for d in idle) / len(idle) if idle else math.nan
+            sum(d.decision == "scale" for d in idle) / len(idle) if idle else math.nan
         ),
         "false_stop_rate": (
-            sum(d["decision"] == "stop" for d in working) / len(working) if working else math.nan
+            sum(d.decision == "stop" for d in working) / len(working) if working else math.nan
         ),
     }
 
@@ -184,15 +179,15 @@ def measured_additional_outcomes(run: RunOutput) -> dict[str, float]:
     """Outcomes the mechanism's own evaluations validated, per need. An action evaluated at
     several dates (a contract's payment dates) counts once, at its latest evaluation: the
     counts are cumulative."""
-    specialty = {a["action"]: a["specialty"] for a in run.actions}
-    latest: dict[int, dict[str, Any]] = {}
+    specialty = {a.action: a.specialty for a in run.actions}
+    latest: dict[int, EvaluationRecord] = {}
     for evaluation in run.evaluations:
-        known = latest.get(evaluation["action"])
-        if known is None or evaluation["month"] >= known["month"]:
-            latest[evaluation["action"]] = evaluation
-    measured = dict.fromkeys(NEEDS, 0.0)
+        known = latest.get(evaluation.action)
+        if known is None or evaluation.month >= known.month:
+            latest[evaluation.action] = evaluation
+    measured = dict.fromkeys(need_keys(), 0.0)
     for action, evaluation in latest.items():
-        measured[NEEDS[SPECIALTIES.index(specialty[action])]] += evaluation["validated_outcomes"]
+        measured[need_of(specialty[action]).key] += evaluation.validated_outcomes
     return measured
 
 
@@ -201,19 +196,19 @@ def contract_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
     less than the service would have cost if bought directly) and the deadweight of payments
     (paid outcomes the twin shows would have happened anyway)."""
     contract = arm.contract
-    if not contract:
+    if contract is None:
         return {}
-    settlement = contract["settlement"]
-    need = "employment" if contract["outcome"] == "employment_6_months" else "french"
-    rows = np.flatnonzero(arm.residents["first_action"] == contract["action"])
+    settlement = contract.settlement
+    need = need_of(contract.outcome).key
+    rows = np.flatnonzero(arm.residents["first_action"] == contract.action)
     start = arm.residents["first_enrol_month"][rows]
-    last_payment = max([p["month"] for p in contract["periods"]], default=0)
+    last_payment = max([p.month for p in contract.periods], default=0)
     additional = int(outcome_after(arm, need, start, rows, last_payment).sum()) - int(
         outcome_after(twin, need, start, rows, last_payment).sum()
     )
     paid = float(settlement["paid_outcomes"])
-    payer_cost = settlement["total_paid_eur"] + contract["payer_cost_eur"]
-    direct = contract["operating_cost_eur"]
+    payer_cost = settlement["total_paid_eur"] + contract.payer_cost_eur
+    direct = contract.operating_cost_eur
     irr = settlement["investor_irr_per_year"]
     multiple = settlement["investor_money_multiple"]
     return {
@@ -225,7 +220,7 @@ def contract_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
             max(0.0, paid - max(additional, 0)) / paid if paid > 0 else math.nan
         ),
         "paid_for_non_additional_outcomes": float(paid > max(additional, 0) + 0.5),
-        "investor_capital_eur": float(contract["drawn_eur"]),
+        "investor_capital_eur": float(contract.drawn_eur),
         "investor_irr_per_year": math.nan if irr is None else float(irr),
         "investor_money_multiple": math.nan if multiple is None else float(multiple),
         "investor_lost_money": float(bool(settlement["investor_lost_money"])),
@@ -236,34 +231,13 @@ def contract_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
     }
 
 
-def contract_risks(per_replication: list[dict[str, float]]) -> dict[str, float]:
-    """Across replications of a contract: probability that the investor loses, probability that
-    the payer pays for non-additional outcomes, and the distribution of the payer's NPV."""
-    if not per_replication:
-        return {}
-    npv = np.array([m["npv_eur"] for m in per_replication])
-    return {
-        "replications": float(len(per_replication)),
-        "probability_investor_loses": float(
-            np.mean([m["investor_lost_money"] for m in per_replication])
-        ),
-        "probability_payer_pays_non_additional": float(
-            np.mean([m["paid_for_non_additional_outcomes"] for m in per_replication])
-        ),
-        "payer_npv_eur_mean": float(npv.mean()),
-        "payer_npv_eur_p05": float(np.quantile(npv, 0.05)),
-        "payer_npv_eur_p50": float(np.quantile(npv, 0.5)),
-        "payer_npv_eur_p95": float(np.quantile(npv, 0.95)),
-    }
-
-
 def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
     """Every headline metric of an arm against its twin."""
     spending = spending_eur_by_kind(arm)
     spent = sum(spending.values())
     avoided_by_month = avoided_cost_eur_by_month(arm, twin)
     avoided = float(avoided_by_month.sum())
-    additional = {need: true_additional_outcomes(arm, twin, need) for need in NEEDS}
+    additional = {need: true_additional_outcomes(arm, twin, need) for need in need_keys()}
     measured = measured_additional_outcomes(arm)
     total_additional = sum(additional.values())
     counted, deadweight = counted_and_deadweight(arm, twin)
@@ -296,3 +270,66 @@ def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
         **contract_metrics(arm, twin),
     }
     return metrics
+
+
+# ---------------------------------------------------------------------------- run results
+#: Payees kept by name in stored cash flows; every association is stored as "association".
+NAMED_PARTIES = (CITY, INVESTOR, EVALUATOR, INTERMEDIARY, "incubator", "caf", "state", "department")
+
+
+def twin_metrics(twin: RunOutput) -> dict[str, float]:
+    """Absolute figures of a status-quo run (its metrics against itself are all zero)."""
+    series = twin.series
+    return {
+        "sustained_jobs": float(series["sustained_jobs_cumulative"][-1]),
+        "unemployment_rate_end": float(series["unemployment_rate"][-1]),
+        "public_cost_eur": float(series["public_cost_eur"].sum()),
+        "rsa_claimed_end": float(series["rsa_claimed"][-1]),
+    }
+
+
+def aggregate_cash_flows(flows: list[dict[str, Any]]) -> list[CashFlowRecord]:
+    """Sum flows per month, payer, kind and payee role (associations pooled)."""
+    totals: dict[tuple[int, str, str, str], float] = defaultdict(float)
+    for flow in flows:
+        payee = flow["payee"] if flow["payee"] in NAMED_PARTIES else "association"
+        totals[(flow["month"], flow["payer"], payee, flow["kind"])] += flow["amount_eur"]
+    return [
+        CashFlowRecord(m, payer, payee, kind, amount)
+        for (m, payer, payee, kind), amount in sorted(totals.items())
+    ]
+
+
+def fill_result(result: RunResult, arm: RunOutput, twin: RunOutput) -> RunResult:
+    """Fill a result's data from an arm's output and its twin's (the twin against itself)."""
+    is_twin = arm is twin
+    result.metrics = _finite(twin_metrics(twin) if is_twin else run_metrics(arm, twin))
+    result.series = {name: [float(v) for v in values] for name, values in arm.series.items()}
+    result.territories = additional_outcomes_by_territory(arm, twin)
+    result.cash_flows = aggregate_cash_flows(arm.cash_flows)
+    result.decisions = list(arm.decisions)
+    result.evaluations = list(arm.evaluations)
+    result.contract = _plain(arm.contract.to_dict()) if arm.contract is not None else {}
+    return result
+
+
+def _finite(metrics: dict[str, float]) -> dict[str, float]:
+    """Metrics with NaN kept (SQL NULL) but infinities turned into NaN, which SQL cannot hold."""
+    return {k: (v if math.isfinite(v) else math.nan) for k, v in metrics.items()}
+
+
+def _plain(record: dict[str, Any]) -> dict[str, Any]:
+    """A record with numpy scalars and tuples turned into plain Python values (JSON-ready)."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {str(k): plain(v) for k, v in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(v) for v in value]
+        if hasattr(value, "item"):
+            return value.item()
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        return value
+
+    return {str(k): plain(v) for k, v in record.items()}

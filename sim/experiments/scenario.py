@@ -58,13 +58,13 @@ MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams) if f.n
 def _mechanisms() -> dict[str, Any]:
     """The mechanism registry, imported when arms are checked: reading a scenario's city
     alone (as reports do) need not load the model."""
-    from sim.funding import MECHANISMS
+    from sim.funding.registry import MECHANISMS
 
     return MECHANISMS
 
 
 def _make_mechanism(name: str, **params: Any) -> Any:
-    from sim.funding import make_mechanism
+    from sim.funding.registry import make_mechanism
 
     return make_mechanism(name, **params)
 
@@ -172,6 +172,7 @@ class Scenario:
     sweep: SweepSpec | None = None
     text: str = ""
     source: str = "<string>"
+    description_fr: str = ""
 
     @property
     def hash(self) -> str:
@@ -302,7 +303,6 @@ def scenario_from_dict(
     check = _Checker(source)
     check.keys(data, TOP_KEYS, "")
     name = check.string(data, "name", required=True) or ""
-    check.string(data, "description_fr")  # read by French reports from the stored text
     months = check.integer(data, "months", default=60, low=1, high=MAX_MONTHS)
     replications = check.integer(data, "replications", default=1, low=1, high=100_000)
     seed = check.integer(data, "seed", default=0, low=0, high=2**63 - 1)
@@ -322,6 +322,7 @@ def scenario_from_dict(
         sweep=sweep,
         text=text if text is not None else _canonical(data),
         source=source,
+        description_fr=check.string(data, "description_fr") or "",
     )
     for values in scenario.points():
         _, arm_params = apply_point(scenario, values)

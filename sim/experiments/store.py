@@ -11,10 +11,12 @@ of the schema is refused rather than silently mixed with new rows.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+import typing
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -46,10 +48,19 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import URL, Connection, CursorResult, make_url
 
+from sim.delivery.needs import need_keys
 from sim.errors import UserInputError
-from sim.experiments.results import STATUS_DONE, STATUS_FAILED, RunResult
+from sim.experiments.results import (
+    STATUS_DONE,
+    STATUS_FAILED,
+    CashFlowRecord,
+    RunResult,
+    TerritoryResult,
+)
+from sim.funding.records import EvaluationRecord, PilotDecision
+from sim.world.territory import Territory
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 #: Status of a batch while runs are being stored, and the statuses ``finish_batch`` accepts.
 BATCH_RUNNING = "running"
 BATCH_FINAL_STATUSES = ("finished", "interrupted", "finished_with_failures")
@@ -71,6 +82,7 @@ batches_table = Table(
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("name", Text, nullable=False),
     Column("description", Text, nullable=False),
+    Column("description_fr", Text, nullable=False, default=""),
     Column("scenario_text", Text, nullable=False),
     Column("scenario_hash", Text, nullable=False),
     Column("scenario_path", Text, nullable=False),
@@ -151,71 +163,53 @@ series_table = Table(
     Column("value", Float, nullable=True),
 )
 
-territory_results_table = Table(
-    "territory_results",
+
+def _sql_type(annotation: Any) -> Any:
+    """The SQL column type of a record field's type."""
+    kinds = set(typing.get_args(annotation)) - {type(None)} or {annotation}
+    if typing.get_origin(annotation) is tuple:
+        return Text  # a tuple of names, joined by ";"
+    for python, sql in ((bool, Boolean), (int, Integer), (float, Float), (str, Text)):
+        if python in kinds:
+            return sql
+    raise TypeError(f"no SQL column type for a record field of type {annotation!r}")
+
+
+def _record_columns(record_type: type) -> list[Column[Any]]:
+    """One column per field of a record type; a per-need mapping (``dict[str, int]``) becomes
+    one column per registered need, ``<field>_<need>``."""
+    hints = typing.get_type_hints(record_type)
+    columns: list[Column[Any]] = []
+    for f in dataclasses.fields(record_type):
+        annotation = hints[f.name]
+        if typing.get_origin(annotation) is dict:
+            value_type = typing.get_args(annotation)[1]
+            columns += [Column(f"{f.name}_{need}", _sql_type(value_type)) for need in need_keys()]
+        else:
+            columns.append(Column(f.name, _sql_type(annotation)))
+    return columns
+
+
+def record_table(name: str, record_type: type) -> Table:
+    """A child table of ``runs`` derived from a record type: a new field becomes a new column."""
+    return Table(name, metadata, _row_id(), _run_id(), *_record_columns(record_type))
+
+
+#: The batch's city: its territory table with positions and adjacency (``neighbours`` joined by
+#: ``;``), so that reports draw the map from stored data alone.
+batch_territories_table = Table(
+    "batch_territories",
     metadata,
-    _row_id(),
-    _run_id(),
-    Column("territory", Text),
-    Column("qpv", Boolean),
-    Column("participants", Integer),
-    Column("true_additional_employment", Integer),
-    Column("true_additional_french", Integer),
-    Column("true_additional_rights", Integer),
-    Column("unemployment_rate_end", Float),
-    Column("unemployment_rate_end_twin", Float),
+    Column("batch_id", Integer, ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    *_record_columns(Territory),
 )
 
-cash_flows_table = Table(
-    "cash_flows",
-    metadata,
-    _row_id(),
-    _run_id(),
-    Column("month", Integer),
-    Column("payer", Text),
-    Column("payee", Text),
-    Column("kind", Text),
-    Column("amount_eur", Float),
-)
 
-pilot_decisions_table = Table(
-    "pilot_decisions",
-    metadata,
-    _row_id(),
-    _run_id(),
-    Column("action", Integer),
-    Column("month", Integer),
-    Column("association", Text),
-    Column("specialty", Text),
-    Column("territory", Integer),
-    Column("true_effect", Float),
-    Column("truly_works", Boolean),
-    Column("decision", Text),
-    Column("correct", Boolean),
-    Column("estimate", Float),
-    Column("ci_low", Float),
-    Column("ci_high", Float),
-    Column("scaled_action", Integer),
-)
-
-evaluations_table = Table(
-    "evaluations",
-    metadata,
-    _row_id(),
-    _run_id(),
-    Column("action", Integer),
-    Column("design", Text),
-    Column("month", Integer),
-    Column("n_treated", Integer),
-    Column("n_comparison", Integer),
-    Column("gross_outcomes", Integer),
-    Column("effect_estimate", Float),
-    Column("standard_error", Float),
-    Column("counterfactual_outcomes", Float),
-    Column("validated_outcomes", Float),
-    Column("ci_low", Float),
-    Column("ci_high", Float),
-)
+territory_results_table = record_table("territory_results", TerritoryResult)
+cash_flows_table = record_table("cash_flows", CashFlowRecord)
+pilot_decisions_table = record_table("pilot_decisions", PilotDecision)
+evaluations_table = record_table("evaluations", EvaluationRecord)
 
 #: Every table that hangs off ``runs``, deleted explicitly before a run is replaced.
 CHILD_TABLES = (
@@ -329,15 +323,31 @@ def _cell(column: Column[Any], value: Any) -> Any:
     return str(value)
 
 
-def _record_rows(
-    table: Table, run_id: int, records: Iterable[Mapping[str, Any]]
-) -> list[dict[str, Any]]:
-    """Rows of a child table from plain records: the table's columns only, missing ones NULL."""
-    columns = [c for c in table.columns if c.name not in ("id", "run_id")]
-    return [
-        {"run_id": run_id, **{c.name: _cell(c, record.get(c.name)) for c in columns}}
-        for record in records
-    ]
+def _flat_record(record: Any) -> dict[str, Any]:
+    """A record's fields, a per-need mapping spread over ``<field>_<need>`` keys."""
+    flat: dict[str, Any] = {}
+    for key, value in dataclasses.asdict(record).items():
+        if isinstance(value, dict):
+            flat.update({f"{key}_{need}": v for need, v in value.items()})
+        elif isinstance(value, tuple):
+            flat[key] = ";".join(str(v) for v in value)
+        else:
+            flat[key] = value
+    return flat
+
+
+def _record_rows(table: Table, run_id: int, records: Iterable[Any]) -> list[dict[str, Any]]:
+    """Rows of a child table from typed records; a field without a column is an error, never
+    silently dropped."""
+    columns = {c.name: c for c in table.columns if c.name not in ("id", "run_id")}
+    rows = []
+    for record in records:
+        flat = _flat_record(record)
+        unknown = set(flat) - set(columns)
+        if unknown:
+            raise ValueError(f"table {table.name} has no column for {sorted(unknown)}")
+        rows.append({"run_id": run_id, **{k: _cell(columns[k], v) for k, v in flat.items()}})
+    return rows
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
@@ -475,6 +485,8 @@ class ResultStore:
         planned_runs: int,
         package_version: str,
         git_commit: str | None,
+        description_fr: str = "",
+        territories: Sequence[Territory] = (),
     ) -> int:
         """Open the batch of a scenario: the existing one (resume) or a new one.
 
@@ -494,6 +506,8 @@ class ResultStore:
             planned_runs: Runs the batch will store once complete (twins included).
             package_version: Version of ``sim`` that ran the batch.
             git_commit: Commit of the source tree, if known.
+            description_fr: The scenario's description in French, if it has one.
+            territories: The batch's city (its territory table), kept for reports and maps.
 
         Returns:
             The batch id.
@@ -516,6 +530,7 @@ class ResultStore:
                 insert(batches_table).values(
                     name=name,
                     description=description,
+                    description_fr=description_fr,
                     scenario_text=scenario_text,
                     scenario_hash=scenario_hash,
                     scenario_path=scenario_path,
@@ -531,7 +546,16 @@ class ResultStore:
                     status=BATCH_RUNNING,
                 )
             )
-            return _inserted_id(result)
+            batch_id = _inserted_id(result)
+            if territories:
+                conn.execute(
+                    insert(batch_territories_table),
+                    [
+                        {"batch_id": batch_id, "position": i, **_flat_record(t)}
+                        for i, t in enumerate(territories)
+                    ],
+                )
+            return batch_id
 
     def write_run(self, batch_id: int, result: RunResult) -> None:
         """Store one run with all its records, in one transaction.
@@ -789,6 +813,15 @@ class ResultStore:
             [series_table.c.month, series_table.c.name, series_table.c.value],
             order=[series_table.c.name, series_table.c.month],
         )
+
+    def city_table(self, batch_id: int) -> pd.DataFrame:
+        """The batch's territory table (one row per territory, in the city's order; empty for a
+        batch stored without one)."""
+        return self._frame(
+            select(batch_territories_table)
+            .where(batch_territories_table.c.batch_id == batch_id)
+            .order_by(batch_territories_table.c.position)
+        ).drop(columns=["batch_id", "position"], errors="ignore")
 
     def territories(self, batch_id: int) -> pd.DataFrame:
         """The batch's per-territory results, with run identity, in stored order."""

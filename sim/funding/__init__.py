@@ -1,45 +1,33 @@
-"""Funding mechanisms (the arms) and their registry.
+"""Funding: the seam between the city and its funders, the mechanisms (the arms) and their
+registry, evaluation designs, the ledger, discounting and the settlement of impact contracts.
 
-Every mechanism is configured by parameters only; ``make_mechanism`` builds one from a name and a
-parameter table with clear errors for unknown names and parameters.
+Names are imported on first use, so that reading stored records (``sim.funding.records``) does not
+load the mechanisms.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from sim.errors import UserInputError, did_you_mean
-from sim.funding.base import Mechanism, check_param_name
-from sim.funding.call_for_projects import CallForProjects
-from sim.funding.impact_contract import ImpactContract
-from sim.funding.planned import Planned
-from sim.funding.status_quo import StatusQuo
+if TYPE_CHECKING:
+    from sim.funding.base import Mechanism
+    from sim.funding.call_for_projects import CallForProjects
+    from sim.funding.impact_contract import ImpactContract
+    from sim.funding.planned import Planned
+    from sim.funding.registry import MECHANISMS, make_mechanism, register
+    from sim.funding.status_quo import StatusQuo
 
-MECHANISMS: dict[str, type[Mechanism]] = {
-    cls.name: cls for cls in (StatusQuo, Planned, CallForProjects, ImpactContract)
+_EXPORTS = {
+    "MECHANISMS": "sim.funding.registry",
+    "make_mechanism": "sim.funding.registry",
+    "register": "sim.funding.registry",
+    "Mechanism": "sim.funding.base",
+    "CallForProjects": "sim.funding.call_for_projects",
+    "ImpactContract": "sim.funding.impact_contract",
+    "Planned": "sim.funding.planned",
+    "StatusQuo": "sim.funding.status_quo",
 }
-
-
-def register(cls: type[Mechanism]) -> type[Mechanism]:
-    """Add a mechanism class to the registry (usable as a decorator)."""
-    MECHANISMS[cls.name] = cls
-    return cls
-
-
-def make_mechanism(name: str, **params: Any) -> Mechanism:
-    """Build a registered mechanism from its name and parameters, and validate it."""
-    if name not in MECHANISMS:
-        hint = did_you_mean(name, MECHANISMS)
-        raise UserInputError(
-            f"unknown mechanism '{name}'{hint}; expected one of {', '.join(MECHANISMS)}"
-        )
-    cls = MECHANISMS[name]
-    for key in params:
-        check_param_name(cls, key)
-    mechanism = cls(**params)
-    mechanism.validate()
-    return mechanism
-
 
 __all__ = [
     "MECHANISMS",
@@ -51,3 +39,9 @@ __all__ = [
     "make_mechanism",
     "register",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module 'sim.funding' has no attribute '{name}'")

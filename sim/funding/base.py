@@ -1,36 +1,24 @@
 """The mechanism interface shared by every way of funding, and the helpers they share.
 
 A mechanism follows scikit-learn's estimator convention: the constructor only stores its
-parameters (``get_params``/``set_params`` round-trip them), ``validate`` checks them, and
-everything that changes during a run lives on ``model.funding`` (a ``FundingState``). Every
-mechanism pays through the run's ledger.
+parameters (``get_params``/``set_params`` round-trip them), ``validate`` checks them once at the
+boundary (``make_mechanism``, or the model receiving a mechanism), and everything that changes
+during a run lives in the run's ``FundingState``, reached through the ``FundingContext`` the
+model gives to every hook. Every mechanism pays through the run's ledger.
 """
 
 from __future__ import annotations
 
 import inspect
 import math
-from typing import TYPE_CHECKING, Any, ClassVar, Self
+from typing import Any, ClassVar, Self
 
-from sim.delivery.actions import Action, ActionSpec
-from sim.delivery.agents import Association
+from sim.delivery.associations import AssociationProfile
 from sim.errors import UserInputError, did_you_mean
-from sim.funding.evaluation import DESIGNS, check_design
-from sim.funding.ledger import CITY, EVALUATION, EVALUATOR
-from sim.funding.state import FundingState
-from sim.world.params import EMPLOYMENT, FRENCH, SPECIALTIES, ModelParams
-from sim.world.rng import stream
+from sim.funding.evaluation import DESIGNS
+from sim.funding.seam import FundingContext
+from sim.world.rng import Stream, stream
 
-if TYPE_CHECKING:
-    from sim.simulation.model import CityModel
-
-#: True effect of an action by an association of effectiveness 1, in each specialty's unit
-#: (see ``sim.delivery.actions``): +0.5 point of monthly job-finding hazard (a few points of
-#: employment at two years, Card, Kluve & Weber 2018); the OFII A1 share; +10 points of monthly take-up hazard.
-EMPLOYMENT_EFFECT_PER_MONTH = 0.005
-RIGHTS_EFFECT_PER_MONTH = 0.10
-#: Months a participant stays in an action of each specialty (French: 200 h over 6 months).
-DURATION_MONTHS = {"employment_support": 9, "french_course": 6, "access_to_rights": 3}
 #: Cost of one evaluation by design, euros (illustrative; an EEF trial costs about GBP 500k).
 EVALUATION_COST_EUR = {
     "none": 2_000.0,
@@ -38,24 +26,6 @@ EVALUATION_COST_EUR = {
     "comparison_group": 60_000.0,
     "rct": 120_000.0,
 }
-#: Share of eligible applicants randomized out when a design is an RCT.
-RCT_CONTROL_SHARE = 0.5
-
-
-def reference_effect(specialty: str, params: ModelParams) -> float:
-    """True effect of an action by an association of effectiveness 1."""
-    index = SPECIALTIES.index(specialty)
-    if index == EMPLOYMENT:
-        return EMPLOYMENT_EFFECT_PER_MONTH
-    if index == FRENCH:
-        return params.course_a1_share
-    return RIGHTS_EFFECT_PER_MONTH
-
-
-def scaled_effect(specialty: str, params: ModelParams, factor: float) -> float:
-    """Reference effect times a factor; a French A1 share stays below 0.95."""
-    effect = reference_effect(specialty, params) * factor
-    return min(effect, 0.95) if SPECIALTIES.index(specialty) == FRENCH else effect
 
 
 class Mechanism:
@@ -97,32 +67,30 @@ class Mechanism:
         return 0.0
 
     # ------------------------------------------------------------------ run hooks
-    def start(self, model: CityModel) -> None:
-        """Create the run's funding state, then let the mechanism plan."""
-        self.validate()
-        model.funding = FundingState(
-            mechanism=self.name,
-            budget_limit_eur=self.budget_limit_eur(model.months),
-            rng=stream(model.seed, "mechanism"),
-        )
-        self.on_start(model)
+    def start(self, city: FundingContext) -> None:
+        """Open the run's funding (budget, random stream), then let the mechanism plan."""
+        state = city.state
+        state.mechanism = self.name
+        state.budget_limit_eur = self.budget_limit_eur(city.months)
+        state.rng = stream(city.seed, Stream.MECHANISM)
+        self.on_start(city)
 
-    def step(self, model: CityModel) -> None:
+    def step(self, city: FundingContext) -> None:
         """Decide, then pay this month's funded activity."""
-        self.on_month(model)
-        pay_funded_actions(model)
+        self.on_month(city)
+        city.pay_funded_actions()
 
-    def finish(self, model: CityModel) -> None:
+    def finish(self, city: FundingContext) -> None:
         """Close the run (final evaluations, settlements)."""
-        self.on_finish(model)
+        self.on_finish(city)
 
-    def on_start(self, model: CityModel) -> None:
+    def on_start(self, city: FundingContext) -> None:
         """Mechanism-specific planning at month 0."""
 
-    def on_month(self, model: CityModel) -> None:
+    def on_month(self, city: FundingContext) -> None:
         """Mechanism-specific decisions at the start of a month."""
 
-    def on_finish(self, model: CityModel) -> None:
+    def on_finish(self, city: FundingContext) -> None:
         """Mechanism-specific closing after the last month."""
 
 
@@ -142,6 +110,19 @@ def require(condition: bool, mechanism: str, param: str, expected: str, value: A
         raise UserInputError(f"{mechanism}.{param}: expected {expected}, got {value!r}")
 
 
+def is_whole(value: Any) -> bool:
+    """A whole number (``true`` and ``false`` are not numbers here)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def is_number_table(value: Any) -> bool:
+    """A table of names to numbers."""
+    return isinstance(value, dict) and all(
+        isinstance(k, str) and isinstance(v, int | float) and not isinstance(v, bool)
+        for k, v in value.items()
+    )
+
+
 def require_number(
     mechanism: str, param: str, value: Any, low: float = 0.0, high: float = math.inf
 ) -> None:
@@ -152,77 +133,32 @@ def require_number(
     )
 
 
-def fund_action(
-    model: CityModel,
-    spec: ActionSpec,
-    monthly_eur: float,
-    until_month: int,
-    kind: str,
-    payer: str = CITY,
-    **record: Any,
-) -> Action:
-    """Launch an action and pay its association ``monthly_eur`` from its start to
-    ``until_month`` (committed against the budget at once)."""
-    months = until_month - spec.start_month + 1
-    model.funding.commit(monthly_eur * months)
-    action = model.launch_action(spec)
-    model.funding.funded[action.index] = {
-        "monthly_eur": monthly_eur,
-        "from_month": spec.start_month,
-        "until_month": until_month,
-        "kind": kind,
-        "payer": payer,
-        "payee": spec.association,
-        **record,
-    }
-    return action
+def require_design(mechanism: str, design: Any) -> None:
+    """The evaluation parameter names a known design."""
+    require(
+        isinstance(design, str) and design in DESIGNS,
+        mechanism,
+        "evaluation",
+        f"one of {', '.join(DESIGNS)}",
+        design,
+    )
 
 
-def pay_funded_actions(model: CityModel) -> None:
-    """Pay this month's instalment of every funded action (fixed volume, whatever the results)."""
-    month = model.month
-    for grant in model.funding.funded.values():
-        if grant["from_month"] <= month <= grant["until_month"]:
-            model.funding.ledger.pay(
-                month, grant["payer"], grant["payee"], grant["kind"], grant["monthly_eur"]
-            )
-
-
-def reserve_evaluation(model: CityModel, design: str) -> float:
+def reserve_evaluation(city: FundingContext, design: str) -> float:
     """Commit the budget of one future evaluation; returns its cost."""
     cost = EVALUATION_COST_EUR[design]
-    model.funding.commit(cost)
+    city.state.commit(cost)
     return cost
 
 
-def pay_evaluation(model: CityModel, cost_eur: float, month: int, payer: str = CITY) -> None:
-    """Pay a reserved evaluation."""
-    model.funding.ledger.pay(month, payer, EVALUATOR, EVALUATION, cost_eur)
-
-
-def require_design(mechanism: str, design: Any) -> None:
-    """The evaluation parameter names a known design."""
-    require(design in DESIGNS, mechanism, "evaluation", f"one of {', '.join(DESIGNS)}", design)
-
-
-def design_settings(design: str) -> dict[str, Any]:
-    """Action settings that an evaluation design needs (randomization, matching)."""
-    check_design(design)
-    return {
-        "control_share": RCT_CONTROL_SHARE if design == "rct" else 0.0,
-        "matched_comparison": design == "comparison_group",
-    }
-
-
 def associations_by(
-    model: CityModel, specialty: str, territory: int, established_only: bool
-) -> list[Association]:
+    city: FundingContext, specialty: str, territory: int, established_only: bool
+) -> list[AssociationProfile]:
     """Associations of a specialty based in a territory (sorted by name: deterministic)."""
-    found = [
+    return [
         a
-        for a in model.associations.values()
+        for a in city.associations()
         if a.specialty == specialty
         and territory in a.home_territories
         and (a.established or not established_only)
     ]
-    return sorted(found, key=lambda a: a.name)

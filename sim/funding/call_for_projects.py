@@ -13,31 +13,27 @@ claims less noisy.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 
-from sim.delivery.actions import ActionSpec, needs
-from sim.delivery.agents import Association
+from sim.delivery.actions import ActionSpec
+from sim.delivery.associations import AssociationProfile
+from sim.delivery.needs import need_of, specialties
 from sim.funding.base import (
-    DURATION_MONTHS,
     EVALUATION_COST_EUR,
     Mechanism,
-    design_settings,
-    fund_action,
-    pay_evaluation,
-    reference_effect,
+    is_number_table,
+    is_whole,
     require,
     require_design,
     require_number,
     reserve_evaluation,
-    scaled_effect,
 )
+from sim.funding.evaluation import control_share
 from sim.funding.ledger import CITY, GRANT, INCUBATOR
-from sim.world.params import SPECIALTIES
-
-if TYPE_CHECKING:
-    from sim.simulation.model import CityModel
+from sim.funding.records import FundedAction, PilotDecision, Proposal
+from sim.funding.seam import FundingContext
 
 DEFAULT_COMMITTEE = {"need": 1.0, "partnership": 0.5, "claimed_effect": 1.0, "cost": 0.5}
 INCUBATOR_PARTY = "incubator"
@@ -113,7 +109,7 @@ class CallForProjects(Mechanism):
         require_number(n, "budget_eur_per_year", self.budget_eur_per_year)
         for key in ("call_every_months", "pilot_months", "pilot_places"):
             value = getattr(self, key)
-            require(isinstance(value, int) and value >= 1, n, key, "a whole number >= 1", value)
+            require(is_whole(value) and value >= 1, n, key, "a whole number >= 1", value)
         for key in (
             "proposal_rate",
             "p_pilot_works",
@@ -130,12 +126,17 @@ class CallForProjects(Mechanism):
             require_number(n, key, getattr(self, key))
         require_number(n, "scale_factor", self.scale_factor, 1.0)
         require(isinstance(self.incubator, bool), n, "incubator", "true or false", self.incubator)
+        for key in ("citizen_priorities", "committee_weights"):
+            value = getattr(self, key)
+            require(
+                value is None or is_number_table(value), n, key, "a table of name = number", value
+            )
         priorities = self.citizen_priorities or {}
         require(
-            set(priorities) <= set(SPECIALTIES),
+            set(priorities) <= set(specialties()),
             n,
             "citizen_priorities",
-            f"keys among {', '.join(SPECIALTIES)}",
+            f"keys among {', '.join(specialties())}",
             sorted(priorities),
         )
         weights = self.committee_weights or {}
@@ -163,98 +164,98 @@ class CallForProjects(Mechanism):
         return float(self.budget_eur_per_year * months / 12.0)
 
     # ------------------------------------------------------------------ the yearly cycle
-    def on_month(self, model: CityModel) -> None:
+    def on_month(self, city: FundingContext) -> None:
         """Decide on pilots that ended last month, then run a call if one is due."""
-        for index, grant in sorted(model.funding.funded.items()):
-            if grant.get("stage") == "pilot" and grant["until_month"] == model.month - 1:
-                self._evaluate_and_decide(model, index, grant)
-        due = (model.month - 1) % self.call_every_months == 0
+        for index, grant in sorted(city.state.funded.items()):
+            if grant.stage == "pilot" and grant.until_month == city.month - 1:
+                self._evaluate_and_decide(city, index, grant)
+        due = (city.month - 1) % self.call_every_months == 0
         # A pilot is judged the month after it ends: that month must be simulated too.
-        fits = model.month + self.pilot_months <= model.months
+        fits = city.month + self.pilot_months <= city.months
         if due and fits:
-            self._run_call(model)
+            self._run_call(city)
 
-    def _run_call(self, model: CityModel) -> None:
-        rng = model.funding.generator()
-        month = model.month
+    def _run_call(self, city: FundingContext) -> None:
+        rng = city.state.generator()
+        month = city.month
         proposals = [
-            self._propose(model, a, rng)
-            for a in sorted(model.associations.values(), key=lambda a: a.name)
+            self._propose(city, a, rng)
+            for a in city.associations()
             if rng.random() < self.proposal_rate
         ]
         if self.incubator and proposals:
             cost = self.incubator_cost_eur_per_proposal * len(proposals)
-            if model.funding.can_commit(cost):
-                model.funding.commit(cost)
-                model.funding.ledger.pay(month, CITY, INCUBATOR_PARTY, INCUBATOR, cost)
-        scores = self._score(model, proposals)
-        envelope = self._call_envelope_eur(model)
+            if city.state.can_commit(cost):
+                city.state.commit(cost)
+                city.state.ledger.pay(month, CITY, INCUBATOR_PARTY, INCUBATOR, cost)
+        scores = self._score(city, proposals)
+        envelope = self._call_envelope_eur(city)
         spent = 0.0
         for rank in np.argsort(-scores, kind="stable"):
             proposal = proposals[rank]
-            proposal["score"] = float(scores[rank])
-            cost = proposal["cost_eur"] + EVALUATION_COST_EUR[self.evaluation]
-            if spent + cost > envelope or not model.funding.can_commit(cost):
+            proposal.score = float(scores[rank])
+            cost = proposal.cost_eur + EVALUATION_COST_EUR[self.evaluation]
+            if spent + cost > envelope or not city.state.can_commit(cost):
                 continue
             spent += cost
-            proposal["funded"] = True
-            self._fund_pilot(model, proposal)
-        model.funding.proposals.extend({**p, "call_month": month} for p in proposals)
+            proposal.funded = True
+            self._fund_pilot(city, proposal)
+        for proposal in proposals:
+            proposal.call_month = month
+        city.state.proposals.extend(proposals)
 
-    def _call_envelope_eur(self, model: CityModel) -> float:
+    def _call_envelope_eur(self, city: FundingContext) -> float:
         """What this call may commit to pilots: the budget not yet committed, less the share kept
         for scale-ups, spread evenly over this call and the calls still to come."""
-        funding = model.funding
+        funding = city.state
         room = funding.budget_limit_eur - funding.committed_eur
         calls_left = len(
-            range(model.month, model.months - self.pilot_months + 1, self.call_every_months)
+            range(city.month, city.months - self.pilot_months + 1, self.call_every_months)
         )
         return room * (1.0 - self.scale_reserve_share) / max(calls_left, 1)
 
     def _propose(
-        self, model: CityModel, association: Association, rng: np.random.Generator
-    ) -> dict[str, Any]:
-        specialty = association.specialty
-        reference = reference_effect(specialty, model.params)
+        self, city: FundingContext, association: AssociationProfile, rng: np.random.Generator
+    ) -> Proposal:
+        need = need_of(association.specialty)
+        reference = need.reference_effect(city.params)
         p_works = self.p_pilot_works + (self.incubator_works_gain if self.incubator else 0.0)
         works = bool(rng.random() < min(p_works, 1.0))
         size = float(rng.lognormal(0.0, 0.3))
         factor = association.effectiveness * self.works_effect_factor * size if works else 0.0
-        true_effect = scaled_effect(specialty, model.params, factor)
+        true_effect = need.scaled_effect(city.params, factor)
         noise = self.claim_noise_sd * (0.5 if self.incubator else 1.0)
         claimed = (true_effect + reference * self.claim_optimism) * float(rng.lognormal(0, noise))
         places = min(self.pilot_places, association.capacity)
-        return {
-            "association": association.name,
-            "specialty": specialty,
-            "territory": association.home_territories[0],
-            "partners": len(association.partners),
-            "places": places,
-            "cost_eur_per_participant_month": association.cost_eur_per_participant_month,
-            "cost_eur": places * association.cost_eur_per_participant_month * self.pilot_months,
-            "works": works,
-            "true_effect": true_effect,
-            "claimed_effect": claimed,
-            "selection": association.selection,
-            "funded": False,
-            "score": 0.0,
-        }
+        return Proposal(
+            association=association.name,
+            specialty=association.specialty,
+            territory=association.home_territories[0],
+            partners=len(association.partners),
+            places=places,
+            cost_eur_per_participant_month=association.cost_eur_per_participant_month,
+            cost_eur=places * association.cost_eur_per_participant_month * self.pilot_months,
+            works=works,
+            true_effect=true_effect,
+            claimed_effect=claimed,
+            selection=association.selection,
+        )
 
-    def _score(self, model: CityModel, proposals: list[dict[str, Any]]) -> np.ndarray:
+    def _score(self, city: FundingContext, proposals: list[Proposal]) -> np.ndarray:
         if not proposals:
             return np.empty(0)
         weights = {**DEFAULT_COMMITTEE, **(self.committee_weights or {})}
         priorities = self.citizen_priorities or {}
-        need = np.array([_territory_need(model, p["specialty"], p["territory"]) for p in proposals])
+        need = np.array([city.share_in_need(need_of(p.specialty), p.territory) for p in proposals])
         claimed = np.array(
             [
-                p["claimed_effect"] / reference_effect(p["specialty"], model.params)
+                p.claimed_effect / need_of(p.specialty).reference_effect(city.params)
                 for p in proposals
             ]
         )
-        partners = np.array([p["partners"] for p in proposals], dtype=float)
-        cost = np.array([p["cost_eur_per_participant_month"] for p in proposals])
-        priority = np.array([priorities.get(p["specialty"], 0.0) for p in proposals])
+        partners = np.array([p.partners for p in proposals], dtype=float)
+        cost = np.array([p.cost_eur_per_participant_month for p in proposals])
+        priority = np.array([priorities.get(p.specialty, 0.0) for p in proposals])
         return np.asarray(
             weights["need"] * _z(need)
             + weights["partnership"] * _z(partners)
@@ -263,76 +264,73 @@ class CallForProjects(Mechanism):
             + priority
         )
 
-    def _fund_pilot(self, model: CityModel, proposal: dict[str, Any]) -> None:
-        start, end = model.month, model.month + self.pilot_months - 1
-        specialty = proposal["specialty"]
+    def _fund_pilot(self, city: FundingContext, proposal: Proposal) -> None:
+        start, end = city.month, city.month + self.pilot_months - 1
+        specialty = proposal.specialty
         spec = ActionSpec(
-            association=proposal["association"],
+            association=proposal.association,
             specialty=specialty,
-            territories=(proposal["territory"],),
-            places=proposal["places"],
-            duration_months=DURATION_MONTHS[specialty],
-            true_effect=proposal["true_effect"],
-            cost_eur_per_participant_month=proposal["cost_eur_per_participant_month"],
+            territories=(proposal.territory,),
+            places=proposal.places,
+            duration_months=need_of(specialty).duration_months,
+            true_effect=proposal.true_effect,
+            cost_eur_per_participant_month=proposal.cost_eur_per_participant_month,
             start_month=start,
             end_month=end,
-            selection=proposal["selection"],
-            label=f"pilot {start}: {proposal['association']} ({specialty}, "
-            f"T{proposal['territory']})",
-            **design_settings(self.evaluation),
+            selection=proposal.selection,
+            label=f"pilot {start}: {proposal.association} ({specialty}, T{proposal.territory})",
+            control_share=control_share(self.evaluation),
         )
-        monthly = proposal["places"] * proposal["cost_eur_per_participant_month"]
-        evaluation_cost = reserve_evaluation(model, self.evaluation)
-        fund_action(
-            model,
+        monthly = proposal.places * proposal.cost_eur_per_participant_month
+        evaluation_cost = reserve_evaluation(city, self.evaluation)
+        city.fund(
             spec,
             monthly,
             end,
             GRANT,
+            design=self.evaluation,
             stage="pilot",
-            works=proposal["works"],
+            works=proposal.works,
             evaluation_cost_eur=evaluation_cost,
         )
 
-    def _evaluate_and_decide(self, model: CityModel, index: int, grant: dict[str, Any]) -> None:
-        action = model.actions[index]
-        result = action.evaluate(self.evaluation, model.population, grant["until_month"])
-        pay_evaluation(model, grant["evaluation_cost_eur"], model.month)
+    def _evaluate_and_decide(self, city: FundingContext, index: int, grant: FundedAction) -> None:
+        pilot = city.action(index).spec
+        result = city.evaluate(index, grant.until_month)
+        city.pay_evaluation(grant.evaluation_cost_eur, city.month)
         scale = result.ci_low > 0.0
-        truly_works = action.spec.true_effect > 0.0
-        record = {
-            "action": index,
-            "month": model.month,
-            "association": action.spec.association,
-            "specialty": action.spec.specialty,
-            "territory": action.spec.territories[0],
-            "true_effect": action.spec.true_effect,
-            "truly_works": truly_works,
-            "decision": "scale" if scale else "stop",
-            "correct": scale == truly_works,
-            "estimate": result.effect_estimate,
-            "ci_low": result.ci_low,
-            "ci_high": result.ci_high,
-            "scaled_action": -1,
-        }
-        model.funding.evaluations.append({"action": index, **result.to_dict()})
-        grant["stage"] = "pilot_evaluated"
-        if scale:
-            record["scaled_action"] = self._scale(model, action.spec)
-        model.funding.decisions.append(record)
+        truly_works = pilot.true_effect > 0.0
+        grant.stage = "pilot_evaluated"
+        city.state.decisions.append(
+            PilotDecision(
+                action=index,
+                month=city.month,
+                association=pilot.association,
+                specialty=pilot.specialty,
+                territory=pilot.territories[0],
+                true_effect=pilot.true_effect,
+                truly_works=truly_works,
+                decision="scale" if scale else "stop",
+                correct=scale == truly_works,
+                estimate=result.effect_estimate,
+                ci_low=result.ci_low,
+                ci_high=result.ci_high,
+                scaled_action=self._scale(city, pilot) if scale else -1,
+            )
+        )
 
-    def _scale(self, model: CityModel, pilot: ActionSpec) -> int:
+    def _scale(self, city: FundingContext, pilot: ActionSpec) -> int:
         """Extend a pilot that showed an effect to its neighbours, as far as the budget allows."""
-        start, end = model.month, model.months
+        start, end = city.month, city.months
         months = end - start + 1
         if months < 1:
             return -1
         territory = pilot.territories[0]
-        territories = (territory, *sorted(model.territory_graph.neighbors(territory)))
+        territories = (territory, *city.neighbours(territory))
         places = int(pilot.places * self.scale_factor)
         room = (
-            model.funding.budget_limit_eur
-            - model.funding.committed_eur
+            city.state.budget_limit_eur
+            - city.state.committed_eur
             - EVALUATION_COST_EUR[self.evaluation]
         )
         affordable = int(max(room, 0.0) / (pilot.cost_eur_per_participant_month * months))
@@ -350,26 +348,24 @@ class CallForProjects(Mechanism):
             }
         )
         monthly = places * pilot.cost_eur_per_participant_month
-        evaluation_cost = reserve_evaluation(model, self.evaluation)
-        return fund_action(
-            model, spec, monthly, end, GRANT, stage="scaled", evaluation_cost_eur=evaluation_cost
+        evaluation_cost = reserve_evaluation(city, self.evaluation)
+        return city.fund(
+            spec,
+            monthly,
+            end,
+            GRANT,
+            design=self.evaluation,
+            stage="scaled",
+            evaluation_cost_eur=evaluation_cost,
         ).index
 
-    def on_finish(self, model: CityModel) -> None:
+    def on_finish(self, city: FundingContext) -> None:
         """Evaluate the scaled-up actions at the end, with the same design as the pilots, so
         that what the city's evaluators validated covers everything it funded."""
-        for index, grant in sorted(model.funding.funded.items()):
-            if grant.get("stage") == "scaled":
-                action = model.actions[index]
-                result = action.evaluate(self.evaluation, model.population, model.month)
-                pay_evaluation(model, grant["evaluation_cost_eur"], model.month)
-                model.funding.evaluations.append({"action": index, **result.to_dict()})
-
-
-def _territory_need(model: CityModel, specialty: str, territory: int) -> float:
-    """The diagnosis the committee reads: the territory's share of residents in need."""
-    pop = model.population
-    return float(needs(SPECIALTIES.index(specialty), pop, pop.slices[territory]).mean())
+        for index, grant in sorted(city.state.funded.items()):
+            if grant.stage == "scaled":
+                city.evaluate(index, city.month)
+                city.pay_evaluation(grant.evaluation_cost_eur, city.month)
 
 
 def _z(values: np.ndarray) -> np.ndarray:

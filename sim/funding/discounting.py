@@ -12,6 +12,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy.optimize import brentq
 
+from sim.errors import UserInputError
 from sim.funding.ledger import FloatArray
 
 # IRR search bracket, as annual rates. Below -99 %/year the investor has recovered almost
@@ -29,9 +30,9 @@ def _as_monthly_flows(monthly_flows_eur: npt.ArrayLike) -> FloatArray:
     """Return the flows as a finite 1-D float array, indexed by month."""
     flows = np.asarray(monthly_flows_eur, dtype=np.float64)
     if flows.ndim != 1:
-        raise ValueError(f"monthly_flows_eur must be 1-D, got shape {flows.shape}")
+        raise UserInputError(f"monthly_flows_eur must be 1-D, got shape {flows.shape}")
     if not np.all(np.isfinite(flows)):
-        raise ValueError("monthly_flows_eur must contain only finite amounts")
+        raise UserInputError("monthly_flows_eur must contain only finite amounts")
     return flows
 
 
@@ -46,10 +47,11 @@ def npv_eur(monthly_flows_eur: npt.ArrayLike, annual_discount_rate: float) -> fl
         The discounted sum.
 
     Raises:
-        ValueError: If the rate is <= -1 or not finite, or the flows are not a finite 1-D series.
+        UserInputError: If the rate is <= -1 or not finite, or the flows are not a finite 1-D
+            series.
     """
     if not math.isfinite(annual_discount_rate) or annual_discount_rate <= -1.0:
-        raise ValueError(
+        raise UserInputError(
             f"annual_discount_rate must be a finite number > -1, got {annual_discount_rate!r}"
         )
     flows = _as_monthly_flows(monthly_flows_eur)

@@ -13,6 +13,12 @@ with its standard error and the count of outcomes it validates:
   barrier score), difference in outcome rates over the same windows;
 - ``rct``: random assignment among eligible applicants; intention-to-treat difference between
   those assigned to the action and those randomized out.
+
+Evaluators sit on the funders' side: they see what the city exposes to them (residents'
+outcomes, who enrolled when, hazard groups and French levels from registers, and a barrier score
+they measure with noise), never the status-quo twin. An ``Evaluator`` is attached to each funded
+action; for a comparison-group design it samples its comparisons at each enrolment
+(``ComparisonSampler``, told by the action who joined).
 """
 
 from __future__ import annotations
@@ -23,15 +29,19 @@ from typing import Any
 
 import numpy as np
 
+from sim.delivery.actions import Action, Cohorts, Enrolment
+from sim.delivery.needs import Need
 from sim.errors import UserInputError
-from sim.world.params import EMPLOYMENT, FRENCH, ModelParams
-from sim.world.population import Population, reached_between
+from sim.world.population import Population
+from sim.world.rng import Stream, stream
 
 DESIGNS = ("none", "historical_baseline", "comparison_group", "rct")
-#: Monthly separation of established jobs that an evaluator assumes from published statistics.
-PUBLISHED_SEPARATION_PER_MONTH = 0.01
 #: Standard deviation of the evaluator's measurement of the barrier score (illustrative).
 OBSERVED_BARRIER_NOISE_SD = 0.15
+#: Candidates an evaluator draws per participant to find its match (a random sample of the pool).
+COMPARISON_POOL_PER_PARTICIPANT = 20
+#: Share of eligible applicants randomized out when a design is an RCT.
+RCT_CONTROL_SHARE = 0.5
 
 
 @dataclass(frozen=True)
@@ -72,49 +82,10 @@ def check_design(design: str) -> str:
     return design
 
 
-def outcome_between(
-    pop: Population, specialty: int, rows: np.ndarray, start: np.ndarray, end: int
-) -> np.ndarray:
-    """Whether each resident reached the specialty's outcome between its start month and ``end``
-    (a job held 6 months; French A1; a right claimed)."""
-    if specialty == EMPLOYMENT:
-        return reached_between(
-            pop.sustained_job_month[rows], start, end, pop.last_sustained_job_month[rows]
-        )
-    month = pop.a1_month[rows] if specialty == FRENCH else pop.claim_month[rows]
-    return reached_between(month, start, end)
-
-
-def published_outcome_probability(
-    params: ModelParams, specialty: int, group: np.ndarray, months: np.ndarray
-) -> np.ndarray:
-    """Chance of the outcome within ``months`` that published rates give for each hazard group
-    (``sim.world.population.SHORT_TERM`` ... ``EMPLOYED``), ignoring duration dependence as such
-    benchmarks do."""
-    months = np.maximum(months, 0)
-    if specialty == EMPLOYMENT:
-        hazard = np.array(
-            [
-                params.job_hazard_short_per_month,
-                params.job_hazard_long_per_month,
-                params.job_hazard_rsa_per_month,
-                0.0,  # the employed
-            ]
-        )[group]
-        retained = params.retention_3_months * (1 - PUBLISHED_SEPARATION_PER_MONTH) ** 3
-        return np.asarray((1 - (1 - hazard) ** np.maximum(months - 5, 0)) * retained)
-    rate = (
-        params.french_progress_none_per_month
-        if specialty == FRENCH
-        else params.takeup_hazard_unaware_per_month
-    )
-    return np.asarray(1 - (1 - rate) ** months)
-
-
 def evaluate(
     design: str,
     pop: Population,
-    specialty: int,
+    need: Need,
     month: int,
     treated: tuple[np.ndarray, np.ndarray, np.ndarray],
     comparison: tuple[np.ndarray, np.ndarray] | None = None,
@@ -125,7 +96,7 @@ def evaluate(
     Args:
         design: one of ``DESIGNS``.
         pop: the arm's population (outcomes so far).
-        specialty: the action's specialty index.
+        need: the need the action answers.
         month: evaluation date; outcomes after it are not seen.
         treated: (rows, start months, hazard groups at start) of participants, or of those
             assigned to the action for an RCT.
@@ -134,7 +105,7 @@ def evaluate(
     """
     check_design(design)
     rows, start, group = treated
-    y = outcome_between(pop, specialty, rows, start, month).astype(float)
+    y = need.outcomes_between(pop, rows, start, month).astype(float)
     n = len(y)
     gross = int(y.sum())
     if n == 0:
@@ -144,8 +115,8 @@ def evaluate(
         se = math.sqrt(max(rate * (1 - rate), 0.25 / n) / n)
         return EvaluationResult(design, month, n, 0, gross, float(rate), se, 0.0, float(gross))
     if design == "historical_baseline":
-        predicted = baseline_bias * published_outcome_probability(
-            pop.params, specialty, group, month - start + 1
+        predicted = baseline_bias * need.published_rate(
+            pop.params, group, np.maximum(month - start + 1, 0)
         )
         counterfactual = float(predicted.sum())
         diff = y - predicted
@@ -164,7 +135,7 @@ def evaluate(
     if comparison is None or len(comparison[0]) == 0:
         return EvaluationResult(design, month, n, 0, gross, 0.0, math.inf, 0.0, 0.0)
     c_rows, c_start = comparison
-    yc = outcome_between(pop, specialty, c_rows, c_start, month).astype(float)
+    yc = need.outcomes_between(pop, c_rows, c_start, month).astype(float)
     effect = float(y.mean() - yc.mean())
     # Matching with replacement reuses comparisons: their mean rests on fewer people.
     reuse = np.unique(c_rows, return_counts=True)[1]
@@ -239,3 +210,93 @@ def _nearest(values: np.ndarray, candidates: np.ndarray, observed: np.ndarray) -
         right = sorted_values[position]
         position = np.where(np.abs(values - left) <= np.abs(values - right), position - 1, position)
     return np.asarray(candidates[order][position])
+
+
+def observed_barrier(pop: Population) -> np.ndarray:
+    """The barrier score as evaluators measure it: with noise, fixed per resident (the run's
+    ``evaluation`` stream)."""
+    noise = stream(pop.seed, Stream.EVALUATION).normal(0.0, OBSERVED_BARRIER_NOISE_SD, pop.n)
+    return np.asarray(pop.barrier + noise.astype(np.float32))
+
+
+class ComparisonSampler:
+    """A comparison-group evaluator's sampling: at each enrolment, one matched non-participant
+    per participant, drawn from residents in need of the comparison territories.
+
+    Args:
+        observed: the evaluators' noisy barrier score of every resident.
+    """
+
+    def __init__(self, observed: np.ndarray) -> None:
+        self.observed = observed
+        self.comparisons = Cohorts()
+        self.territories: tuple[int, ...] | None = None
+
+    def enrolled(
+        self, action: Action, rows: np.ndarray, month: int, pop: Population, enr: Enrolment
+    ) -> None:
+        """Match the residents who just joined ``action`` (an ``EnrolmentWatcher``)."""
+        pool = self._pool(action, pop, enr, COMPARISON_POOL_PER_PARTICIPANT * len(rows))
+        matches = match_comparisons(pop, rows, pool, self.observed)
+        self.comparisons.add(matches[matches >= 0], month, pop)
+
+    def _pool(self, action: Action, pop: Population, enr: Enrolment, size: int) -> np.ndarray:
+        """About ``size`` residents eligible as comparisons, drawn at random from those in need
+        in the comparison territories, as an evaluator samples a register. Drawing before
+        checking eligibility keeps the work proportional to the sample, not to the city."""
+        territories = self._comparison_territories(action, pop)
+        scanned = [enr.in_need(pop, action.specialty, t, False) for t in territories]
+        everyone = scanned[0] if len(scanned) == 1 else np.concatenate(scanned)
+        if len(everyone) > 2 * size:
+            picks = action.rng.choice(len(everyone), size=2 * size, replace=False, shuffle=False)
+            everyone = everyone[np.sort(picks)]
+        return action.eligible(pop, enr, everyone)[:size]
+
+    def _comparison_territories(self, action: Action, pop: Population) -> tuple[int, ...]:
+        """Up to 3 territories the action does not serve, of the same QPV status as its first
+        if possible, chosen once: comparisons there are not contaminated by the action itself.
+        An action serving the whole city takes matched non-participants in its own territories."""
+        if self.territories is None:
+            served = set(action.spec.territories)
+            qpv = pop.qpv[action.spec.territories[0]]
+            others = [t for t in range(pop.n_territories) if t not in served]
+            alike = [t for t in others if pop.qpv[t] == qpv] or others or sorted(served)
+            picked = action.rng.permutation(len(alike))[:3]
+            self.territories = tuple(sorted(alike[i] for i in picked))
+        return self.territories
+
+
+class Evaluator:
+    """The evaluation of one funded action with one design.
+
+    Args:
+        design: one of ``DESIGNS``.
+        baseline_bias: multiplier on a historical baseline (1: published rates as they are).
+        sampler: the comparison sampler of a comparison-group design.
+    """
+
+    def __init__(
+        self, design: str, baseline_bias: float = 1.0, sampler: ComparisonSampler | None = None
+    ) -> None:
+        self.design = check_design(design)
+        self.baseline_bias = baseline_bias
+        self.sampler = sampler
+
+    def evaluate(self, action: Action, pop: Population, month: int) -> EvaluationResult:
+        """The action's effect at ``month`` as the design estimates it."""
+        treated = action.enrolled.data(month)
+        comparison = None
+        if self.design == "rct":
+            rows, months, _ = action.controls.data(month)
+            comparison = (rows, months)
+        elif self.sampler is not None:
+            rows, months, _ = self.sampler.comparisons.data(month)
+            comparison = (rows, months)
+        return evaluate(
+            self.design, pop, action.need, month, treated, comparison, self.baseline_bias
+        )
+
+
+def control_share(design: str) -> float:
+    """Share of eligible applicants an action randomizes out under a design."""
+    return RCT_CONTROL_SHARE if check_design(design) == "rct" else 0.0

@@ -6,7 +6,8 @@ pre-finances the operator's costs and the structuring, legal and evaluation cost
 (an association) enrols the target population; outcome pay tilts its selection toward the most
 job-ready by ``creaming_degree``. At each payment date an evaluator counts validated outcomes with
 the chosen design, and the pure settlement (:func:`sim.funding.settlement.settle`) turns them
-into the payer's payments and the investor's return, honouring the threshold, the cap and the maximum return.
+into the payer's payments and the investor's return, honouring the threshold, the cap and the
+maximum return.
 
 Defaults follow ``domain.md``: 48-month contracts, maximum return 5 % a year, cap 1.2 x capital,
 transaction costs 15 % of capital, creaming 0.3, matched comparison as evaluation design.
@@ -14,21 +15,21 @@ transaction costs 15 % of capital, creaming 0.3, matched comparison as evaluatio
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar
 
 from sim.delivery.actions import ActionSpec, Target
-from sim.delivery.agents import Association
+from sim.delivery.associations import AssociationProfile
+from sim.delivery.needs import all_needs, need_of
 from sim.errors import UserInputError
 from sim.funding.base import (
-    DURATION_MONTHS,
     EVALUATION_COST_EUR,
     Mechanism,
-    design_settings,
+    is_whole,
     require,
     require_design,
     require_number,
-    scaled_effect,
 )
+from sim.funding.evaluation import control_share
 from sim.funding.ledger import (
     EVALUATION,
     EVALUATOR,
@@ -38,12 +39,16 @@ from sim.funding.ledger import (
     REPAYMENT,
     TRANSACTION,
 )
+from sim.funding.records import ContractPeriod, ContractRecord
+from sim.funding.seam import FundingContext
 from sim.funding.settlement import ContractTerms, EvaluatedPeriod, settle
 
-if TYPE_CHECKING:
-    from sim.simulation.model import CityModel
 
-OUTCOMES = {"employment_6_months": "employment_support", "french_a1": "french_course"}
+def outcomes() -> dict[str, str]:
+    """The outcome metrics a contract can pay for, and the specialty that answers each."""
+    return {n.contract_metric: n.specialty for n in all_needs()}
+
+
 PAYERS = ("city", "caf", "state", "department")
 TARGET_KEYS = ("rsa_only", "long_term_only", "qpv_only", "non_french_only")
 
@@ -127,9 +132,30 @@ class ImpactContract(Mechanism):
     def validate(self) -> None:
         """Check the parameters."""
         n = self.name
-        require(self.payer in PAYERS, n, "payer", f"one of {', '.join(PAYERS)}", self.payer)
         require(
-            self.outcome in OUTCOMES, n, "outcome", f"one of {', '.join(OUTCOMES)}", self.outcome
+            isinstance(self.payer, str) and self.payer in PAYERS,
+            n,
+            "payer",
+            f"one of {', '.join(PAYERS)}",
+            self.payer,
+        )
+        require(
+            isinstance(self.outcome, str) and self.outcome in outcomes(),
+            n,
+            "outcome",
+            f"one of {', '.join(outcomes())}",
+            self.outcome,
+        )
+        require(
+            self.target is None
+            or (
+                isinstance(self.target, dict)
+                and all(isinstance(v, bool) for v in self.target.values())
+            ),
+            n,
+            "target",
+            "a table of flags set to true or false",
+            self.target,
         )
         target = self.target_flags()
         require(
@@ -140,7 +166,7 @@ class ImpactContract(Mechanism):
             sorted(target),
         )
         require(
-            isinstance(self.places, int) and self.places >= 1,
+            is_whole(self.places) and self.places >= 1,
             n,
             "places",
             "a whole number >= 1",
@@ -168,6 +194,20 @@ class ImpactContract(Mechanism):
             "absolute or relative",
             self.threshold_kind,
         )
+        require(
+            is_whole(self.setup_months) and self.setup_months >= 0,
+            n,
+            "setup_months",
+            "a whole number of months >= 0",
+            self.setup_months,
+        )
+        require(
+            self.operator is None or isinstance(self.operator, str),
+            n,
+            "operator",
+            "the name of an association",
+            self.operator,
+        )
         require_design(self.name, self.evaluation)
         require(
             not (self.threshold_kind == "relative" and self.evaluation == "none"),
@@ -177,10 +217,17 @@ class ImpactContract(Mechanism):
             "counterfactual to be relative to)",
             self.threshold_kind,
         )
+        require(
+            isinstance(self.payment_months, list | tuple),
+            n,
+            "payment_months",
+            "a list of months",
+            self.payment_months,
+        )
         months = tuple(self.payment_months)
         require(
             len(months) > 0
-            and all(isinstance(m, int) and m >= 1 for m in months)
+            and all(is_whole(m) and m >= 1 for m in months)
             and list(months) == sorted(set(months)),
             n,
             "payment_months",
@@ -188,7 +235,7 @@ class ImpactContract(Mechanism):
             list(months),
         )
         require(
-            isinstance(self.contract_months, int) and self.contract_months >= 1,
+            is_whole(self.contract_months) and self.contract_months >= 1,
             n,
             "contract_months",
             "a whole number >= 1",
@@ -222,10 +269,10 @@ class ImpactContract(Mechanism):
         return float("inf")
 
     # ------------------------------------------------------------------ the run
-    def on_start(self, model: CityModel) -> None:
+    def on_start(self, city: FundingContext) -> None:
         """Choose the operator, sign the contract and launch the action."""
-        specialty = OUTCOMES[self.outcome]
-        operator = self._operator(model, specialty)
+        need = need_of(self.outcome)
+        operator = self._operator(city, need.specialty)
         cost = operator.cost_eur_per_participant_month
         operating = self.operating_cost_eur(cost)
         transaction = self.transaction_cost_share * operating
@@ -236,7 +283,7 @@ class ImpactContract(Mechanism):
             if self.payment_cap_eur is not None
             else self.payment_cap_ratio * capital
         )
-        end = min(self.contract_months, model.months)
+        end = min(self.contract_months, city.months)
         terms = ContractTerms(
             price_eur_per_outcome=self.price_eur_per_outcome,
             payment_cap_eur=cap,
@@ -249,16 +296,16 @@ class ImpactContract(Mechanism):
         factor = operator.effectiveness if self.effect_factor is None else self.effect_factor
         territories = tuple(
             t
-            for t in range(model.city.size)
-            if model.population.qpv[t] or not self.target_flags().get("qpv_only")
+            for t in range(city.n_territories)
+            if city.is_qpv(t) or not self.target_flags().get("qpv_only")
         )
         spec = ActionSpec(
             association=operator.name,
-            specialty=specialty,
+            specialty=need.specialty,
             territories=territories,
             places=self.places,
-            duration_months=DURATION_MONTHS[specialty],
-            true_effect=scaled_effect(specialty, model.params, factor),
+            duration_months=need.duration_months,
+            true_effect=need.scaled_effect(city.params, factor),
             cost_eur_per_participant_month=cost,
             start_month=1,
             end_month=end,
@@ -266,114 +313,111 @@ class ImpactContract(Mechanism):
             creaming_degree=self.creaming_degree,
             target=Target(**self.target_flags()),
             label=f"CIS: {operator.name} ({self.outcome})",
-            **design_settings(self.evaluation),
+            control_share=control_share(self.evaluation),
         )
-        action = model.launch_action(spec)
-        funding = model.funding
+        action = city.launch(spec, self.evaluation, self.baseline_bias)
+        funding = city.state
         # The payer's whole exposure is known at signature: the cap and its own costs.
         funding.budget_limit_eur = cap + self.payer_cost_eur
         funding.commit(funding.budget_limit_eur)
-        funding.contract = {
-            "action": action.index,
-            "operator": operator.name,
-            "payer": self.payer,
-            "outcome": self.outcome,
-            "terms": _terms_record(terms),
-            "capital_eur": capital,
-            "operating_cost_eur": operating,
-            "transaction_cost_eur": transaction,
-            "evaluation_cost_eur": evaluation_total,
-            "payer_cost_eur": self.payer_cost_eur,
-            "setup_months": self.setup_months,
-            "contract_end_month": end,
-            "periods": [],
-            "drawdowns": [],
-        }
-        funding.extra["terms"] = terms
-        funding.extra["monthly_operating_eur"] = self.places * cost
-        self._draw(model, 1, INTERMEDIARY, TRANSACTION, transaction)
+        funding.contract = ContractRecord(
+            action=action.index,
+            operator=operator.name,
+            payer=self.payer,
+            outcome=self.outcome,
+            terms=_terms_record(terms),
+            capital_eur=capital,
+            operating_cost_eur=operating,
+            transaction_cost_eur=transaction,
+            evaluation_cost_eur=evaluation_total,
+            payer_cost_eur=self.payer_cost_eur,
+            setup_months=self.setup_months,
+            contract_end_month=end,
+        )
+        funding.contract_terms = terms
+        funding.contract_monthly_operating_eur = self.places * cost
+        self._draw(city, 1, INTERMEDIARY, TRANSACTION, transaction)
         funding.ledger.pay(1, self.payer, INTERMEDIARY, TRANSACTION, self.payer_cost_eur)
 
-    def on_month(self, model: CityModel) -> None:
+    def on_month(self, city: FundingContext) -> None:
         """Settle a payment date once its month's outcomes are known (at the start of the next
         month), then pre-finance this month's delivery."""
-        if model.month - 1 in tuple(self.payment_months):
-            self._settle(model, model.month - 1)
-        contract = model.funding.contract
-        if model.month <= contract["contract_end_month"]:
+        if city.month - 1 in tuple(self.payment_months):
+            self._settle(city, city.month - 1)
+        contract = city.state.signed_contract()
+        if city.month <= contract.contract_end_month:
             self._draw(
-                model,
-                model.month,
-                contract["operator"],
+                city,
+                city.month,
+                contract.operator,
                 INVESTMENT,
-                model.funding.extra["monthly_operating_eur"],
+                city.state.contract_monthly_operating_eur,
             )
 
-    def on_finish(self, model: CityModel) -> None:
+    def on_finish(self, city: FundingContext) -> None:
         """Settle a payment date that falls on the run's last month, and close the report."""
-        contract = model.funding.contract
-        if model.month in tuple(self.payment_months):
-            self._settle(model, model.month)
-        contract["participants"] = len(model.actions[contract["action"]].enrolled)
-        contract["drawn_eur"] = sum(amount for _, amount in contract["drawdowns"])
-        contract.setdefault("settlement", _unsettled(model))
+        contract = city.state.signed_contract()
+        if city.month in tuple(self.payment_months):
+            self._settle(city, city.month)
+        contract.participants = len(city.action(contract.action).enrolled)
+        contract.drawn_eur = sum(amount for _, amount in contract.drawdowns)
+        if not contract.settlement:
+            contract.settlement = _unsettled(contract)
 
     # ------------------------------------------------------------------ helpers
-    def _operator(self, model: CityModel, specialty: str) -> Association:
+    def _operator(self, city: FundingContext, specialty: str) -> AssociationProfile:
         if self.operator is not None:
-            if self.operator not in model.associations:
+            chosen = city.association(self.operator)
+            if chosen is None:
                 raise UserInputError(
                     f"{self.name}.operator: no association named '{self.operator}' in this city"
                 )
-            return model.associations[self.operator]
+            return chosen
         qpv_only = self.target_flags().get("qpv_only", False)
+        everyone = city.associations()
         pool = [
             a
-            for a in model.associations.values()
+            for a in everyone
             if a.specialty == specialty
-            and (not qpv_only or any(model.population.qpv[t] for t in a.home_territories))
+            and (not qpv_only or any(city.is_qpv(t) for t in a.home_territories))
         ]
-        pool = pool or [a for a in model.associations.values() if a.specialty == specialty]
+        pool = pool or [a for a in everyone if a.specialty == specialty]
         if not pool:
             raise UserInputError(
                 f"{self.name}: no association of specialty '{specialty}' can operate the contract"
             )
         return max(pool, key=lambda a: (a.capacity, a.name))
 
-    def _draw(self, model: CityModel, month: int, payee: str, kind: str, amount: float) -> None:
+    def _draw(self, city: FundingContext, month: int, payee: str, kind: str, amount: float) -> None:
         """The investor pays on the contract's behalf (capital drawn)."""
         if amount <= 0:
             return
-        model.funding.ledger.pay(month, INVESTOR, payee, kind, amount)
-        model.funding.contract["drawdowns"].append((month, amount))
+        city.state.ledger.pay(month, INVESTOR, payee, kind, amount)
+        city.state.signed_contract().drawdowns.append((month, amount))
 
-    def _settle(self, model: CityModel, month: int) -> None:
+    def _settle(self, city: FundingContext, month: int) -> None:
         """Evaluate outcomes up to ``month`` and pay what the settlement says is due."""
-        funding = model.funding
-        contract = funding.contract
-        action = model.actions[contract["action"]]
-        result = action.evaluate(self.evaluation, model.population, month, self.baseline_bias)
-        self._draw(model, month, EVALUATOR, EVALUATION, EVALUATION_COST_EUR[self.evaluation])
-        funding.evaluations.append({"action": action.index, **result.to_dict()})
-        contract["periods"].append(
-            {
-                "month": month,
-                "validated_outcomes": result.validated_outcomes,
-                "counterfactual_outcomes": result.counterfactual_outcomes,
-            }
+        funding = city.state
+        contract = funding.signed_contract()
+        result = city.evaluate(contract.action, month)
+        self._draw(city, month, EVALUATOR, EVALUATION, EVALUATION_COST_EUR[self.evaluation])
+        contract.periods.append(
+            ContractPeriod(month, result.validated_outcomes, result.counterfactual_outcomes)
         )
         periods = [
-            EvaluatedPeriod(p["month"], p["validated_outcomes"], p["counterfactual_outcomes"])
-            for p in contract["periods"]
+            EvaluatedPeriod(p.month, p.validated_outcomes, p.counterfactual_outcomes)
+            for p in contract.periods
         ]
-        settlement = settle(funding.extra["terms"], periods, contract["drawdowns"])
+        terms = funding.contract_terms
+        assert terms is not None  # signed with the contract
+        settlement = settle(terms, periods, contract.drawdowns)
         funding.ledger.pay(month, self.payer, INVESTOR, REPAYMENT, settlement.payments[-1][1])
-        contract["settlement"] = settlement.to_dict()
+        contract.settlement = settlement.to_dict()
 
 
-def _unsettled(model: CityModel) -> dict[str, Any]:
+def _unsettled(contract: ContractRecord) -> dict[str, Any]:
     """Settlement record of a contract whose first payment date the run never reached."""
-    drawn = sum(amount for _, amount in model.funding.contract["drawdowns"])
+    drawn = sum(amount for _, amount in contract.drawdowns)
     return {
         "payments": [],
         "total_paid_eur": 0.0,

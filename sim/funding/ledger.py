@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from sim.errors import UserInputError
+
 # Kinds of flows, kept as plain strings so that records stay readable in databases and reports.
 ACTIVITY = "activity"
 GRANT = "grant"
@@ -49,9 +51,9 @@ def check_month(value: int, name: str) -> int:
     """Return ``value`` as an int after checking it is a whole month >= 0."""
     # bool is an int subclass, but True as a month is always a caller bug.
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(f"{name} must be an integer month >= 0, got {value!r}")
+        raise UserInputError(f"{name} must be an integer month >= 0, got {value!r}")
     if value < 0:
-        raise ValueError(f"{name} must be an integer month >= 0, got {value!r}")
+        raise UserInputError(f"{name} must be an integer month >= 0, got {value!r}")
     return int(value)
 
 
@@ -60,16 +62,16 @@ def check_amount(value: float, name: str) -> float:
     try:
         amount = float(value)
     except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}") from None
+        raise UserInputError(f"{name} must be a finite number >= 0, got {value!r}") from None
     if not math.isfinite(amount) or amount < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise UserInputError(f"{name} must be a finite number >= 0, got {value!r}")
     return amount
 
 
 def check_name(value: str, name: str) -> str:
     """Return ``value`` after checking it is a non-empty string."""
     if not isinstance(value, str) or not value:
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        raise UserInputError(f"{name} must be a non-empty string, got {value!r}")
     return value
 
 
@@ -115,7 +117,7 @@ class Ledger:
                 can pay computed amounts without testing them first.
 
         Raises:
-            ValueError: If a field is invalid; the message names the field and the value.
+            UserInputError: If a field is invalid; the message names the field and the value.
         """
         month_checked = check_month(month, "month")
         check_name(payer, "payer")
@@ -123,7 +125,7 @@ class Ledger:
         check_name(kind, "kind")
         amount = check_amount(amount_eur, "amount_eur")
         if payer == payee:
-            raise ValueError(f"payee must differ from payer, got payer == payee == {payer!r}")
+            raise UserInputError(f"payee must differ from payer, got payer == payee == {payer!r}")
         if amount == 0.0:
             return
         self._flows.append(CashFlow(month_checked, payer, payee, kind, amount))
@@ -183,7 +185,7 @@ class Ledger:
             Array indexed by month, ready for ``npv_eur`` or ``irr_per_year``.
 
         Raises:
-            ValueError: If ``months`` is too short to hold one of the party's flows, since
+            UserInputError: If ``months`` is too short to hold one of the party's flows, since
                 truncating would silently drop money.
         """
         length = max((flow.month for flow in self._flows), default=-1) + 1
@@ -192,7 +194,7 @@ class Ledger:
                 (f.month for f in self._flows if party in (f.payer, f.payee)), default=-1
             )
             if isinstance(months, bool) or months < last_month + 1:
-                raise ValueError(
+                raise UserInputError(
                     f"months must be >= {last_month + 1} to hold every flow of {party!r}, "
                     f"got {months!r}"
                 )

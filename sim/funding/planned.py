@@ -10,28 +10,27 @@ paid every month whatever the results. The plan is revised only at the end of a 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 
-from sim.delivery.actions import ActionSpec, needs
+from sim.delivery.actions import ActionSpec
+from sim.delivery.associations import AssociationProfile
+from sim.delivery.needs import need_of, specialties
 from sim.funding.base import (
-    DURATION_MONTHS,
     EVALUATION_COST_EUR,
     Mechanism,
     associations_by,
-    design_settings,
-    fund_action,
+    is_number_table,
+    is_whole,
     require,
     require_design,
     require_number,
-    scaled_effect,
 )
-from sim.funding.ledger import ACTIVITY, CITY, EVALUATION, EVALUATOR
-from sim.world.params import SPECIALTIES
-
-if TYPE_CHECKING:
-    from sim.simulation.model import CityModel
+from sim.funding.evaluation import control_share
+from sim.funding.ledger import ACTIVITY, CITY
+from sim.funding.records import PlanLine
+from sim.funding.seam import FundingContext
 
 FORMULAS = ("per_resident", "per_need")
 DEFAULT_SHARES = {"employment_support": 0.6, "french_course": 0.25, "access_to_rights": 0.15}
@@ -72,7 +71,7 @@ class Planned(Mechanism):
         """Check the parameters."""
         require_number(self.name, "budget_eur_per_year", self.budget_eur_per_year)
         require(
-            isinstance(self.plan_years, int) and self.plan_years >= 1,
+            is_whole(self.plan_years) and self.plan_years >= 1,
             self.name,
             "plan_years",
             "a whole number of years >= 1",
@@ -85,12 +84,19 @@ class Planned(Mechanism):
             f"one of {', '.join(FORMULAS)}",
             self.formula,
         )
-        shares = self.shares()
         require(
-            set(shares) <= set(SPECIALTIES),
+            self.specialty_shares is None or is_number_table(self.specialty_shares),
             self.name,
             "specialty_shares",
-            f"keys among {', '.join(SPECIALTIES)}",
+            "a table of specialty = share",
+            self.specialty_shares,
+        )
+        shares = self.shares()
+        require(
+            set(shares) <= set(specialties()),
+            self.name,
+            "specialty_shares",
+            f"keys among {', '.join(specialties())}",
             sorted(shares),
         )
         require(
@@ -106,78 +112,64 @@ class Planned(Mechanism):
         """Yearly budget times the years (or part) of the horizon."""
         return float(self.budget_eur_per_year * months / 12.0)
 
-    def on_month(self, model: CityModel) -> None:
+    def on_month(self, city: FundingContext) -> None:
         """Make a plan at the start of each cycle."""
         cycle_months = 12 * self.plan_years
-        if (model.month - 1) % cycle_months == 0:
-            self._make_plan(model, model.month, min(model.month + cycle_months - 1, model.months))
+        if (city.month - 1) % cycle_months == 0:
+            self._make_plan(city, city.month, min(city.month + cycle_months - 1, city.months))
 
-    def territory_weights(self, model: CityModel, specialty: str) -> np.ndarray:
+    def territory_weights(self, city: FundingContext, specialty: str) -> np.ndarray:
         """The formula: each territory's share of a specialty's budget."""
-        pop = model.population
         if self.formula == "per_resident":
-            weights = pop.territory_sizes.astype(float)
+            weights = city.working_age_population().astype(float)
         else:
-            need = needs(SPECIALTIES.index(specialty), pop, slice(None))
-            weights = np.add.reduceat(need, pop.territory_starts).astype(float)
+            weights = city.in_need_by_territory(need_of(specialty)).astype(float)
         total = weights.sum()
         return weights / total if total > 0 else np.full(len(weights), 1.0 / len(weights))
 
-    def _make_plan(self, model: CityModel, first: int, last: int) -> None:
+    def _make_plan(self, city: FundingContext, first: int, last: int) -> None:
         months = last - first + 1
         # The cycle's monitoring is paid from its budget: reserve it before granting.
         monitoring = EVALUATION_COST_EUR[self.evaluation]
         budget = self.budget_eur_per_year * months / 12.0 - monitoring
-        model.funding.commit(monitoring)
-        model.funding.extra.setdefault("monitoring_due_eur", 0.0)
-        model.funding.extra["monitoring_due_eur"] += monitoring
-        plan: list[dict[str, Any]] = []
+        city.state.commit(monitoring)
+        city.state.monitoring_due_eur += monitoring
         for specialty, share in self.shares().items():
-            weights = self.territory_weights(model, specialty)
+            weights = self.territory_weights(city, specialty)
             for territory, weight in enumerate(weights):
                 amount = budget * share * weight
-                holders = self._holders(model, specialty, territory)
-                plan.append(
-                    {
-                        "cycle_start": first,
-                        "specialty": specialty,
-                        "territory": territory,
-                        "allocated_eur": amount,
-                        "granted_eur": 0.0,
-                    }
-                )
-                if amount <= 0 or not holders:
-                    continue
-                plan[-1]["granted_eur"] = self._grant(
-                    model, specialty, territory, amount, holders, first, last
-                )
-        model.funding.extra.setdefault("plans", []).extend(plan)
+                holders = self._holders(city, specialty, territory)
+                granted = 0.0
+                if amount > 0 and holders:
+                    granted = self._grant(city, specialty, territory, amount, holders, first, last)
+                city.state.plans.append(PlanLine(first, specialty, territory, amount, granted))
 
     @staticmethod
-    def _holders(model: CityModel, specialty: str, territory: int) -> list[Any]:
+    def _holders(city: FundingContext, specialty: str, territory: int) -> list[AssociationProfile]:
         """Who receives a territory's grant: its established associations of the specialty;
         failing that, its other ones; failing that, established ones of neighbouring territories."""
         for established_only in (True, False):
-            local = associations_by(model, specialty, territory, established_only)
+            local = associations_by(city, specialty, territory, established_only)
             if local:
                 return local
-        for neighbour in sorted(model.territory_graph.neighbors(territory)):
-            nearby = associations_by(model, specialty, neighbour, established_only=True)
+        for neighbour in city.neighbours(territory):
+            nearby = associations_by(city, specialty, neighbour, established_only=True)
             if nearby:
                 return nearby
         return []
 
     def _grant(
         self,
-        model: CityModel,
+        city: FundingContext,
         specialty: str,
         territory: int,
         amount: float,
-        holders: list[Any],
+        holders: list[AssociationProfile],
         first: int,
         last: int,
     ) -> float:
         months = last - first + 1
+        need = need_of(specialty)
         capacity = np.array([h.capacity for h in holders], dtype=float)
         granted = 0.0
         for holder, part in zip(holders, capacity / capacity.sum(), strict=True):
@@ -191,30 +183,22 @@ class Planned(Mechanism):
                 specialty=specialty,
                 territories=(territory,),
                 places=places,
-                duration_months=DURATION_MONTHS[specialty],
-                true_effect=scaled_effect(specialty, model.params, holder.effectiveness),
+                duration_months=need.duration_months,
+                true_effect=need.scaled_effect(city.params, holder.effectiveness),
                 cost_eur_per_participant_month=holder.cost_eur_per_participant_month,
                 start_month=first,
                 end_month=last,
                 selection=holder.selection,
                 label=f"plan {first}: {holder.name} ({specialty}, T{territory})",
-                **design_settings(self.evaluation),
+                control_share=control_share(self.evaluation),
             )
-            fund_action(model, spec, monthly, last, ACTIVITY, territory=territory)
+            city.fund(spec, monthly, last, ACTIVITY, design=self.evaluation, territory=territory)
             granted += monthly * months
         return granted
 
-    def on_finish(self, model: CityModel) -> None:
+    def on_finish(self, city: FundingContext) -> None:
         """Monitor each action's results with the city's evaluation design (paid from the
         budget reserved at each plan)."""
-        for index in sorted(model.funding.funded):
-            action = model.actions[index]
-            result = action.evaluate(self.evaluation, model.population, model.month)
-            model.funding.evaluations.append({"action": index, **result.to_dict()})
-        model.funding.ledger.pay(
-            model.month,
-            CITY,
-            EVALUATOR,
-            EVALUATION,
-            model.funding.extra.get("monitoring_due_eur", 0.0),
-        )
+        for index in sorted(city.state.funded):
+            city.evaluate(index, city.month)
+        city.pay_evaluation(city.state.monitoring_due_eur, city.month, CITY)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from sim.errors import UserInputError
 from sim.funding.discounting import irr_per_year
 from sim.funding.ledger import FloatArray, check_amount, check_month
 
@@ -59,18 +60,18 @@ class ContractTerms:
         check_amount(self.payment_cap_eur, "payment_cap_eur")
         rate = self.max_return_per_year
         if not (isinstance(rate, (int, float)) and 0.0 <= rate <= 1.0):
-            raise ValueError(f"max_return_per_year must be in [0, 1], got {rate!r}")
+            raise UserInputError(f"max_return_per_year must be in [0, 1], got {rate!r}")
         if self.threshold_kind not in ("absolute", "relative"):
-            raise ValueError(
+            raise UserInputError(
                 f"threshold_kind must be 'absolute' or 'relative', got {self.threshold_kind!r}"
             )
         check_amount(self.threshold_value, "threshold_value")
         if isinstance(self.contract_months, bool) or not isinstance(self.contract_months, int):
-            raise ValueError(
+            raise UserInputError(
                 f"contract_months must be an integer >= 1, got {self.contract_months!r}"
             )
         if self.contract_months < 1:
-            raise ValueError(
+            raise UserInputError(
                 f"contract_months must be an integer >= 1, got {self.contract_months!r}"
             )
         self.check_payment_months()
@@ -80,16 +81,18 @@ class ContractTerms:
         months = self.payment_months
         last_allowed = self.contract_months + PAYMENT_GRACE_MONTHS
         if not isinstance(months, tuple) or not months:
-            raise ValueError(f"payment_months must be a non-empty tuple of months, got {months!r}")
+            raise UserInputError(
+                f"payment_months must be a non-empty tuple of months, got {months!r}"
+            )
         for month in months:
             check_month(month, "payment_months")
             if month > last_allowed:
-                raise ValueError(
+                raise UserInputError(
                     f"payment_months must lie in [0, {last_allowed}] "
                     f"(contract_months + {PAYMENT_GRACE_MONTHS}), got {months!r}"
                 )
         if any(later <= earlier for earlier, later in itertools.pairwise(months)):
-            raise ValueError(f"payment_months must be strictly increasing, got {months!r}")
+            raise UserInputError(f"payment_months must be strictly increasing, got {months!r}")
 
 
 @dataclass(frozen=True)
@@ -113,7 +116,7 @@ class EvaluatedPeriod:
         """Reject figures no evaluator could certify."""
         check_month(self.month, "month")
         if not math.isfinite(self.validated_outcomes):
-            raise ValueError(
+            raise UserInputError(
                 f"validated_outcomes must be a finite number, got {self.validated_outcomes!r}"
             )
         if self.counterfactual_outcomes is not None:
@@ -171,7 +174,7 @@ def _threshold_met(terms: ContractTerms, period: EvaluatedPeriod) -> bool:
         return period.validated_outcomes >= terms.threshold_value
     counterfactual = period.counterfactual_outcomes
     if counterfactual is None:
-        raise ValueError(
+        raise UserInputError(
             "counterfactual_outcomes is required with a relative threshold, "
             f"got None at month {period.month}"
         )
@@ -205,11 +208,11 @@ def check_periods(terms: ContractTerms, periods: Sequence[EvaluatedPeriod]) -> N
     months = [period.month for period in periods]
     for month in months:
         if month not in terms.payment_months:
-            raise ValueError(
+            raise UserInputError(
                 f"periods month must be one of payment_months {terms.payment_months}, got {month}"
             )
     if any(later <= earlier for earlier, later in itertools.pairwise(months)):
-        raise ValueError(f"periods must be sorted by strictly increasing month, got {months}")
+        raise UserInputError(f"periods must be sorted by strictly increasing month, got {months}")
 
 
 def _investor_flows(
@@ -262,7 +265,7 @@ def settle(
         The payments and the investor's position.
 
     Raises:
-        ValueError: If a period is not on a payment date or out of order, a drawdown is
+        UserInputError: If a period is not on a payment date or out of order, a drawdown is
             invalid, or a relative threshold meets a missing or zero counterfactual.
 
     Example:

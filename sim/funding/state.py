@@ -1,50 +1,53 @@
-"""What a funding mechanism keeps during one run: its ledger, its budget and its decisions.
-
-The mechanism object itself only holds parameters (scikit-learn's convention); everything that
-changes during a run lives here, on ``model.funding``.
+"""What funding keeps during one run: the ledger, the budget, and the typed records of what was
+decided and evaluated. The model owns one ``FundingState``; mechanisms only hold parameters
+(scikit-learn's convention) and write here through their ``FundingContext``.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
+from sim.funding.evaluation import Evaluator
 from sim.funding.ledger import Ledger
-
-if TYPE_CHECKING:
-    from sim.simulation.model import CityModel
-
-
-class Programme(Protocol):
-    """The hooks the model calls on a funding mechanism."""
-
-    def start(self, model: CityModel) -> None:
-        """Called once, after the city is built and before month 1."""
-
-    def step(self, model: CityModel) -> None:
-        """Called at the start of every month, before services and associations act."""
-
-    def finish(self, model: CityModel) -> None:
-        """Called once after the last month."""
+from sim.funding.records import (
+    ContractRecord,
+    EvaluationRecord,
+    FundedAction,
+    PilotDecision,
+    PlanLine,
+    Proposal,
+)
+from sim.funding.settlement import ContractTerms
 
 
 @dataclass
 class FundingState:
-    """Per-run state of the funding: cash flows, budget, and what was decided and evaluated."""
+    """Per-run state of the funding: cash flows, budget, and what was decided and evaluated.
+
+    Attributes:
+        monitoring_due_eur: a planned programme's monitoring, reserved at each plan and paid at
+            the end.
+        contract_terms: the signed terms of an impact contract (its record holds them as data).
+        contract_monthly_operating_eur: what the investor pre-finances each month of delivery.
+    """
 
     mechanism: str = "status_quo"
     ledger: Ledger = field(default_factory=Ledger)
     budget_limit_eur: float = 0.0
     committed_eur: float = 0.0
-    funded: dict[int, dict[str, Any]] = field(default_factory=dict)
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    proposals: list[dict[str, Any]] = field(default_factory=list)
-    contract: dict[str, Any] = field(default_factory=dict)
-    extra: dict[str, Any] = field(default_factory=dict)
+    funded: dict[int, FundedAction] = field(default_factory=dict)
+    evaluators: dict[int, Evaluator] = field(default_factory=dict)
+    evaluations: list[EvaluationRecord] = field(default_factory=list)
+    decisions: list[PilotDecision] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    plans: list[PlanLine] = field(default_factory=list)
+    monitoring_due_eur: float = 0.0
+    contract: ContractRecord | None = None
+    contract_terms: ContractTerms | None = None
+    contract_monthly_operating_eur: float = 0.0
     rng: np.random.Generator | None = None
 
     def generator(self) -> np.random.Generator:
@@ -65,3 +68,9 @@ class FundingState:
                 f"(EUR {self.committed_eur:,.0f} of {self.budget_limit_eur:,.0f} committed)"
             )
         self.committed_eur += amount_eur
+
+    def signed_contract(self) -> ContractRecord:
+        """The contract of an impact-contract run (an error before it is signed)."""
+        if self.contract is None:
+            raise RuntimeError("no contract has been signed in this run")
+        return self.contract

@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from sim.experiments.metrics import contract_risks
 from sim.funding.ledger import PUBLIC_PAYERS
 
 TWIN = "status_quo"
@@ -255,7 +254,7 @@ NEED_COLUMNS = ("true_additional_employment", "true_additional_french", "true_ad
 IMPACT_CONTRACT = "impact_contract"
 #: Percentiles of the bands drawn across replications.
 BAND_PERCENTILES = (2.5, 97.5)
-#: Percentiles of the contract risk summaries (as in ``sim.experiments.metrics.contract_risks``).
+#: Percentiles of the contract risk summaries (as in ``contract_risks``).
 RISK_QUANTILES = (0.05, 0.5, 0.95)
 
 SERIES_BAND_COLUMNS = [
@@ -440,10 +439,10 @@ def _finite(values: pd.Series) -> np.ndarray:
 def contract_outcomes(metrics: pd.DataFrame) -> pd.DataFrame:
     """Who bore the risk of each social impact contract, across its replications.
 
-    The definitions are those of ``sim.experiments.metrics.contract_risks``, computed from the
-    metrics frame: the probability that the investor loses money, the probability that the payer pays
-    for outcomes that were not additional, and the 5th, 50th and 95th percentiles of the payer's
-    net present value; the same for the investor's internal rate of return (runs where it is
+    The definitions are those of ``contract_risks``, computed from the
+    metrics frame: the probability that the investor loses money, the probability that the payer
+    pays for outcomes that were not additional, and the 5th, 50th and 95th percentiles of the
+    payer's net present value; the same for the investor's internal rate of return (runs where it is
     undefined left out, counted in ``investor_irr_replications``).
 
     Args:
@@ -582,3 +581,24 @@ def pilot_decision_rates(pilot_decisions: pd.DataFrame) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows, columns=PILOT_RATE_COLUMNS)
+
+
+def contract_risks(per_replication: list[dict[str, float]]) -> dict[str, float]:
+    """Across replications of a contract: probability that the investor loses, probability that
+    the payer pays for non-additional outcomes, and the distribution of the payer's NPV."""
+    if not per_replication:
+        return {}
+    npv = np.array([m["npv_eur"] for m in per_replication])
+    return {
+        "replications": float(len(per_replication)),
+        "probability_investor_loses": float(
+            np.mean([m["investor_lost_money"] for m in per_replication])
+        ),
+        "probability_payer_pays_non_additional": float(
+            np.mean([m["paid_for_non_additional_outcomes"] for m in per_replication])
+        ),
+        "payer_npv_eur_mean": float(npv.mean()),
+        "payer_npv_eur_p05": float(np.quantile(npv, 0.05)),
+        "payer_npv_eur_p50": float(np.quantile(npv, 0.5)),
+        "payer_npv_eur_p95": float(np.quantile(npv, 0.95)),
+    }

@@ -8,7 +8,8 @@ The report says, from the numbers, which way of funding gave the most true addit
 per euro, who was reached, who bore the risk and whether differences are within noise; then it
 shows the comparison table, the figures with captions, a glossary and the batch's provenance.
 Every text comes from :mod:`sim.reading.i18n`; the template
-(``sim/reading/templates/report.html.j2``) escapes every value, the scenario's name and description included.
+(``sim/reading/templates/report.html.j2``) escapes every value, the scenario's name and
+description included.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import base64
 import io
 import json
 import math
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,11 +27,9 @@ from typing import Any
 import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-import sim
-from sim.reading import figures
-from sim.errors import UserInputError
-from sim.experiments.scenario import city_of
+from sim._version import __version__
 from sim.experiments.store import ResultStore, require_existing
+from sim.reading import figures
 from sim.reading.analysis import (
     HEADLINE,
     TWIN,
@@ -41,7 +39,7 @@ from sim.reading.analysis import (
     pilot_decision_rates,
 )
 from sim.reading.i18n import GLOSSARY, Labels
-from sim.world.territory import City
+from sim.world.territory import City, city_from_records
 
 TEMPLATES = Path(__file__).parent / "templates"
 TEMPLATE = "report.html.j2"
@@ -67,6 +65,7 @@ class BatchData:
     territories: pd.DataFrame
     cash_flows: pd.DataFrame
     pilot_decisions: pd.DataFrame
+    city_table: pd.DataFrame
 
     @property
     def points(self) -> list[int]:
@@ -119,6 +118,7 @@ def load_batch(db: str, batch: int | None = None) -> BatchData:
             territories=store.territories(batch),
             cash_flows=store.cash_flows(batch),
             pilot_decisions=store.pilot_decisions(batch),
+            city_table=store.city_table(batch),
         )
 
 
@@ -132,14 +132,8 @@ def _missing_as_none(value: Any) -> Any:
 def _description(info: dict[str, Any], lang: str) -> str:
     """The scenario's description in the report's language: ``description_fr`` of the stored
     scenario text for French when it has one, else the description as written."""
-    if lang == "fr":
-        text = str(info.get("scenario_text") or "")
-        try:
-            data = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
-        except ValueError:
-            data = {}
-        if isinstance(data.get("description_fr"), str):
-            return str(data["description_fr"])
+    if lang == "fr" and info.get("description_fr"):
+        return str(info["description_fr"])
     return str(info.get("description") or "")
 
 
@@ -152,17 +146,12 @@ def default_out_dir(db: str) -> Path:
     return path.with_name(f"{path.stem}_report")
 
 
-def batch_city(info: dict[str, Any]) -> City | None:
-    """The batch's city, rebuilt from its stored scenario text (TOML, or the JSON dump of a
-    scenario given as a dictionary); None when it cannot be (e.g. its table has moved)."""
-    text = str(info.get("scenario_text") or "")
-    path = str(info.get("scenario_path") or "")
-    base_dir = Path(path).resolve().parent if path and not path.startswith("<") else None
-    try:
-        data = json.loads(text) if text.lstrip().startswith("{") else tomllib.loads(text)
-        return city_of(data, source=path or "<batch>", base_dir=base_dir).build()
-    except (UserInputError, ValueError, OSError):
+def batch_city(data: BatchData) -> City | None:
+    """The batch's city, from the territory table stored with it; None when the batch has
+    none."""
+    if data.city_table.empty:
         return None
+    return city_from_records(str(data.info.get("name") or ""), data.city_table.to_dict("records"))
 
 
 # ---------------------------------------------------------------------------- conclusions
@@ -505,7 +494,7 @@ def provenance(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
         row("prov.created", labels.date(info.get("created_at"))),
         row("prov.finished", labels.date(info.get("finished_at"))),
         row("prov.report", labels.date(datetime.now(UTC).isoformat())),
-        row("prov.report_version", sim.__version__),
+        row("prov.report_version", __version__),
     ]
 
 
@@ -571,7 +560,7 @@ def render_figures(data: BatchData, labels: Labels, figures_dir: Path) -> list[d
     """Build, save (PNG and SVG) and embed every figure; figures without data are listed with
     the reason they are left out."""
     figures_dir.mkdir(parents=True, exist_ok=True)
-    city = batch_city(data.info)
+    city = batch_city(data)
     points = len(data.points)
     thousand = labels.integer(1000)
     entries: list[dict[str, Any]] = []

@@ -18,15 +18,17 @@ from typing import Any
 import mesa
 import numpy as np
 
-from sim.delivery.actions import Action, ActionSpec, Enrolment, needs
+from sim.delivery.actions import Action, ActionSpec, Enrolment
 from sim.delivery.agents import Association as AssociationAgent
-from sim.delivery.agents import AssociationProfile, PublicService, Resident, generate_associations
-from sim.funding.evaluation import OBSERVED_BARRIER_NOISE_SD
-from sim.funding.state import FundingState, Programme
+from sim.delivery.agents import PublicService, Resident
+from sim.delivery.associations import AssociationProfile, generate_associations
+from sim.delivery.needs import all_needs
+from sim.funding.seam import FundingContext, Programme
+from sim.funding.state import FundingState
 from sim.world.network import build_social_network
-from sim.world.params import FRENCH_NONE, SPECIALTIES, ModelParams
+from sim.world.params import FRENCH_NONE, ModelParams
 from sim.world.population import NOT_YET, MonthlyDraws, Population
-from sim.world.rng import indexed_stream, stream, stream_seed
+from sim.world.rng import Stream, indexed_stream, stream, stream_seed
 from sim.world.territory import City, load_city
 
 SERIES = (
@@ -60,10 +62,11 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         population: the residents' arrays (``sim.world.population.Population``).
         enrolment: who is aware of, enrolled in or served by which action.
         actions: the running ``Action``s; ``associations`` and ``services`` are the Mesa agents.
-        funding: the mechanism's per-run state (ledger, budget, decisions, evaluations).
+        funding: the run's funding state (ledger, budget, decisions, evaluations), written by
+            the mechanism through ``funding_context``, the only view of the city it gets.
         series: monthly city series (unemployment rate, RSA claimers, enrolled, public cost...).
         territory_unemployment: unemployment rate per month (rows) and territory (columns).
-        month: the last simulated month (0 before ``run``).
+        month: the last simulated month (0 before ``run``; Mesa's ``steps`` counts the same).
 
     Args:
         city: a built-in city name (``"demo"``, ``"bordeaux"``), a CSV path, or a ``City``.
@@ -91,11 +94,10 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         resident_agents: bool = True,
     ) -> None:
         """Build the city, its residents, associations and services (see the class docstring)."""
-        super().__init__(rng=int(stream_seed(seed, "mesa").generate_state(1)[0]))
+        super().__init__(rng=int(stream_seed(seed, Stream.MESA).generate_state(1)[0]))
         self.city = city if isinstance(city, City) else load_city(city)
         self.seed = seed
         self.months = months
-        self.month = 0
         self.params = params or ModelParams()
         self.population = Population(self.city, self.params, seed)
         self.territory_graph = self.city.graph()
@@ -106,23 +108,20 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             self.params.network_degree,
             self.params.network_rewire_probability,
             self.params.cross_territory_ties_per_resident,
-            stream(seed, "network"),
+            stream(seed, Stream.NETWORK),
         )
         self.enrolment = Enrolment(self.population.n)
-        # What evaluators see of the barrier score: a noisy measurement, fixed per resident.
-        self.enrolment.observed_barrier = self.population.barrier + stream(
-            seed, "evaluation"
-        ).normal(0.0, OBSERVED_BARRIER_NOISE_SD, self.population.n).astype(np.float32)
         self.actions: list[Action] = []
         self._offer_table: list[tuple[int, int, int]] = []
         profiles = (
             associations
             if associations is not None
             else generate_associations(
-                self.city.size, self.population.qpv, stream(seed, "associations")
+                self.city.size, self.population.qpv, stream(seed, Stream.ASSOCIATIONS)
             )
         )
         self.associations = {p.name: AssociationAgent(self, p) for p in profiles}
+        self.association_profiles = {p.name: p for p in profiles}
         everywhere = tuple(range(self.city.size))
         self.services = [
             PublicService(self, "employment service", everywhere, ("employment_support",)),
@@ -142,33 +141,45 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.territory_unemployment = np.zeros((months + 1, self.city.size))
         self.mechanism = mechanism
         self.funding = FundingState()
+        self.funding_context = FundingContext(
+            seed=seed,
+            months=months,
+            params=self.params,
+            population=self.population,
+            territory_graph=self.territory_graph,
+            associations=self.association_profiles,
+            actions=self.actions,
+            launch=self.launch_action,
+            clock=lambda: self.month,
+            state=self.funding,
+        )
         self._cost_this_month = 0.0
         self._initial_non_speakers = np.flatnonzero(self.population.initial_french == FRENCH_NONE)
         self._record()
         for spec in actions:
             self.launch_action(spec)
         if mechanism is not None:
-            mechanism.start(self)
+            mechanism.validate()  # the model is the mechanism's boundary: checked once, here
+            mechanism.start(self.funding_context)
 
     # ------------------------------------------------------------------ programme API
     def launch_action(self, spec: ActionSpec) -> Action:
         """Start an action delivered by one of the city's associations."""
         if spec.association not in self.associations:
-            self.associations[spec.association] = AssociationAgent(
-                self,
-                AssociationProfile(
-                    name=spec.association,
-                    specialty=spec.specialty,
-                    home_territories=spec.territories,
-                    capacity=spec.places,
-                    cost_eur_per_participant_month=spec.cost_eur_per_participant_month,
-                    effectiveness=1.0,
-                    partners=(),
-                    established=False,
-                ),
+            profile = AssociationProfile(
+                name=spec.association,
+                specialty=spec.specialty,
+                home_territories=spec.territories,
+                capacity=spec.places,
+                cost_eur_per_participant_month=spec.cost_eur_per_participant_month,
+                effectiveness=1.0,
+                partners=(),
+                established=False,
             )
+            self.associations[spec.association] = AssociationAgent(self, profile)
+            self.association_profiles[spec.association] = profile
         index = len(self.actions)
-        action = Action(index, spec, indexed_stream(self.seed, "programme", index))
+        action = Action(index, spec, indexed_stream(self.seed, Stream.PROGRAMME, index))
         self.actions.append(action)
         for territory in spec.territories:
             self._offer_table.append((action.index, territory, action.specialty))
@@ -177,7 +188,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
 
     def enrolling_offers(self) -> np.ndarray:
         """Number of enrolling actions in each territory (rows) and specialty (columns)."""
-        counts = np.zeros((self.city.size, len(SPECIALTIES)))
+        counts = np.zeros((self.city.size, len(all_needs())))
         if self._offer_table:
             enrolling = np.array([a.is_enrolling(self.month) for a in self.actions])
             table = np.array(self._offer_table)
@@ -186,17 +197,21 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         return counts
 
     # ------------------------------------------------------------------ the month
+    @property
+    def month(self) -> int:
+        """The last simulated month: Mesa's step count (0 before the first step)."""
+        return int(self.steps)
+
     def step(self) -> None:
-        """Advance the city by one month."""
-        self.month += 1
+        """Advance the city by one month (Mesa counts it in ``steps`` before calling this)."""
         pop = self.population
         draws = pop.draw(self.month)
         if self.mechanism is not None:
-            self.mechanism.step(self)
+            self.mechanism.step(self.funding_context)
         offers = self.enrolling_offers()
         offered = [
             pop.per_resident(offers[:, s] > 0) if offers[:, s].any() else None
-            for s in range(len(SPECIALTIES))
+            for s in range(len(all_needs()))
         ]
         met = np.flatnonzero(draws.contact < pop.contact_rate_scaled)
         for service in self.services:
@@ -217,7 +232,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         if self.month >= self.months:
             self.running = False
             if self.mechanism is not None:
-                self.mechanism.finish(self)
+                self.mechanism.finish(self.funding_context)
 
     def run(self) -> None:
         """Run every remaining month of the horizon."""
@@ -231,10 +246,10 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
         pop, aware = self.population, self.enrolment.aware
         p = self.params
-        for s, offered_here in enumerate(offered):
+        for s, (need, offered_here) in enumerate(zip(all_needs(), offered, strict=True)):
             if offered_here is None:
                 continue
-            listening = np.flatnonzero(~aware[s] & needs(s, pop, slice(None)) & offered_here)
+            listening = np.flatnonzero(~aware[s] & need.in_need(pop, slice(None)) & offered_here)
             if len(listening) == 0:
                 continue
             contacts = self.social_network[listening] @ aware[s].astype(np.float32)

@@ -8,6 +8,9 @@ from typing import Any
 
 import numpy as np
 
+from sim.funding.records import ContractRecord, EvaluationRecord, PilotDecision, Proposal
+
+#: Per-resident arrays kept from a run (outcome dates and counts, who took part, traits).
 RESIDENT_FIELDS = (
     "territory",
     "barrier",
@@ -27,13 +30,32 @@ RESIDENT_FIELDS = (
 )
 
 
+@dataclass(frozen=True)
+class ActionRecord:
+    """What an action was and what it delivered."""
+
+    action: int
+    name: str
+    association: str
+    specialty: str
+    territories: tuple[int, ...]
+    places: int
+    true_effect: float
+    start_month: int
+    end_month: int | None
+    participants: int
+    participant_months: int
+    completions: int
+    dropouts: int
+    stage: str
+
+
 @dataclass
 class RunOutput:
     """What one run leaves behind: series, per-resident outcomes, cash flows, decisions."""
 
     arm: str
     mechanism: str
-    mechanism_params: dict[str, Any]
     seed: int
     months: int
     discount_rate_per_year: float
@@ -43,9 +65,9 @@ class RunOutput:
     territory_unemployment: np.ndarray
     residents: dict[str, np.ndarray]
     cash_flows: list[dict[str, Any]]
-    actions: list[dict[str, Any]]
-    evaluations: list[dict[str, Any]] = field(default_factory=list)
-    decisions: list[dict[str, Any]] = field(default_factory=list)
-    proposals: list[dict[str, Any]] = field(default_factory=list)
-    contract: dict[str, Any] = field(default_factory=dict)
+    actions: list[ActionRecord]
+    evaluations: list[EvaluationRecord] = field(default_factory=list)
+    decisions: list[PilotDecision] = field(default_factory=list)
+    proposals: list[Proposal] = field(default_factory=list)
+    contract: ContractRecord | None = None
     budget_limit_eur: float = 0.0

@@ -7,14 +7,13 @@ data frames, never the model, so workers can send them to the parent process.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
-from sim.delivery.agents import AssociationProfile
+from sim.delivery.associations import AssociationProfile
 from sim.funding.base import Mechanism
 from sim.simulation.model import CityModel
-from sim.simulation.output import RESIDENT_FIELDS, RunOutput
+from sim.simulation.output import RESIDENT_FIELDS, ActionRecord, RunOutput
 from sim.world.params import ModelParams
 from sim.world.territory import City
 
@@ -46,11 +45,9 @@ def collect_output(model: CityModel, arm: str) -> RunOutput:
     """Plain data of a finished run."""
     outcomes = model.resident_outcomes()
     funding = model.funding
-    mechanism = model.mechanism
     return RunOutput(
         arm=arm,
         mechanism=funding.mechanism,
-        mechanism_params=mechanism.get_params() if isinstance(mechanism, Mechanism) else {},
         seed=model.seed,
         months=model.month,
         discount_rate_per_year=model.params.discount_rate_per_year,
@@ -64,28 +61,28 @@ def collect_output(model: CityModel, arm: str) -> RunOutput:
         evaluations=list(funding.evaluations),
         decisions=list(funding.decisions),
         proposals=list(funding.proposals),
-        contract=dict(funding.contract),
+        contract=funding.contract,
         budget_limit_eur=funding.budget_limit_eur,
     )
 
 
-def _action_record(model: CityModel, index: int) -> dict[str, Any]:
+def _action_record(model: CityModel, index: int) -> ActionRecord:
     action = model.actions[index]
     spec = action.spec
-    grant = model.funding.funded.get(index, {})
-    return {
-        "action": index,
-        "name": action.name,
-        "association": spec.association,
-        "specialty": spec.specialty,
-        "territories": list(spec.territories),
-        "places": spec.places,
-        "true_effect": spec.true_effect,
-        "start_month": spec.start_month,
-        "end_month": spec.end_month,
-        "participants": len(action.enrolled),
-        "participant_months": action.participant_months,
-        "completions": action.completions,
-        "dropouts": action.dropouts,
-        "stage": grant.get("stage", ""),
-    }
+    grant = model.funding.funded.get(index)
+    return ActionRecord(
+        action=index,
+        name=action.name,
+        association=spec.association,
+        specialty=spec.specialty,
+        territories=spec.territories,
+        places=spec.places,
+        true_effect=spec.true_effect,
+        start_month=spec.start_month,
+        end_month=spec.end_month,
+        participants=len(action.enrolled),
+        participant_months=action.participant_months,
+        completions=action.completions,
+        dropouts=action.dropouts,
+        stage=grant.stage if grant is not None else "",
+    )

@@ -14,25 +14,10 @@ from typing import Any
 
 from sim.errors import UserInputError
 
-#: Specialties of associations and of the actions they deliver.
-EMPLOYMENT = 0
-FRENCH = 1
-RIGHTS = 2
-SPECIALTIES = ("employment_support", "french_course", "access_to_rights")
-
 #: French levels.
 FRENCH_NONE = 0
 FRENCH_A1 = 1
 FRENCH_A2 = 2
-
-
-def specialty_index(name: str) -> int:
-    """Index of a specialty from its name, with a clear error for an unknown one."""
-    if name not in SPECIALTIES:
-        raise UserInputError(
-            f"unknown specialty '{name}': expected one of {', '.join(SPECIALTIES)}"
-        )
-    return SPECIALTIES.index(name)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.world.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
-from sim.world.rng import monthly_stream, stream
+from sim.world.rng import Stream, monthly_stream, stream
 from sim.world.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
@@ -49,7 +49,7 @@ class MonthlyDraws:
     def diffusion(self, specialty: int, n: int) -> np.ndarray:
         """Word-of-mouth draws of ``n`` residents for one specialty, drawn only in months where
         it has an offer (the month-keyed stream keeps other months' draws unchanged)."""
-        return _uniform16(monthly_stream(self.seed, "diffusion", self.month, specialty), n)
+        return _uniform16(monthly_stream(self.seed, Stream.DIFFUSION, self.month, specialty), n)
 
 
 class Population:
@@ -73,10 +73,11 @@ class Population:
         self.contact_rate = self.per_resident(self.contact_rate_by_territory)
         self.contact_rate_scaled = self.contact_rate * np.float32(MonthlyDraws.SCALE)
         self._streams = {
-            name: stream(seed, name) for name in ("labour", "rsa", "language", "services")
+            name: stream(seed, name)
+            for name in (Stream.LABOUR, Stream.RSA, Stream.LANGUAGE, Stream.SERVICES)
         }
         self._frozen_groups: np.ndarray | None = None
-        self._init_state(city, stream(seed, "population"))
+        self._init_state(city, stream(seed, Stream.POPULATION))
         self._init_outcomes()
         self._calibrate_hazards()
 
@@ -193,10 +194,10 @@ class Population:
         return MonthlyDraws(
             month=month,
             seed=self.seed,
-            contact=_uniform16(s["services"], n),
-            labour=_uniform16(s["labour"], n),
-            rsa=_uniform16(s["rsa"], n),
-            french=_uniform16(s["language"], n),
+            contact=_uniform16(s[Stream.SERVICES], n),
+            labour=_uniform16(s[Stream.LABOUR], n),
+            rsa=_uniform16(s[Stream.RSA], n),
+            french=_uniform16(s[Stream.LANGUAGE], n),
         )
 
     def per_resident(self, values: np.ndarray) -> np.ndarray:

@@ -9,37 +9,57 @@ the programme does: the common random numbers that make the status-quo twin a co
 from __future__ import annotations
 
 import zlib
+from enum import StrEnum
 
 import numpy as np
 
-# Streams in use. Baseline, identical in every arm of a replication: population, network,
-# associations, labour, rsa, language, services, diffusion (keyed by month). Programme side:
-# programme (one per action, keyed by its index), mechanism, evaluation, mesa.
+
+class Stream(StrEnum):
+    """Every random stream of a run, declared once: a name that is not here cannot be drawn from,
+    so a typo fails instead of silently creating a new independent stream."""
+
+    # Baseline: identical in every arm of a replication.
+    POPULATION = "population"
+    NETWORK = "network"
+    ASSOCIATIONS = "associations"
+    LABOUR = "labour"
+    RSA = "rsa"
+    LANGUAGE = "language"
+    SERVICES = "services"
+    DIFFUSION = "diffusion"  # keyed by month and need
+    # Programme side: what funding changes.
+    PROGRAMME = "programme"  # one per action, keyed by its index
+    MECHANISM = "mechanism"
+    EVALUATION = "evaluation"
+    MESA = "mesa"
 
 
-def stream_key(name: str) -> int:
-    """Stable integer key of a stream name (CRC32, identical on every platform and run)."""
-    return zlib.crc32(name.encode("utf-8"))
+def stream_key(name: Stream) -> int:
+    """Stable integer key of a stream (CRC32 of its name, identical on every platform and run);
+    an undeclared name is an error."""
+    if name not in Stream.__members__.values():
+        raise ValueError(f"unknown random stream {name!r}: declare it in sim.world.rng.Stream")
+    return zlib.crc32(str(name).encode("utf-8"))
 
 
-def stream_seed(seed: int, name: str) -> np.random.SeedSequence:
+def stream_seed(seed: int, name: Stream) -> np.random.SeedSequence:
     """SeedSequence of the named stream of a run seeded with `seed`."""
     return np.random.SeedSequence(entropy=seed, spawn_key=(stream_key(name),))
 
 
-def stream(seed: int, name: str) -> np.random.Generator:
+def stream(seed: int, name: Stream) -> np.random.Generator:
     """Generator of the named stream of a run seeded with `seed`."""
     return np.random.Generator(np.random.PCG64(stream_seed(seed, name)))
 
 
-def indexed_stream(seed: int, name: str, index: int) -> np.random.Generator:
+def indexed_stream(seed: int, name: Stream, index: int) -> np.random.Generator:
     """Generator of the ``index``-th member of a family of streams (e.g. one per action), so
     that an action's draws do not depend on what other actions drew before it."""
     sequence = np.random.SeedSequence(entropy=seed, spawn_key=(stream_key(name), index))
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-def monthly_stream(seed: int, name: str, month: int, part: int = 0) -> np.random.Generator:
+def monthly_stream(seed: int, name: Stream, month: int, part: int = 0) -> np.random.Generator:
     """Generator of one month (and part) of a named stream.
 
     Keyed by the month rather than drawn in sequence, so a process that some arms skip in some

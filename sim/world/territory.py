@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -93,6 +94,30 @@ class City:
     def column(self, name: str) -> np.ndarray:
         """One diagnosis column as an array over territories."""
         return np.array([getattr(t, name) for t in self.territories])
+
+
+def city_from_records(name: str, records: Iterable[Mapping[str, Any]]) -> City:
+    """A city from stored territory rows (``neighbours`` joined by ``;``), as a results
+    database keeps it: no file to find, nothing to validate again."""
+    territories = []
+    for r in records:
+        neighbours = str(r.get("neighbours") or "")
+        territories.append(
+            Territory(
+                territory_id=str(r["territory_id"]),
+                name=str(r["name"]),
+                working_age_population=int(r["working_age_population"]),
+                unemployment_rate=float(r["unemployment_rate"]),
+                long_term_share=float(r["long_term_share"]),
+                rsa_share=float(r["rsa_share"]),
+                non_french_share=float(r["non_french_share"]),
+                qpv=bool(r["qpv"]),
+                neighbours=tuple(n for n in neighbours.split(";") if n),
+                x=float(r.get("x") or 0.0),
+                y=float(r.get("y") or 0.0),
+            )
+        )
+    return City(name=name, territories=tuple(territories), source="stored")
 
 
 def city_table_path(source: str | Path) -> Path:

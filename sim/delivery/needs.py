@@ -1,0 +1,353 @@
+"""Needs as objects: what a resident may need, the action that answers it, its outcome and how it
+is counted, the unit and reference size of an action's effect, and how that effect reaches the
+resident's dynamics.
+
+Everything that differs between needs is here, once. Actions, services, evaluators, metrics,
+reports and translations read a ``Need`` instead of branching on employment, French or rights, so
+adding a need is adding one object (``register_need``; the tests show it with a toy need).
+
+Outcomes are dated per resident in the population's arrays (``outcome_month``): the month of the
+first outcome, and for a repeatable outcome (a job held 6 months) the month of the last one and
+their count. A need's sign means what a reader thinks: more outcomes is better for the resident.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+
+from sim.errors import UserInputError
+from sim.world.params import FRENCH_A2, FRENCH_NONE, ModelParams
+from sim.world.population import (
+    LONG_TERM,
+    NOT_YET,
+    ON_RSA,
+    SHORT_TERM,
+    Population,
+    reached_between,
+)
+
+Rows = slice | np.ndarray
+#: Monthly separation of established jobs that an evaluator assumes from published statistics.
+PUBLISHED_SEPARATION_PER_MONTH = 0.01
+
+
+@dataclass(frozen=True)
+class Need:
+    """One need, the action that answers it and its outcome.
+
+    Attributes:
+        key: short name (``employment``), used in metric names (``true_additional_employment``).
+        specialty: what an association offers to answer it (``employment_support``).
+        outcome: the outcome, in words (English; ``sim.reading.i18n`` translates it).
+        contract_metric: the name an impact contract uses for the outcome.
+        outcome_month: population array holding the month of a resident's first outcome.
+        outcome_last_month: for a repeatable outcome, the array of the month of the last one.
+        outcome_count: for a repeatable outcome, the array counting them.
+        effect_unit: the unit of an action's ``true_effect``.
+        duration_months: months a participant stays in an action, by default.
+        reference_effect: true effect of an action by an association of effectiveness 1.
+        max_effect: largest effect an action can have (a share stays below 1).
+        cost_eur_per_participant_month: typical cost of an action (generated associations).
+        association_share: share of generated associations with this specialty.
+        in_need: who needs it among ``rows``.
+        reached_while_enrolled: who reached it while in the action and so leaves it (None: the
+            participant stays to the end of the action).
+        boost: the population array an action's effect is added to while enrolled.
+        effect_while_enrolled: hazard an action of ``true_effect`` and ``duration`` adds while a
+            participant is in it (before the fit).
+        lasts_after_completion: whether the effect goes on for ``effect_persistence_months``
+            after completion.
+        fit: how well the action answers each participant's need (1 by default).
+        readiness: how close each resident is to the outcome (for selection and creaming).
+        published_rate: chance of the outcome within ``months`` that published rates give for
+            each hazard group (the historical baseline of evaluators).
+    """
+
+    key: str
+    specialty: str
+    outcome: str
+    contract_metric: str
+    outcome_month: str
+    outcome_last_month: str | None
+    outcome_count: str | None
+    effect_unit: str
+    duration_months: int
+    reference_effect: Callable[[ModelParams], float]
+    max_effect: float
+    cost_eur_per_participant_month: float
+    association_share: float
+    in_need: Callable[[Population, Rows], np.ndarray]
+    reached_while_enrolled: Callable[[Population, np.ndarray], np.ndarray] | None
+    boost: str
+    effect_while_enrolled: Callable[[float, int, ModelParams], float]
+    lasts_after_completion: bool
+    fit: Callable[[Population, np.ndarray], np.ndarray]
+    readiness: Callable[[Population, np.ndarray], np.ndarray]
+    published_rate: Callable[[ModelParams, np.ndarray, np.ndarray], np.ndarray]
+
+    @property
+    def index(self) -> int:
+        """Position of the need in the registry (rows of per-need arrays)."""
+        return index_of(self.key)
+
+    def scaled_effect(self, params: ModelParams, factor: float) -> float:
+        """Reference effect times a factor, within the need's largest effect."""
+        return min(self.reference_effect(params) * factor, self.max_effect)
+
+    def outcomes_between(
+        self,
+        arrays: dict[str, np.ndarray] | Population,
+        rows: np.ndarray,
+        start: np.ndarray | int,
+        end: int,
+    ) -> np.ndarray:
+        """Whether residents ``rows`` reached the outcome between their ``start`` month and
+        ``end``, from a live population or a run's per-resident arrays: one window for
+        evaluators and for the truth."""
+        data = outcome_arrays(arrays) if isinstance(arrays, Population) else arrays
+        last = data[self.outcome_last_month][rows] if self.outcome_last_month else None
+        return reached_between(data[self.outcome_month][rows], start, end, last)
+
+    def outcome_counts(self, arrays: dict[str, np.ndarray]) -> np.ndarray:
+        """Each resident's outcomes during a run (a repeatable outcome can count several)."""
+        if self.outcome_count is not None:
+            return np.asarray(arrays[self.outcome_count], dtype=np.int64)
+        return np.asarray(arrays[self.outcome_month] != NOT_YET, dtype=np.int64)
+
+    def outcome_fields(self) -> tuple[str, ...]:
+        """The population arrays that date and count the outcome."""
+        fields = (self.outcome_month, self.outcome_last_month, self.outcome_count)
+        return tuple(f for f in fields if f is not None)
+
+
+def outcome_arrays(pop: Population) -> dict[str, np.ndarray]:
+    """The population's outcome arrays of every need, by name (no copy)."""
+    return {f: getattr(pop, f) for need in _REGISTRY for f in need.outcome_fields()}
+
+
+# ---------------------------------------------------------------------------- employment
+def _unemployed(pop: Population, rows: Rows) -> np.ndarray:
+    return np.asarray(~pop.employed[rows])
+
+
+def _employed(pop: Population, rows: np.ndarray) -> np.ndarray:
+    return np.asarray(pop.employed[rows])
+
+
+def _job_hazard_added(effect: float, duration: int, params: ModelParams) -> float:
+    """While in the programme the effect is scaled by the lock-in factor."""
+    return effect * params.lock_in_factor
+
+
+def _employment_fit(pop: Population, rows: np.ndarray) -> np.ndarray:
+    """Employment support helps less without French."""
+    return np.where(pop.french[rows] == FRENCH_NONE, pop.params.misfit_effect_factor, 1.0)
+
+
+def _job_readiness(pop: Population, rows: np.ndarray) -> np.ndarray:
+    return pop.job_hazard(rows)
+
+
+def _published_job_rate(params: ModelParams, group: np.ndarray, months: np.ndarray) -> np.ndarray:
+    """Published exit rates by group (a job held 6 months needs 5 more months), ignoring
+    duration dependence as such benchmarks do."""
+    hazard = np.array(
+        [
+            params.job_hazard_short_per_month,
+            params.job_hazard_long_per_month,
+            params.job_hazard_rsa_per_month,
+            0.0,  # the employed
+        ]
+    )[group]
+    retained = params.retention_3_months * (1 - PUBLISHED_SEPARATION_PER_MONTH) ** 3
+    return np.asarray((1 - (1 - hazard) ** np.maximum(months - 5, 0)) * retained)
+
+
+# ---------------------------------------------------------------------------- French
+def _below_a2(pop: Population, rows: Rows) -> np.ndarray:
+    return np.asarray(pop.french[rows] < FRENCH_A2)
+
+
+def _course_hazard(effect: float, duration: int, params: ModelParams) -> float:
+    """Monthly progression hazard added by a course so that, with the baseline progression, a
+    share ``effect`` of participants reaches A1 by the end of a course of ``duration`` months."""
+    share = min(max(effect, 0.0), 0.999)
+    total = 1.0 - (1.0 - share) ** (1.0 / duration)
+    return float(max(0.0, total - params.french_progress_none_per_month))
+
+
+def _published_french_rate(
+    params: ModelParams, group: np.ndarray, months: np.ndarray
+) -> np.ndarray:
+    return np.asarray(1 - (1 - params.french_progress_none_per_month) ** months)
+
+
+# ---------------------------------------------------------------------------- rights
+def _unclaimed_right(pop: Population, rows: Rows) -> np.ndarray:
+    return np.asarray(pop.rsa_eligible[rows] & ~pop.rsa_claimed[rows])
+
+
+def _claimed(pop: Population, rows: np.ndarray) -> np.ndarray:
+    return np.asarray(pop.rsa_claimed[rows])
+
+
+def _takeup_added(effect: float, duration: int, params: ModelParams) -> float:
+    return effect
+
+
+def _published_takeup_rate(
+    params: ModelParams, group: np.ndarray, months: np.ndarray
+) -> np.ndarray:
+    return np.asarray(1 - (1 - params.takeup_hazard_unaware_per_month) ** months)
+
+
+# ---------------------------------------------------------------------------- shared
+def _full_fit(pop: Population, rows: np.ndarray) -> np.ndarray:
+    return np.ones(len(rows))
+
+
+def _closeness(pop: Population, rows: np.ndarray) -> np.ndarray:
+    """Without a hazard of its own, a low barrier score means close to the outcome."""
+    return np.asarray(-pop.barrier[rows])
+
+
+#: +0.5 point of monthly job-finding hazard at effectiveness 1 (a few points of employment at two
+#: years, Card, Kluve & Weber 2018).
+EMPLOYMENT_EFFECT_PER_MONTH = 0.005
+#: +10 points of monthly take-up hazard at effectiveness 1 (illustrative).
+RIGHTS_EFFECT_PER_MONTH = 0.10
+
+EMPLOYMENT_NEED = Need(
+    key="employment",
+    specialty="employment_support",
+    outcome="job held 6 months",
+    contract_metric="employment_6_months",
+    outcome_month="sustained_job_month",
+    outcome_last_month="last_sustained_job_month",
+    outcome_count="sustained_job_count",
+    effect_unit="added monthly job-finding hazard",
+    duration_months=9,
+    reference_effect=lambda params: EMPLOYMENT_EFFECT_PER_MONTH,
+    max_effect=math.inf,
+    cost_eur_per_participant_month=450.0,
+    association_share=0.5,
+    in_need=_unemployed,
+    reached_while_enrolled=_employed,
+    boost="job_boost",
+    effect_while_enrolled=_job_hazard_added,
+    lasts_after_completion=True,
+    fit=_employment_fit,
+    readiness=_job_readiness,
+    published_rate=_published_job_rate,
+)
+FRENCH_NEED = Need(
+    key="french",
+    specialty="french_course",
+    outcome="French A1 reached",
+    contract_metric="french_a1",
+    outcome_month="a1_month",
+    outcome_last_month=None,
+    outcome_count=None,
+    effect_unit="share of participants reaching A1 by the end of the course",
+    duration_months=6,  # 200 hours over 6 months (OFII)
+    reference_effect=lambda params: params.course_a1_share,
+    max_effect=0.95,
+    cost_eur_per_participant_month=250.0,  # 200 h x EUR 7.40 over 6 months
+    association_share=0.3,
+    in_need=_below_a2,
+    reached_while_enrolled=None,
+    boost="french_boost",
+    effect_while_enrolled=_course_hazard,
+    lasts_after_completion=False,
+    fit=_full_fit,
+    readiness=_closeness,
+    published_rate=_published_french_rate,
+)
+RIGHTS_NEED = Need(
+    key="rights",
+    specialty="access_to_rights",
+    outcome="right claimed",
+    contract_metric="rights_claimed",
+    outcome_month="claim_month",
+    outcome_last_month=None,
+    outcome_count=None,
+    effect_unit="added monthly take-up hazard",
+    duration_months=3,
+    reference_effect=lambda params: RIGHTS_EFFECT_PER_MONTH,
+    max_effect=math.inf,
+    cost_eur_per_participant_month=120.0,
+    association_share=0.2,
+    in_need=_unclaimed_right,
+    reached_while_enrolled=_claimed,
+    boost="takeup_boost",
+    effect_while_enrolled=_takeup_added,
+    lasts_after_completion=False,
+    fit=_full_fit,
+    readiness=_closeness,
+    published_rate=_published_takeup_rate,
+)
+
+_REGISTRY: list[Need] = [EMPLOYMENT_NEED, FRENCH_NEED, RIGHTS_NEED]
+#: The hazard groups the evaluators' historical baseline distinguishes.
+BASELINE_GROUPS = (SHORT_TERM, LONG_TERM, ON_RSA)
+
+
+def all_needs() -> tuple[Need, ...]:
+    """Every registered need, in registry order (the rows of per-need arrays)."""
+    return tuple(_REGISTRY)
+
+
+def need_keys() -> tuple[str, ...]:
+    """Keys of every registered need."""
+    return tuple(n.key for n in _REGISTRY)
+
+
+def specialties() -> tuple[str, ...]:
+    """Specialties of every registered need, in registry order."""
+    return tuple(n.specialty for n in _REGISTRY)
+
+
+def index_of(key: str) -> int:
+    """Registry position of a need, by key or by specialty."""
+    for index, need in enumerate(_REGISTRY):
+        if key in (need.key, need.specialty):
+            return index
+    raise UserInputError(
+        f"unknown need or specialty '{key}': expected one of "
+        f"{', '.join(need_keys())} (or {', '.join(specialties())})"
+    )
+
+
+def need_of(key: str) -> Need:
+    """A need by key, by specialty or by contract metric, with a clear error."""
+    for need in _REGISTRY:
+        if key in (need.key, need.specialty, need.contract_metric):
+            return need
+    raise UserInputError(
+        f"unknown need '{key}': expected one of {', '.join(need_keys())} "
+        f"(or a specialty: {', '.join(specialties())})"
+    )
+
+
+def register_need(need: Need) -> Need:
+    """Add a need to the registry (its key and specialty must be new)."""
+    taken = {n.key for n in _REGISTRY} | {n.specialty for n in _REGISTRY}
+    if need.key in taken or need.specialty in taken:
+        raise UserInputError(f"need '{need.key}' ({need.specialty}) is already registered")
+    _REGISTRY.append(need)
+    return need
+
+
+@contextmanager
+def registered(need: Need) -> Iterator[Need]:
+    """A need registered for the duration of a ``with`` block (tests, experiments)."""
+    register_need(need)
+    try:
+        yield need
+    finally:
+        _REGISTRY.remove(need)
