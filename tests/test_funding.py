@@ -10,8 +10,8 @@ import pytest
 from sim.delivery.associations import generate_associations
 from sim.errors import UserInputError
 from sim.funding.base import Mechanism
-from sim.funding.records import PilotDecision
 from sim.funding.planned import Planned
+from sim.funding.records import PilotDecision
 from sim.funding.registry import MECHANISMS, make_mechanism
 from sim.simulation.run import RunOutput, simulate
 from sim.world.params import ModelParams

@@ -14,11 +14,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.errors import UserInputError
 from sim.delivery.needs import need_keys
+from sim.errors import UserInputError
 from sim.experiments.results import STATUS_FAILED, CashFlowRecord, RunResult, TerritoryResult
-from sim.funding.records import EvaluationRecord, PilotDecision
 from sim.experiments.store import SCHEMA_VERSION, ResultStore, SchemaVersionError, default_db_path
+from sim.funding.records import EvaluationRecord, PilotDecision
 
 TERRITORIES = [
     {
