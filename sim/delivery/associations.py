@@ -38,7 +38,8 @@ def generate_associations(
     """
     profiles = []
     offered = [n for n in all_needs() if n.association_share > 0]
-    shares = [n.association_share for n in offered]
+    weights = np.array([n.association_share for n in offered])
+    shares = weights / weights.sum()
     for t in range(n_territories):
         count = max(1, rng.poisson(per_territory * (1.5 if qpv[t] else 1.0)))
         for k in range(count):

@@ -22,7 +22,7 @@ from sim.delivery.actions import Action, ActionSpec, Enrolment
 from sim.delivery.agents import Association as AssociationAgent
 from sim.delivery.agents import PublicService, Resident
 from sim.delivery.associations import AssociationProfile, generate_associations
-from sim.delivery.needs import all_needs
+from sim.delivery.needs import all_needs, outcome_arrays
 from sim.funding.seam import FundingContext, Programme
 from sim.funding.state import FundingState
 from sim.world.network import build_social_network
@@ -315,6 +315,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             "first_action": enr.first_action,
             "first_enrol_month": enr.first_enrol_month,
             "first_group": enr.first_group,
+            **outcome_arrays(pop),
         }
 
     def summary(self) -> dict[str, Any]:

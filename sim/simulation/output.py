@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.delivery.needs import all_needs
 from sim.funding.records import ContractRecord, EvaluationRecord, PilotDecision, Proposal
 
 #: Per-resident arrays kept from a run (outcome dates and counts, who took part, traits).
@@ -28,6 +29,12 @@ RESIDENT_FIELDS = (
     "first_enrol_month",
     "first_group",
 )
+
+
+def resident_fields() -> tuple[str, ...]:
+    """The per-resident arrays a run keeps: the fixed ones and every need's outcome arrays."""
+    extra = [f for need in all_needs() for f in need.outcome_fields() if f not in RESIDENT_FIELDS]
+    return RESIDENT_FIELDS + tuple(dict.fromkeys(extra))
 
 
 @dataclass(frozen=True)

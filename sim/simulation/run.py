@@ -13,7 +13,7 @@ import numpy as np
 from sim.delivery.associations import AssociationProfile
 from sim.funding.base import Mechanism
 from sim.simulation.model import CityModel
-from sim.simulation.output import RESIDENT_FIELDS, ActionRecord, RunOutput
+from sim.simulation.output import ActionRecord, RunOutput, resident_fields
 from sim.world.params import ModelParams
 from sim.world.territory import City
 
@@ -55,7 +55,7 @@ def collect_output(model: CityModel, arm: str) -> RunOutput:
         territory_qpv=model.population.qpv.copy(),
         series={k: v[: model.month + 1].copy() for k, v in model.series.items()},
         territory_unemployment=model.territory_unemployment[: model.month + 1].copy(),
-        residents={k: np.array(outcomes[k], copy=True) for k in RESIDENT_FIELDS},
+        residents={k: np.array(outcomes[k], copy=True) for k in resident_fields()},
         cash_flows=funding.ledger.to_records(),
         actions=[_action_record(model, a.index) for a in model.actions],
         evaluations=list(funding.evaluations),
