@@ -52,7 +52,7 @@ TWIN = "status_quo"
 #: About how many arm runs one task holds: sweep points that share a twin are grouped up to it.
 ARM_RUNS_PER_TASK = 8
 MAX_MONTHS = 600
-MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams) if f.name != "extra")
+MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams))
 
 
 def _mechanisms() -> dict[str, Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sim.errors import UserInputError
@@ -73,12 +73,8 @@ class ModelParams:
     cost_ltu_eur_per_year: float = 10_000.0
     discount_rate_per_year: float = 0.03
 
-    extra: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
-
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
-            if f.name == "extra":
-                continue
             value = getattr(self, f.name)
             if value is None:
                 continue
