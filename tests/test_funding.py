@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import dataclasses
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
 
 from sim.delivery.associations import generate_associations
 from sim.errors import UserInputError
-from sim.funding.base import Mechanism
+from sim.funding.base import EVALUATION_COST_EUR, Mechanism, require_number
+from sim.funding.call_for_projects import CallForProjects
 from sim.funding.planned import Planned
-from sim.funding.records import PilotDecision
+from sim.funding.records import FundedAction, PilotDecision
 from sim.funding.registry import MECHANISMS, make_mechanism
+from sim.funding.seam import FundingContext
+from sim.simulation.checks import check_mechanism
 from sim.simulation.run import RunOutput, simulate
 from sim.world.params import ModelParams
 from sim.world.rng import stream
@@ -51,15 +55,119 @@ def test_never_spends_beyond_budget(mechanism_runs: tuple[str, RunOutput, RunOut
     assert spent <= run.budget_limit_eur + 0.01, name
 
 
-def test_ledger_balances(mechanism_runs: tuple[str, RunOutput, RunOutput]) -> None:
-    """Every euro paid is received: balances over all parties sum to zero."""
-    _, run, _ = mechanism_runs
-    balance: dict[str, float] = {}
+#: The flows each mechanism may record, as (payer, kind, payee) roles: ``association`` is any
+#: association of the run, ``operator`` the contract's operator, ``payer`` the contract's payer.
+ALLOWED_FLOWS: dict[str, set[tuple[str, str, str]]] = {
+    "status_quo": set(),
+    "planned": {("city", "activity", "association"), ("city", "evaluation", "evaluator")},
+    "call_for_projects": {
+        ("city", "grant", "association"),
+        ("city", "evaluation", "evaluator"),
+        ("city", "incubator", "incubator"),
+    },
+    "impact_contract": {
+        ("investor", "transaction", "intermediary"),
+        ("payer", "transaction", "intermediary"),
+        ("investor", "investment", "operator"),
+        ("investor", "evaluation", "evaluator"),
+        ("payer", "repayment", "investor"),
+    },
+}
+
+
+def _role(run: RunOutput, party: str) -> str:
+    """The role a party of a run's ledger plays (its name for the fixed parties)."""
+    if run.contract is not None and party == run.contract.operator:
+        return "operator"
+    if run.contract is not None and party == run.contract.payer:
+        return "payer"
+    if party in {a.association for a in run.actions}:
+        return "association"
+    return party
+
+
+def test_ledger_flows_are_the_mechanisms_own(
+    mechanism_runs: tuple[str, RunOutput, RunOutput],
+) -> None:
+    """Every flow of a run is a (payer, kind, payee) its mechanism may use, in a month of the
+    run, for a positive amount; the mechanisms that fund something record some flows."""
+    assert set(ALLOWED_FLOWS) == set(MECHANISMS), "declare the flows of every mechanism"
+    name, run, _ = mechanism_runs
+    used = set()
     for f in run.cash_flows:
-        assert f["amount_eur"] > 0
-        balance[f["payer"]] = balance.get(f["payer"], 0.0) - f["amount_eur"]
-        balance[f["payee"]] = balance.get(f["payee"], 0.0) + f["amount_eur"]
-    assert abs(sum(balance.values())) < 1e-6 * max(1.0, sum(abs(v) for v in balance.values()))
+        assert f["amount_eur"] > 0, f
+        assert 0 <= f["month"] <= MONTHS, f
+        used.add((_role(run, f["payer"]), f["kind"], _role(run, f["payee"])))
+    assert used <= ALLOWED_FLOWS[name], used - ALLOWED_FLOWS[name]
+    assert bool(used) == bool(ALLOWED_FLOWS[name]), name
+
+
+def _paid_months(grant: FundedAction, months: int) -> int:
+    """Months of the run in which a funded action's instalment falls."""
+    return max(0, min(grant.until_month, months) - max(grant.from_month, 1) + 1)
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("planned", {"budget_eur_per_year": 300_000.0}),
+        ("planned", {"budget_eur_per_year": 300_000.0, "plan_years": 1, "evaluation": "rct"}),
+        ("call_for_projects", {"budget_eur_per_year": 600_000.0, "pilot_months": 12}),
+        (
+            "call_for_projects",
+            {"budget_eur_per_year": 600_000.0, "pilot_months": 12, "incubator": True},
+        ),
+    ],
+)
+def test_ledger_pays_what_was_funded(name: str, params: dict[str, Any], small_city: City) -> None:
+    """Each association receives exactly the monthly amount of its funded actions for each month
+    they run within the horizon; the city pays nothing else than that activity, the evaluations
+    reserved (a plan's monitoring, each pilot's and scale-up's evaluation) and the incubator; and
+    what it paid is what it committed."""
+    from sim.simulation.model import CityModel
+
+    months = 30
+    model = CityModel(
+        small_city,
+        seed=5,
+        months=months,
+        mechanism=make_mechanism(name, **params),
+        resident_agents=False,
+    )
+    model.run()
+    funding, ledger = model.funding, model.funding.ledger
+    funded = list(funding.funded.values())
+    assert funded, "the run must fund something"
+    expected: dict[str, float] = {}
+    for grant in funded:
+        assert 1 <= grant.from_month <= grant.until_month <= months, grant
+        expected[grant.payee] = expected.get(grant.payee, 0.0) + grant.monthly_eur * _paid_months(
+            grant, months
+        )
+    kind = "activity" if name == "planned" else "grant"
+    paid = {f.payee: ledger.total_eur(payee=f.payee, kind=kind) for f in ledger.flows}
+    paid = {payee: amount for payee, amount in paid.items() if amount > 0}
+    assert paid.keys() == expected.keys()
+    for payee, amount in expected.items():
+        assert paid[payee] == pytest.approx(amount, rel=1e-12), payee
+    activity = sum(expected.values())
+    if name == "planned":
+        plans = len({line.cycle_start for line in funding.plans})
+        evaluation = plans * EVALUATION_COST_EUR[params.get("evaluation", "none")]
+        assert funding.monitoring_due_eur == pytest.approx(evaluation)
+    else:
+        evaluation = sum(g.evaluation_cost_eur for g in funded)
+        assert all(g.stage in ("pilot_evaluated", "scaled") for g in funded)
+    incubator = funding.ledger.total_eur(kind="incubator")
+    if params.get("incubator"):
+        per_proposal = CallForProjects().incubator_cost_eur_per_proposal
+        assert incubator == pytest.approx(per_proposal * len(funding.proposals))
+    else:
+        assert incubator == 0.0
+    assert ledger.total_eur(payer="city", kind="evaluation") == pytest.approx(evaluation)
+    assert ledger.total_eur(payer="city") == pytest.approx(activity + evaluation + incubator)
+    assert funding.committed_eur == pytest.approx(activity + evaluation + incubator)
+    assert ledger.total_eur(payer="city") <= funding.budget_limit_eur + 0.01
 
 
 def test_same_seed_same_result(mechanism_runs: tuple[str, RunOutput, RunOutput]) -> None:
@@ -72,18 +180,96 @@ def test_same_seed_same_result(mechanism_runs: tuple[str, RunOutput, RunOutput])
 
 
 @pytest.mark.parametrize("name", sorted(MECHANISMS))
-def test_parameters_round_trip(name: str) -> None:
-    """get_params gives back what the constructor took; set_params changes it; unknown names
-    are refused with a suggestion."""
-    mechanism = _mechanism(name)
-    params = mechanism.get_params()
-    clone = type(mechanism)(**params)
-    assert clone.get_params() == params
-    if params:
-        key = next(iter(params))
-        assert mechanism.set_params(**{key: params[key]}).get_params() == params
-        with pytest.raises(UserInputError, match="did you mean"):
-            make_mechanism(name, **{key + "x": params[key]})
+def test_every_registered_mechanism_passes_check_mechanism(name: str) -> None:
+    """Every registered mechanism keeps every promise of the interface: parameters round-trip,
+    wrong types are refused with a UserInputError naming them, a run leaves the parameters
+    unchanged, stays within its budget and reproduces its flows."""
+    check_mechanism(MECHANISMS[name])
+
+
+@pytest.mark.parametrize("name", sorted(MECHANISMS))
+def test_unknown_parameters_are_refused(name: str) -> None:
+    """A parameter a mechanism does not have is a user error listing the valid ones, with the
+    closest name when one is close (the status quo has none and takes none)."""
+    names = MECHANISMS[name].param_names()
+    if not names:
+        with pytest.raises(UserInputError, match=f"'{name}' has no parameter 'budget_eur'"):
+            make_mechanism(name, budget_eur=1.0)
+        return
+    with pytest.raises(UserInputError, match=f"did you mean '{names[0]}'"):
+        make_mechanism(name, **{names[0] + "x": 1})
+
+
+class _Flat(Mechanism):
+    """A toy mechanism that keeps every promise: it pays one association a flat monthly amount."""
+
+    name: ClassVar[str] = "toy_flat"
+
+    def __init__(self, monthly_eur: float = 1_000.0) -> None:
+        self.monthly_eur = monthly_eur
+
+    def validate(self) -> None:
+        require_number(self.name, "monthly_eur", self.monthly_eur)
+
+    def budget_limit_eur(self, months: int) -> float:
+        return float(self.monthly_eur * months)
+
+    def on_month(self, city: FundingContext) -> None:
+        city.state.ledger.pay(city.month, "city", "toy association", "activity", self.monthly_eur)
+
+
+class _LaxValidation(_Flat):
+    """Accepts any value: a text as a monthly amount goes through."""
+
+    def validate(self) -> None:
+        pass
+
+
+class _MutatesParameters(_Flat):
+    """Keeps its run's state in its parameters."""
+
+    def on_start(self, city: FundingContext) -> None:
+        self.monthly_eur = self.monthly_eur * 2
+
+
+class _Overspends(_Flat):
+    """Pays more than the budget it declares."""
+
+    def budget_limit_eur(self, months: int) -> float:
+        return float(self.monthly_eur * months / 2)
+
+
+class _NotReproducible(_Flat):
+    """Draws from a generator of its own instead of the run's seeded stream."""
+
+    def __init__(self, monthly_eur: float = 1_000.0) -> None:
+        super().__init__(monthly_eur)
+        self._rng = np.random.default_rng()
+
+    def on_month(self, city: FundingContext) -> None:
+        amount = self.monthly_eur * float(self._rng.random())
+        city.state.ledger.pay(city.month, "city", "toy association", "activity", amount)
+
+
+def test_check_mechanism_accepts_a_sound_toy_mechanism() -> None:
+    """The toy mechanism the broken ones derive from passes, so each rejection below is due to
+    its one defect."""
+    check_mechanism(_Flat)
+
+
+@pytest.mark.parametrize(
+    ("broken", "message"),
+    [
+        (_LaxValidation, r"validate\(\) accepted monthly_eur="),
+        (_MutatesParameters, "a run must leave the parameters unchanged"),
+        (_Overspends, "beyond the budget"),
+        (_NotReproducible, "the same seed must give the same cash flows"),
+    ],
+)
+def test_check_mechanism_rejects_a_broken_mechanism(broken: type[Mechanism], message: str) -> None:
+    """check_mechanism fails with an AssertionError naming the promise a mechanism breaks."""
+    with pytest.raises(AssertionError, match=message):
+        check_mechanism(broken)
 
 
 def test_unknown_mechanism_suggests_closest() -> None:

@@ -178,16 +178,21 @@ class CallForProjects(Mechanism):
     def _run_call(self, city: FundingContext) -> None:
         rng = city.state.generator()
         month = city.month
+        associations = city.associations()
+        # The incubator supports this call's proposers only if the budget can pay it for all of
+        # them (every association might answer): support is never given for free.
+        supported = self.incubator and city.state.can_commit(
+            self.incubator_cost_eur_per_proposal * len(associations)
+        )
         proposals = [
-            self._propose(city, a, rng)
-            for a in city.associations()
+            self._propose(city, a, rng, supported)
+            for a in associations
             if rng.random() < self.proposal_rate
         ]
-        if self.incubator and proposals:
+        if supported and proposals:
             cost = self.incubator_cost_eur_per_proposal * len(proposals)
-            if city.state.can_commit(cost):
-                city.state.commit(cost)
-                city.state.ledger.pay(month, CITY, INCUBATOR_PARTY, INCUBATOR, cost)
+            city.state.commit(cost)
+            city.state.ledger.pay(month, CITY, INCUBATOR_PARTY, INCUBATOR, cost)
         scores = self._score(city, proposals)
         envelope = self._call_envelope_eur(city)
         spent = 0.0
@@ -215,16 +220,21 @@ class CallForProjects(Mechanism):
         return room * (1.0 - self.scale_reserve_share) / max(calls_left, 1)
 
     def _propose(
-        self, city: FundingContext, association: AssociationProfile, rng: np.random.Generator
+        self,
+        city: FundingContext,
+        association: AssociationProfile,
+        rng: np.random.Generator,
+        supported: bool,
     ) -> Proposal:
+        """A proposal (with the incubator's support when ``supported``)."""
         need = need_of(association.specialty)
         reference = need.reference_effect(city.params)
-        p_works = self.p_pilot_works + (self.incubator_works_gain if self.incubator else 0.0)
+        p_works = self.p_pilot_works + (self.incubator_works_gain if supported else 0.0)
         works = bool(rng.random() < min(p_works, 1.0))
         size = float(rng.lognormal(0.0, 0.3))
         factor = association.effectiveness * self.works_effect_factor * size if works else 0.0
         true_effect = need.scaled_effect(city.params, factor)
-        noise = self.claim_noise_sd * (0.5 if self.incubator else 1.0)
+        noise = self.claim_noise_sd * (0.5 if supported else 1.0)
         claimed = (true_effect + reference * self.claim_optimism) * float(rng.lognormal(0, noise))
         places = min(self.pilot_places, association.capacity)
         return Proposal(
