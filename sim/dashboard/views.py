@@ -14,12 +14,10 @@ import re
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from matplotlib.collections import PathCollection
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
@@ -31,7 +29,7 @@ from sim.dashboard.contracts import FeasibleRegion, TermsSummary
 from sim.dashboard.texts import Texts
 from sim.experiments.store import ResultStore
 from sim.reading import figures
-from sim.reading.analysis import HEADLINE, TWIN, compare_arms
+from sim.reading.analysis import HEADLINE, compare_arms
 from sim.reading.report import BatchData, batch_city, load_batch
 
 NEEDS = ("employment", "french", "rights")
@@ -83,14 +81,6 @@ def point_values(data: BatchData) -> dict[int, dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- per-need table
-@dataclass(frozen=True)
-class Cell:
-    """A comparison cell: the mean and its interval, as text."""
-
-    text: str
-    mean: float
-
-
 def comparison_rows(
     data: BatchData, point: int, texts: Texts
 ) -> tuple[list[str], list[tuple[str, bool, list[str]]]]:
@@ -409,13 +399,3 @@ def figure_png(fig: Figure, dpi: int = 150) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
     return buffer.getvalue()
-
-
-def twin_arm() -> str:
-    """Name of the status-quo twin arm."""
-    return TWIN
-
-
-def comparison_frame(data: BatchData) -> pd.DataFrame:
-    """The batch's comparison with the status quo (long), for tests and exports."""
-    return compare_arms(data.metrics)
