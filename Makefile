@@ -9,13 +9,14 @@ PYTHON ?= $(shell for p in python3 python3.13 python3.12 python; do \
 	  $$p -c 'import sys; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; \
 	done)
 
-.PHONY: demo test test-all lint bench clean help
+.PHONY: demo dashboard test test-all lint bench clean help
 
 help:
 	@echo "make demo      set up, then run the demo batch and print the comparison"
 	@echo "make test      set up, then lint, type-check and run the fast tests"
 	@echo "make test-all  the same with the slow tests"
 	@echo "make bench     run the benchmarks (Bordeaux-scale city)"
+	@echo "make dashboard the workshop page on the demo batch (after make demo), 127.0.0.1:8765"
 
 $(STAMP): pyproject.toml
 	@test -n "$(PYTHON)" || { echo "error: Python >= 3.12 is required and none was found on the PATH" >&2; exit 1; }
@@ -40,6 +41,10 @@ test: lint
 
 test-all: lint
 	$(BIN)/python -m pytest -q -m "slow or not slow"
+
+dashboard: $(STAMP)
+	@test -f results/demo.db || { echo "error: results/demo.db is missing: run make demo first" >&2; exit 2; }
+	$(BIN)/sim dashboard results/demo.db
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_city.py

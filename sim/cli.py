@@ -19,6 +19,7 @@ EXAMPLES = """examples:
   sim compare results/demo.db               arms side by side with 95 % intervals
   sim report results/demo.db --lang fr      an HTML report with figures, in French
   sim demo --city bordeaux --months 120     one status-quo run of a city, summarised
+  sim dashboard results/demo.db             the workshop page in the browser (127.0.0.1:8765)
 """
 
 
@@ -113,6 +114,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--city", default="demo", help="built-in city (demo, bordeaux) or CSV path")
     demo.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
     demo.add_argument("--seed", type=int, default=1, help="the run's seed (default 1)")
+
+    dashboard = command(
+        "dashboard",
+        "the workshop page: compare arms, move a contract's terms, watch a city live",
+        "sim dashboard results/demo.db --port 8765",
+    )
+    dashboard.add_argument(
+        "db", nargs="?", default=None, help="results database, opened read-only (SQLite path)"
+    )
+    dashboard.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1, loopback)"
+    )
+    dashboard.add_argument("--port", type=int, default=8765, help="port (default 8765)")
     return parser
 
 
@@ -139,6 +153,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "compare": _compare,
         "report": _report,
         "demo": _demo,
+        "dashboard": _dashboard,
     }
     try:
         return handlers[args.command](args)
@@ -303,6 +318,14 @@ def _demo(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     print(format_run_summary(model.summary(), elapsed))
     return 0
+
+
+def _dashboard(args: argparse.Namespace) -> int:
+    from sim.dashboard.server import serve
+
+    if not 0 < args.port < 65536:
+        raise UserInputError(f"--port: expected a port between 1 and 65535, got {args.port}")
+    return serve(args.db, host=args.host, port=args.port)
 
 
 def format_run_summary(summary: dict[str, object], elapsed_seconds: float) -> str:
