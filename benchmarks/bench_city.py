@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--city", default="bordeaux")
+    parser.add_argument("--city", default="bordeaux_scale")
     parser.add_argument("--months", type=int, default=120)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3, help="runs per arm (best is reported)")

@@ -215,10 +215,13 @@ def _validate(args: argparse.Namespace) -> int:
 
     scenario = load_scenario(args.file)
     arms = ", ".join(f"{a.name} ({a.mechanism})" for a in scenario.arms)
+    follow_up = (
+        f" + {scenario.follow_up_months} months of follow-up" if scenario.follow_up_months else ""
+    )
     print(f"{args.file}: valid.")
     print(
         f"  scenario '{scenario.name}': city {scenario.city.describe()}, {scenario.months} "
-        f"months, {scenario.replications} replication(s), root seed {scenario.seed}"
+        f"months{follow_up}, {scenario.replications} replication(s), root seed {scenario.seed}"
     )
     print(f"  arms: status_quo (twin), {arms}")
     if scenario.sweep is not None:

@@ -81,6 +81,8 @@ FIRST_JOB = dataclasses.replace(
     association_share=0.3,
     lasts_after_completion=False,
     reference_effect=lambda params: 0.2,
+    # Its whole effect while enrolled (employment support's own is zero then: lock-in).
+    effect_while_enrolled=lambda effect, duration, params: effect,
 )
 
 

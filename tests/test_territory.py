@@ -7,7 +7,13 @@ from pathlib import Path
 import pytest
 
 from sim.errors import TerritoryDataError
-from sim.world.territory import generate_city, load_city, parse_city_table, write_city_table
+from sim.world.territory import (
+    City,
+    generate_city,
+    load_city,
+    parse_city_table,
+    write_city_table,
+)
 
 GOOD = """# comment line
 territory_id,name,working_age_population,unemployment_rate,long_term_share,rsa_share,non_french_share,qpv,neighbours
@@ -17,12 +23,59 @@ B,Beta,2000,0.07,0.5,0.02,0.03,0,A
 
 
 def test_shipped_cities_load_with_expected_sizes() -> None:
-    """The demo city has 12 territories and 30,000 residents; the Bordeaux-scale one 260,000."""
+    """The demo city has 12 territories and 30,000 residents; the Bordeaux-scale one 260,000;
+    Bordeaux's quartiers and QPV add up to its 259,809 inhabitants, two thirds of working age."""
     demo = load_city("demo")
     assert (demo.size, demo.population) == (12, 30_000)
+    scale = load_city("bordeaux_scale")
+    assert scale.population == 260_000
+    assert scale.graph().number_of_edges() >= scale.size - 1
     bordeaux = load_city("bordeaux")
-    assert bordeaux.population == 260_000
-    assert bordeaux.graph().number_of_edges() >= bordeaux.size - 1
+    assert bordeaux.size == 14
+    assert sum(t.qpv for t in bordeaux.territories) == 6
+    assert bordeaux.population == 171_472
+    assert nx_connected(bordeaux)
+
+
+def nx_connected(city: City) -> bool:
+    """Whether the city's adjacency graph is connected."""
+    import networkx as nx
+
+    return bool(nx.is_connected(city.graph()))
+
+
+def test_source_columns_are_kept_and_say_what_is_illustrative() -> None:
+    """The Bordeaux table names a source for every figure; the loader keeps them, the QPV
+    unemployment rate is sourced (ONPV, S03), the long-term share illustrative, and the city
+    says it is illustrative. A table without source columns (the demo) is illustrative in
+    every figure."""
+    bordeaux = load_city("bordeaux")
+    lac = bordeaux.territories[bordeaux.index_of("Q_LAC")]
+    assert lac.source_of()["unemployment_rate"] == "S03"
+    assert lac.source_of()["long_term_share"] == "illustrative"
+    assert bordeaux.illustrative
+    assert "long_term_share" in bordeaux.illustrative_fields()
+    assert "unemployment_rate" not in bordeaux.illustrative_fields()
+    demo = load_city("demo")
+    assert demo.illustrative
+    assert "unemployment_rate" in demo.illustrative_fields()
+
+
+def test_a_fully_sourced_table_is_not_illustrative(tmp_path: Path) -> None:
+    """Every diagnosis figure with a source id: the city is not illustrative; an empty source
+    cell is an error naming its row and column."""
+    fields = "working_age_population,unemployment_rate,long_term_share,rsa_share"
+    fields += ",non_french_share,qpv,neighbours"
+    header = (
+        "territory_id,name," + fields + "," + ",".join(f"{f}_source" for f in fields.split(","))
+    )
+    rows = ["A,Alpha,1000,0.1,0.4,0.02,0.05,0,B", "B,Beta,2000,0.07,0.5,0.02,0.03,0,A"]
+    path = tmp_path / "sourced.csv"
+    path.write_text(header + "\n" + "\n".join(r + ",S1" * 7 for r in rows) + "\n")
+    assert not load_city(path).illustrative
+    path.write_text(header + "\n" + rows[0] + ",S1" * 7 + "\n" + rows[1] + ",S1" * 6 + ",\n")
+    with pytest.raises(TerritoryDataError, match="neighbours_source"):
+        load_city(path)
 
 
 def test_table_round_trips_through_writer(tmp_path: Path) -> None:

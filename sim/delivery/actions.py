@@ -3,10 +3,10 @@ French course, access to rights), how it enrols them, and how its true effect re
 dynamics.
 
 An action's ``true_effect`` is in the unit of its need (``sim.delivery.needs``): for employment
-support, added monthly job-finding hazard at full fit, at ``lock_in_factor`` while enrolled and in
-full for ``effect_persistence_months`` after completion; for a French course, the share of
-participants without French who reach A1 by the end of the course; for access to rights, added
-monthly take-up hazard of eligible non-claimers.
+support, added monthly job-finding hazard at full fit, in full for ``effect_persistence_months``
+after completion and times ``lock_in_factor`` (zero or negative: lock-in) while enrolled; for a
+French course, the share of participants added to those who reach A1 by the end of the course
+anyway; for access to rights, added monthly take-up hazard of eligible non-claimers.
 
 Enrolment and drop-out draw from the ``programme`` stream, never from a baseline stream. What
 evaluators do at enrolment (drawing a comparison group) is theirs: an action only tells the
@@ -85,6 +85,9 @@ class Enrolment:
         self.first_action = np.full(n, -1, dtype=np.int32)
         self.first_enrol_month = np.full(n, -1, dtype=np.int16)
         self.first_group = np.full(n, -1, dtype=np.int8)
+        # (specialty, resident): the month a resident first joined an action of each need (-1
+        # never; RCT controls are not enrolled), as the programme registers evaluators read show.
+        self.enrol_month = np.full((len(all_needs()), n), -1, dtype=np.int16)
         self._in_need: dict[tuple[int, int, bool], np.ndarray] = {}
 
     def start_enrolment_round(self) -> None:
@@ -170,6 +173,9 @@ class Action:
         self.completions = 0
         self.dropouts = 0
         self.closed = False
+        #: Last month anyone may join, whatever the spec says: the run's delivery horizon (the
+        #: model sets it; the months after it are a follow-up without new enrolments).
+        self.enrol_until: int | None = None
 
     @property
     def name(self) -> str:
@@ -185,6 +191,8 @@ class Action:
     def is_enrolling(self, month: int) -> bool:
         """Whether new participants may join this month."""
         end = self.spec.end_month
+        if self.enrol_until is not None:
+            end = self.enrol_until if end is None else min(end, self.enrol_until)
         return self.spec.start_month <= month and (end is None or month <= end) and not self.closed
 
     # ------------------------------------------------------------------ monthly delivery
@@ -219,7 +227,9 @@ class Action:
         if self.need.lasts_after_completion and len(finishers):
             effect = self.spec.true_effect * self.need.fit(pop, finishers)
             enr.post_job_boost[finishers] = effect
-            enr.post_until[finishers] = month + pop.params.effect_persistence_months
+            # The boost applies from this month on (the finisher has left the action): the
+            # persistence's months are this month to ``post_until`` included.
+            enr.post_until[finishers] = month + pop.params.effect_persistence_months - 1
         self.completions += len(finishers)
         self.dropouts += int(np.count_nonzero(dropped))
         enr.action[rows[leaving]] = -1
@@ -255,6 +265,7 @@ class Action:
             watcher.enrolled(self, chosen, month, pop, enr)
         enr.action[chosen] = self.index
         enr.participated[self.specialty, chosen] = True
+        enr.enrol_month[self.specialty, chosen] = month
         first = enr.first_action[chosen] == -1
         enr.first_action[chosen[first]] = self.index
         enr.first_enrol_month[chosen[first]] = month

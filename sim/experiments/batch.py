@@ -55,6 +55,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
             twin_spec.months,
             params,
             arm=twin_spec.arm,
+            follow_up_months=twin_spec.follow_up_months,
         )
     except Exception:  # a failing run is data, not a crash: it is stored with its error
         error = (
@@ -70,7 +71,15 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         try:
             # Validated when the scenario was read, and by the model that receives it.
             mechanism = MECHANISMS[spec.mechanism](**spec.mechanism_params)
-            output = simulate(city, mechanism, spec.seed, spec.months, params, arm=spec.arm)
+            output = simulate(
+                city,
+                mechanism,
+                spec.seed,
+                spec.months,
+                params,
+                arm=spec.arm,
+                follow_up_months=spec.follow_up_months,
+            )
             results.append(_done(spec, output, twin, arm_started))
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))
@@ -262,7 +271,8 @@ def run_batch(
         scenario_hash=scenario.fingerprint(version, commit),
         scenario_path=scenario.source,
         root_seed=scenario.seed,
-        months=scenario.months,
+        months=scenario.simulated_months,
+        follow_up_months=scenario.follow_up_months,
         replications=scenario.replications,
         planned_runs=scenario.run_count(),
         package_version=version,

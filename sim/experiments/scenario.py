@@ -37,6 +37,7 @@ TOP_KEYS = (
     "description",
     "description_fr",
     "months",
+    "follow_up_months",
     "replications",
     "seed",
     "city",
@@ -131,6 +132,7 @@ class RunSpec:
     seed: int
     months: int
     city: CitySpec
+    follow_up_months: int = 0
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,12 @@ class Scenario:
     text: str = ""
     source: str = "<string>"
     description_fr: str = ""
+    follow_up_months: int = 0
+
+    @property
+    def simulated_months(self) -> int:
+        """Months every run simulates: delivery, then the follow-up."""
+        return self.months + self.follow_up_months
 
     @property
     def hash(self) -> str:
@@ -218,6 +226,7 @@ class Scenario:
                         seed=seed,
                         months=self.months,
                         city=self.city,
+                        follow_up_months=self.follow_up_months,
                     )
                     for arm, mechanism, params in runs
                 )
@@ -304,6 +313,7 @@ def scenario_from_dict(
     check.keys(data, TOP_KEYS, "")
     name = check.string(data, "name", required=True) or ""
     months = check.integer(data, "months", default=60, low=1, high=MAX_MONTHS)
+    follow_up = check.integer(data, "follow_up_months", default=0, low=0, high=MAX_MONTHS)
     replications = check.integer(data, "replications", default=1, low=1, high=100_000)
     seed = check.integer(data, "seed", default=0, low=0, high=2**63 - 1)
     city = _city(check, data.get("city", {"source": "demo"}), base_dir)
@@ -323,12 +333,13 @@ def scenario_from_dict(
         text=text if text is not None else _canonical(data),
         source=source,
         description_fr=check.string(data, "description_fr") or "",
+        follow_up_months=follow_up,
     )
     for values in scenario.points():
         _, arm_params = apply_point(scenario, values)
         for arm in scenario.arms:
             mechanism = _make_mechanism(arm.mechanism, **arm_params[arm.name])
-            problem = mechanism.horizon_problem(scenario.months)
+            problem = mechanism.horizon_problem(scenario.months, scenario.follow_up_months)
             if problem is not None:
                 param, expected, got = problem
                 raise check.fail(f"arms.{arm.name}.{param}", expected, got)

@@ -60,7 +60,7 @@ from sim.experiments.results import (
 from sim.funding.records import EvaluationRecord, PilotDecision
 from sim.world.territory import Territory
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 #: Status of a batch while runs are being stored, and the statuses ``finish_batch`` accepts.
 BATCH_RUNNING = "running"
 BATCH_FINAL_STATUSES = ("finished", "interrupted", "finished_with_failures")
@@ -90,6 +90,8 @@ batches_table = Table(
     Column("git_commit", Text, nullable=True),
     Column("root_seed", BigInteger, nullable=False),
     Column("months", Integer, nullable=False),
+    # Of ``months``, those simulated after the delivery horizon (nobody joins, outcomes go on).
+    Column("follow_up_months", Integer, nullable=False, default=0),
     Column("replications", Integer, nullable=False),
     Column("planned_runs", Integer, nullable=False),
     Column("created_at", Text, nullable=False),
@@ -487,6 +489,7 @@ class ResultStore:
         git_commit: str | None,
         description_fr: str = "",
         territories: Sequence[Territory] = (),
+        follow_up_months: int = 0,
     ) -> int:
         """Open the batch of a scenario: the existing one (resume) or a new one.
 
@@ -501,13 +504,14 @@ class ResultStore:
             scenario_hash: Hash of the scenario text: a changed scenario opens a new batch.
             scenario_path: Where the scenario file was read from.
             root_seed: The seed every run seed derives from.
-            months: Months simulated by every run.
+            months: Months simulated by every run (delivery and follow-up).
             replications: Replications per sweep point.
             planned_runs: Runs the batch will store once complete (twins included).
             package_version: Version of ``sim`` that ran the batch.
             git_commit: Commit of the source tree, if known.
             description_fr: The scenario's description in French, if it has one.
             territories: The batch's city (its territory table), kept for reports and maps.
+            follow_up_months: Of ``months``, those after the delivery horizon.
 
         Returns:
             The batch id.
@@ -538,6 +542,7 @@ class ResultStore:
                     git_commit=git_commit,
                     root_seed=int(root_seed),
                     months=int(months),
+                    follow_up_months=int(follow_up_months),
                     replications=int(replications),
                     planned_runs=int(planned_runs),
                     created_at=now,

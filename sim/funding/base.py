@@ -58,8 +58,11 @@ class Mechanism:
     def validate(self) -> None:
         """Check the parameters; raise ``UserInputError`` naming the parameter."""
 
-    def horizon_problem(self, months: int) -> tuple[str, str, Any] | None:
-        """(parameter, expected, got) when the parameters cannot play out in ``months``."""
+    def horizon_problem(
+        self, months: int, follow_up_months: int = 0
+    ) -> tuple[str, str, Any] | None:
+        """(parameter, expected, got) when the parameters cannot play out in ``months`` of
+        delivery followed by ``follow_up_months``."""
         return None
 
     def budget_limit_eur(self, months: int) -> float:

@@ -149,7 +149,9 @@ class CallForProjects(Mechanism):
         )
         require_design(self.name, self.evaluation)
 
-    def horizon_problem(self, months: int) -> tuple[str, str, Any] | None:
+    def horizon_problem(
+        self, months: int, follow_up_months: int = 0
+    ) -> tuple[str, str, Any] | None:
         """A pilot must end, and be judged, before the last simulated month."""
         if self.pilot_months >= months:
             return (

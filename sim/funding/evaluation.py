@@ -8,9 +8,16 @@ with its standard error and the count of outcomes it validates:
 - ``historical_baseline``: participants' outcomes against the rate that published statistics
   (group job-finding hazards, French progression, take-up) predict for people like them, times a
   ``baseline_bias`` (below 1: too pessimistic a baseline, as in the Utah preschool bond);
-- ``comparison_group``: matched non-participants in need in the same territories at the month each
-  participant enrolled (exact on hazard group and French level, nearest on a *noisily observed*
-  barrier score), difference in outcome rates over the same windows;
+- ``comparison_group``: matched non-participants in need at the month each participant enrolled
+  (exact on hazard group and French level, nearest on a *noisily observed* barrier score),
+  difference in outcome rates over the same windows. Comparisons come from territories the
+  action does not serve; when it serves them all, from residents of its territories not yet
+  enrolled. Either way a comparison who later joins an action of the same need is censored at
+  that enrolment (their outcome is observed up to the month before, and the months left of their
+  window are completed with the comparisons' Kaplan-Meier outcome curve from a start in need),
+  and the evaluation records
+  where its comparisons came from and how many were censored (``comparison_source``,
+  ``comparison_censored``, ``comparison_caveat``);
 - ``rct``: random assignment among eligible applicants; intention-to-treat difference between
   those assigned to the action and those randomized out.
 
@@ -32,7 +39,7 @@ import numpy as np
 from sim.delivery.actions import Action, Cohorts, Enrolment
 from sim.delivery.needs import Need
 from sim.errors import UserInputError
-from sim.world.population import Population
+from sim.world.population import NOT_YET, Population
 from sim.world.rng import Stream, stream
 
 DESIGNS = ("none", "historical_baseline", "comparison_group", "rct")
@@ -42,6 +49,21 @@ OBSERVED_BARRIER_NOISE_SD = 0.15
 COMPARISON_POOL_PER_PARTICIPANT = 20
 #: Share of eligible applicants randomized out when a design is an RCT.
 RCT_CONTROL_SHARE = 0.5
+#: Where a comparison group comes from (``EvaluationResult.comparison_source``).
+UNSERVED_TERRITORIES = "unserved_territories"
+NOT_YET_ENROLLED = "not_yet_enrolled_in_served_territories"
+#: What a report says of each source (English; ``sim.reading.i18n`` may translate it).
+COMPARISON_CAVEATS = {
+    UNSERVED_TERRITORIES: (
+        "comparisons live in territories the action does not serve: differences between "
+        "territories that matching does not remove bias the estimate"
+    ),
+    NOT_YET_ENROLLED: (
+        "every territory is served: comparisons are residents not yet enrolled, who may join "
+        "later; those who joined an action of the same need were censored at their enrolment, "
+        "which assumes that when people enrol says nothing of their chances"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -57,6 +79,9 @@ class EvaluationResult:
     standard_error: float
     counterfactual_outcomes: float
     validated_outcomes: float
+    comparison_source: str = ""
+    comparison_censored: int = 0
+    comparison_caveat: str = ""
 
     @property
     def ci_low(self) -> float:
@@ -90,6 +115,8 @@ def evaluate(
     treated: tuple[np.ndarray, np.ndarray, np.ndarray],
     comparison: tuple[np.ndarray, np.ndarray] | None = None,
     baseline_bias: float = 1.0,
+    comparison_enrolled: np.ndarray | None = None,
+    comparison_source: str = "",
 ) -> EvaluationResult:
     """Estimate an action's effect at ``month``.
 
@@ -102,6 +129,10 @@ def evaluate(
             assigned to the action for an RCT.
         comparison: (rows, start months) of the matched comparison group or RCT controls.
         baseline_bias: multiplier on the historical baseline (1: published rates as they are).
+        comparison_enrolled: for a comparison group, the month each comparison joined an action
+            of the same need (-1: never); those who joined within their window are censored then.
+        comparison_source: where the comparisons come from (``UNSERVED_TERRITORIES`` or
+            ``NOT_YET_ENROLLED``), recorded with its caveat.
     """
     check_design(design)
     rows, start, group = treated
@@ -135,7 +166,10 @@ def evaluate(
     if comparison is None or len(comparison[0]) == 0:
         return EvaluationResult(design, month, n, 0, gross, 0.0, math.inf, 0.0, 0.0)
     c_rows, c_start = comparison
-    yc = need.outcomes_between(pop, c_rows, c_start, month).astype(float)
+    censored = np.zeros(len(c_rows), dtype=bool)
+    if comparison_enrolled is not None:
+        censored = (comparison_enrolled >= c_start) & (comparison_enrolled <= month)
+    yc = _censored_outcomes(pop, need, c_rows, c_start, month, comparison_enrolled, censored)
     effect = float(y.mean() - yc.mean())
     # Matching with replacement reuses comparisons: their mean rests on fewer people.
     reuse = np.unique(c_rows, return_counts=True)[1]
@@ -151,7 +185,60 @@ def evaluate(
         se,
         counterfactual,
         max(0.0, gross - counterfactual),
+        comparison_source,
+        int(censored.sum()),
+        COMPARISON_CAVEATS.get(comparison_source, ""),
     )
+
+
+def _censored_outcomes(
+    pop: Population,
+    need: Need,
+    rows: np.ndarray,
+    start: np.ndarray,
+    month: int,
+    enrolled: np.ndarray | None,
+    censored: np.ndarray,
+) -> np.ndarray:
+    """Each comparison's outcome over its window, censored at enrolment: observed up to the
+    month before a censored comparison joined, and for the months left of its window the chance
+    of an outcome within as many months that the comparisons' Kaplan-Meier curve (by months
+    since their start, when all were in need) gives. Without censoring, the plain outcome."""
+    if not censored.any() or enrolled is None:
+        return need.outcomes_between(pop, rows, start, month).astype(float)
+    start = np.asarray(start, dtype=np.int64)
+    end = np.where(censored, enrolled.astype(np.int64) - 1, month)
+    # When each comparison's first outcome of its window fell, and whether before the end of
+    # what is observed of it.
+    first = need.first_outcome_from(pop, rows, start)
+    observed = (first != NOT_YET) & (first <= end)
+    length = np.maximum(end - start + 1, 0)
+    window = month - start + 1
+    curve = kaplan_meier_incidence(np.where(observed, first - start, -1), length, int(window.max()))
+    # A censored comparison was in need when they joined, like every comparison at its start:
+    # the rest of their window is given the comparisons' chance over as many months from start.
+    rest = curve[np.maximum(window - length, 0)]
+    return np.asarray(np.where(censored & ~observed, rest, observed.astype(float)))
+
+
+def kaplan_meier_incidence(event: np.ndarray, length: np.ndarray, horizon: int) -> np.ndarray:
+    """Share with a first outcome within ``k`` months, for k = 0..``horizon`` (Kaplan-Meier).
+
+    Args:
+        event: months since the start of each person's first outcome (0: in the start month),
+            or -1 for none while followed.
+        length: months each person was followed (an outcome counts if ``event < length``).
+        horizon: the longest window asked for.
+    """
+    size = horizon + 1
+    has_event = (event >= 0) & (event < length)
+    # A person leaves the risk set after the month of their outcome, or when follow-up ends.
+    leaves = np.where(has_event, event + 1, length)
+    at_risk = len(leaves) - np.cumsum(np.bincount(np.minimum(leaves, size), minlength=size))
+    at_risk = at_risk[:size]
+    events = np.bincount(event[has_event], minlength=size)[:size]
+    hazard = np.where(at_risk > 0, events / np.maximum(at_risk, 1), 0.0)
+    return np.concatenate(([0.0], 1.0 - np.cumprod(1.0 - hazard)))[:size]
 
 
 def _difference_se(a: np.ndarray, b: np.ndarray, b_effective_n: float | None = None) -> float:
@@ -174,27 +261,46 @@ def match_comparisons(
     participants: np.ndarray,
     pool: np.ndarray,
     observed_barrier: np.ndarray,
+    same_territory: bool = False,
 ) -> np.ndarray:
-    """One matched non-participant per participant (with replacement): same hazard group and
-    French level when possible, nearest observed barrier score; -1 where the pool is empty."""
+    """One matched non-participant per participant (with replacement): same hazard group, French
+    level and band of months out of work when possible (and territory with ``same_territory``),
+    nearest observed barrier score; -1 where the pool is empty."""
     matches = np.full(len(participants), -1, dtype=np.int64)
     if len(pool) == 0 or len(participants) == 0:
         return matches
-    cell_p = _cell(pop, participants)
-    cell_pool = _cell(pop, pool)
-    for cell in np.unique(cell_p):
-        wanted = np.flatnonzero(cell_p == cell)
-        candidates = pool[cell_pool == cell]
-        if len(candidates) == 0:
-            candidates = pool
-        matches[wanted] = _nearest(
-            observed_barrier[participants[wanted]], candidates, observed_barrier
-        )
+    # From the finest cell to none: a participant whose cell has no candidate is matched in
+    # the next coarser one (without the territory, then the hazard group alone, then anyone).
+    group_p = pop.hazard_group(participants).astype(np.int64)
+    group_pool = pop.hazard_group(pool).astype(np.int64)
+    levels = [(_cell(pop, participants), _cell(pop, pool)), (group_p, group_pool)]
+    if same_territory:
+        n = pop.n_territories
+        fine_p = levels[0][0] * n + pop.territory[participants]
+        fine_pool = levels[0][1] * n + pop.territory[pool]
+        levels.insert(0, (fine_p, fine_pool))
+    levels.append((np.zeros(len(participants), np.int64), np.zeros(len(pool), np.int64)))
+    for cell_p, cell_pool in levels:
+        for cell in np.unique(cell_p[matches < 0]):
+            wanted = np.flatnonzero((cell_p == cell) & (matches < 0))
+            candidates = pool[cell_pool == cell]
+            if len(candidates) == 0:
+                continue
+            matches[wanted] = _nearest(
+                observed_barrier[participants[wanted]], candidates, observed_barrier
+            )
     return matches
 
 
+#: Bands of months out of work (or in a job) that matching keeps apart, as registers record them.
+DURATION_BANDS_MONTHS = (6, 12, 24)
+
+
 def _cell(pop: Population, rows: np.ndarray) -> np.ndarray:
-    return np.asarray(pop.hazard_group(rows).astype(np.int64) * 3 + pop.french[rows])
+    """Matching cell: hazard group, French level and band of months in the current state."""
+    band = np.searchsorted(DURATION_BANDS_MONTHS, pop.duration[rows], side="right")
+    group = pop.hazard_group(rows).astype(np.int64) * 3 + pop.french[rows]
+    return np.asarray(group * (len(DURATION_BANDS_MONTHS) + 1) + band)
 
 
 def _nearest(values: np.ndarray, candidates: np.ndarray, observed: np.ndarray) -> np.ndarray:
@@ -221,7 +327,9 @@ def observed_barrier(pop: Population) -> np.ndarray:
 
 class ComparisonSampler:
     """A comparison-group evaluator's sampling: at each enrolment, one matched non-participant
-    per participant, drawn from residents in need of the comparison territories.
+    per participant, drawn from residents in need who are neither enrolled nor served in the
+    action's need: in territories the action does not serve, or, when it serves them all, among
+    the not yet enrolled of its own territories.
 
     Args:
         observed: the evaluators' noisy barrier score of every resident.
@@ -231,14 +339,28 @@ class ComparisonSampler:
         self.observed = observed
         self.comparisons = Cohorts()
         self.territories: tuple[int, ...] | None = None
+        self.source = ""
+        self._enrolment: Enrolment | None = None
 
     def enrolled(
         self, action: Action, rows: np.ndarray, month: int, pop: Population, enr: Enrolment
     ) -> None:
         """Match the residents who just joined ``action`` (an ``EnrolmentWatcher``)."""
+        self._enrolment = enr
         pool = self._pool(action, pop, enr, COMPARISON_POOL_PER_PARTICIPANT * len(rows))
-        matches = match_comparisons(pop, rows, pool, self.observed)
+        # Those joining now are not marked yet: never one's own or another joiner's comparison.
+        pool = pool[~np.isin(pool, rows)]
+        # Among the not yet enrolled of served territories, a participant's own territory.
+        local = self.source == NOT_YET_ENROLLED
+        matches = match_comparisons(pop, rows, pool, self.observed, same_territory=local)
         self.comparisons.add(matches[matches >= 0], month, pop)
+
+    def enrolment_months(self, action: Action, rows: np.ndarray) -> np.ndarray | None:
+        """The month each of ``rows`` joined an action of ``action``'s need (-1: never), from
+        the programme registers; None before anyone joined."""
+        if self._enrolment is None:
+            return None
+        return np.asarray(self._enrolment.enrol_month[action.specialty, rows], dtype=np.int64)
 
     def _pool(self, action: Action, pop: Population, enr: Enrolment, size: int) -> np.ndarray:
         """About ``size`` residents eligible as comparisons, drawn at random from those in need
@@ -255,12 +377,18 @@ class ComparisonSampler:
     def _comparison_territories(self, action: Action, pop: Population) -> tuple[int, ...]:
         """Up to 3 territories the action does not serve, of the same QPV status as its first
         if possible, chosen once: comparisons there are not contaminated by the action itself.
-        An action serving the whole city takes matched non-participants in its own territories."""
+        An action serving the whole city takes not-yet-enrolled residents of all its territories
+        (each participant is then matched in their own territory)."""
         if self.territories is None:
             served = set(action.spec.territories)
             qpv = pop.qpv[action.spec.territories[0]]
             others = [t for t in range(pop.n_territories) if t not in served]
-            alike = [t for t in others if pop.qpv[t] == qpv] or others or sorted(served)
+            if not others:
+                self.source = NOT_YET_ENROLLED
+                self.territories = tuple(sorted(served))
+                return self.territories
+            alike = [t for t in others if pop.qpv[t] == qpv] or others
+            self.source = UNSERVED_TERRITORIES
             picked = action.rng.permutation(len(alike))[:3]
             self.territories = tuple(sorted(alike[i] for i in picked))
         return self.territories
@@ -292,6 +420,17 @@ class Evaluator:
         elif self.sampler is not None:
             rows, months, _ = self.sampler.comparisons.data(month)
             comparison = (rows, months)
+            return evaluate(
+                self.design,
+                pop,
+                action.need,
+                month,
+                treated,
+                comparison,
+                self.baseline_bias,
+                comparison_enrolled=self.sampler.enrolment_months(action, rows),
+                comparison_source=self.sampler.source,
+            )
         return evaluate(
             self.design, pop, action.need, month, treated, comparison, self.baseline_bias
         )

@@ -242,13 +242,17 @@ class ImpactContract(Mechanism):
             self.contract_months,
         )
 
-    def horizon_problem(self, months: int) -> tuple[str, str, Any] | None:
-        """Every payment date must fall within the simulated months."""
-        if max(self.payment_months) > months:
+    def horizon_problem(
+        self, months: int, follow_up_months: int = 0
+    ) -> tuple[str, str, Any] | None:
+        """Every payment date must fall within the simulated months (delivery and follow-up:
+        a last payment at the end of the follow-up counts the late participants' outcomes)."""
+        simulated = months + follow_up_months
+        if max(self.payment_months) > simulated:
             return (
                 "payment_months",
-                f"payment dates within the {months} months simulated "
-                "(simulate longer or pay earlier)",
+                f"payment dates within the {simulated} months simulated "
+                "(simulate longer, add a follow-up or pay earlier)",
                 list(self.payment_months),
             )
         return None

@@ -113,9 +113,9 @@ class Planned(Mechanism):
         return float(self.budget_eur_per_year * months / 12.0)
 
     def on_month(self, city: FundingContext) -> None:
-        """Make a plan at the start of each cycle."""
+        """Make a plan at the start of each cycle (none in the follow-up after delivery)."""
         cycle_months = 12 * self.plan_years
-        if (city.month - 1) % cycle_months == 0:
+        if (city.month - 1) % cycle_months == 0 and city.month <= city.months:
             self._make_plan(city, city.month, min(city.month + cycle_months - 1, city.months))
 
     def territory_weights(self, city: FundingContext, specialty: str) -> np.ndarray:

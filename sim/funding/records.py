@@ -52,6 +52,13 @@ class EvaluationRecord:
     validated_outcomes: float
     ci_low: float
     ci_high: float
+    #: Where a comparison group came from (``unserved_territories`` or
+    #: ``not_yet_enrolled_in_served_territories``; empty for other designs), how many of its
+    #: comparisons later joined an action of the same need and were censored then, and the
+    #: caveat a report states with the estimate.
+    comparison_source: str = ""
+    comparison_censored: int = 0
+    comparison_caveat: str = ""
 
 
 @dataclass(frozen=True)

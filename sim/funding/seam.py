@@ -47,7 +47,9 @@ class FundingContext:
 
     Args:
         seed: the run's seed.
-        months: the horizon of the run.
+        months: the delivery horizon: the last month anyone may join an action.
+        follow_up_months: months simulated after it (outcomes go on; nobody joins), at the end
+            of which ``finish`` runs: the run's last month is ``months + follow_up_months``.
         params: the run's parameters (reference effects and costs are read from them).
         population: the residents (read through the diagnosis and evaluation methods only).
         territory_graph: adjacency of the micro-territories.
@@ -64,6 +66,7 @@ class FundingContext:
         seed: int,
         months: int,
         params: ModelParams,
+        follow_up_months: int = 0,
         population: Population,
         territory_graph: nx.Graph,
         associations: Mapping[str, AssociationProfile],
@@ -74,6 +77,7 @@ class FundingContext:
     ) -> None:
         self.seed = seed
         self.months = months
+        self.follow_up_months = follow_up_months
         self.params = params
         self.state = state
         self._population = population
@@ -89,6 +93,11 @@ class FundingContext:
     def month(self) -> int:
         """The current month (1 in the first month of the run)."""
         return self._clock()
+
+    @property
+    def last_month(self) -> int:
+        """The run's last month: the delivery horizon plus the follow-up."""
+        return self.months + self.follow_up_months
 
     @property
     def n_territories(self) -> int:

@@ -23,6 +23,7 @@ from sim.delivery.agents import Association as AssociationAgent
 from sim.delivery.agents import PublicService, Resident
 from sim.delivery.associations import AssociationProfile, generate_associations
 from sim.delivery.needs import all_needs, outcome_arrays
+from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
 from sim.funding.state import FundingState
 from sim.world.network import build_social_network
@@ -71,7 +72,10 @@ class CityModel(mesa.Model):  # type: ignore[misc]
     Args:
         city: a built-in city name (``"demo"``, ``"bordeaux"``), a CSV path, or a ``City``.
         seed: the run's seed; every random stream derives from it.
-        months: horizon of ``run()``.
+        months: the delivery horizon: mechanisms see it, and nobody joins an action after it.
+        follow_up_months: months simulated after the delivery horizon, so that outcomes of late
+            participants can happen (``run()`` simulates ``months + follow_up_months``;
+            ``model.months`` is that total).
         params: resident dynamics parameters (defaults: ``ModelParams()``).
         actions: actions launched at the start (mechanisms can launch more while running).
         mechanism: a funding mechanism (see :mod:`sim.funding`), called each month; its per-run
@@ -87,6 +91,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         *,
         seed: int = 0,
         months: int = 60,
+        follow_up_months: int = 0,
         params: ModelParams | None = None,
         actions: Sequence[ActionSpec] = (),
         mechanism: Programme | None = None,
@@ -97,6 +102,11 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         super().__init__(rng=int(stream_seed(seed, Stream.MESA).generate_state(1)[0]))
         self.city = city if isinstance(city, City) else load_city(city)
         self.seed = seed
+        if follow_up_months < 0:
+            raise UserInputError(f"follow_up_months: expected 0 or more, got {follow_up_months}")
+        self.delivery_months = months
+        self.follow_up_months = follow_up_months
+        months = months + follow_up_months
         self.months = months
         self.params = params or ModelParams()
         self.population = Population(self.city, self.params, seed)
@@ -143,7 +153,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.funding = FundingState()
         self.funding_context = FundingContext(
             seed=seed,
-            months=months,
+            months=self.delivery_months,
+            follow_up_months=follow_up_months,
             params=self.params,
             population=self.population,
             territory_graph=self.territory_graph,
@@ -180,6 +191,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             self.association_profiles[spec.association] = profile
         index = len(self.actions)
         action = Action(index, spec, indexed_stream(self.seed, Stream.PROGRAMME, index))
+        action.enrol_until = self.delivery_months
         self.actions.append(action)
         for territory in spec.territories:
             self._offer_table.append((action.index, territory, action.specialty))
@@ -270,7 +282,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         pop.takeup_boost[:] = 0.0
         for action in self.actions:
             action.apply_effects(self.month, pop)
-        pop.treated[:] = pop.job_boost > 0
+        # Treated: a programme changes their hazard (a lock-in lowers it while enrolled, which
+        # leaves more jobs to their neighbours: displacement with the opposite sign).
+        pop.treated[:] = pop.job_boost != 0
 
     def _record(self) -> None:
         pop, m, s = self.population, self.month, self.series

@@ -78,3 +78,5 @@ class RunOutput:
     proposals: list[Proposal] = field(default_factory=list)
     contract: ContractRecord | None = None
     budget_limit_eur: float = 0.0
+    #: Months simulated after the delivery horizon (included in ``months``).
+    follow_up_months: int = 0

@@ -26,12 +26,15 @@ def simulate(
     params: ModelParams | None = None,
     arm: str | None = None,
     associations: Sequence[AssociationProfile] | None = None,
+    follow_up_months: int = 0,
 ) -> RunOutput:
-    """Build the city, run the mechanism for ``months`` and collect the output."""
+    """Build the city, run the mechanism for ``months`` of delivery and ``follow_up_months``
+    after them (outcomes go on, nobody joins), and collect the output."""
     model = CityModel(
         city,
         seed=seed,
         months=months,
+        follow_up_months=follow_up_months,
         params=params,
         mechanism=mechanism,
         associations=associations,
@@ -63,6 +66,7 @@ def collect_output(model: CityModel, arm: str) -> RunOutput:
         proposals=list(funding.proposals),
         contract=funding.contract,
         budget_limit_eur=funding.budget_limit_eur,
+        follow_up_months=model.follow_up_months,
     )
 
 

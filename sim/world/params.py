@@ -1,8 +1,9 @@
 """Parameters of the resident dynamics, with their sources.
 
-Every default below is either sourced (the references are in ``docs/sources.md``) or marked
-*illustrative*: a plausible value chosen so that the model behaves sensibly, to be replaced when a
-source is found. A scenario can override any of them.
+Every default below is tagged in ``sim.world.sources`` (``sources_table()``: value, tag, source,
+range): [S] sourced, [C] calculated from sourced figures, [E] illustrative (a plausible value
+chosen so that the model behaves sensibly, to be replaced when a source is found); the
+references are in ``docs/sources.md``. A scenario can override any of them.
 """
 
 from __future__ import annotations
@@ -46,10 +47,14 @@ class ModelParams:
     takeup_hazard_aware_per_month: float = 0.15  # illustrative, gives ~1/3 non-take-up
     takeup_hazard_unaware_per_month: float = 0.03  # illustrative
 
-    # French (OFII 2023: 68 % reach A1 after the course; illustrative progression without one).
+    # French. OFII 2023: 68 % of course takers pass A1 -- a pass rate, not an effect: the course's
+    # effect is the pass rate minus the share of comparable people who would reach A1 over the
+    # same months without it (illustrative: no counterfactual was found). Illustrative
+    # progression without a course.
     french_progress_none_per_month: float = 0.004
     french_progress_a1_per_month: float = 0.003
     course_a1_share: float = 0.68
+    course_counterfactual_a1_share: float = 0.40
 
     # Social network and awareness (illustrative).
     network_degree: int = 6
@@ -62,7 +67,11 @@ class ModelParams:
 
     # Programme delivery (illustrative; displacement from Crépon et al. 2013).
     dropout_per_month: float = 0.03
-    lock_in_factor: float = 0.5
+    #: Effect on the job-finding hazard while enrolled, as a multiple of the action's effect:
+    #: zero or negative, never positive (lock-in: participants of training search less while in
+    #: it, Card, Kluve & Weber 2010; employment support is closer to job-search assistance,
+    #: where no lock-in was found: zero by default, illustrative). In [-1, 0].
+    lock_in_factor: float = 0.0
     effect_persistence_months: int = 12
     displacement_share: float = 0.3
     misfit_effect_factor: float = 0.5
@@ -80,6 +89,12 @@ class ModelParams:
                 continue
             if not isinstance(value, int | float) or isinstance(value, bool):
                 raise UserInputError(f"parameter '{f.name}': expected a number, got {value!r}")
+            if f.name in SIGNED:
+                if not math.isfinite(value) or not -1.0 <= value <= 0.0:
+                    raise UserInputError(
+                        f"parameter '{f.name}': expected a number in [-1, 0], got {value!r}"
+                    )
+                continue
             if not math.isfinite(value) or value < 0:
                 raise UserInputError(
                     f"parameter '{f.name}': expected a finite number >= 0, got {value!r}"
@@ -98,6 +113,11 @@ class ModelParams:
         return dataclasses.replace(self, **overrides)
 
     @property
+    def course_effect_share(self) -> float:
+        """A course's causal effect: its pass rate minus the share who would reach A1 anyway."""
+        return max(0.0, self.course_a1_share - self.course_counterfactual_a1_share)
+
+    @property
     def separation_new_per_month(self) -> float:
         """Monthly separation hazard in a job's first 3 months, from the 3-month retention."""
         return float(1.0 - self.retention_3_months ** (1.0 / 3.0))
@@ -106,6 +126,10 @@ class ModelParams:
     def public_cost_ltu_eur_per_month(self) -> float:
         """Monthly public cost of a long-term unemployed RSA claimer (RSA, housing aid, support)."""
         return self.cost_ltu_eur_per_year / 12.0
+
+
+#: Parameters that are zero or negative by nature (checked in [-1, 0]).
+SIGNED = frozenset({"lock_in_factor"})
 
 
 def _is_probability(name: str) -> bool:

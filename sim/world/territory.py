@@ -2,6 +2,11 @@
 
 A city is read from a CSV table (one row per territory) or generated from a seed. Every figure
 of a table is checked on load; a mistake is reported with the file, the row and the field.
+
+A table may say where each figure comes from: a ``<field>_source`` column next to a field holds a
+source id (of the table's comment lines or ``docs/sources.md``), ``illustrative`` or ``derived``.
+The loader keeps them (``Territory.sources``) and a city whose figures are not all sourced is
+``illustrative``, as is a table without source columns and every generated city.
 """
 
 from __future__ import annotations
@@ -20,7 +25,14 @@ from sim.errors import TerritoryDataError, did_you_mean
 
 #: Where the built-in city tables live: package data, so that an installed wheel has them too.
 DATA_DIR = Path(__file__).resolve().parent / "data"
-BUILTIN_CITIES = {"demo": "demo_city.csv", "bordeaux": "bordeaux_scale.csv"}
+#: ``bordeaux``: Bordeaux's quartiers and priority neighbourhoods (QPV), figures sourced where
+#: published ones were found; ``bordeaux_scale``: 260,000 simulated residents on 40 illustrative
+#: territories, kept as the size for performance.
+BUILTIN_CITIES = {
+    "demo": "demo_city.csv",
+    "bordeaux": "bordeaux_quartiers.csv",
+    "bordeaux_scale": "bordeaux_scale.csv",
+}
 
 REQUIRED_COLUMNS = (
     "territory_id",
@@ -34,6 +46,10 @@ REQUIRED_COLUMNS = (
     "neighbours",
 )
 OPTIONAL_COLUMNS = ("x", "y")
+#: Suffix of a column saying where the figure of the column it names comes from.
+SOURCE_SUFFIX = "_source"
+#: What a source column holds for a figure that is not sourced.
+ILLUSTRATIVE = "illustrative"
 SHARE_COLUMNS = ("unemployment_rate", "long_term_share", "rsa_share", "non_french_share")
 
 
@@ -53,6 +69,15 @@ class Territory:
     neighbours: tuple[str, ...]
     x: float = 0.0
     y: float = 0.0
+    #: Where each figure comes from, ``field=source`` joined by `` | `` (empty: not given).
+    sources: str = ""
+    #: Whether some of its figures are illustrative (or their sources are not given).
+    illustrative: bool = True
+
+    def source_of(self) -> dict[str, str]:
+        """Each field's source, as the table gave it."""
+        pairs = (p.split("=", 1) for p in self.sources.split(" | ") if "=" in p)
+        return {k: v for k, v in pairs}
 
 
 @dataclass(frozen=True)
@@ -67,6 +92,25 @@ class City:
     def size(self) -> int:
         """Number of territories."""
         return len(self.territories)
+
+    @property
+    def illustrative(self) -> bool:
+        """Whether some figures of the city are illustrative rather than sourced (what a report
+        must say about its results)."""
+        return any(t.illustrative for t in self.territories)
+
+    def illustrative_fields(self) -> list[str]:
+        """Fields marked illustrative in some territory, or every diagnosis field when the
+        table gives no sources."""
+        if not any(t.sources for t in self.territories):
+            return list(REQUIRED_COLUMNS[2:]) if self.illustrative else []
+        marked = {
+            field
+            for t in self.territories
+            for field, source in t.source_of().items()
+            if ILLUSTRATIVE in source
+        }
+        return sorted(marked)
 
     @property
     def population(self) -> int:
@@ -115,6 +159,8 @@ def city_from_records(name: str, records: Iterable[Mapping[str, Any]]) -> City:
                 neighbours=tuple(n for n in neighbours.split(";") if n),
                 x=float(r.get("x") or 0.0),
                 y=float(r.get("y") or 0.0),
+                sources=str(r.get("sources") or ""),
+                illustrative=bool(r.get("illustrative", True)),
             )
         )
     return City(name=name, territories=tuple(territories), source="stored")
@@ -167,6 +213,7 @@ def parse_city_table(text: str, source: str, name: str) -> City:
     for col in REQUIRED_COLUMNS:
         if col not in columns:
             unknown = [c for c in columns if c not in REQUIRED_COLUMNS + OPTIONAL_COLUMNS]
+            unknown = [c for c in unknown if not c.endswith(SOURCE_SUFFIX)]
             close = [u for u in unknown if did_you_mean(u, [col])]
             hint = f" (the header has '{close[0]}': misspelt?)" if close else ""
             raise TerritoryDataError(
@@ -247,6 +294,20 @@ def _parse_territory(record: dict[str, str], source: str, line: int) -> Territor
             source, line, "territory_id", "expected an identifier, got nothing"
         )
     neighbours = tuple(n.strip() for n in record["neighbours"].split(";") if n.strip())
+    sources = {
+        column[: -len(SOURCE_SUFFIX)]: cell
+        for column, cell in record.items()
+        if column.endswith(SOURCE_SUFFIX)
+    }
+    for field, cell in sources.items():
+        if not cell:
+            raise TerritoryDataError(
+                source,
+                line,
+                f"{field}{SOURCE_SUFFIX}",
+                f"expected a source id, '{ILLUSTRATIVE}' or 'derived', got nothing",
+            )
+    given = {f: v for f, v in sources.items() if f in REQUIRED_COLUMNS[2:]}
     return Territory(
         territory_id=territory_id,
         name=record["name"] or territory_id,
@@ -255,6 +316,10 @@ def _parse_territory(record: dict[str, str], source: str, line: int) -> Territor
         neighbours=neighbours,
         x=number("x") if record.get("x") else 0.0,
         y=number("y") if record.get("y") else 0.0,
+        sources=" | ".join(f"{f}={v}" for f, v in sources.items()),
+        # Sourced only if every diagnosis figure names a source that is not illustrative.
+        illustrative=len(given) < len(REQUIRED_COLUMNS[2:])
+        or any(ILLUSTRATIVE in v for v in given.values()),
         **shares,
     )
 
