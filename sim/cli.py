@@ -2,17 +2,33 @@
 
 from __future__ import annotations
 
-import argparse
-import contextlib
-import json
+import os
 import signal
 import sys
-import time
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TextIO
 
-from sim.errors import EnvironmentFault, UserInputError, neutralise, one_line
+
+def _interrupted_at_start(_signum: int, _frame: object) -> None:
+    """Ctrl-C while the command is still loading: nothing was started, nothing to keep."""
+    os.write(2, b"\nInterrupted while starting; nothing was run.\n")
+    os._exit(130)
+
+
+if (__name__ == "__main__" or os.path.basename(sys.argv[0]) == "sim") and (
+    signal.getsignal(signal.SIGINT) is signal.default_int_handler
+):
+    # The command line, not an import: quiet Ctrl-C from the first line until main() takes over
+    # (a Ctrl-C ignored by whoever started the command, as with nohup, stays ignored).
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TextIO  # noqa: E402
+
+from sim.errors import EnvironmentFault, UserInputError, neutralise, one_line  # noqa: E402
 
 EXAMPLES = """examples:
   sim validate scenarios/demo.toml          check a scenario file without running it
@@ -139,16 +155,29 @@ def console() -> None:
     code = main()
     with contextlib.suppress(ValueError):
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if code == EXIT_INTERRUPTED:
+        # CPython reports an exit by SIGINT (-2) when the interrupt landed in code it ran through
+        # its C API (an extension's import), even though it was handled: exit with 130 now that
+        # the store is closed and the workers stopped.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
     sys.exit(code)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` command: the command's exit code, never a traceback for bad
     input, a fault of the environment or Ctrl-C."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _main(argv)
     except KeyboardInterrupt:
-        _say("\nInterrupted before anything was stored; nothing to resume.", sys.stderr)
+        _say(
+            "\nInterrupted while starting: no new run was stored. Running the same command "
+            "again starts the batch (or resumes it).",
+            sys.stderr,
+        )
         return EXIT_INTERRUPTED
 
 

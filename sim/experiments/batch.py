@@ -240,16 +240,21 @@ def _alive(pid: int, started: str) -> bool:
         return False
     except OSError:
         return True  # exists, owned by another user
-    return not started or _process_start(pid) in ("", started)
+    now = _process_start(pid)
+    return now != "zombie" and (not started or now in ("", started))
 
 
 def _process_start(pid: int) -> str:
-    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart;
+    'zombie' for a process that has ended but not been reaped yet; '' where unknown."""
     try:
         with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[-1].split()[19]
-    except (OSError, IndexError):
+            fields = stat.read().rsplit(")", 1)[-1].split()
+    except OSError:
         return ""
+    if fields[:1] in (["Z"], ["X"]):
+        return "zombie"
+    return fields[19] if len(fields) > 19 else ""
 
 
 def _die_with_parent() -> None:

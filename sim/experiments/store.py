@@ -399,10 +399,10 @@ def _to_url(url_or_path: str) -> tuple[URL, str]:
     if "://" in url_or_path:
         try:
             url = make_url(url_or_path)
-        except exc.ArgumentError as error:
+        except (exc.ArgumentError, ValueError) as error:
             raise UserInputError(
-                f"invalid results database URL {url_or_path!r}: {error}"
-            ) from error
+                f"invalid results database URL {mask_password(url_or_path)!r}: {error}"
+            ) from None
         location = url.render_as_string(hide_password=True)
     else:
         url = URL.create("sqlite", database=url_or_path)
@@ -427,7 +427,7 @@ def mask_password(url_or_path: str) -> str:
         return url_or_path
     try:
         return make_url(url_or_path).render_as_string(hide_password=True)
-    except exc.ArgumentError:
+    except (exc.ArgumentError, ValueError):
         return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", url_or_path)
 
 
@@ -453,10 +453,12 @@ def _process_start(pid: int) -> str:
     """When a process started (Linux: clock ticks since boot), to tell a reused pid apart; ''
     where the platform does not say."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
     except OSError:
         return ""
-    return stat.rsplit(")", 1)[-1].split()[19]
+    if fields[:1] in (["Z"], ["X"]):
+        return "zombie"  # ended, not reaped yet
+    return fields[19] if len(fields) > 19 else ""
 
 
 def _pid_alive(pid: int, started: str) -> bool:
@@ -469,7 +471,8 @@ def _pid_alive(pid: int, started: str) -> bool:
         pass  # another user's process: it exists
     except OSError:
         return False
-    return not started or _process_start(pid) in ("", started)
+    now = _process_start(pid)
+    return now != "zombie" and (not started or now in ("", started))
 
 
 @dataclass(frozen=True)
@@ -585,6 +588,8 @@ class ResultStore:
     @property
     def url(self) -> str:
         """The database URL, with any password hidden."""
+        if self.read_only and self._file is not None:
+            return URL.create("sqlite", database=self._file).render_as_string()
         return self._engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
