@@ -932,7 +932,7 @@ class ResultStore:
             while not stop.wait(every_seconds):
                 try:
                     self.beat(batch_id)
-                except exc.DBAPIError:
+                except Exception:  # a busy or closing database: beat again next time
                     continue
 
         threading.Thread(target=beat_until_stopped, name="sim-heartbeat", daemon=True).start()
