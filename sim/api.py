@@ -29,7 +29,7 @@ class Results:
         self.db = db
         self.summary = summary
         require_existing(db)
-        with ResultStore(db) as store:
+        with ResultStore(db, read_only=True) as store:
             self.batch = store.batch_id(batch)
             self._frames: dict[str, pd.DataFrame] = {
                 "batches": store.batches(),

@@ -2,14 +2,33 @@
 
 from __future__ import annotations
 
-import argparse
-import json
+import os
+import signal
 import sys
-import time
-from collections.abc import Sequence
-from pathlib import Path
 
-from sim.errors import UserInputError
+
+def _interrupted_at_start(_signum: int, _frame: object) -> None:
+    """Ctrl-C while the command is still loading: nothing was started, nothing to keep."""
+    os.write(2, b"\nInterrupted while starting; nothing was run.\n")
+    os._exit(130)
+
+
+if (__name__ == "__main__" or os.path.basename(sys.argv[0]) == "sim") and (
+    signal.getsignal(signal.SIGINT) is signal.default_int_handler
+):
+    # The command line, not an import: quiet Ctrl-C from the first line until main() takes over
+    # (a Ctrl-C ignored by whoever started the command, as with nohup, stays ignored).
+    signal.signal(signal.SIGINT, _interrupted_at_start)
+
+import argparse  # noqa: E402
+import contextlib  # noqa: E402
+import json  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Sequence  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import TextIO  # noqa: E402
+
+from sim.errors import EnvironmentFault, UserInputError, neutralise, one_line  # noqa: E402
 
 EXAMPLES = """examples:
   sim validate scenarios/demo.toml          check a scenario file without running it
@@ -139,8 +158,49 @@ def _version() -> str:
         return "unknown"
 
 
+#: Exit codes: all done, some runs failed, a mistake in the input, the environment stopped the
+#: command (disk full, read-only database, batch run by another process), interrupted.
+EXIT_OK, EXIT_FAILED_RUNS, EXIT_INPUT, EXIT_ENVIRONMENT, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
+
+
+def console() -> None:
+    """The ``sim`` console script: ``main``, then an exit that a late Ctrl-C cannot turn into a
+    traceback (the command is over; only the interpreter's clean-up is left)."""
+    code = main()
+    with contextlib.suppress(ValueError):
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if code == EXIT_INTERRUPTED:
+        # CPython reports an exit by SIGINT (-2) when the interrupt landed in code it ran through
+        # its C API (an extension's import), even though it was handled: exit with 130 now that
+        # the store is closed and the workers stopped.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``sim`` console script."""
+    """Entry point of the ``sim`` command: the command's exit code, never a traceback for bad
+    input, a fault of the environment or Ctrl-C."""
+    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        _say(
+            "\nInterrupted while starting: no new run was stored. Running the same command "
+            "again starts the batch (or resumes it).",
+            sys.stderr,
+        )
+        return EXIT_INTERRUPTED
+
+
+def _say(text: str, stream: TextIO | None = None) -> None:
+    """Print text that may hold user strings, control characters made visible."""
+    print(neutralise(text), file=stream or sys.stdout)
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -158,51 +218,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except UserInputError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
+        return EXIT_INPUT
+    except EnvironmentFault as error:
+        print(f"error: {one_line(str(error))}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
 
 
 def _run(args: argparse.Namespace) -> int:
     from sim.experiments.batch import make_executor, run_batch
     from sim.experiments.scenario import load_scenario
-    from sim.experiments.store import ResultStore, default_db_path
+    from sim.experiments.store import ResultStore, default_db_path, mask_password
 
     scenario = load_scenario(args.file)
     if args.workers is not None and args.workers < 1:
         raise UserInputError(f"--workers: expected a positive number, got {args.workers}")
     db = args.db or default_db_path(scenario.name)
     command = _rerun_command(args, db)
+    shown_db = mask_password(db)
     with ResultStore(db) as store:
         executor = make_executor(args.executor, args.workers, args.scheduler)
-        print(
+        _say(
             f"Scenario '{scenario.name}': {scenario.run_count()} runs "
             f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
             f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
         )
         summary = run_batch(scenario, store, executor, progress=not args.no_progress)
     if summary.interrupted:
-        print(
+        _say(
             f"Interrupted. Batch {summary.batch_id}: {summary.ran_now} run(s) stored now, "
             f"{summary.already_done} before, {summary.failed} failed; every finished run is "
             f"kept. To resume, run again:\n  {command}"
         )
         return 130
-    print(
+    _say(
         f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
         f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
     )
     if summary.failed:
-        print(
-            f"{summary.failed} run(s) failed; their errors are stored (sim list --db {db}). "
-            f"Rerunning the same command retries them:\n  {command}"
+        _say(
+            f"{summary.failed} run(s) failed; their errors are stored (sim list --db "
+            f"{shown_db}). Rerunning the same command retries them:\n  {command}"
         )
-        return 1
-    print(f"Compare the arms: sim compare {db}")
-    return 0
+        return EXIT_FAILED_RUNS
+    _say(f"Compare the arms: sim compare {shown_db}")
+    return EXIT_OK
 
 
 def _rerun_command(args: argparse.Namespace, db: str) -> str:
-    parts = ["sim", "run", args.file, "--db", db, "--executor", args.executor]
+    """The command that resumes a batch (a database password shown as ***)."""
+    from sim.experiments.store import mask_password
+
+    parts = ["sim", "run", args.file, "--db", mask_password(db), "--executor", args.executor]
     if args.workers:
         parts += ["--workers", str(args.workers)]
     if args.scheduler:
@@ -211,22 +278,23 @@ def _rerun_command(args: argparse.Namespace, db: str) -> str:
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from sim.experiments.scenario import load_scenario
+    from sim.experiments.scenario import load_scenario, memory_estimate
 
     scenario = load_scenario(args.file)
     arms = ", ".join(f"{a.name} ({a.mechanism})" for a in scenario.arms)
     follow_up = (
         f" + {scenario.follow_up_months} months of follow-up" if scenario.follow_up_months else ""
     )
-    print(f"{args.file}: valid.")
-    print(
+    _say(f"{args.file}: valid.")
+    _say(
         f"  scenario '{scenario.name}': city {scenario.city.describe()}, {scenario.months} "
         f"months{follow_up}, {scenario.replications} replication(s), root seed {scenario.seed}"
     )
-    print(f"  arms: status_quo (twin), {arms}")
+    _say(f"  arms: status_quo (twin), {arms}")
     if scenario.sweep is not None:
-        print(f"  sweep: {scenario.sweep.method}, {len(scenario.points())} point(s)")
-    print(f"  {scenario.run_count()} runs in all")
+        _say(f"  sweep: {scenario.sweep.method}, {len(scenario.points())} point(s)")
+    _say(f"  {scenario.run_count()} runs in all")
+    _say(f"  memory: {memory_estimate(scenario).describe()}, one run per worker at a time")
     return 0
 
 
@@ -240,22 +308,25 @@ def _list(args: argparse.Namespace) -> int:
         print("No results database found under results/ (use --db).")
         return 0
     for db in databases:
-        with ResultStore(db) as store:
+        with ResultStore(db, read_only=True) as store:
             batches = store.batches()
-            print(f"{store.url}:")
+            _say(f"{store.url}:")
             if batches.empty:
-                print("  (no batch)")
+                _say("  (no batch)")
             for row in batches.itertuples():
                 runs = store.runs(int(row.id))
                 failed = runs[runs["status"] == "failed"]
-                print(
+                status = store.shown_status(int(row.id), str(row.status))
+                if status != row.status:
+                    status += " (its process ended without closing it; run it again to resume)"
+                _say(
                     f"  batch {row.id} '{row.name}': {len(runs) - len(failed)}/"
-                    f"{row.planned_runs} runs done, {len(failed)} failed, {row.status}, "
+                    f"{row.planned_runs} runs done, {len(failed)} failed, {status}, "
                     f"started {row.created_at}"
                 )
                 for run in failed.head(5).itertuples():
                     last = str(run.error).strip().splitlines()[-1] if run.error else ""
-                    print(f"    failed {run.run_key}: {last}")
+                    _say(f"    failed {run.run_key}: {one_line(last, 300)}")
     return 0
 
 
@@ -264,7 +335,7 @@ def _compare(args: argparse.Namespace) -> int:
     from sim.reading.analysis import compare_arms, comparison_table
 
     require_existing(args.db)
-    with ResultStore(args.db) as store:
+    with ResultStore(args.db, read_only=True) as store:
         batch = store.batch_id(args.batch)
         metrics = store.metrics(batch)
         if metrics.empty:
@@ -283,7 +354,7 @@ def _compare(args: argparse.Namespace) -> int:
             )
         comparison = comparison[comparison["point"] == args.point]
     if args.format == "csv":
-        comparison.to_csv(sys.stdout, index=False)
+        _say(comparison.to_csv(index=False).rstrip("\n"))
     elif args.format == "json":
         print(json.dumps(comparison.to_dict(orient="records"), indent=1, default=str))
     else:
@@ -294,8 +365,8 @@ def _compare(args: argparse.Namespace) -> int:
                 if values not in ("{}", None)
                 else "Arms compared with the status quo"
             )
-            print(f"{heading} (mean over replications [95 % interval])")
-            print(comparison_table(comparison, int(point)).to_string())
+            _say(f"{heading} (mean over replications [95 % interval])")
+            _say(comparison_table(comparison, int(point)).to_string())
             print()
     return 0
 
@@ -306,20 +377,36 @@ def _report(args: argparse.Namespace) -> int:
     path = write_report(
         args.db, args.out or default_out_dir(args.db), batch=args.batch, lang=args.lang
     )
-    print(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
+    _say(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
     return 0
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from sim.experiments.feasibility import (
+        MAX_MONTHS,
+        check_residents,
+        estimate_memory,
+    )
     from sim.simulation.model import CityModel
+    from sim.world.territory import load_city
 
-    if args.months < 1:
-        raise UserInputError(f"--months: expected a positive number of months, got {args.months}")
+    if not 1 <= args.months <= MAX_MONTHS:
+        raise UserInputError(
+            f"--months: expected a number of months in [1, {MAX_MONTHS}], got {args.months}"
+        )
+    city = load_city(args.city)
+    check_residents(city, args.city)
+    estimate = estimate_memory(city.population, {})
+    if not estimate.fits:
+        raise UserInputError(
+            f"--city: {city.population:,} residents need {estimate.describe()}; expected a "
+            "city whose run fits in memory"
+        )
     started = time.perf_counter()
-    model = CityModel(args.city, seed=args.seed, months=args.months, resident_agents=False)
+    model = CityModel(city, seed=args.seed, months=args.months, resident_agents=False)
     model.run()
     elapsed = time.perf_counter() - started
-    print(format_run_summary(model.summary(), elapsed))
+    _say(format_run_summary(model.summary(), elapsed))
     return 0
 
 
@@ -351,4 +438,4 @@ def format_run_summary(summary: dict[str, object], elapsed_seconds: float) -> st
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -19,6 +19,7 @@ from sim.cli import main
 from sim.experiments.batch import make_executor, run_batch
 from sim.experiments.scenario import Scenario, parse_scenario
 from sim.experiments.store import ResultStore
+from sim.funding import make_mechanism
 from sim.world.territory import DATA_DIR
 
 TINY = """
@@ -63,11 +64,21 @@ def test_results_identical_on_every_executor(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(serial, dask)
 
 
-def test_a_failing_run_is_stored_and_the_batch_goes_on(tmp_path: Path) -> None:
-    """An arm that cannot run (no such operator) is stored as failed with its error; the other
-    runs finish; the summary counts the failures."""
-    text = TINY.replace("places = 30", 'places = 30\noperator = "nobody"')
-    scenario = parse_scenario(text, source="tiny.toml")
+def test_a_failing_run_is_stored_and_the_batch_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An arm that fails during its run is stored as failed with its error; the other runs
+    finish; the summary counts the failures. (Validation refuses every value known to fail a
+    run, so the failure is injected.)"""
+    from sim.experiments import batch
+
+    def failing(name: str, **params: object) -> object:
+        if name == "impact_contract":
+            raise RuntimeError("no association named 'nobody'")
+        return make_mechanism(name, **params)
+
+    monkeypatch.setattr(batch, "make_mechanism", failing)
+    scenario = parse_scenario(TINY, source="tiny.toml")
     with ResultStore(str(tmp_path / "f.db")) as store:
         summary = run_batch(scenario, store, make_executor("serial"), progress=False)
         runs = store.runs(summary.batch_id)

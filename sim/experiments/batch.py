@@ -11,9 +11,13 @@ that a later port stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import os
+import signal
 import subprocess
+import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
@@ -143,7 +147,12 @@ class ProcessExecutor:
 
     def run(self, tasks: Sequence[TaskSpec]) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
         """Keep at most two tasks per worker in flight, so Ctrl-C has little to cancel."""
-        self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=_worker_context())
+        self._pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=_worker_context(),
+            initializer=prepare_worker,
+            initargs=owner_identity(),
+        )
         yield from _bounded(tasks, self._pool.submit, 2 * self.workers)
 
     def shutdown(self) -> None:
@@ -158,7 +167,7 @@ def _worker_context() -> BaseContext:
     already imported the simulator), else spawn; never a plain fork of this threaded process."""
     if "forkserver" in get_all_start_methods():
         context = get_context("forkserver")
-        context.set_forkserver_preload(["sim.experiments.batch"])
+        context.set_forkserver_preload(["sim.experiments.worker_group", "sim.experiments.batch"])
         return context
     return get_context("spawn")
 
@@ -179,6 +188,8 @@ class DaskExecutor:
                 n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
             )
             self.client = Client(self._cluster)
+            # Local workers end with this process, however it ends.
+            self.client.run(prepare_worker, *owner_identity(), False)
         else:
             self.client = Client(scheduler)
         self.workers = max(1, len(self.client.scheduler_info().get("workers", {})) or workers)
@@ -196,6 +207,79 @@ class DaskExecutor:
         self.client.close()
         if self._cluster is not None:
             self._cluster.close()
+
+
+# ---------------------------------------------------------------------------- worker lifetime
+#: Seconds between two checks, in a worker, that the process that started the batch still runs.
+WATCH_SECONDS = 0.5
+
+
+def owner_identity() -> tuple[int, str]:
+    """This process's id and start time: what a worker watches."""
+    return os.getpid(), _process_start(os.getpid())
+
+
+def prepare_worker(owner_pid: int, owner_start: str, kill_with_parent: bool = True) -> None:
+    """Set up a worker process: Ctrl-C is the parent's to handle (the worker ignores SIGINT),
+    and the worker exits as soon as the parent is gone (``kill -9`` included): the kernel kills
+    it when its parent (the fork server) dies (Linux, ``kill_with_parent``) and a watchdog
+    thread checks the batch's process."""
+    with contextlib.suppress(ValueError):  # not the main thread (Dask): its nanny handles it
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if kill_with_parent:
+        _die_with_parent()
+    watch_owner(owner_pid, owner_start)
+
+
+def watch_owner(owner_pid: int, owner_start: str, every_seconds: float = WATCH_SECONDS) -> None:
+    """Start a daemon thread that ends this process when process ``owner_pid`` is gone."""
+    if owner_pid == os.getpid():
+        return
+
+    def watch() -> None:
+        while _alive(owner_pid, owner_start):
+            time.sleep(every_seconds)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="sim-owner-watchdog", daemon=True).start()
+
+
+def _alive(pid: int, started: str) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by another user
+    now = _process_start(pid)
+    return now != "zombie" and (not started or now in ("", started))
+
+
+def _process_start(pid: int) -> str:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart;
+    'zombie' for a process that has ended but not been reaped yet; '' where unknown."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[-1].split()
+    except OSError:
+        return ""
+    if fields[:1] in (["Z"], ["X"]):
+        return "zombie"
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _die_with_parent() -> None:
+    """Linux: have the kernel send SIGKILL to this process when its parent process dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, int(signal.SIGKILL), 0, 0, 0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _bounded(
@@ -264,7 +348,7 @@ def run_batch(
     """Run every unfinished run of a scenario and store each as it completes."""
     started = time.perf_counter()
     version, commit = package_version(), git_commit()
-    batch_id = store.open_batch(
+    batch_id = store.open_batch_once(
         name=scenario.name,
         description=scenario.description,
         scenario_text=scenario.text,
@@ -280,29 +364,43 @@ def run_batch(
         description_fr=scenario.description_fr,
         territories=scenario.city.build().territories,
     )
+    try:
+        store.claim_batch(batch_id)  # one runner per batch: no run computed twice
+    except BaseException:
+        executor.shutdown()
+        raise
+    store.start_heartbeat(batch_id)
     done = store.done_run_keys(batch_id)
     tasks = scenario.expand(done)
     total = scenario.run_count()
     bar = _progress_bar(total, len(done), progress)
     ran = failed = 0
     interrupted = False
+    fault = True
     try:
         for _, results in executor.run(tasks):
             for result in results:
-                store.write_run(batch_id, result)
+                store.store_run(batch_id, result, len(done) + ran)
                 ran += 1
                 failed += result.status == STATUS_FAILED
                 if on_result is not None:
                     on_result(result)
             bar.update(len(results))
             bar.set_postfix(failed=failed)
+        fault = False
     except KeyboardInterrupt:
         interrupted = True
+        fault = False
     finally:
         bar.close()
-        executor.shutdown()
+        try:
+            executor.shutdown()
+        finally:
+            if fault:  # a full disk, a database gone: say so in the batch if it still can
+                store.finish_batch_if_possible(batch_id, "interrupted")
     status = "interrupted" if interrupted else ("finished_with_failures" if failed else "finished")
     store.finish_batch(batch_id, status)
+    store.release_batch(batch_id)
     return BatchSummary(
         batch_id, total, len(done), ran, failed, interrupted, time.perf_counter() - started
     )

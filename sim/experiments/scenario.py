@@ -27,7 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from sim.errors import UserInputError, did_you_mean
+from sim.errors import UserInputError, did_you_mean, shorten
+from sim.experiments import feasibility
 from sim.world.params import ModelParams
 from sim.world.rng import replication_seeds
 from sim.world.territory import BUILTIN_CITIES, City, city_table_path, generate_city, load_city
@@ -52,7 +53,10 @@ SWEEP_METHODS = ("grid", "latin_hypercube")
 TWIN = "status_quo"
 #: About how many arm runs one task holds: sweep points that share a twin are grouped up to it.
 ARM_RUNS_PER_TASK = 8
-MAX_MONTHS = 600
+MAX_MONTHS = feasibility.MAX_MONTHS
+#: Most sweep points and runs a scenario may ask for (checked before the points are listed).
+MAX_POINTS = 100_000
+MAX_RUNS = 10_000_000
 MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams))
 
 
@@ -67,6 +71,13 @@ def _mechanisms() -> dict[str, Any]:
 def _make_mechanism(name: str, **params: Any) -> Any:
     from sim.funding.registry import make_mechanism
 
+    mechanisms = _mechanisms()
+    if name in mechanisms and set(params) <= set(_signature(name).parameters) - {"self"}:
+        # What make_mechanism does, without inspecting the signature for every parameter name
+        # (already checked here): validating a sweep of 10,000 points stays fast.
+        mechanism = mechanisms[name](**params)
+        mechanism.validate()
+        return mechanism
     return make_mechanism(name, **params)
 
 
@@ -276,17 +287,20 @@ def run_key(point: int, replication: int, arm: str) -> str:
 def load_scenario(path: str | Path) -> Scenario:
     """Read and validate a scenario file."""
     file = Path(path)
-    if file.is_dir():
-        raise UserInputError(f"{path}: is a folder; expected a scenario file (TOML)")
-    if not file.is_file():
-        raise UserInputError(f"{path}: no such scenario file")
     try:
+        if file.is_dir():
+            raise UserInputError(f"{path}: is a folder; expected a scenario file (TOML)")
+        if not file.is_file():
+            raise UserInputError(f"{path}: no such scenario file")
         text = file.read_text(encoding="utf-8-sig")
+        base_dir = file.resolve().parent
     except UnicodeDecodeError as error:
         raise UserInputError(
             f"{path}: not UTF-8 text (byte {error.start}); expected a TOML file saved as UTF-8"
         ) from None
-    return parse_scenario(text, source=str(path), base_dir=file.resolve().parent)
+    except OSError as error:  # a name too long, a folder that cannot be read
+        raise UserInputError(f"{path}: cannot read the scenario file: {error.strerror}") from None
+    return parse_scenario(text, source=str(path), base_dir=base_dir)
 
 
 def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = None) -> Scenario:
@@ -295,6 +309,8 @@ def parse_scenario(text: str, source: str = "<string>", base_dir: Path | None = 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise UserInputError(f"{source}: invalid TOML: {error}") from None
+    except RecursionError:
+        raise UserInputError(f"{source}: invalid TOML: nested too deeply") from None
     return scenario_from_dict(data, source=source, base_dir=base_dir, text=text)
 
 
@@ -335,14 +351,8 @@ def scenario_from_dict(
         description_fr=check.string(data, "description_fr") or "",
         follow_up_months=follow_up,
     )
-    for values in scenario.points():
-        _, arm_params = apply_point(scenario, values)
-        for arm in scenario.arms:
-            mechanism = _make_mechanism(arm.mechanism, **arm_params[arm.name])
-            problem = mechanism.horizon_problem(scenario.months, scenario.follow_up_months)
-            if problem is not None:
-                param, expected, got = problem
-                raise check.fail(f"arms.{arm.name}.{param}", expected, got)
+    _check_size(check, scenario)
+    _check_points(check, scenario)
     return scenario
 
 
@@ -353,7 +363,7 @@ class _Checker:
         self.source = source
 
     def fail(self, path: str, expected: str, got: Any) -> UserInputError:
-        return UserInputError(f"{self.source}: {path}: expected {expected}, got {got!r}")
+        return UserInputError(f"{self.source}: {path}: expected {expected}, got {shorten(got)}")
 
     def keys(self, table: Any, allowed: Iterable[str], path: str) -> None:
         allowed = tuple(allowed)
@@ -404,7 +414,11 @@ def _city(check: _Checker, table: Any, base_dir: Path | None) -> CitySpec:
             path = Path(source)
             if not path.is_absolute() and base_dir is not None:
                 path = base_dir / path
-            if not path.is_file():
+            try:
+                found = path.is_file()
+            except OSError:  # a name too long for the file system
+                found = False
+            if not found:
                 raise check.fail(
                     "city.source",
                     "a built-in city (" + ", ".join(BUILTIN_CITIES) + ") or an existing CSV file",
@@ -432,9 +446,10 @@ def _city(check: _Checker, table: Any, base_dir: Path | None) -> CitySpec:
             )
         )
     try:
-        spec.build()
+        city = spec.build()
     except UserInputError as error:
         raise UserInputError(f"{check.source}: city: {error}") from None
+    feasibility.check_residents(city, check.source)
     return spec
 
 
@@ -446,11 +461,14 @@ def _model_params(check: _Checker, table: Any) -> dict[str, Any]:
 
 
 def _build_params(check: _Checker, params: Mapping[str, Any], path: str) -> ModelParams:
-    defaults = ModelParams()
+    defaults = _default_params()
     for key, value in params.items():
         default = getattr(defaults, key)
         if not _same_kind(value, default, int if isinstance(default, int) else float):
             raise check.fail(f"{path}.{key}", _kind_name(default), value)
+        expected = feasibility.out_of_bounds(key, value, mechanism=False)
+        if expected is not None:
+            raise check.fail(f"{path}.{key}", expected, value)
     try:
         return defaults.with_overrides(**params)
     except UserInputError as error:
@@ -471,7 +489,7 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
         if not isinstance(arm, Mapping):
             raise check.fail(path, "a table with a 'mechanism' key", arm)
         mechanism = arm.get("mechanism")
-        if mechanism not in _mechanisms():
+        if not isinstance(mechanism, str) or mechanism not in _mechanisms():
             hint = did_you_mean(str(mechanism), _mechanisms())
             raise check.fail(
                 f"{path}.mechanism", f"one of {', '.join(_mechanisms())}{hint}", mechanism
@@ -505,7 +523,7 @@ def _check_mechanism(
     check: _Checker, mechanism: str, params: Mapping[str, Any], path: str, context: str = ""
 ) -> None:
     """Check an arm's parameters; ``context`` (e.g. the sweep point) follows the key path."""
-    signature = inspect.signature(_mechanisms()[mechanism].__init__)
+    signature = _signature(mechanism)
     for key, value in params.items():
         parameter = signature.parameters[key]
         expected = _expected_kind(parameter)
@@ -513,17 +531,36 @@ def _check_mechanism(
             raise check.fail(
                 f"{path}.{key}{context}", _kind_name(parameter.default, expected), value
             )
+        problem = _item_problem(parameter, value)
+        if problem is not None:
+            raise check.fail(f"{path}.{key}{context}", problem, value)
     try:
         _make_mechanism(mechanism, **params)
-    except UserInputError as error:
-        message = str(error)
-        prefix = f"{mechanism}."
-        if message.startswith(prefix) and ": " in message:
-            key, rest = message[len(prefix) :].split(": ", 1)
-            message = f"{path}.{key}{context}: {rest}"
-        else:
-            message = f"{path}{context}: {message}"
-        raise UserInputError(f"{check.source}: {message}") from None
+    except (TypeError, ValueError, ArithmeticError) as error:
+        if isinstance(error, UserInputError):
+            raise _rephrase(check, error, mechanism, path, context) from None
+        raise UserInputError(
+            f"{check.source}: {path}{context}: parameters the mechanism cannot use "
+            f"({type(error).__name__}: {shorten(str(error))[1:-1]})"
+        ) from None
+    for key, value in params.items():
+        bound = feasibility.out_of_bounds(key, value, mechanism=True)
+        if bound is not None:
+            raise check.fail(f"{path}.{key}{context}", bound, value)
+
+
+def _rephrase(
+    check: _Checker, error: UserInputError, mechanism: str, path: str, context: str
+) -> UserInputError:
+    """A mechanism's error message with the file and the arm's key path in front."""
+    message = str(error)
+    prefix = f"{mechanism}."
+    if message.startswith(prefix) and ": " in message:
+        key, rest = message[len(prefix) :].split(": ", 1)
+        message = f"{path}.{key}{context}: {rest}"
+    else:
+        message = f"{path}{context}: {message}"
+    return UserInputError(f"{check.source}: {message}")
 
 
 def _sweep(
@@ -622,20 +659,155 @@ def apply_point(
     for path, value in values.items():
         parts = path.split(".")
         if parts[0] == "params":
-            model_params[parts[1]] = _like_default(value, getattr(ModelParams(), parts[1]))
+            model_params[parts[1]] = _like_default(value, getattr(_default_params(), parts[1]))
         else:
             mechanism = next(a.mechanism for a in scenario.arms if a.name == parts[1])
-            default = inspect.signature(_mechanisms()[mechanism].__init__).parameters[parts[2]]
+            default = _signature(mechanism).parameters[parts[2]]
             arm_params[parts[1]][parts[2]] = _like_default(value, default.default)
     where = f"sweep point {values}" if values else "params"
-    _build_params(check, model_params, where)
-    context = f" (at sweep point {values})" if values else ""
+    key = _canonical(model_params)
+    if key not in _VALIDATED:
+        _build_params(check, model_params, where)
+        _remember(key)
+    context = f" (at sweep point {shorten(values, 200)})" if values else ""
     for arm in scenario.arms:
-        _check_mechanism(check, arm.mechanism, arm_params[arm.name], f"arms.{arm.name}", context)
+        key = arm.mechanism + _canonical(arm_params[arm.name])
+        if key not in _VALIDATED:
+            _check_mechanism(
+                check, arm.mechanism, arm_params[arm.name], f"arms.{arm.name}", context
+            )
+            _remember(key)
     return model_params, arm_params
 
 
+#: Parameter sets already validated in this process (canonical JSON), so that sweep points that
+#: share their values are checked once: validation grows with the distinct values, not the
+#: product of the sweep's lists.
+_VALIDATED: set[str] = set()
+_VALIDATED_LIMIT = 200_000
+
+
+def _remember(key: str) -> None:
+    if len(_VALIDATED) >= _VALIDATED_LIMIT:
+        _VALIDATED.clear()
+    _VALIDATED.add(key)
+
+
+def _check_size(check: _Checker, scenario: Scenario) -> None:
+    """Sweep points and runs within the limits, counted without listing the points."""
+    sweep = scenario.sweep
+    points = 1
+    if sweep is not None and sweep.method == "grid":
+        for values in sweep.grid.values():
+            points *= len(values)
+            if points > MAX_POINTS:
+                break
+    elif sweep is not None:
+        points = sweep.samples
+    if points > MAX_POINTS:
+        raise check.fail("sweep", f"at most {MAX_POINTS:,} sweep points", f"{points:,}+ points")
+    runs = points * scenario.replications * (len(scenario.arms) + 1)
+    if runs > MAX_RUNS:
+        raise check.fail(
+            "replications",
+            f"at most {MAX_RUNS:,} runs in a batch (sweep points x replications x arms)",
+            f"{runs:,} runs",
+        )
+
+
+def _check_points(check: _Checker, scenario: Scenario) -> None:
+    """Every sweep point's parameters, and what its runs need: the horizon, a budget that
+    covers a mechanism's first commitment, a contract's operator, memory. Each distinct set of
+    an arm's parameters is checked once."""
+    city = scenario.city.build()
+    seeds = replication_seeds(scenario.seed, scenario.replications)
+    seen_model: set[str] = set()
+    seen_arm: set[str] = set()
+    worst: feasibility.MemoryEstimate | None = None
+    for values in scenario.points():
+        model_params, arm_params = apply_point(scenario, values)
+        context = f" (at sweep point {shorten(values, 200)})" if values else ""
+        key = _canonical(model_params)
+        if key not in seen_model:
+            seen_model.add(key)
+            estimate = feasibility.estimate_memory(city.population, model_params)
+            if worst is None or estimate.run_bytes > worst.run_bytes:
+                worst = estimate
+        for arm in scenario.arms:
+            params = arm_params[arm.name]
+            key = arm.mechanism + _canonical(params)
+            if key in seen_arm:
+                continue
+            seen_arm.add(key)
+            path = f"arms.{arm.name}"
+            mechanism = _mechanisms()[arm.mechanism](**params)  # validated by apply_point
+            problem = mechanism.horizon_problem(scenario.months, scenario.follow_up_months)
+            if problem is not None:
+                param, expected, got = problem
+                raise check.fail(f"{path}.{param}{context}", expected, got)
+            if arm.mechanism == "planned":
+                budget = feasibility.planned_budget_problem(params, scenario.months)
+                if budget is not None:
+                    raise UserInputError(
+                        f"{check.source}: {path}.budget_eur_per_year{context}: expected "
+                        f"{budget[0]}, got {budget[1]}"
+                    )
+            needs = (params.get("operator"), params.get("outcome"))
+            if arm.mechanism == "impact_contract" and repr(needs) not in seen_arm:
+                seen_arm.add(repr(needs))  # what the operator check depends on
+                operator = feasibility.contract_operator_problem(params, city, seeds)
+                if operator is not None:
+                    param, expected, got = operator
+                    raise UserInputError(
+                        f"{check.source}: {path}.{param}{context}: expected {expected}, got {got}"
+                    )
+    if worst is not None and not worst.fits:
+        raise UserInputError(
+            f"{check.source}: city: {city.population:,} residents need "
+            f"{worst.describe()}; expected a city whose run fits in memory (fewer residents, "
+            "or a smaller params.network_degree / params.cross_territory_ties_per_resident)"
+        )
+
+
+def memory_estimate(scenario: Scenario) -> feasibility.MemoryEstimate:
+    """Memory the largest run of a scenario needs (the model parameters that give the most
+    social ties among its sweep points)."""
+    city = scenario.city.build()
+    estimates = [
+        feasibility.estimate_memory(city.population, apply_point(scenario, values)[0])
+        for values in scenario.points()[:1000]
+    ]
+    return max(estimates, key=lambda e: e.run_bytes)
+
+
 # ---------------------------------------------------------------------------- helpers
+@lru_cache(maxsize=1)
+def _default_params() -> ModelParams:
+    return ModelParams()
+
+
+@lru_cache(maxsize=32)
+def _signature(mechanism: str) -> inspect.Signature:
+    """The constructor's signature of a mechanism (cached: inspecting is slow)."""
+    return inspect.signature(_mechanisms()[mechanism].__init__)
+
+
+def _item_problem(parameter: inspect.Parameter, value: Any) -> str | None:
+    """What was expected when the items of a table or list parameter have the wrong type
+    (``target = { rsa_only = "false" }`` is not true)."""
+    annotation = str(parameter.annotation).replace(" ", "")
+    if isinstance(value, Mapping):
+        items = list(value.values())
+        if "dict[str,bool]" in annotation and not all(isinstance(v, bool) for v in items):
+            return "a table of true/false flags"
+        if "dict[str,float]" in annotation and not all(_is_number(v) for v in items):
+            return "a table of numbers"
+    elif isinstance(value, list | tuple) and "[int" in annotation:
+        whole = all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        return None if whole else "a list of whole numbers"
+    return None
+
+
 def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 

@@ -14,9 +14,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import re
+import socket
+import threading
+import time
 import typing
+import urllib.parse
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -49,7 +55,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import URL, Connection, CursorResult, make_url
 
 from sim.delivery.needs import need_keys
-from sim.errors import UserInputError
+from sim.errors import EnvironmentFault, UserInputError
 from sim.experiments.results import (
     STATUS_DONE,
     STATUS_FAILED,
@@ -66,6 +72,12 @@ BATCH_RUNNING = "running"
 BATCH_FINAL_STATUSES = ("finished", "interrupted", "finished_with_failures")
 #: Milliseconds a connection waits for a lock held by another one (readers, a stale writer).
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+#: Status shown for a batch left ``running`` by a process that is gone (killed, machine stopped).
+BATCH_ABANDONED = "interrupted"
+#: Seconds between two heartbeats of a batch's owner, and after which an owner on another host
+#: that has not beaten is taken for gone.
+HEARTBEAT_SECONDS = 10.0
+OWNER_STALE_SECONDS = 120.0
 
 metadata = MetaData()
 
@@ -213,6 +225,20 @@ cash_flows_table = record_table("cash_flows", CashFlowRecord)
 pilot_decisions_table = record_table("pilot_decisions", PilotDecision)
 evaluations_table = record_table("evaluations", EvaluationRecord)
 
+#: Who is running a batch now: one row per batch being run (process id, host, the process's
+#: start time, to tell a reused process id apart, and a heartbeat). A second ``sim run`` of the
+#: batch refuses while the owner lives; a row left by a killed owner is taken over.
+batch_owners_table = Table(
+    "batch_owners",
+    metadata,
+    Column("batch_id", Integer, ForeignKey("batches.id", ondelete="CASCADE"), primary_key=True),
+    Column("pid", Integer, nullable=False),
+    Column("host", Text, nullable=False),
+    Column("process_start", Text, nullable=False),
+    Column("started_at", Text, nullable=False),
+    Column("heartbeat_at", Text, nullable=False),
+)
+
 #: Every table that hangs off ``runs``, deleted explicitly before a run is replaced.
 CHILD_TABLES = (
     run_metrics_table,
@@ -352,8 +378,21 @@ def _record_rows(table: Table, run_id: int, records: Iterable[Any]) -> list[dict
     return rows
 
 
+def _sqlite_read_only_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
+    """Per-connection settings of a read-only SQLite connection: busy timeout, no writes."""
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA query_only=ON")
+    finally:
+        cursor.close()
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
-    """Per-connection SQLite settings: WAL journal, NORMAL sync, busy timeout, foreign keys."""
+    """Per-connection SQLite settings: WAL journal, NORMAL sync, busy timeout, foreign keys.
+
+    WAL is only kept while a writer has the file open: closing the store checkpoints it and
+    goes back to a rollback journal, so that a copied or read-only file opens on its own."""
     cursor = dbapi_connection.cursor()
     try:
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -372,10 +411,10 @@ def _to_url(url_or_path: str) -> tuple[URL, str]:
     if "://" in url_or_path:
         try:
             url = make_url(url_or_path)
-        except exc.ArgumentError as error:
+        except (exc.ArgumentError, ValueError) as error:
             raise UserInputError(
-                f"invalid results database URL {url_or_path!r}: {error}"
-            ) from error
+                f"invalid results database URL {mask_password(url_or_path)!r}: {error}"
+            ) from None
         location = url.render_as_string(hide_password=True)
     else:
         url = URL.create("sqlite", database=url_or_path)
@@ -383,8 +422,106 @@ def _to_url(url_or_path: str) -> tuple[URL, str]:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
         database = url.database or ""
         if not database.startswith("file:"):
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            folder = Path(database).parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as error:
+                raise UserInputError(
+                    f"results database {location}: cannot create its folder {folder}: "
+                    f"{error.strerror or error}"
+                ) from None
     return url, location
+
+
+def mask_password(url_or_path: str) -> str:
+    """A database URL or path fit to print: any password replaced by ``***``."""
+    if "://" not in url_or_path:
+        return url_or_path
+    try:
+        return make_url(url_or_path).render_as_string(hide_password=True)
+    except (exc.ArgumentError, ValueError):
+        return re.sub(r"(://[^/:@]*:)[^/@]*@", r"\1***@", url_or_path)
+
+
+def _sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite URL, or None (memory, URI forms, other backends)."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        return None
+    return database
+
+
+def _read_only_url(path: str, immutable: bool) -> URL:
+    """A SQLite URI that opens a file read-only (``immutable``: not even a lock or a -shm file,
+    for read-only media)."""
+    quoted = urllib.parse.quote(str(Path(path).resolve()))
+    flags = {"mode": "ro", "uri": "true", **({"immutable": "1"} if immutable else {})}
+    return URL.create("sqlite", database=f"file:{quoted}", query=flags)
+
+
+def _process_start(pid: int) -> str:
+    """When a process started (Linux: clock ticks since boot), to tell a reused pid apart; ''
+    where the platform does not say."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[-1].split()
+    except OSError:
+        return ""
+    if fields[:1] in (["Z"], ["X"]):
+        return "zombie"  # ended, not reaped yet
+    return fields[19] if len(fields) > 19 else ""
+
+
+def _pid_alive(pid: int, started: str) -> bool:
+    """Whether process ``pid`` of this host runs (and is the one that started at ``started``)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: it exists
+    except OSError:
+        return False
+    now = _process_start(pid)
+    return now != "zombie" and (not started or now in ("", started))
+
+
+@dataclass(frozen=True)
+class BatchOwner:
+    """The process running a batch."""
+
+    pid: int
+    host: str
+    process_start: str
+    started_at: str
+    heartbeat_at: str
+
+    def alive(self) -> bool:
+        """Whether the owner still runs: by its process on this host, by a recent heartbeat on
+        another one."""
+        if self.host == socket.gethostname():
+            return _pid_alive(self.pid, self.process_start)
+        try:
+            beat = datetime.fromisoformat(self.heartbeat_at).timestamp()
+        except ValueError:
+            return False
+        return time.time() - beat < OWNER_STALE_SECONDS
+
+    def describe(self) -> str:
+        """'process 123 on host h (started ..., last heartbeat ...)'."""
+        return (
+            f"process {self.pid} on host {self.host} (started {self.started_at}, "
+            f"last heartbeat {self.heartbeat_at})"
+        )
+
+
+class BatchBusyError(EnvironmentFault):
+    """Another live process is running the batch."""
+
+
+class StoreWriteError(EnvironmentFault):
+    """The results database refused a write: a full disk, a read-only file, an I/O error."""
 
 
 class ResultStore:
@@ -400,8 +537,14 @@ class ResultStore:
         UserInputError: The URL is invalid or the database cannot be opened.
     """
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, read_only: bool = False) -> None:
+        self.read_only = read_only
+        self._heartbeat: threading.Event | None = None
         sa_url, self._location = _to_url(url)
+        self._file = _sqlite_file(sa_url)
+        if read_only and self._file is not None:
+            self._open_read_only(self._file)
+            return
         try:
             self._engine: Engine = create_engine(sa_url)
         except exc.ArgumentError as error:  # unknown dialect or driver
@@ -419,25 +562,69 @@ class ResultStore:
             self._prepare_schema()
         except exc.DatabaseError as error:
             self.close()
+            if "readonly" in str(error.orig) or "read-only" in str(error.orig):
+                raise StoreWriteError(
+                    f"results database {self._location} is read-only: it can be read (sim "
+                    "list, compare, report) but new runs need a --db that can be written"
+                ) from None
             raise UserInputError(
                 f"cannot open results database {self._location}: {error.orig}"
-            ) from error
+            ) from None
         except BaseException:
             self.close()
             raise
+
+    def _open_read_only(self, path: str) -> None:
+        """Open a SQLite file for reading only: as it is, or (when its folder cannot be written,
+        e.g. a WAL file on read-only media) as an immutable file."""
+        if not Path(path).is_file():
+            raise UserInputError(f"{self._location}: no such results database")
+        problem: BaseException | None = None
+        for immutable in (False, True):
+            self._engine = create_engine(_read_only_url(path, immutable))
+            self._closed = False
+            event.listen(self._engine, "connect", _sqlite_read_only_pragmas)
+            try:
+                self._prepare_schema()
+                return
+            except SchemaVersionError:
+                self.close()
+                raise
+            except exc.DatabaseError as error:
+                problem = error.orig
+                self.close()
+        raise UserInputError(f"cannot read results database {self._location}: {problem}")
 
     # -- lifecycle -------------------------------------------------------------------------------
 
     @property
     def url(self) -> str:
         """The database URL, with any password hidden."""
+        if self.read_only and self._file is not None:
+            return URL.create("sqlite", database=self._file).render_as_string()
         return self._engine.url.render_as_string(hide_password=True)
 
     def close(self) -> None:
-        """Close every pooled connection (safe to call twice)."""
+        """Close every pooled connection (safe to call twice). A SQLite file written through
+        this store is checkpointed and put back in rollback-journal mode, so that it can be
+        copied as one file and read from read-only media."""
         if not self._closed:
+            self.stop_heartbeat()
+            if self._file is not None and not self.read_only:
+                self._leave_wal()
             self._engine.dispose()
             self._closed = True
+
+    def _leave_wal(self) -> None:
+        """Checkpoint the WAL into the file and switch to a rollback journal; left in WAL when
+        another connection still uses the file (the last writer to close switches it)."""
+        try:
+            with self._engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA busy_timeout=500")
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+                conn.exec_driver_sql("PRAGMA journal_mode=DELETE")
+        except exc.DBAPIError:
+            pass
 
     def __enter__(self) -> Self:
         return self
@@ -454,6 +641,9 @@ class ResultStore:
         """Check the schema version of a used database; create the tables of an empty one."""
         with self._engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
+            self._has_owners = batch_owners_table.name in tables or not self.read_only
+            if self.read_only and not tables:
+                raise UserInputError(f"{self._location}: not a results database (it is empty)")
             if tables and schema_info.name not in tables:
                 raise SchemaVersionError(self._location, None)
             if schema_info.name in tables:
@@ -464,6 +654,8 @@ class ResultStore:
                     raise SchemaVersionError(self._location, None)
                 if str(found) != str(SCHEMA_VERSION):
                     raise SchemaVersionError(self._location, str(found))
+        if self.read_only:
+            return
         with self._engine.begin() as conn:
             metadata.create_all(conn)
             if not tables:
@@ -674,6 +866,143 @@ class ResultStore:
                 .where(batches_table.c.id == batch_id)
                 .values(status=status, finished_at=now, updated_at=now)
             )
+
+    # -- owning a batch --------------------------------------------------------------------------
+
+    def open_batch_once(self, **fields: Any) -> int:
+        """``open_batch``, once more when another process created the same batch at the same
+        moment (the unique constraint refused the second insert)."""
+        try:
+            return self.open_batch(**fields)
+        except exc.IntegrityError:
+            return self.open_batch(**fields)
+
+    def owner(self, batch_id: int) -> BatchOwner | None:
+        """The process that holds the batch, if any row says so (alive or not)."""
+        if not self._has_owners:
+            return None
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                select(batch_owners_table).where(batch_owners_table.c.batch_id == batch_id)
+            ).one_or_none()
+        if row is None:
+            return None
+        return BatchOwner(
+            int(row.pid), str(row.host), str(row.process_start), row.started_at, row.heartbeat_at
+        )
+
+    def claim_batch(self, batch_id: int) -> None:
+        """Become the batch's only runner, taking over from an owner that is gone.
+
+        Raises:
+            BatchBusyError: another live process runs the batch.
+            StoreWriteError: the database cannot be written.
+        """
+        me = (os.getpid(), socket.gethostname(), _process_start(os.getpid()))
+        for _ in range(2):
+            owner = self.owner(batch_id)
+            if owner is not None and owner.alive() and (owner.pid, owner.host) != me[:2]:
+                raise BatchBusyError(
+                    f"batch {batch_id} of {self._location} is being run by {owner.describe()}; "
+                    "running it twice would compute every run twice. Wait for it to end (sim "
+                    "list shows its progress), or stop that process and run this command again"
+                )
+            now = _now()
+            try:
+                with self._engine.begin() as conn:
+                    conn.execute(
+                        delete(batch_owners_table).where(batch_owners_table.c.batch_id == batch_id)
+                    )
+                    conn.execute(
+                        insert(batch_owners_table).values(
+                            batch_id=batch_id,
+                            pid=me[0],
+                            host=me[1],
+                            process_start=me[2],
+                            started_at=now,
+                            heartbeat_at=now,
+                        )
+                    )
+                return
+            except exc.IntegrityError:  # another process claimed it between our read and write
+                continue
+            except exc.OperationalError as error:
+                raise StoreWriteError(
+                    f"cannot write to results database {self._location}: {error.orig}"
+                ) from None
+        raise BatchBusyError(f"batch {batch_id} of {self._location} was claimed by another process")
+
+    def release_batch(self, batch_id: int) -> None:
+        """Give the batch up (its runs are all stored or the run was interrupted)."""
+        self.stop_heartbeat()
+        with self._engine.begin() as conn:
+            conn.execute(
+                delete(batch_owners_table).where(
+                    batch_owners_table.c.batch_id == batch_id,
+                    batch_owners_table.c.pid == os.getpid(),
+                )
+            )
+
+    def beat(self, batch_id: int) -> None:
+        """Say the owner still runs the batch."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(batch_owners_table)
+                .where(batch_owners_table.c.batch_id == batch_id)
+                .values(heartbeat_at=_now())
+            )
+
+    def start_heartbeat(self, batch_id: int, every_seconds: float = HEARTBEAT_SECONDS) -> None:
+        """Beat from a background thread while the batch runs (a failed beat is retried)."""
+        stop = threading.Event()
+        self._heartbeat = stop
+
+        def beat_until_stopped() -> None:
+            while not stop.wait(every_seconds):
+                try:
+                    self.beat(batch_id)
+                except Exception:  # a busy or closing database: beat again next time
+                    continue
+
+        threading.Thread(target=beat_until_stopped, name="sim-heartbeat", daemon=True).start()
+
+    def stop_heartbeat(self) -> None:
+        """Stop the heartbeat thread, if any."""
+        if self._heartbeat is not None:
+            self._heartbeat.set()
+            self._heartbeat = None
+
+    def store_run(self, batch_id: int, result: RunResult, stored: int) -> None:
+        """``write_run``, with a full disk or an unwritable file as a clean fault that says what
+        is kept (``stored`` runs of this batch, each complete) and how to go on."""
+        try:
+            self.write_run(batch_id, result)
+        except (exc.OperationalError, OSError) as error:
+            cause = getattr(error, "orig", None) or error
+            raise StoreWriteError(
+                f"cannot store run {result.key} in {self._location}: {cause}. The {stored} "
+                "run(s) stored before are complete and kept (a run is written in one "
+                "transaction); free some space (or make the file writable) and run the same "
+                "command again to resume"
+            ) from None
+
+    def finish_batch_if_possible(self, batch_id: int, status: str) -> None:
+        """``finish_batch`` and give the batch up, when the database still takes writes."""
+        try:
+            self.finish_batch(batch_id, status)
+            self.release_batch(batch_id)
+        except (exc.DBAPIError, OSError):
+            pass
+
+    def shown_status(self, batch_id: int, status: str) -> str:
+        """A batch's status for people: a ``running`` batch whose owner is gone was interrupted
+        (its process was killed or its machine stopped)."""
+        if status != BATCH_RUNNING:
+            return status
+        owner = self.owner(batch_id)
+        if owner is not None and owner.alive():
+            return status
+        return BATCH_ABANDONED
 
     # -- reading ---------------------------------------------------------------------------------
 

@@ -102,7 +102,7 @@ def load_batch(db: str, batch: int | None = None) -> BatchData:
         UserInputError: no such database file, no batch in it, or no batch with that id.
     """
     require_existing(db)
-    with ResultStore(db) as store:
+    with ResultStore(db, read_only=True) as store:
         batch = store.batch_id(batch)
         batches = store.batches()
         row = batches[batches["id"] == batch].iloc[0].to_dict()

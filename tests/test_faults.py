@@ -1,0 +1,365 @@
+"""Faults end cleanly: workers die with their parent, a killed batch shows as interrupted, Ctrl-C
+never prints a traceback, a full disk says what is kept, read-only databases open, a second
+``sim run`` of a batch in progress refuses, secrets and control characters never reach the
+terminal."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event
+
+from sim.cli import _rerun_command, main
+from sim.errors import EnvironmentFault
+from sim.experiments import store as store_module
+from sim.experiments.batch import make_executor, run_batch
+from sim.experiments.scenario import parse_scenario
+from sim.experiments.store import ResultStore, mask_password
+
+TINY = """
+name = "tiny"
+months = 14
+replications = 2
+seed = 9
+
+[city.generate]
+territories = 5
+residents = 4000
+seed = 2
+
+[arms.plan]
+mechanism = "planned"
+budget_eur_per_year = 200000
+
+[arms.cis]
+mechanism = "impact_contract"
+places = 30
+payment_months = [12]
+contract_months = 12
+"""
+
+
+def _slow(tmp_path: Path, replications: int = 16) -> Path:
+    path = tmp_path / "slow.toml"
+    path.write_text(
+        TINY.replace("replications = 2", f"replications = {replications}").replace(
+            "months = 14", "months = 36"
+        )
+    )
+    return path
+
+
+def _sim(*args: str, cwd: Path, new_session: bool = False) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=cwd,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=new_session,
+        # As from a terminal: Ctrl-C not ignored (a background job of a script ignores it).
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+
+
+def _done_runs(db: Path) -> int:
+    try:
+        with closing(sqlite3.connect(db, timeout=5)) as con:
+            return int(con.execute("SELECT COUNT(*) FROM runs WHERE status='done'").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
+
+
+def _wait_for_runs(db: Path, count: int, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while not db.exists() or _done_runs(db) < count:
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every process whose chain of parents leads to ``pid`` (from /proc)."""
+    parents: dict[int, int] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        children = {p for p, parent in parents.items() if parent in frontier} - found
+        found |= children
+        frontier = children
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_kill_9_of_the_parent_leaves_no_process_of_the_batch(tmp_path: Path) -> None:
+    """After ``kill -9`` of ``sim run`` (2 worker processes), every process it started (fork
+    server, resource tracker, workers) is gone within seconds; the batch then shows as
+    interrupted, and running it again resumes it."""
+    scenario = _slow(tmp_path)
+    db = tmp_path / "k.db"
+    args = ("run", str(scenario), "--db", str(db), "--workers", "2", "--no-progress")
+    process = _sim(*args, cwd=tmp_path)
+    _wait_for_runs(db, 2, process)
+    family = _descendants(process.pid)
+    assert len(family) >= 3, "fork server, resource tracker and workers"
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=30)
+    deadline = time.monotonic() + 20
+    while any(_alive(p) for p in family) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert [p for p in family if _alive(p)] == []
+    listing = subprocess.run(
+        [sys.executable, "-m", "sim.cli", "list", "--db", str(db)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert "interrupted (its process ended without closing it" in listing
+    assert "running" not in listing
+
+
+def test_ctrl_c_of_the_process_group_prints_no_traceback(tmp_path: Path) -> None:
+    """Ctrl-C from a terminal signals the whole process group: during start-up and during the
+    batch, the command exits with 130 and no process prints a traceback."""
+    scenario = _slow(tmp_path)
+    for delay in (1.0, 3.0, None):
+        db = tmp_path / f"c{delay}.db"
+        process = _sim(
+            "run",
+            str(scenario),
+            "--db",
+            str(db),
+            "--workers",
+            "2",
+            "--no-progress",
+            cwd=tmp_path,
+            new_session=True,
+        )
+        if delay is None:
+            _wait_for_runs(db, 1, process)
+        else:
+            time.sleep(delay)
+        os.killpg(process.pid, signal.SIGINT)
+        out, err = process.communicate(timeout=120)
+        assert process.returncode == 130, (delay, out, err)
+        assert "Traceback" not in err, (delay, err)
+        assert "Traceback" not in out
+
+
+def test_a_second_run_of_a_batch_in_progress_refuses(tmp_path: Path) -> None:
+    """Two ``sim run`` on one database: the second exits with code 3 and says which process runs
+    the batch; the first completes it; no run is computed twice."""
+    scenario = _slow(tmp_path, replications=40)
+    db = tmp_path / "two.db"
+    args = ("run", str(scenario), "--db", str(db), "--executor", "serial", "--no-progress")
+    first = _sim(*args, cwd=tmp_path)
+    _wait_for_runs(db, 1, first)
+    second = subprocess.run(
+        [sys.executable, "-m", "sim.cli", *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert second.returncode == 3, second.stderr
+    assert f"is being run by process {first.pid}" in second.stderr
+    assert second.stderr.count("\n") == 1
+    first.communicate(timeout=300)
+    assert first.returncode == 0
+    with closing(sqlite3.connect(db)) as con:
+        keys = [k for (k,) in con.execute("SELECT run_key FROM runs")]
+        owners = con.execute("SELECT COUNT(*) FROM batch_owners").fetchone()[0]
+    assert len(keys) == len(set(keys)) == 120
+    assert owners == 0
+
+
+def test_simultaneous_opening_of_one_batch_is_no_integrity_error(tmp_path: Path) -> None:
+    """The same batch opened twice at once (the second insert hits the unique constraint) gives
+    the same batch, and the second claim while the first owner lives is refused."""
+    scenario = parse_scenario(TINY, source="tiny.toml")
+    db = str(tmp_path / "race.db")
+    fields = {
+        "name": "tiny",
+        "description": "",
+        "scenario_text": scenario.text,
+        "scenario_hash": "h",
+        "scenario_path": "tiny.toml",
+        "root_seed": 1,
+        "months": 14,
+        "replications": 2,
+        "planned_runs": 6,
+        "package_version": "0",
+        "git_commit": None,
+    }
+    with ResultStore(db) as a, ResultStore(db) as b:
+        calls = {"n": 0}
+        original = b.open_batch
+
+        def racing(**kwargs: object) -> int:
+            calls["n"] += 1
+            if calls["n"] == 1:
+                a.open_batch(**fields)  # the other process wins the race
+                from sqlalchemy import exc
+
+                raise exc.IntegrityError("insert", {}, Exception("UNIQUE constraint failed"))
+            return original(**kwargs)  # type: ignore[arg-type]
+
+        b.open_batch = racing  # type: ignore[method-assign]
+        assert b.open_batch_once(**fields) == 1
+        a.claim_batch(1)
+        owner = b.owner(1)
+        assert owner is not None
+        assert owner.pid == os.getpid()
+        a.release_batch(1)
+        assert b.owner(1) is None
+
+
+def test_disk_full_is_a_clean_message_saying_what_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """SQLite's 'database or disk is full' while storing: exit 3, one line that says how many
+    runs are kept and how to resume; the batch shows as interrupted; rerunning completes it."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    db = tmp_path / "full.db"
+    original = store_module.ResultStore.__init__
+
+    def small_disk(self: ResultStore, url: str, read_only: bool = False) -> None:
+        original(self, url, read_only)
+        if not read_only:
+            pages = {"n": 0}
+
+            def limit(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+                count = dbapi_connection.execute("PRAGMA page_count").fetchone()[0]
+                pages["n"] = pages["n"] or count + 8
+                dbapi_connection.execute(f"PRAGMA max_page_count={pages['n']}")
+
+            event.listen(self._engine, "connect", limit)
+            self._engine.dispose()
+
+    monkeypatch.setattr(store_module.ResultStore, "__init__", small_disk)
+    args = ["run", str(scenario), "--db", str(db), "--executor", "serial", "--no-progress"]
+    assert main(args) == 3
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "database or disk is full" in err
+    assert "stored before are complete and kept" in err
+    assert "run the same command again to resume" in err
+    monkeypatch.undo()
+    with ResultStore(str(db), read_only=True) as store:
+        batches = store.batches()
+        assert store.shown_status(1, str(batches["status"].iloc[0])) == "interrupted"
+        kept = len(store.runs(1))
+    assert 0 < kept < 6
+    assert main(args) == 0
+    assert f"{6 - kept} run(s) now, {kept} already stored" in capsys.readouterr().out
+
+
+def test_a_closed_database_is_one_file_and_opens_read_only(tmp_path: Path) -> None:
+    """After a batch the file is back in rollback-journal mode (no -wal to copy along); a file
+    left in WAL mode by a killed writer, on media where no -shm file can be created, still opens
+    read-only (immutable)."""
+    scenario = parse_scenario(TINY, source="tiny.toml")
+    db = tmp_path / "ro.db"
+    with ResultStore(str(db)) as store:
+        run_batch(scenario, store, make_executor("serial"), progress=False)
+    header = db.read_bytes()[:20]
+    assert header[18:20] == b"\x01\x01", "rollback journal, not WAL"
+    assert not Path(f"{db}-wal").exists()
+    with closing(sqlite3.connect(db)) as con:
+        con.execute("PRAGMA journal_mode=WAL")
+    Path(f"{db}-shm").mkdir()  # as on read-only media: no -shm file can be created
+    with ResultStore(str(db), read_only=True) as store:
+        assert len(store.runs(1)) == 6
+    assert main(["compare", str(db), "--format", "csv"]) == 0
+
+
+def test_results_folder_that_cannot_be_created_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --db under a plain file (its folder cannot be created): exit 2 and one line."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    code = main(["run", str(scenario), "--db", str(blocker / "sub" / "x.db"), "--no-progress"])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "cannot create its folder" in err
+    assert err.count("\n") == 1
+
+
+def test_a_read_only_database_refuses_writes_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`sim run` into a database it can read but not write: exit 3 with one line."""
+    scenario = tmp_path / "tiny.toml"
+    scenario.write_text(TINY)
+    db = tmp_path / "ro.db"
+    with ResultStore(str(db)):
+        pass
+    url = f"sqlite:///file:{db}?mode=ro&uri=true"
+    code = main(["run", str(scenario), "--db", url, "--executor", "serial", "--no-progress"])
+    err = capsys.readouterr().err
+    assert code in (2, 3), err
+    assert err.count("\n") == 1
+    assert "Traceback" not in err
+
+
+def test_passwords_are_never_printed(capsys: pytest.CaptureFixture[str]) -> None:
+    """The resume and compare hints, and errors, hide a database password."""
+    url = "postgresql+psycopg://analyst:s3cret@db.example:5432/sim"
+    assert mask_password(url) == "postgresql+psycopg://analyst:***@db.example:5432/sim"
+    assert "s3cret" not in mask_password("postgresql://analyst:s3cret@host:not-a-port/x")
+
+    class Args:
+        file = "s.toml"
+        executor = "processes"
+        workers = None
+        scheduler = None
+
+    assert "s3cret" not in _rerun_command(Args(), url)  # type: ignore[arg-type]
+    assert main(["compare", url]) in (2, 3)
+    assert "s3cret" not in capsys.readouterr().err
+
+
+def test_control_characters_in_names_are_neutralised(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Terminal escape codes in a scenario's name are printed as visible escapes."""
+    scenario = tmp_path / "esc.toml"
+    scenario.write_text(TINY.replace('name = "tiny"', 'name = "\\u001b]0;owned\\u0007\\u001b[2J"'))
+    assert main(["validate", str(scenario)]) == 0
+    out = capsys.readouterr().out
+    assert "\x1b" not in out
+    assert "\x07" not in out
+    assert "\\x1b]0;owned\\x07" in out
+
+
+def test_environment_fault_is_not_an_input_error() -> None:
+    """Faults of the environment are their own kind (exit code 3), not bad input (2)."""
+    assert not issubclass(EnvironmentFault, ValueError)
