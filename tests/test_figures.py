@@ -18,8 +18,8 @@ from matplotlib.figure import Figure
 from matplotlib.image import imread
 
 import sim
-from sim.reading import analysis, figures
 from sim.api import Results
+from sim.reading import analysis, figures
 from sim.reading.i18n import MESSAGES, Labels
 
 MONTHS = 24

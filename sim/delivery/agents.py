@@ -1,8 +1,8 @@
 """Mesa agents: residents (thin views onto the population arrays), associations and public services.
 
 Residents' dynamics run vectorized in :mod:`sim.world.population`; a ``Resident`` agent only
-reads its row, so ``model.agents``, ``AgentSet.select``, ``agg``, ``groupby`` and a Mesa ``DataCollector``
-work on residents without a Python loop on the hot path.
+reads its row, so ``model.agents``, ``AgentSet.select``, ``agg``, ``groupby`` and a Mesa
+``DataCollector`` work on residents without a Python loop on the hot path.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ if TYPE_CHECKING:
 
 #: True effect of an action by an association of effectiveness 1, in each specialty's unit
 #: (see ``sim.delivery.actions``): +0.5 point of monthly job-finding hazard (a few points of
-#: employment at two years, Card, Kluve & Weber 2018); the OFII A1 share; +10 points of monthly take-up hazard.
+#: employment at two years, Card, Kluve & Weber 2018); the OFII A1 share; +10 points of monthly
+#: take-up hazard.
 EMPLOYMENT_EFFECT_PER_MONTH = 0.005
 RIGHTS_EFFECT_PER_MONTH = 0.10
 #: Months a participant stays in an action of each specialty (French: 200 h over 6 months).

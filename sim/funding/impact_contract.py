@@ -6,7 +6,8 @@ pre-finances the operator's costs and the structuring, legal and evaluation cost
 (an association) enrols the target population; outcome pay tilts its selection toward the most
 job-ready by ``creaming_degree``. At each payment date an evaluator counts validated outcomes with
 the chosen design, and the pure settlement (:func:`sim.funding.settlement.settle`) turns them
-into the payer's payments and the investor's return, honouring the threshold, the cap and the maximum return.
+into the payer's payments and the investor's return, honouring the threshold, the cap and the
+maximum return.
 
 Defaults follow ``domain.md``: 48-month contracts, maximum return 5 % a year, cap 1.2 x capital,
 transaction costs 15 % of capital, creaming 0.3, matched comparison as evaluation design.

@@ -441,9 +441,9 @@ def contract_outcomes(metrics: pd.DataFrame) -> pd.DataFrame:
     """Who bore the risk of each social impact contract, across its replications.
 
     The definitions are those of ``sim.experiments.metrics.contract_risks``, computed from the
-    metrics frame: the probability that the investor loses money, the probability that the payer pays
-    for outcomes that were not additional, and the 5th, 50th and 95th percentiles of the payer's
-    net present value; the same for the investor's internal rate of return (runs where it is
+    metrics frame: the probability that the investor loses money, the probability that the payer
+    pays for outcomes that were not additional, and the 5th, 50th and 95th percentiles of the
+    payer's net present value; the same for the investor's internal rate of return (runs where it is
     undefined left out, counted in ``investor_irr_replications``).
 
     Args:

@@ -8,7 +8,8 @@ The report says, from the numbers, which way of funding gave the most true addit
 per euro, who was reached, who bore the risk and whether differences are within noise; then it
 shows the comparison table, the figures with captions, a glossary and the batch's provenance.
 Every text comes from :mod:`sim.reading.i18n`; the template
-(``sim/reading/templates/report.html.j2``) escapes every value, the scenario's name and description included.
+(``sim/reading/templates/report.html.j2``) escapes every value, the scenario's name and
+description included.
 """
 
 from __future__ import annotations
@@ -28,10 +29,10 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 import sim
-from sim.reading import figures
 from sim.errors import UserInputError
 from sim.experiments.scenario import city_of
 from sim.experiments.store import ResultStore, require_existing
+from sim.reading import figures
 from sim.reading.analysis import (
     HEADLINE,
     TWIN,
