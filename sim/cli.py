@@ -4,22 +4,33 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import shlex
+import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
-from sim.errors import UserInputError
+from sim.errors import UserInputError, did_you_mean
 
 EXAMPLES = """examples:
   sim validate scenarios/demo.toml          check a scenario file without running it
   sim run scenarios/demo.toml               run it on every core into results/demo.db
   sim run scenarios/demo.toml --executor dask --workers 4
   sim list --db results/demo.db             batches stored in a database
-  sim compare results/demo.db               arms side by side with 95 % intervals
-  sim report results/demo.db --lang fr      an HTML report with figures, in French
-  sim demo --city bordeaux --months 120     one status-quo run of a city, summarised
+  sim compare --db results/demo.db          arms side by side with 95 % intervals
+  sim compare --db results/cis_terms_sweep.db --metric npv_eur --by threshold_value
+  sim report --db results/demo.db --lang fr an HTML report with figures, in French
+  sim try-city --city bordeaux --months 120 one status-quo run of a city, summarised
+
+After `make demo`, call sim as .venv/bin/sim, or activate the environment first
+(source .venv/bin/activate).
 """
+#: Exit code of a command whose output pipe was closed early (as a shell reports SIGPIPE).
+EXIT_PIPE_CLOSED = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -32,15 +43,28 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sim {_version()}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only results and errors (no progress, notes or warnings)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, help_text: str, example: str, aliases: Sequence[str] = ()
+    ) -> argparse.ArgumentParser:
         return sub.add_parser(
             name,
+            aliases=list(aliases),
             help=help_text.replace("%", "%%"),
             description=help_text,
             epilog=f"example:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
         )
 
     run = command(
@@ -79,10 +103,29 @@ def build_parser() -> argparse.ArgumentParser:
         "arms side by side with 95 % intervals against the status quo",
         "sim compare results/demo.db --format csv",
     )
-    compare.add_argument("db", help="SQLAlchemy URL or SQLite path")
+    _database_arguments(compare)
     compare.add_argument("--batch", type=int, default=None, help="batch id (default: latest)")
     compare.add_argument(
-        "--point", type=int, default=None, help="sweep point (default: all, one table each)"
+        "--point",
+        type=int,
+        default=None,
+        help="one sweep point in detail: every metric, arms side by side (default: every "
+        "point in one table)",
+    )
+    compare.add_argument(
+        "--metric",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="metric to show (repeatable; e.g. npv_eur). On a sweep, one metric gives a pivot "
+        "by swept parameter",
+    )
+    compare.add_argument(
+        "--by",
+        default=None,
+        metavar="PARAMETER",
+        help="swept parameter whose values are the pivot's columns (a dotted path or its last "
+        "part; default: the first swept parameter)",
     )
     compare.add_argument(
         "--format",
@@ -96,8 +139,14 @@ def build_parser() -> argparse.ArgumentParser:
         "write an HTML report of a batch, with its figures (en or fr)",
         "sim report results/demo.db --lang fr --out results/demo_report",
     )
-    report.add_argument("db", help="SQLAlchemy URL or SQLite path")
+    _database_arguments(report)
     report.add_argument("--batch", type=int, default=None, help="batch id (default: the latest)")
+    report.add_argument(
+        "--point",
+        type=int,
+        default=None,
+        help="sweep point the detailed table, conclusions and figures show (default: the first)",
+    )
     report.add_argument(
         "--lang", choices=("en", "fr"), default="en", help="language: en (default) or fr"
     )
@@ -106,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = command(
-        "demo",
-        "run one simulation of a city (status quo) and print a summary",
-        "sim demo --city demo --months 60 --seed 1",
+        "try-city",
+        "run one simulation of a city (status quo, no batch stored) and print a summary",
+        "sim try-city --city demo --months 60 --seed 1",
+        aliases=("demo",),
     )
     demo.add_argument("--city", default="demo", help="built-in city (demo, bordeaux) or CSV path")
     demo.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
@@ -125,6 +175,36 @@ def _version() -> str:
         return "unknown"
 
 
+def _database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--db`` (as every command names the database), and the older positional spelling."""
+    parser.add_argument(
+        "--db", default=None, help="results database: SQLite path or SQLAlchemy URL"
+    )
+    parser.add_argument("old_db", nargs="?", default=None, metavar="DB", help=argparse.SUPPRESS)
+
+
+def _database(args: argparse.Namespace) -> str:
+    """The database named by ``--db`` (or, deprecated, as a positional argument)."""
+    if args.old_db is not None:
+        if args.db is not None and args.db != args.old_db:
+            raise UserInputError(f"two databases given: {args.old_db} and --db {args.db}")
+        _note(
+            args,
+            f"note: name the database with --db (sim {args.command} --db {args.old_db}); "
+            "the form without --db will be removed",
+        )
+        return str(args.old_db)
+    if args.db is None:
+        raise UserInputError(f"sim {args.command}: give the results database with --db PATH")
+    return str(args.db)
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    """A note or warning on standard error, unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` console script."""
     parser = build_parser()
@@ -138,13 +218,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         "list": _list,
         "compare": _compare,
         "report": _report,
+        "try-city": _demo,
         "demo": _demo,
     }
     try:
-        return handlers[args.command](args)
+        code = handlers[args.command](args)
+        sys.stdout.flush()
+        return code
     except UserInputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
+
+
+def _silence_stdout() -> None:
+    """After the reader of our output went away (``sim ... | head``): send what is left to
+    /dev/null so that Python's final flush raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -157,14 +253,16 @@ def _run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--workers: expected a positive number, got {args.workers}")
     db = args.db or default_db_path(scenario.name)
     command = _rerun_command(args, db)
+    quiet = getattr(args, "quiet", False)
     with ResultStore(db) as store:
         executor = make_executor(args.executor, args.workers, args.scheduler)
-        print(
-            f"Scenario '{scenario.name}': {scenario.run_count()} runs "
-            f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
-            f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
-        )
-        summary = run_batch(scenario, store, executor, progress=not args.no_progress)
+        if not quiet:
+            print(
+                f"Scenario '{scenario.name}': {scenario.run_count()} runs "
+                f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
+                f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
+            )
+        summary = run_batch(scenario, store, executor, progress=not (args.no_progress or quiet))
     if summary.interrupted:
         print(
             f"Interrupted. Batch {summary.batch_id}: {summary.ran_now} run(s) stored now, "
@@ -172,27 +270,47 @@ def _run(args: argparse.Namespace) -> int:
             f"kept. To resume, run again:\n  {command}"
         )
         return 130
-    print(
-        f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
-        f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
-    )
+    if not quiet:
+        print(
+            f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
+            f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
+        )
     if summary.failed:
         print(
-            f"{summary.failed} run(s) failed; their errors are stored (sim list --db {db}). "
-            f"Rerunning the same command retries them:\n  {command}"
+            f"{summary.failed} run(s) failed; their errors are stored "
+            f"({_program()} list --db {shlex.quote(db)}). "
+            f"Rerunning the same command retries them:\n  {command}",
+            file=sys.stderr if quiet else sys.stdout,
         )
         return 1
-    print(f"Compare the arms: sim compare {db}")
+    if not quiet:
+        print(f"Compare the arms: {_program()} compare --db {shlex.quote(db)}")
     return 0
 
 
+def _program() -> str:
+    """How to call ``sim`` again from this shell: ``sim`` when that name on the PATH is this
+    program, else the path it was started by (e.g. ``.venv/bin/sim``), else ``python -m``."""
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if started is not None and started.name == "sim":
+        found = shutil.which("sim")
+        if found and Path(found).resolve() == started.resolve():
+            return "sim"
+        if started.is_file():
+            text = str(started)
+            if not started.is_absolute() and "/" not in text:
+                text = f"./{text}"
+            return shlex.quote(text)
+    return f"{shlex.quote(sys.executable)} -m sim.cli"
+
+
 def _rerun_command(args: argparse.Namespace, db: str) -> str:
-    parts = ["sim", "run", args.file, "--db", db, "--executor", args.executor]
+    parts = ["run", args.file, "--db", db, "--executor", args.executor]
     if args.workers:
         parts += ["--workers", str(args.workers)]
     if args.scheduler:
         parts += ["--scheduler", args.scheduler]
-    return " ".join(parts)
+    return " ".join([_program(), *(shlex.quote(p) for p in parts)])
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -243,52 +361,219 @@ def _list(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from sim.experiments.store import ResultStore, require_existing
-    from sim.reading.analysis import compare_arms, comparison_table
+    from sim.reading.analysis import HEADLINE, compare_arms
+    from sim.reading.i18n import Labels
+    from sim.reading.names import display_names
+    from sim.reading.sweeps import sweep_comparison, sweep_metrics, too_few_replications
 
-    require_existing(args.db)
-    with ResultStore(args.db) as store:
+    db = _database(args)
+    require_existing(db)
+    with ResultStore(db) as store:
         batch = store.batch_id(args.batch)
         metrics = store.metrics(batch)
         if metrics.empty:
-            raise UserInputError(f"{args.db}: batch {batch} has no run (see sim list)")
-        points = store.runs(batch).drop_duplicates("point").set_index("point")["point_values"]
-    comparison = compare_arms(metrics)
-    if comparison.empty:
+            raise UserInputError(f"{db}: batch {batch} has no run (see sim list --db {db})")
+        runs = store.runs(batch)
+        batches = store.batches()
+    info = batches[batches["id"] == batch].iloc[0]
+    names = display_names(str(info.get("scenario_text") or ""))
+    labels = Labels("en", names)
+    if compare_arms(metrics).empty:
         raise UserInputError(
-            f"{args.db}: batch {batch} has no finished arm run to compare (see sim list)"
+            f"{db}: batch {batch} has no finished arm run to compare (see sim list --db {db})"
         )
-    if args.point is not None:
-        if args.point not in set(comparison["point"]):
+    known = [c for c in metrics.columns if c in HEADLINE or metrics[c].dtype.kind == "f"]
+    for name in args.metric or []:
+        if name not in metrics.columns:
             raise UserInputError(
-                f"--point: expected one of the batch's sweep points "
-                f"{sorted(set(comparison['point']))}, got {args.point}"
+                f"--metric: no metric {name!r} in the batch{did_you_mean(name, known)}"
+            )
+    comparison = sweep_comparison(metrics, runs, names, args.metric)
+    points = sorted(int(p) for p in comparison["point"].unique())
+    swept = [c for c in comparison.columns[1 : list(comparison.columns).index("arm")]]
+    if args.point is not None:
+        if args.point not in points:
+            raise UserInputError(
+                f"--point: expected one of the batch's sweep points {points[0]} to "
+                f"{points[-1]}, got {args.point}"
             )
         comparison = comparison[comparison["point"] == args.point]
-    if args.format == "csv":
-        comparison.to_csv(sys.stdout, index=False)
-    elif args.format == "json":
-        print(json.dumps(comparison.to_dict(orient="records"), indent=1, default=str))
-    else:
-        for point in sorted(comparison["point"].unique()):
-            values = points.get(point, "{}")
-            heading = (
-                f"Sweep point {point}: {values}"
-                if values not in ("{}", None)
-                else "Arms compared with the status quo"
+    fewest = too_few_replications(metrics)
+    if fewest is not None:
+        _note(
+            args,
+            f"warning: only {fewest} replication(s) per arm: the 95 % intervals are wide and "
+            "not reliable; add replications to the scenario before concluding",
+        )
+    if args.format in ("csv", "json"):
+        out = comparison.assign(arm_label=[labels.arm(str(a)) for a in comparison["arm"]])
+        columns = list(out.columns)
+        columns.insert(columns.index("arm") + 1, columns.pop(columns.index("arm_label")))
+        out = out[columns]
+        if args.format == "csv":
+            out.to_csv(sys.stdout, index=False)
+        else:
+            print(json.dumps(out.to_dict(orient="records"), indent=1, default=str))
+        return 0
+    if swept and args.point is None:
+        metric_names = args.metric or sweep_metrics(metrics)
+        if len(metric_names) == 1:
+            print(_pivot_text(comparison, metric_names[0], swept, args.by, labels))
+        else:
+            print(_sweep_text(comparison, metric_names, swept, labels))
+        from sim.reading.terminal import terminal_width
+
+        hint = (
+            f"{len(points)} sweep points. One point in detail: add --point N; one metric "
+            "by swept parameter: --metric NAME [--by PARAMETER]."
+        )
+        print("\n" + "\n".join(textwrap.wrap(hint, terminal_width())))
+        return 0
+    for point in points if args.point is None else [args.point]:
+        mine = comparison[comparison["point"] == point]
+        heading = "Arms compared with the status quo (mean over replications [95 % interval])"
+        if swept:
+            values = mine.iloc[0]
+            heading = f"Sweep point {point}: " + "; ".join(
+                f"{labels.parameter(p)} = {_value_text(values[p])}" for p in swept
             )
-            print(f"{heading} (mean over replications [95 % interval])")
-            print(comparison_table(comparison, int(point)).to_string())
-            print()
+            heading += " (mean over replications [95 % interval])"
+        print(_metrics_by_arm_text(mine, labels, heading))
     return 0
+
+
+def _unit_suffix(unit: str) -> str:
+    return " (€)" if unit == "EUR" else ""
+
+
+def _value_text(value: Any) -> str:
+    """A swept value for reading: whole numbers with thousands separated."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:g}"
+
+
+def _metrics_by_arm_text(comparison: Any, labels: Any, heading: str) -> str:
+    """Metrics as rows (with their unit), arms as columns, cells ``mean [low, high]``."""
+    from sim.reading.figures import arm_order
+    from sim.reading.terminal import render
+
+    arms = arm_order(comparison["arm"].unique(), labels.names.arm_order)
+    metrics = list(dict.fromkeys(comparison["metric"]))
+    cells = {
+        (r.metric, r.arm): labels.cell(r.mean, r.ci_low, r.ci_high, r.unit)
+        for r in comparison.itertuples()
+    }
+    units = dict(zip(comparison["metric"], comparison["unit"], strict=True))
+    rows = []
+    for metric in metrics:
+        label = labels.metric(metric) + _unit_suffix(units[metric])
+        if _is_sub(metric):
+            label = "  " + label
+        rows.append([label, *[cells.get((metric, arm), "") for arm in arms]])
+    return render(["", *[labels.arm(a) for a in arms]], rows, title=heading)
+
+
+def _is_sub(metric: str) -> bool:
+    """Whether a headline metric is a part of the one above it (``of which ...``)."""
+    from sim.reading.analysis import HEADLINE
+
+    return HEADLINE.get(metric, ("", ""))[0].startswith(" ")
+
+
+def _sweep_text(comparison: Any, metric_names: list[str], swept: list[str], labels: Any) -> str:
+    """Every sweep point in one table: swept values, then one column per metric."""
+    from sim.reading.terminal import render
+
+    several_arms = comparison["arm"].nunique() > 1
+    chosen = comparison[comparison["metric"].isin(metric_names)]
+    units = dict(zip(chosen["metric"], chosen["unit"], strict=True))
+    metric_names = [m for m in metric_names if m in units]
+    headers = ["point", *[labels.parameter(p) for p in swept]]
+    if several_arms:
+        headers.append("arm")
+    headers += [labels.metric(m) + _unit_suffix(units[m]) for m in metric_names]
+    rows = []
+    for (point, arm), group in chosen.groupby(["point", "arm"], sort=True):
+        first = group.iloc[0]
+        cells = {
+            r.metric: labels.cell(r.mean, r.ci_low, r.ci_high, r.unit) for r in group.itertuples()
+        }
+        row = [str(point), *[_value_text(first[p]) for p in swept]]
+        if several_arms:
+            row.append(labels.arm(str(arm)))
+        rows.append(row + [cells.get(m, "") for m in metric_names])
+    right = [True] * len(headers)
+    if several_arms:
+        right[len(swept) + 1] = False
+    return render(
+        headers,
+        rows,
+        title="Arms compared with the status quo at every sweep point "
+        "(mean over replications [95 % interval])",
+        right=right,
+    )
+
+
+def _pivot_text(comparison: Any, metric: str, swept: list[str], by: str | None, labels: Any) -> str:
+    """One metric of a sweep as a pivot: a swept parameter's values as columns."""
+    from sim.reading.sweeps import sweep_pivot
+    from sim.reading.terminal import render
+
+    parameter = swept[0] if by is None else _swept_path(by, swept)
+    table = sweep_pivot(comparison, metric, parameter)
+    unit = str(comparison.loc[comparison["metric"] == metric, "unit"].iloc[0])
+    index_names = [n for n in table.index.names if n is not None] if len(swept) > 1 else []
+    headers = [" / ".join(labels.parameter(n) if n != "arm" else "arm" for n in index_names)]
+    headers += [f"{labels.parameter(parameter)} = {_value_text(v)}" for v in table.columns]
+    rows = []
+    for key, values in zip(table.index, table.to_numpy(), strict=True):
+        parts = key if isinstance(key, tuple) else (key,)
+        label = " / ".join(
+            labels.arm(str(v)) if n == "arm" else _value_text(v)
+            for n, v in zip(index_names or ["metric"], parts, strict=False)
+        )
+        rows.append(
+            [
+                label if index_names else labels.metric(metric),
+                *[labels.value(float(v), unit) for v in values],
+            ]
+        )
+    title = (
+        f"{labels.metric(metric)}{_unit_suffix(unit)} by {labels.parameter(parameter)} "
+        "(mean over replications)"
+    )
+    return render(headers, rows, title=title)
+
+
+def _swept_path(name: str, swept: list[str]) -> str:
+    """A swept parameter named by its dotted path or its last part."""
+    if name in swept:
+        return name
+    matches = [p for p in swept if p.split(".")[-1] == name]
+    if len(matches) == 1:
+        return matches[0]
+    raise UserInputError(
+        f"--by: expected a swept parameter ({', '.join(swept)}), got {name!r}"
+        f"{did_you_mean(name, swept + [p.split('.')[-1] for p in swept])}"
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
     from sim.reading.report import default_out_dir, write_report
 
+    db = _database(args)
     path = write_report(
-        args.db, args.out or default_out_dir(args.db), batch=args.batch, lang=args.lang
+        db, args.out or default_out_dir(db), batch=args.batch, lang=args.lang, point=args.point
     )
-    print(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
+    if not getattr(args, "quiet", False):
+        print(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
     return 0
 
 
