@@ -461,6 +461,9 @@ def comparison_rows(data: BatchData, labels: Labels, point: int | None = None) -
 def risk_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
     """Who bore the risk of every social impact contract, per sweep point."""
     outcomes = contract_outcomes(data.metrics)
+    order = figures.arm_order(outcomes["arm"].unique(), labels.names.arm_order)
+    outcomes = outcomes.assign(rank=outcomes["arm"].map({a: i for i, a in enumerate(order)}))
+    outcomes = outcomes.sort_values(["point", "rank"], kind="stable")
     values = data.point_values()
     paths = swept_paths(data.runs, labels.names) if len(values) > 1 else []
     rows = []
