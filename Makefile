@@ -27,9 +27,10 @@ $(STAMP): pyproject.toml
 
 demo: $(STAMP)
 	$(BIN)/sim run scenarios/demo.toml
-	$(BIN)/sim compare results/demo.db
-	$(BIN)/sim report results/demo.db --lang en --out results/demo_report
-	$(BIN)/sim report results/demo.db --lang fr --out results/demo_report
+	$(BIN)/sim compare --db results/demo.db
+	$(BIN)/sim report --db results/demo.db --lang en --out results/demo_report
+	$(BIN)/sim report --db results/demo.db --lang fr --out results/demo_report
+	@echo "sim is in .venv/bin: call .venv/bin/sim, or run 'source .venv/bin/activate' first"
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check sim tests benchmarks notebooks

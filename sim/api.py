@@ -18,6 +18,9 @@ from sim.experiments.batch import BatchSummary, make_executor, run_batch
 from sim.experiments.scenario import Scenario, load_scenario, scenario_from_dict
 from sim.experiments.store import ResultStore, default_db_path, require_existing
 from sim.reading.analysis import compare_arms, comparison_table
+from sim.reading.i18n import Labels
+from sim.reading.names import DisplayNames, display_names
+from sim.reading.sweeps import sweep_comparison, sweep_pivot
 
 
 class Results:
@@ -98,13 +101,33 @@ class Results:
         """Metrics as rows, arms as columns, 'mean [low, high]' cells."""
         return comparison_table(self.comparison(), point)
 
+    @property
+    def names(self) -> DisplayNames:
+        """The display names the batch's scenario gives its arms and swept parameters."""
+        return display_names(str(self.batch_info.get("scenario_text") or ""))
+
+    def labels(self, lang: str = "en") -> Labels:
+        """Texts and number formats of one language with this batch's display names: what the
+        figures of :mod:`sim.reading.figures` take, e.g.
+        ``figures.true_vs_validated(results.metrics, results.labels("fr"))``."""
+        return Labels(lang, self.names)
+
+    def sweep_comparison(self, metrics: list[str] | None = None) -> pd.DataFrame:
+        """Every sweep point in one long table: the swept values (scenario order), the arm, the
+        metric, its mean and 95 % interval."""
+        return sweep_comparison(self.metrics, self.runs, self.names, metrics)
+
+    def sweep_pivot(self, metric: str, parameter: str) -> pd.DataFrame:
+        """One metric's means with a swept parameter's values as columns."""
+        return sweep_pivot(self.sweep_comparison([metric]), metric, parameter)
+
 
 def run_scenario(
     scenario: str | Path | Scenario | Mapping[str, Any],
     db: str | None = None,
     executor: str = "serial",
     workers: int | None = None,
-    progress: bool = False,
+    progress: bool = True,
 ) -> Results:
     """Run (or resume) a scenario's batch and open its results.
 
@@ -113,7 +136,7 @@ def run_scenario(
         db: results database (default ``results/<name>.db``).
         executor: ``serial`` (default in notebooks), ``processes`` or ``dask``.
         workers: worker count for processes or dask.
-        progress: show a progress bar.
+        progress: show a progress bar (a widget in a notebook, text in a terminal).
     """
     if isinstance(scenario, Scenario):
         loaded = scenario

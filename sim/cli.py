@@ -23,23 +23,38 @@ if (__name__ == "__main__" or os.path.basename(sys.argv[0]) == "sim") and (
 import argparse  # noqa: E402
 import contextlib  # noqa: E402
 import json  # noqa: E402
+import shlex  # noqa: E402
+import shutil  # noqa: E402
+import textwrap  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Sequence  # noqa: E402
 from pathlib import Path  # noqa: E402
-from typing import TextIO  # noqa: E402
+from typing import Any, TextIO  # noqa: E402
 
-from sim.errors import EnvironmentFault, UserInputError, neutralise, one_line  # noqa: E402
+from sim.errors import (  # noqa: E402
+    EnvironmentFault,
+    UserInputError,
+    did_you_mean,
+    neutralise,
+    one_line,
+)
 
 EXAMPLES = """examples:
   sim validate scenarios/demo.toml          check a scenario file without running it
   sim run scenarios/demo.toml               run it on every core into results/demo.db
   sim run scenarios/demo.toml --executor dask --workers 4
   sim list --db results/demo.db             batches stored in a database
-  sim compare results/demo.db               arms side by side with 95 % intervals
-  sim report results/demo.db --lang fr      an HTML report with figures, in French
-  sim demo --city bordeaux --months 120     one status-quo run of a city, summarised
+  sim compare --db results/demo.db          arms side by side with 95 % intervals
+  sim compare --db results/cis_terms_sweep.db --metric npv_eur --by threshold_value
+  sim report --db results/demo.db --lang fr an HTML report with figures, in French
+  sim try-city --city bordeaux --months 120 one status-quo run of a city, summarised
   sim dashboard results/demo.db             the workshop page in the browser (127.0.0.1:8765)
+
+After `make demo`, call sim as .venv/bin/sim, or activate the environment first
+(source .venv/bin/activate).
 """
+#: Exit code of a command whose output pipe was closed early (as a shell reports SIGPIPE).
+EXIT_PIPE_CLOSED = 141
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -52,15 +67,28 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"sim {_version()}")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print only results and errors")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print only results and errors (no progress, notes or warnings)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+    def command(
+        name: str, help_text: str, example: str, aliases: Sequence[str] = ()
+    ) -> argparse.ArgumentParser:
         return sub.add_parser(
             name,
+            aliases=list(aliases),
             help=help_text.replace("%", "%%"),
             description=help_text,
             epilog=f"example:\n  {example}",
             formatter_class=argparse.RawDescriptionHelpFormatter,
+            parents=[common],
         )
 
     run = command(
@@ -99,10 +127,29 @@ def build_parser() -> argparse.ArgumentParser:
         "arms side by side with 95 % intervals against the status quo",
         "sim compare results/demo.db --format csv",
     )
-    compare.add_argument("db", help="SQLAlchemy URL or SQLite path")
+    _database_arguments(compare)
     compare.add_argument("--batch", type=int, default=None, help="batch id (default: latest)")
     compare.add_argument(
-        "--point", type=int, default=None, help="sweep point (default: all, one table each)"
+        "--point",
+        type=int,
+        default=None,
+        help="one sweep point in detail: every metric, arms side by side (default: every "
+        "point in one table)",
+    )
+    compare.add_argument(
+        "--metric",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="metric to show (repeatable; e.g. npv_eur). On a sweep, one metric gives a pivot "
+        "by swept parameter",
+    )
+    compare.add_argument(
+        "--by",
+        default=None,
+        metavar="PARAMETER",
+        help="swept parameter whose values are the pivot's columns (a dotted path or its last "
+        "part; default: the first swept parameter)",
     )
     compare.add_argument(
         "--format",
@@ -116,8 +163,14 @@ def build_parser() -> argparse.ArgumentParser:
         "write an HTML report of a batch, with its figures (en or fr)",
         "sim report results/demo.db --lang fr --out results/demo_report",
     )
-    report.add_argument("db", help="SQLAlchemy URL or SQLite path")
+    _database_arguments(report)
     report.add_argument("--batch", type=int, default=None, help="batch id (default: the latest)")
+    report.add_argument(
+        "--point",
+        type=int,
+        default=None,
+        help="sweep point the detailed table, conclusions and figures show (default: the first)",
+    )
     report.add_argument(
         "--lang", choices=("en", "fr"), default="en", help="language: en (default) or fr"
     )
@@ -126,9 +179,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     demo = command(
-        "demo",
-        "run one simulation of a city (status quo) and print a summary",
-        "sim demo --city demo --months 60 --seed 1",
+        "try-city",
+        "run one simulation of a city (status quo, no batch stored) and print a summary",
+        "sim try-city --city demo --months 60 --seed 1",
+        aliases=("demo",),
     )
     demo.add_argument("--city", default="demo", help="built-in city (demo, bordeaux) or CSV path")
     demo.add_argument("--months", type=int, default=60, help="months to simulate (default 60)")
@@ -179,6 +233,36 @@ def console() -> None:
     sys.exit(code)
 
 
+def _database_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--db`` (as every command names the database), and the older positional spelling."""
+    parser.add_argument(
+        "--db", default=None, help="results database: SQLite path or SQLAlchemy URL"
+    )
+    parser.add_argument("old_db", nargs="?", default=None, metavar="DB", help=argparse.SUPPRESS)
+
+
+def _database(args: argparse.Namespace) -> str:
+    """The database named by ``--db`` (or, deprecated, as a positional argument)."""
+    if args.old_db is not None:
+        if args.db is not None and args.db != args.old_db:
+            raise UserInputError(f"two databases given: {args.old_db} and --db {args.db}")
+        _note(
+            args,
+            f"note: name the database with --db (sim {args.command} --db {args.old_db}); "
+            "the form without --db will be removed",
+        )
+        return str(args.old_db)
+    if args.db is None:
+        raise UserInputError(f"sim {args.command}: give the results database with --db PATH")
+    return str(args.db)
+
+
+def _note(args: argparse.Namespace, text: str) -> None:
+    """A note or warning on standard error, unless ``--quiet``."""
+    if not getattr(args, "quiet", False):
+        print(text, file=sys.stderr)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` command: the command's exit code, never a traceback for bad
     input, a fault of the environment or Ctrl-C."""
@@ -212,17 +296,33 @@ def _main(argv: Sequence[str] | None) -> int:
         "list": _list,
         "compare": _compare,
         "report": _report,
+        "try-city": _demo,
         "demo": _demo,
         "dashboard": _dashboard,
     }
     try:
-        return handlers[args.command](args)
+        code = handlers[args.command](args)
+        sys.stdout.flush()
+        return code
     except UserInputError as error:
         print(f"error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_INPUT
     except EnvironmentFault as error:
         print(f"error: {one_line(str(error))}", file=sys.stderr)
         return EXIT_ENVIRONMENT
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_PIPE_CLOSED
+
+
+def _silence_stdout() -> None:
+    """After the reader of our output went away (``sim ... | head``): send what is left to
+    /dev/null so that Python's final flush raises no second BrokenPipeError."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -236,14 +336,16 @@ def _run(args: argparse.Namespace) -> int:
     db = args.db or default_db_path(scenario.name)
     command = _rerun_command(args, db)
     shown_db = mask_password(db)
+    quiet = getattr(args, "quiet", False)
     with ResultStore(db) as store:
         executor = make_executor(args.executor, args.workers, args.scheduler)
-        _say(
-            f"Scenario '{scenario.name}': {scenario.run_count()} runs "
-            f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
-            f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
-        )
-        summary = run_batch(scenario, store, executor, progress=not args.no_progress)
+        if not quiet:
+            _say(
+                f"Scenario '{scenario.name}': {scenario.run_count()} runs "
+                f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
+                f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
+            )
+        summary = run_batch(scenario, store, executor, progress=not (args.no_progress or quiet))
     if summary.interrupted:
         _say(
             f"Interrupted. Batch {summary.batch_id}: {summary.ran_now} run(s) stored now, "
@@ -251,30 +353,50 @@ def _run(args: argparse.Namespace) -> int:
             f"kept. To resume, run again:\n  {command}"
         )
         return 130
-    _say(
-        f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
-        f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
-    )
+    if not quiet:
+        _say(
+            f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
+            f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
+        )
     if summary.failed:
         _say(
-            f"{summary.failed} run(s) failed; their errors are stored (sim list --db "
-            f"{shown_db}). Rerunning the same command retries them:\n  {command}"
+            f"{summary.failed} run(s) failed; their errors are stored "
+            f"({_program()} list --db {shlex.quote(shown_db)}). "
+            f"Rerunning the same command retries them:\n  {command}",
+            sys.stderr if quiet else sys.stdout,
         )
         return EXIT_FAILED_RUNS
-    _say(f"Compare the arms: sim compare {shown_db}")
+    if not quiet:
+        _say(f"Compare the arms: {_program()} compare --db {shlex.quote(shown_db)}")
     return EXIT_OK
+
+
+def _program() -> str:
+    """How to call ``sim`` again from this shell: ``sim`` when that name on the PATH is this
+    program, else the path it was started by (e.g. ``.venv/bin/sim``), else ``python -m``."""
+    started = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if started is not None and started.name == "sim":
+        found = shutil.which("sim")
+        if found and Path(found).resolve() == started.resolve():
+            return "sim"
+        if started.is_file():
+            text = str(started)
+            if not started.is_absolute() and "/" not in text:
+                text = f"./{text}"
+            return shlex.quote(text)
+    return f"{shlex.quote(sys.executable)} -m sim.cli"
 
 
 def _rerun_command(args: argparse.Namespace, db: str) -> str:
     """The command that resumes a batch (a database password shown as ***)."""
     from sim.experiments.store import mask_password
 
-    parts = ["sim", "run", args.file, "--db", mask_password(db), "--executor", args.executor]
+    parts = ["run", args.file, "--db", mask_password(db), "--executor", args.executor]
     if args.workers:
         parts += ["--workers", str(args.workers)]
     if args.scheduler:
         parts += ["--scheduler", args.scheduler]
-    return " ".join(parts)
+    return " ".join([_program(), *(shlex.quote(p) for p in parts)])
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -332,52 +454,219 @@ def _list(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace) -> int:
     from sim.experiments.store import ResultStore, require_existing
-    from sim.reading.analysis import compare_arms, comparison_table
+    from sim.reading.analysis import HEADLINE, compare_arms
+    from sim.reading.i18n import Labels
+    from sim.reading.names import display_names
+    from sim.reading.sweeps import sweep_comparison, sweep_metrics, too_few_replications
 
-    require_existing(args.db)
-    with ResultStore(args.db, read_only=True) as store:
+    db = _database(args)
+    require_existing(db)
+    with ResultStore(db, read_only=True) as store:
         batch = store.batch_id(args.batch)
         metrics = store.metrics(batch)
         if metrics.empty:
-            raise UserInputError(f"{args.db}: batch {batch} has no run (see sim list)")
-        points = store.runs(batch).drop_duplicates("point").set_index("point")["point_values"]
-    comparison = compare_arms(metrics)
-    if comparison.empty:
+            raise UserInputError(f"{db}: batch {batch} has no run (see sim list --db {db})")
+        runs = store.runs(batch)
+        batches = store.batches()
+    info = batches[batches["id"] == batch].iloc[0]
+    names = display_names(str(info.get("scenario_text") or ""))
+    labels = Labels("en", names)
+    if compare_arms(metrics).empty:
         raise UserInputError(
-            f"{args.db}: batch {batch} has no finished arm run to compare (see sim list)"
+            f"{db}: batch {batch} has no finished arm run to compare (see sim list --db {db})"
         )
-    if args.point is not None:
-        if args.point not in set(comparison["point"]):
+    known = [c for c in metrics.columns if c in HEADLINE or metrics[c].dtype.kind == "f"]
+    for name in args.metric or []:
+        if name not in metrics.columns:
             raise UserInputError(
-                f"--point: expected one of the batch's sweep points "
-                f"{sorted(set(comparison['point']))}, got {args.point}"
+                f"--metric: no metric {name!r} in the batch{did_you_mean(name, known)}"
+            )
+    comparison = sweep_comparison(metrics, runs, names, args.metric)
+    points = sorted(int(p) for p in comparison["point"].unique())
+    swept = [c for c in comparison.columns[1 : list(comparison.columns).index("arm")]]
+    if args.point is not None:
+        if args.point not in points:
+            raise UserInputError(
+                f"--point: expected one of the batch's sweep points {points[0]} to "
+                f"{points[-1]}, got {args.point}"
             )
         comparison = comparison[comparison["point"] == args.point]
-    if args.format == "csv":
-        _say(comparison.to_csv(index=False).rstrip("\n"))
-    elif args.format == "json":
-        print(json.dumps(comparison.to_dict(orient="records"), indent=1, default=str))
-    else:
-        for point in sorted(comparison["point"].unique()):
-            values = points.get(point, "{}")
-            heading = (
-                f"Sweep point {point}: {values}"
-                if values not in ("{}", None)
-                else "Arms compared with the status quo"
+    fewest = too_few_replications(metrics)
+    if fewest is not None:
+        _note(
+            args,
+            f"warning: only {fewest} replication(s) per arm: the 95 % intervals are wide and "
+            "not reliable; add replications to the scenario before concluding",
+        )
+    if args.format in ("csv", "json"):
+        out = comparison.assign(arm_label=[labels.arm(str(a)) for a in comparison["arm"]])
+        columns = list(out.columns)
+        columns.insert(columns.index("arm") + 1, columns.pop(columns.index("arm_label")))
+        out = out[columns]
+        if args.format == "csv":
+            out.to_csv(sys.stdout, index=False)
+        else:
+            print(json.dumps(out.to_dict(orient="records"), indent=1, default=str))
+        return 0
+    if swept and args.point is None:
+        metric_names = args.metric or sweep_metrics(metrics)
+        if len(metric_names) == 1:
+            print(_pivot_text(comparison, metric_names[0], swept, args.by, labels))
+        else:
+            print(_sweep_text(comparison, metric_names, swept, labels))
+        from sim.reading.terminal import terminal_width
+
+        hint = (
+            f"{len(points)} sweep points. One point in detail: add --point N; one metric "
+            "by swept parameter: --metric NAME [--by PARAMETER]."
+        )
+        print("\n" + "\n".join(textwrap.wrap(hint, terminal_width())))
+        return 0
+    for point in points if args.point is None else [args.point]:
+        mine = comparison[comparison["point"] == point]
+        heading = "Arms compared with the status quo (mean over replications [95 % interval])"
+        if swept:
+            values = mine.iloc[0]
+            heading = f"Sweep point {point}: " + "; ".join(
+                f"{labels.parameter(p)} = {_value_text(values[p])}" for p in swept
             )
-            _say(f"{heading} (mean over replications [95 % interval])")
-            _say(comparison_table(comparison, int(point)).to_string())
-            print()
+            heading += " (mean over replications [95 % interval])"
+        print(_metrics_by_arm_text(mine, labels, heading))
     return 0
+
+
+def _unit_suffix(unit: str) -> str:
+    return " (€)" if unit == "EUR" else ""
+
+
+def _value_text(value: Any) -> str:
+    """A swept value for reading: whole numbers with thousands separated."""
+    if isinstance(value, bool) or value is None:
+        return str(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if number.is_integer():
+        return f"{int(number):,}"
+    return f"{number:g}"
+
+
+def _metrics_by_arm_text(comparison: Any, labels: Any, heading: str) -> str:
+    """Metrics as rows (with their unit), arms as columns, cells ``mean [low, high]``."""
+    from sim.reading.figures import arm_order
+    from sim.reading.terminal import render
+
+    arms = arm_order(comparison["arm"].unique(), labels.names.arm_order)
+    metrics = list(dict.fromkeys(comparison["metric"]))
+    cells = {
+        (r.metric, r.arm): labels.cell(r.mean, r.ci_low, r.ci_high, r.unit)
+        for r in comparison.itertuples()
+    }
+    units = dict(zip(comparison["metric"], comparison["unit"], strict=True))
+    rows = []
+    for metric in metrics:
+        label = labels.metric(metric) + _unit_suffix(units[metric])
+        if _is_sub(metric):
+            label = "  " + label
+        rows.append([label, *[cells.get((metric, arm), "") for arm in arms]])
+    return render(["", *[labels.arm(a) for a in arms]], rows, title=heading)
+
+
+def _is_sub(metric: str) -> bool:
+    """Whether a headline metric is a part of the one above it (``of which ...``)."""
+    from sim.reading.analysis import HEADLINE
+
+    return HEADLINE.get(metric, ("", ""))[0].startswith(" ")
+
+
+def _sweep_text(comparison: Any, metric_names: list[str], swept: list[str], labels: Any) -> str:
+    """Every sweep point in one table: swept values, then one column per metric."""
+    from sim.reading.terminal import render
+
+    several_arms = comparison["arm"].nunique() > 1
+    chosen = comparison[comparison["metric"].isin(metric_names)]
+    units = dict(zip(chosen["metric"], chosen["unit"], strict=True))
+    metric_names = [m for m in metric_names if m in units]
+    headers = ["point", *[labels.parameter(p) for p in swept]]
+    if several_arms:
+        headers.append("arm")
+    headers += [labels.metric(m) + _unit_suffix(units[m]) for m in metric_names]
+    rows = []
+    for (point, arm), group in chosen.groupby(["point", "arm"], sort=True):
+        first = group.iloc[0]
+        cells = {
+            r.metric: labels.cell(r.mean, r.ci_low, r.ci_high, r.unit) for r in group.itertuples()
+        }
+        row = [str(point), *[_value_text(first[p]) for p in swept]]
+        if several_arms:
+            row.append(labels.arm(str(arm)))
+        rows.append(row + [cells.get(m, "") for m in metric_names])
+    right = [True] * len(headers)
+    if several_arms:
+        right[len(swept) + 1] = False
+    return render(
+        headers,
+        rows,
+        title="Arms compared with the status quo at every sweep point "
+        "(mean over replications [95 % interval])",
+        right=right,
+    )
+
+
+def _pivot_text(comparison: Any, metric: str, swept: list[str], by: str | None, labels: Any) -> str:
+    """One metric of a sweep as a pivot: a swept parameter's values as columns."""
+    from sim.reading.sweeps import sweep_pivot
+    from sim.reading.terminal import render
+
+    parameter = swept[0] if by is None else _swept_path(by, swept)
+    table = sweep_pivot(comparison, metric, parameter)
+    unit = str(comparison.loc[comparison["metric"] == metric, "unit"].iloc[0])
+    index_names = [n for n in table.index.names if n is not None] if len(swept) > 1 else []
+    headers = [" / ".join(labels.parameter(n) if n != "arm" else "arm" for n in index_names)]
+    headers += [f"{labels.parameter(parameter)} = {_value_text(v)}" for v in table.columns]
+    rows = []
+    for key, values in zip(table.index, table.to_numpy(), strict=True):
+        parts = key if isinstance(key, tuple) else (key,)
+        label = " / ".join(
+            labels.arm(str(v)) if n == "arm" else _value_text(v)
+            for n, v in zip(index_names or ["metric"], parts, strict=False)
+        )
+        rows.append(
+            [
+                label if index_names else labels.metric(metric),
+                *[labels.value(float(v), unit) for v in values],
+            ]
+        )
+    title = (
+        f"{labels.metric(metric)}{_unit_suffix(unit)} by {labels.parameter(parameter)} "
+        "(mean over replications)"
+    )
+    return render(headers, rows, title=title)
+
+
+def _swept_path(name: str, swept: list[str]) -> str:
+    """A swept parameter named by its dotted path or its last part."""
+    if name in swept:
+        return name
+    matches = [p for p in swept if p.split(".")[-1] == name]
+    if len(matches) == 1:
+        return matches[0]
+    raise UserInputError(
+        f"--by: expected a swept parameter ({', '.join(swept)}), got {name!r}"
+        f"{did_you_mean(name, swept + [p.split('.')[-1] for p in swept])}"
+    )
 
 
 def _report(args: argparse.Namespace) -> int:
     from sim.reading.report import default_out_dir, write_report
 
+    db = _database(args)
     path = write_report(
-        args.db, args.out or default_out_dir(args.db), batch=args.batch, lang=args.lang
+        db, args.out or default_out_dir(db), batch=args.batch, lang=args.lang, point=args.point
     )
-    _say(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
+    if not getattr(args, "quiet", False):
+        _say(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
     return 0
 
 

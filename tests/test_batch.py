@@ -189,7 +189,8 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
     out, _ = process.communicate(timeout=60)
     assert process.returncode == 130
     assert "To resume, run again" in out
-    assert f"sim run {scenario} --db {db}" in out
+    # Written as sim was called (here `python -m sim.cli`), so that it works as printed.
+    assert f"-m sim.cli run {scenario} --db {db}" in out
     with ResultStore(str(db)) as store:
         assert store.integrity_ok()
         assert store.batches()["status"].iloc[0] == "interrupted"

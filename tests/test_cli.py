@@ -13,12 +13,13 @@ def test_help_shows_an_example(capsys: pytest.CaptureFixture[str]) -> None:
     """`sim --help` lists an example command."""
     with pytest.raises(SystemExit):
         main(["--help"])
-    assert "sim demo" in capsys.readouterr().out
+    assert "sim try-city" in capsys.readouterr().out
 
 
-def test_demo_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
-    """`sim demo` runs the demo city and prints its unemployment rate and public cost."""
-    assert main(["demo", "--months", "6"]) == 0
+def test_try_city_prints_a_summary(capsys: pytest.CaptureFixture[str]) -> None:
+    """`sim try-city` (alias `sim demo`) runs the demo city and prints its unemployment rate
+    and public cost."""
+    assert main(["try-city", "--months", "6"]) == 0
     out = capsys.readouterr().out
     assert "30,000 working-age residents" in out
     assert "Unemployment rate" in out

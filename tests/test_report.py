@@ -19,6 +19,7 @@ from sim.api import Results
 from sim.errors import UserInputError
 from sim.reading.analysis import HEADLINE, TWIN, compare_arms
 from sim.reading.i18n import MESSAGES, NNBSP, Labels
+from sim.reading.names import DisplayNames
 from sim.reading.report import FIGURE_KEYS, BatchData, conclusions, write_report
 
 NAME = "démo <script>alert(1)</script>"
@@ -366,10 +367,18 @@ def test_catalogues_cover_the_same_messages_and_every_headline_metric() -> None:
 
 
 def test_arm_names_are_readable_only_for_mechanism_names() -> None:
-    """Arms named after a mechanism get its readable name; other arm names are kept."""
+    """Arms named after a mechanism get its readable name; other arms their name in words with
+    their mechanism's name, unless the scenario gives them a label."""
     assert Labels("en").arm("impact_contract") == "social impact contract"
     assert Labels("fr").arm("impact_contract") == "contrat à impact social"
-    assert Labels("fr").arm("cis_cheap") == "cis_cheap"
+    assert Labels("fr").arm("cis_cheap") == "cis cheap"
+    names = DisplayNames(
+        arms={"rct": {"en": "Randomised trial", "fr": "Essai randomisé"}},
+        mechanisms={"cis_cheap": "impact_contract", "rct": "impact_contract"},
+    )
+    assert Labels("fr", names).arm("cis_cheap") == "cis cheap (contrat à impact social)"
+    assert Labels("fr", names).arm("rct") == "Essai randomisé"
+    assert Labels("en", names).arm("rct") == "Randomised trial"
 
 
 def test_unknown_language_labels_are_refused() -> None:

@@ -407,7 +407,7 @@ def run_batch(
 
 
 def _progress_bar(total: int, initial: int, enabled: bool) -> Any:
-    from tqdm import tqdm
+    from tqdm.auto import tqdm  # a widget in notebooks, text elsewhere
 
     return tqdm(
         total=total,

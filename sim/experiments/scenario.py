@@ -48,7 +48,9 @@ TOP_KEYS = (
 )
 CITY_KEYS = ("source", "generate")
 GENERATE_KEYS = ("territories", "residents", "seed", "qpv_share")
-SWEEP_KEYS = ("method", "grid", "ranges", "samples", "seed")
+SWEEP_KEYS = ("method", "grid", "ranges", "samples", "seed", "labels", "labels_fr")
+#: Display names an arm may carry (read by reports, never by the model).
+ARM_LABEL_KEYS = ("label", "label_fr")
 SWEEP_METHODS = ("grid", "latin_hypercube")
 TWIN = "status_quo"
 #: About how many arm runs one task holds: sweep points that share a twin are grouped up to it.
@@ -510,7 +512,9 @@ def _arms(check: _Checker, table: Any) -> tuple[ArmSpec, ...]:
                     dict(arm),
                 )
             continue
-        params = {k: v for k, v in arm.items() if k != "mechanism"}
+        for key in ARM_LABEL_KEYS:
+            check.string(arm, key, required=key in arm, path=path)
+        params = {k: v for k, v in arm.items() if k != "mechanism" and k not in ARM_LABEL_KEYS}
         check.keys(params, _mechanisms()[mechanism].param_names(), path)
         _check_mechanism(check, mechanism, params, path)
         arms.append(ArmSpec(name=name, mechanism=mechanism, params=params))
@@ -569,6 +573,7 @@ def _sweep(
     if table is None:
         return None
     check.keys(table, SWEEP_KEYS, "sweep")
+    _check_sweep_labels(check, table)
     method = table.get("method")
     if method not in SWEEP_METHODS:
         raise check.fail("sweep.method", " or ".join(SWEEP_METHODS), method)
@@ -594,6 +599,26 @@ def _sweep(
         parsed[path] = (float(bounds[0]), float(bounds[1]))
     samples = check.integer(table, "samples", 10, 1, 100_000, "sweep")
     return SweepSpec(method="latin_hypercube", ranges=parsed, samples=samples, seed=seed)
+
+
+def _check_sweep_labels(check: _Checker, table: Mapping[str, Any]) -> None:
+    """``[sweep.labels]`` and ``[sweep.labels_fr]``: display names of swept parameters (read by
+    reports only), each a non-empty string for a path the sweep varies."""
+    swept = [
+        p for key in ("grid", "ranges") if isinstance(table.get(key), Mapping) for p in table[key]
+    ]
+    for key in ("labels", "labels_fr"):
+        if key not in table:
+            continue
+        labels = table[key]
+        if not isinstance(labels, Mapping):
+            raise check.fail(f"sweep.{key}", "a table of swept paths to names", labels)
+        for path, text in labels.items():
+            if path not in swept:
+                hint = did_you_mean(str(path), swept)
+                raise check.fail(f'sweep.{key}."{path}"', f"a swept path{hint}", path)
+            if not isinstance(text, str) or not text.strip():
+                raise check.fail(f'sweep.{key}."{path}"', "a non-empty string", text)
 
 
 def _check_path(check: _Checker, path: str, arms: tuple[ArmSpec, ...], where: str) -> None:

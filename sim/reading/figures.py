@@ -23,14 +23,17 @@ import matplotlib as mpl
 import networkx as nx
 import numpy as np
 import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import Normalize, TwoSlopeNorm
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import Formatter, MaxNLocator
+from matplotlib.transforms import Bbox
 
 from sim.errors import UserInputError
 from sim.reading.analysis import (
+    HEADLINE,
     TWIN,
     cash_flow_summary,
     compare_arms,
@@ -41,20 +44,39 @@ from sim.reading.analysis import (
     territory_effects,
 )
 from sim.reading.i18n import Labels
+from sim.reading.sweeps import along_parameter, sweep_metrics, swept_paths, two_parameter_grid
 from sim.world.territory import City
 
 #: Series drawn over time by default.
 DEFAULT_SERIES = ("sustained_jobs_cumulative", "unemployment_rate")
 #: Series that are fractions: drawn in %, their differences in percentage points.
 PERCENT_SERIES = ("unemployment_rate", "non_take_up", "french_a1_plus_initial_non_speakers")
-#: Colours of arms named after their mechanism; other arms take the palette in order.
+#: Colours of arms named after their mechanism (Okabe & Ito's colour-blind-safe set); other arms
+#: take the palette in order, skipping colours already taken.
 ARM_COLOURS = {
-    "status_quo": "#6f6f6f",
-    "planned": "#1f77b4",
-    "call_for_projects": "#e6780b",
-    "impact_contract": "#2a9d3a",
+    "status_quo": "#7a7a7a",
+    "planned": "#0072B2",
+    "call_for_projects": "#E69F00",
+    "impact_contract": "#009E73",
 }
-PALETTE = ("#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#d62728", "#7f7f7f")
+#: Twelve colours distinct to readers with any common colour-vision deficiency: Okabe & Ito's
+#: (yellow left out: unreadable on white), then Paul Tol's "muted" scheme.
+PALETTE = (
+    "#0072B2",
+    "#E69F00",
+    "#009E73",
+    "#CC79A7",
+    "#D55E00",
+    "#56B4E9",
+    "#332288",
+    "#882255",
+    "#44AA99",
+    "#999933",
+    "#AA4499",
+    "#661100",
+)
+#: Line styles that tell apart arms beyond the palette (and help in black and white).
+LINE_STYLES = ("-", "-.", ":", (0, (5, 1, 1, 1, 1, 1)))
 ARM_ORDER = ("status_quo", "planned", "call_for_projects", "impact_contract")
 KIND_COLOURS = {
     "activity": "#4e79a7",
@@ -80,21 +102,51 @@ class NoDataError(ValueError):
 
 
 # ---------------------------------------------------------------------------- helpers
-def arm_order(arms: Iterable[str]) -> list[str]:
-    """Arms in reading order: status quo, planned, call for projects, contract, then others."""
-    unique = list(dict.fromkeys(arms))
-    known = [a for a in ARM_ORDER if a in unique]
-    return known + sorted(a for a in unique if a not in ARM_ORDER)
+def arm_order(arms: Iterable[str], scenario_order: Sequence[str] = ()) -> list[str]:
+    """Arms in reading order: the status quo first, then the order of the scenario file when
+    known (``scenario_order``), else planned, call for projects, contract, then the others."""
+    unique = list(dict.fromkeys(str(a) for a in arms))
+    first = [TWIN] if TWIN in unique else []
+    listed = [a for a in scenario_order if a in unique and a != TWIN]
+    known = [a for a in ARM_ORDER if a in unique and a not in first + listed]
+    rest = sorted(a for a in unique if a not in first + listed + known)
+    return first + listed + known + rest
 
 
 def arm_colours(arms: Sequence[str]) -> dict[str, str]:
-    """A colour per arm: fixed for mechanism names, the palette in order for others."""
-    others = iter(PALETTE * (len(arms) // len(PALETTE) + 1))
+    """A colour per arm, all distinct up to 12 arms besides the status quo: fixed for mechanism
+    names, the palette in order (skipping the colours already taken) for the others."""
+    taken = {ARM_COLOURS[a] for a in arms if a in ARM_COLOURS}
+    free = [c for c in PALETTE if c not in taken]
+    others = iter(free * (len(arms) // max(len(free), 1) + 1))
     return {a: ARM_COLOURS[a] if a in ARM_COLOURS else next(others) for a in arms}
 
 
+def arm_styles(arms: Sequence[str]) -> dict[str, Any]:
+    """A line style per arm: solid while colours are distinct, then varied; dashed for the
+    status quo."""
+    styles: dict[str, Any] = {}
+    others = [a for a in arms if a != TWIN]
+    for index, arm in enumerate(others):
+        styles[arm] = LINE_STYLES[(index // len(PALETTE)) % len(LINE_STYLES)]
+    if TWIN in arms:
+        styles[TWIN] = "--"
+    return styles
+
+
+def _legend_below(fig: Figure, handles: Sequence[Any], texts: Sequence[str]) -> None:
+    """A legend under the axes (outside the data), in as many columns as fit the width."""
+    longest = max((len(t) for t in texts), default=10)
+    fit = max(1, int(fig.get_figwidth() * 72 / (7.0 * longest + 40)))
+    fig.legend(
+        handles, texts, loc="outside lower center", ncols=min(len(texts), fit, 4), frameon=False
+    )
+
+
 def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    FigureCanvasAgg(fig)  # a renderer to measure texts with (no GUI, no pyplot)
+    return fig
 
 
 def _title(fig: Figure, text: str, notes: Sequence[str | None] = ()) -> None:
@@ -138,8 +190,9 @@ def _replication_note(replications: int, labels: Labels, bands: str) -> str:
 
 
 class LocalFormatter(Formatter):
-    """Tick labels in the labels' number format, with as many decimals as the tick spacing
-    needs (``0.05``, ``0.10`` rather than ``0.0``, ``0.1``), unless ``digits`` is fixed."""
+    """Tick labels in the labels' number format, with as many decimals as the ticks need to be
+    written exactly (``0.05``, ``0.10``, ``0.15``, never ``0.1``, ``0.1``, ``0.2``), unless
+    ``digits`` is fixed."""
 
     def __init__(
         self,
@@ -159,14 +212,15 @@ class LocalFormatter(Formatter):
         if self.fixed is not None:
             return
         factor = self.scale * (100.0 if self.percent else 1.0)
-        values = np.unique(np.round(np.asarray(locs, dtype=float) * factor, 9))
-        steps = np.diff(values)
-        steps = steps[steps > 0]
-        if len(steps) == 0:
-            self.digits = 1
-            return
-        step = float(steps.min())
-        self.digits = int(min(4, max(0, math.ceil(-math.log10(step) - 1e-9))))
+        values = np.asarray(locs, dtype=float) * factor
+        values = values[np.isfinite(values)]
+        span = float(np.abs(values).max()) if len(values) else 1.0
+        tolerance = max(span, 1.0) * 1e-9
+        self.digits = 6
+        for digits in range(7):
+            if np.all(np.abs(np.round(values, digits) - values) <= tolerance):
+                self.digits = digits
+                break
 
     def __call__(self, x: float, pos: int | None = None) -> str:
         if self.percent:
@@ -176,6 +230,27 @@ class LocalFormatter(Formatter):
 
 def _numbers(labels: Labels, scale: float = 1.0, digits: int | None = None) -> LocalFormatter:
     return LocalFormatter(labels, scale, digits)
+
+
+def _round_ticks(axis: Any, labels: Labels, integer: bool = False, scale: float = 1.0) -> None:
+    """Ticks at round steps (1, 2 or 5 times a power of ten) written in the labels' format with
+    just the decimals they need: no tick label is repeated."""
+    axis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10], integer=integer))
+    axis.set_major_formatter(LocalFormatter(labels, scale))
+
+
+#: Units of amounts of money on an axis, by size: (divisor, message key).
+MONEY_UNITS = ((1e6, "money.millions"), (1e3, "money.thousands"), (1.0, "money.euros"))
+
+
+def money_unit(largest: float, labels: Labels) -> tuple[float, str]:
+    """The divisor and name of the unit in which amounts up to ``largest`` read best (one unit
+    for the whole axis): euros, thousands of euros or millions of euros."""
+    size = abs(largest) if math.isfinite(largest) else 0.0
+    for divisor, key in MONEY_UNITS:
+        if size >= 2 * divisor or divisor == 1.0:
+            return divisor, labels.t(key)
+    return 1.0, labels.t("money.euros")
 
 
 def _percent(labels: Labels) -> LocalFormatter:
@@ -217,7 +292,9 @@ def outcomes_over_time(
     point: int | None = None,
 ) -> Figure:
     """Monthly outcomes per arm (left) and their difference from the status-quo twin (right),
-    with bands holding 95 % of the replications.
+    with bands holding 95 % of the replications. When the arms' levels cannot be told apart at
+    the scale of the level panel (a difference of a few residents on a city's total), the level
+    panel draws the status quo alone and says so: the differences are on the right.
 
     Args:
         series: long series frame.
@@ -231,44 +308,74 @@ def outcomes_over_time(
     names = [n for n in names if (frame["name"] == n).any()]
     if not names:
         raise NoDataError(labels.t("nodata.series"))
-    arms = arm_order(frame["arm"].unique())
+    arms = arm_order(frame["arm"].unique(), labels.names.arm_order)
     if not [a for a in arms if a != TWIN]:
         raise NoDataError(labels.t("nodata.arms"))
     colours = arm_colours(arms)
-    fig = _figure(11, 3.2 * len(names) + 1.6)
+    styles = arm_styles(arms)
+    legend_rows = math.ceil(len(arms) / 3)
+    fig = _figure(11, 3.2 * len(names) + 1.6 + 0.25 * legend_rows)
     axes = fig.subplots(len(names), 2, squeeze=False, sharex=True)
     replications = int(frame.groupby(["arm", "month"])["replication"].nunique().min())
+    handles: dict[str, Any] = {}
     for row, name in enumerate(names):
         bands = series_bands(frame, name)
         scale = 100.0 if name in PERCENT_SERIES else 1.0
         level_ax, diff_ax = axes[row]
+        spread = float(np.nanmax(np.abs(bands["diff_mean"].to_numpy(dtype=float)), initial=0.0))
+        level_range = float(np.nanmax(bands["mean"]) - np.nanmin(bands["mean"])) or 1.0
+        merged = spread < 0.02 * level_range
         for arm in arms:
             mine = bands[bands["arm"] == arm]
-            style = {"color": colours[arm], "linewidth": 1.8, "label": labels.arm(arm)}
-            if arm == TWIN:
-                style |= {"linestyle": "--"}
-            _line_with_band(level_ax, mine, "", scale, style, replications >= 2)
+            style = {
+                "color": colours[arm],
+                "linewidth": 1.8,
+                "linestyle": styles[arm],
+                "label": labels.arm(arm),
+            }
+            if arm == TWIN or not merged:
+                line = _line_with_band(level_ax, mine, "", scale, style, replications >= 2)
+                handles.setdefault(arm, line)
             if arm != TWIN:
-                _line_with_band(diff_ax, mine, "diff_", scale, style, replications >= 2)
+                line = _line_with_band(diff_ax, mine, "diff_", scale, style, replications >= 2)
+                handles.setdefault(arm, line)
+        if merged:
+            level_ax.text(
+                0.02,
+                0.96,
+                labels.t("fig.outcomes.merged"),
+                transform=level_ax.transAxes,
+                va="top",
+                fontsize=8.5,
+                wrap=True,
+                bbox={"facecolor": "white", "edgecolor": "#bbbbbb", "alpha": 0.9},
+            )
         diff_ax.axhline(0.0, color="black", linewidth=0.8)
         unit_key = f"series.{name}.unit"
         unit = labels.t(unit_key) if labels.has(unit_key) else ""
         diff_unit = labels.t("unit.percentage_points") if name in PERCENT_SERIES else unit
         label_key = f"series.{name}"
         title = labels.t(label_key) if labels.has(label_key) else name
-        level_ax.set_title(labels.t("fig.outcomes.level", series=title), loc="left")
-        diff_ax.set_title(labels.t("fig.outcomes.difference"), loc="left", fontsize=9.5)
+        level_ax.set_title(
+            "\n".join(textwrap.wrap(labels.t("fig.outcomes.level", series=title), 60)),
+            loc="left",
+            fontsize=10,
+        )
+        diff_ax.set_title(
+            "\n".join(textwrap.wrap(labels.t("fig.outcomes.difference"), 60)),
+            loc="left",
+            fontsize=9.5,
+        )
         level_ax.set_ylabel(unit)
         diff_ax.set_ylabel(labels.t("fig.outcomes.difference_unit", unit=diff_unit))
         for ax in (level_ax, diff_ax):
-            ax.yaxis.set_major_formatter(_numbers(labels))
-            ax.xaxis.set_major_formatter(_numbers(labels, digits=0))
-            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            _round_ticks(ax.yaxis, labels)
+            _round_ticks(ax.xaxis, labels, integer=True)
             ax.grid(alpha=0.3)
     for ax in axes[-1]:
         ax.set_xlabel(labels.t("fig.month"))
-    handles, texts = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, texts, loc="outside lower center", ncols=len(arms), frameon=False)
+    ordered = [a for a in arms if a in handles]
+    _legend_below(fig, [handles[a] for a in ordered], [labels.arm(a) for a in ordered])
     _title(
         fig,
         labels.t("fig.outcomes.title"),
@@ -278,67 +385,74 @@ def outcomes_over_time(
 
 
 def true_vs_validated(metrics: pd.DataFrame, labels: Labels, point: int | None = None) -> Figure:
-    """Paired bars per arm: true additional outcomes (arm minus twin) and the outcomes its
-    evaluators validated, with the deadweight share of counted outcomes under each arm."""
+    """Paired horizontal bars per arm (any number of arms, one row each): true additional
+    outcomes (arm minus twin) and the outcomes its evaluators validated, with the deadweight
+    share of counted outcomes under each arm's name."""
     done = _done_arms(metrics)
     if done.empty:
         raise NoDataError(labels.t("nodata.arms"))
     frame, note = _select_point(done, point, labels)
     names = ["true_additional_outcomes", "measured_additional_outcomes"]
     comparison = _comparison(frame, [*names, "deadweight_share_of_counted"])
-    arms = arm_order(frame["arm"].unique())
+    arms = arm_order(frame["arm"].unique(), labels.names.arm_order)
     colours = arm_colours(arms)
-    fig = _figure(10, 5.6)
+    fig = _figure(10, 1.9 + 0.85 * len(arms))
     ax = fig.add_subplot()
-    x = np.arange(len(arms), dtype=float)
-    width = 0.38
+    y = np.arange(len(arms), dtype=float)[::-1]
+    height = 0.36
     replications = 0
-    for offset, name, hatch, alpha in ((-0.2, names[0], "", 1.0), (0.2, names[1], "//", 0.45)):
+    every: list[float] = []
+    for offset, name, hatch, alpha in ((0.19, names[0], "", 1.0), (-0.19, names[1], "//", 0.45)):
         cells = [_cell(comparison, arm, name) for arm in arms]
         means = [c[0] if math.isfinite(c[0]) else 0.0 for c in cells]
         replications = max(replications, *(c[3] for c in cells))
-        bars = ax.bar(
-            x + offset,
+        every += means + [c[2] for c in cells if math.isfinite(c[2])]
+        every += [c[1] for c in cells if math.isfinite(c[1])]
+        bars = ax.barh(
+            y + offset,
             means,
-            width,
+            height,
             color=[colours[a] for a in arms],
             alpha=alpha,
             hatch=hatch,
             edgecolor="black",
             linewidth=0.6,
-            yerr=_errors(means, [c[1] for c in cells], [c[2] for c in cells]),
-            capsize=4,
+            xerr=_errors(means, [c[1] for c in cells], [c[2] for c in cells]),
+            capsize=3,
             error_kw={"elinewidth": 1.0},
         )
-        ax.bar_label(bars, labels=[labels.num(m) for m in means], padding=3, fontsize=8.5)
+        tops = [c[2] if math.isfinite(c[2]) else m for c, m in zip(cells, means, strict=True)]
+        for bar, mean, top in zip(bars, means, tops, strict=True):
+            ax.annotate(
+                labels.num(mean),
+                (max(top, mean, 0.0), bar.get_y() + bar.get_height() / 2),
+                xytext=(4, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
     ticks = []
     for arm in arms:
         share = _cell(comparison, arm, "deadweight_share_of_counted")[0]
-        tick = labels.arm(arm)
+        tick = "\n".join(textwrap.wrap(labels.arm(arm), 34))
         if math.isfinite(share):
             tick += "\n" + labels.t("fig.validated.deadweight", share=labels.pct(share))
         ticks.append(tick)
-    ax.set_xticks(x, ticks, fontsize=9)
-    ax.axhline(0.0, color="black", linewidth=0.8)
-    ax.set_ylabel(labels.t("fig.validated.ylabel"))
-    ax.yaxis.set_major_formatter(_numbers(labels))
-    ax.grid(axis="y", alpha=0.3)
-    ax.legend(
-        handles=[
-            Patch(facecolor="#999999", edgecolor="black", label=labels.t("fig.validated.true")),
-            Patch(
-                facecolor="#999999",
-                alpha=0.45,
-                hatch="//",
-                edgecolor="black",
-                label=labels.t("fig.validated.measured"),
-            ),
+    ax.set_yticks(y, ticks, fontsize=8.5)
+    ax.axvline(0.0, color="black", linewidth=0.8)
+    ax.set_xlabel(labels.t("fig.validated.ylabel"))
+    _round_ticks(ax.xaxis, labels)
+    low, high = min([*every, 0.0]), max([*every, 0.0])
+    ax.set_xlim(low - 0.05 * (high - low), high + 0.18 * (high - low or 1.0))
+    ax.set_ylim(-0.7, len(arms) - 0.3)
+    ax.grid(axis="x", alpha=0.3)
+    _legend_below(
+        fig,
+        [
+            Patch(facecolor="#999999", edgecolor="black"),
+            Patch(facecolor="#999999", alpha=0.45, hatch="//", edgecolor="black"),
         ],
-        # Below the plot: bars and their labels can reach any height.
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.16),
-        ncol=2,
-        frameon=False,
+        [labels.t("fig.validated.true"), labels.t("fig.validated.measured")],
     )
     _title(
         fig,
@@ -355,38 +469,42 @@ def cost_per_outcome(metrics: pd.DataFrame, labels: Labels, point: int | None = 
         raise NoDataError(labels.t("nodata.arms"))
     frame, note = _select_point(done, point, labels)
     comparison = _comparison(frame, ["cost_eur_per_additional_outcome"])
-    arms = arm_order(frame["arm"].unique())
+    arms = arm_order(frame["arm"].unique(), labels.names.arm_order)
     cells = [_cell(comparison, arm, "cost_eur_per_additional_outcome") for arm in arms]
     if not any(math.isfinite(c[0]) for c in cells):
         raise NoDataError(labels.t("nodata.cost"))
     colours = arm_colours(arms)
-    fig = _figure(10, 1.2 + 0.9 * len(arms) + 1.2)
+    fig = _figure(10, 1.6 + 0.6 * len(arms) + 1.0)
     ax = fig.add_subplot()
     y = np.arange(len(arms), dtype=float)[::-1]
     means = [c[0] if math.isfinite(c[0]) else 0.0 for c in cells]
-    bars = ax.barh(
+    highest = max((c[2] if math.isfinite(c[2]) else c[0]) for c in cells if math.isfinite(c[0]))
+    divisor, unit = money_unit(highest, labels)
+    ax.barh(
         y,
-        means,
+        np.array(means) / divisor,
         0.6,
         color=[colours[a] for a in arms],
-        xerr=_errors(means, [c[1] for c in cells], [c[2] for c in cells]),
+        xerr=_scaled(_errors(means, [c[1] for c in cells], [c[2] for c in cells]), 1 / divisor),
         capsize=4,
         error_kw={"elinewidth": 1.0},
     )
-    ax.bar_label(
-        bars,
-        labels=[
-            labels.eur(c[0]) if math.isfinite(c[0]) else labels.t("fig.cost.undefined")
-            for c in cells
-        ],
-        padding=6,
-        fontsize=9,
-    )
-    ax.set_yticks(y, [labels.arm(a) for a in arms])
-    ax.set_xlabel(labels.t("fig.cost.xlabel"))
-    ax.xaxis.set_major_formatter(_numbers(labels, digits=0))
-    highest = max((c[2] if math.isfinite(c[2]) else c[0]) for c in cells if math.isfinite(c[0]))
-    ax.set_xlim(0, highest * 1.45)
+    texts = labels.eurs([c[0] for c in cells])
+    for position, cell, text in zip(y, cells, texts, strict=True):
+        end = cell[2] if math.isfinite(cell[2]) else cell[0]
+        ax.annotate(
+            text if math.isfinite(cell[0]) else labels.t("fig.cost.undefined"),
+            (max(end, 0.0) / divisor if math.isfinite(end) else 0.0, position),
+            xytext=(6, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=9,
+        )
+    ax.set_yticks(y, ["\n".join(textwrap.wrap(labels.arm(a), 34)) for a in arms], fontsize=9)
+    ax.set_xlabel(labels.t("fig.cost.xlabel", unit=unit))
+    _round_ticks(ax.xaxis, labels)
+    ax.set_xlim(0, highest / divisor * 1.5)
+    ax.set_ylim(-0.6, len(arms) - 0.4)
     ax.grid(axis="x", alpha=0.3)
     replications = max(c[3] for c in cells)
     _title(
@@ -404,8 +522,8 @@ def payer_cash_flows(
     point: int | None = None,
     runs: pd.DataFrame | None = None,
 ) -> Figure:
-    """Public spending per month stacked by kind, one panel per arm, and each arm's net present
-    value to the public purse (mean and 95 % interval)."""
+    """Public spending per month stacked by kind, one panel per arm on one shared scale, and each
+    arm's net present value to the public purse (mean and 95 % interval)."""
     done = _done_arms(metrics)
     if done.empty:
         raise NoDataError(labels.t("nodata.arms"))
@@ -416,16 +534,18 @@ def payer_cash_flows(
     public = summary[summary["public"] & (summary["arm"] != TWIN)] if len(summary) else summary
     if public.empty:
         raise NoDataError(labels.t("nodata.cash"))
-    arms = arm_order(frame["arm"].unique())
+    arms = arm_order(frame["arm"].unique(), labels.names.arm_order)
     colours = arm_colours(arms)
     kinds = [k for k in KIND_COLOURS if k in set(public["kind"])]
     kinds += sorted(set(public["kind"]) - set(kinds))
     months = np.arange(int(public["month"].min()), int(public["month"].max()) + 1)
-    fig = _figure(12, 1.9 * len(arms) + 2.2)
+    monthly = public.groupby(["arm", "month"])["amount_eur"].sum()
+    divisor, unit = money_unit(float(monthly.abs().max()) if len(monthly) else 0.0, labels)
+    fig = _figure(12, 1.5 * len(arms) + 2.6)
     grid = fig.add_gridspec(len(arms), 2, width_ratios=(2.3, 1.0))
     first = None
     for row, arm in enumerate(arms):
-        ax = fig.add_subplot(grid[row, 0], sharex=first)
+        ax = fig.add_subplot(grid[row, 0], sharex=first, sharey=first)
         first = first or ax
         mine = public[public["arm"] == arm]
         table = mine.pivot_table(
@@ -435,7 +555,7 @@ def payer_cash_flows(
         for kind in kinds:
             if kind not in table.columns:
                 continue
-            values = table[kind].fillna(0.0).to_numpy() / 1000.0
+            values = table[kind].fillna(0.0).to_numpy() / divisor
             ax.fill_between(
                 months,
                 bottom,
@@ -448,48 +568,46 @@ def payer_cash_flows(
             bottom += values
         if mine.empty:
             ax.text(0.5, 0.5, labels.t("fig.cash.none"), ha="center", transform=ax.transAxes)
-        ax.set_title(labels.arm(arm), loc="left", fontsize=10, color=colours[arm])
-        ax.set_ylabel(labels.t("fig.cash.ylabel"), fontsize=8.5)
-        ax.yaxis.set_major_formatter(_numbers(labels, digits=0))
-        ax.xaxis.set_major_formatter(_numbers(labels, digits=0))
+        ax.set_title(labels.arm(arm), loc="left", fontsize=9.5, color="black")
+        ax.yaxis.set_major_locator(MaxNLocator(nbins=3, steps=[1, 2, 5, 10]))
+        ax.yaxis.set_major_formatter(_numbers(labels))
+        _round_ticks(ax.xaxis, labels, integer=True)
         ax.grid(axis="y", alpha=0.3)
         if row < len(arms) - 1:
             ax.tick_params(labelbottom=False)
         else:
             ax.set_xlabel(labels.t("fig.month"))
+    fig.supylabel(labels.t("fig.cash.ylabel", unit=unit), fontsize=9.5)
     npv_ax = fig.add_subplot(grid[:, 1])
     comparison = _comparison(frame, ["npv_eur"])
     cells = [_cell(comparison, arm, "npv_eur") for arm in arms]
     y = np.arange(len(arms), dtype=float)[::-1]
     means = [c[0] if math.isfinite(c[0]) else 0.0 for c in cells]
-    bars = npv_ax.barh(
+    reach = [abs(v) for c in cells for v in c[:3] if math.isfinite(v)]
+    npv_divisor, npv_unit = money_unit(max(reach, default=0.0), labels)
+    npv_ax.barh(
         y,
-        np.array(means) / 1000.0,
+        np.array(means) / npv_divisor,
         0.6,
         color=[colours[a] for a in arms],
-        xerr=_scaled(_errors(means, [c[1] for c in cells], [c[2] for c in cells]), 1e-3),
+        xerr=_scaled(_errors(means, [c[1] for c in cells], [c[2] for c in cells]), 1 / npv_divisor),
         capsize=4,
     )
-    for bar, mean in zip(bars, means, strict=True):
-        npv_ax.text(
-            0.0,
-            bar.get_y() + bar.get_height() + 0.04,
-            f" {labels.eur(mean)} ",
-            ha="right" if mean < 0 else "left",
-            va="bottom",
-            fontsize=8.5,
+    for position, text in zip(y, labels.eurs(means), strict=True):
+        npv_ax.annotate(
+            text, (0.0, position + 0.32), ha="center", va="bottom", fontsize=8, clip_on=False
         )
     npv_ax.axvline(0.0, color="black", linewidth=0.8)
-    npv_ax.set_yticks(y, [labels.arm(a) for a in arms], fontsize=9)
+    npv_ax.set_yticks(y, ["\n".join(textwrap.wrap(labels.arm(a), 24)) for a in arms], fontsize=8.5)
     npv_ax.set_title(labels.t("fig.cash.npv_title"), fontsize=9.5)
-    npv_ax.set_xlabel(labels.t("fig.cash.npv_xlabel"))
-    npv_ax.xaxis.set_major_formatter(_numbers(labels, digits=0))
-    npv_ax.margins(x=0.15, y=0.08)
+    npv_ax.set_xlabel(labels.t("fig.cash.npv_xlabel", unit=npv_unit))
+    npv_ax.xaxis.set_major_locator(MaxNLocator(nbins=4, steps=[1, 2, 5, 10]))
+    npv_ax.xaxis.set_major_formatter(_numbers(labels))
+    npv_ax.margins(x=0.3)
+    npv_ax.set_ylim(-0.6, len(arms) - 0.2)
     npv_ax.grid(axis="x", alpha=0.3)
-    handles = [
-        Patch(color=KIND_COLOURS.get(k, OTHER_KIND_COLOUR), label=labels.kind(k)) for k in kinds
-    ]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(len(kinds), 4), frameon=False)
+    handles = [Patch(color=KIND_COLOURS.get(k, OTHER_KIND_COLOUR)) for k in kinds]
+    _legend_below(fig, handles, [labels.kind(k) for k in kinds])
     replications = max((c[3] for c in cells), default=0)
     _title(
         fig,
@@ -540,26 +658,24 @@ def investor_returns(metrics: pd.DataFrame, labels: Labels) -> Figure:
     multiple_ax.axvline(
         1.0, color="black", linestyle="--", label=labels.t("fig.investor.break_even")
     )
-    multiple_ax.text(
-        0.97,
-        0.97,
-        labels.t("fig.investor.loss_box", share=labels.pct(loss)),
-        transform=multiple_ax.transAxes,
-        ha="right",
-        va="top",
-        fontsize=9,
-        bbox={"facecolor": "#fff4e5", "edgecolor": WRONG_COLOUR},
+    multiple_ax.set_title(
+        labels.t("fig.investor.multiple")
+        + "\n"
+        + labels.t("fig.investor.loss_box", share=labels.pct(loss)),
+        loc="left",
     )
-    multiple_ax.set_title(labels.t("fig.investor.multiple"), loc="left")
     multiple_ax.set_xlabel(labels.t("fig.investor.multiple_xlabel"))
     for ax in (irr_ax, multiple_ax):
         ax.set_ylabel(labels.t("fig.investor.ylabel"))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_formatter(_numbers(labels, digits=0))
+        _round_ticks(ax.yaxis, labels, integer=True)
+        _round_ticks(ax.xaxis, labels)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(loc="center right", frameon=False, fontsize=8.5)
-    irr_ax.xaxis.set_major_formatter(_numbers(labels, digits=0))
-    multiple_ax.xaxis.set_major_formatter(_numbers(labels, digits=1))
+        ax.margins(y=0.35)
+    _legend_below(
+        fig,
+        [Line2D([], [], color="black", linestyle="--")],
+        [labels.t("fig.investor.break_even")],
+    )
     notes = [labels.t("fig.pooled", n=points) if points > 1 else None]
     if n < 2:
         notes.append(labels.t("fig.one_replication"))
@@ -585,11 +701,11 @@ def reach_by_barrier(metrics: pd.DataFrame, labels: Labels, point: int | None = 
     reach = reach_by_quartile(frame)
     if reach.empty:
         raise NoDataError(labels.t("nodata.reach"))
-    arms = arm_order(reach["arm"].unique())
+    arms = arm_order(reach["arm"].unique(), labels.names.arm_order)
     colours = arm_colours(arms)
-    fig = _figure(10, 5.4)
+    fig = _figure(max(10.0, 0.75 * len(arms) + 4.0), 5.4 + 0.25 * math.ceil(len(arms) / 3))
     ax = fig.add_subplot()
-    width = 0.8 / len(arms)
+    width = 0.84 / len(arms)
     for j, arm in enumerate(arms):
         mine = reach[reach["arm"] == arm].set_index("quartile").reindex(range(1, 5))
         means = mine["mean"].fillna(0.0).tolist()
@@ -613,11 +729,13 @@ def reach_by_barrier(metrics: pd.DataFrame, labels: Labels, point: int | None = 
     ax.set_xticks(range(4), [labels.t(f"fig.reach.q{q}") for q in range(1, 5)])
     ax.set_xlabel(labels.t("fig.reach.xlabel"))
     ax.set_ylabel(labels.t("fig.reach.ylabel"))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins="auto", steps=[1, 2, 5, 10]))
     ax.yaxis.set_major_formatter(_percent(labels))
     top = float(np.nanmax(reach[["mean", "ci_high"]].to_numpy(dtype=float)))
-    ax.set_ylim(0, max(0.5, top + 0.08))
+    ax.set_ylim(0, max(0.5, top + 0.05))
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper right", frameon=False)
+    handles, texts = ax.get_legend_handles_labels()
+    _legend_below(fig, handles, texts)
     replications = int(reach["replications"].max())
     _title(
         fig,
@@ -632,6 +750,12 @@ def territory_map(
 ) -> Figure:
     """The micro-territory network on the city map, one panel per arm, coloured by the mean true
     additional outcomes per 1,000 working-age residents; priority neighbourhoods (QPV) outlined.
+
+    Territories are placed by the table's positions (``x``, ``y``; a spring layout when the table
+    has none); nodes are sized to the distance between neighbours so that they never cover each
+    other; territory labels are drawn only where they overlap no other label. The colour scale is
+    shared by the panels and reaches the 95th percentile of the effects (larger ones take the
+    end colour), so that one outlier does not wash out the other territories.
 
     Args:
         territories: per-territory results frame.
@@ -648,7 +772,7 @@ def territory_map(
     ids = [t.territory_id for t in city.territories]
     if not set(effects["territory"]) & set(ids):
         raise NoDataError(labels.t("nodata.city"))
-    arms = arm_order(effects["arm"].unique())
+    arms = arm_order(effects["arm"].unique(), labels.names.arm_order)
     population = np.array([t.working_age_population for t in city.territories], dtype=float)
     values = {}
     for arm in arms:
@@ -656,23 +780,26 @@ def territory_map(
         outcomes = mine["true_additional_outcomes"].reindex(ids).to_numpy(dtype=float)
         values[arm] = outcomes / np.maximum(population, 1.0) * 1000.0
     finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
-    extent = float(np.abs(finite).max()) if len(finite) else 1.0
-    extent = extent or 1.0
+    extent = float(np.percentile(np.abs(finite), 95)) if len(finite) else 1.0
+    extent = extent or (float(np.abs(finite).max()) if len(finite) else 1.0) or 1.0
     norm: Normalize = TwoSlopeNorm(vcenter=0.0, vmin=-extent, vmax=extent)
     cmap = mpl.colormaps["RdBu"]
     graph = city.graph()
-    pos = {i: (t.x, t.y) for i, t in enumerate(city.territories)}
-    if all(t.x == 0.0 and t.y == 0.0 for t in city.territories):
-        pos = nx.spring_layout(graph, seed=0)
+    positions = np.array([(t.x, t.y) for t in city.territories], dtype=float)
+    if np.allclose(positions, 0.0):
+        layout = nx.spring_layout(graph, seed=0)
+        positions = np.array([layout[i] for i in range(len(ids))], dtype=float)
+    pos = {i: (float(x), float(y)) for i, (x, y) in enumerate(positions)}
     qpv = [t.qpv for t in city.territories]
-    columns = min(3, len(arms))
+    columns = min(4 if len(arms) > 6 else 3, len(arms))
     rows = math.ceil(len(arms) / columns)
-    fig = _figure(4.2 * columns + 1.4, 4.0 * rows + 1.6)
+    panel = 4.2 if len(ids) <= 40 else 4.8
+    fig = _figure(panel * columns + 1.4, panel * rows + 1.8)
     axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False).ravel())
-    size = max(120.0, 700.0 - 12.0 * len(ids))
+    size = _node_size(positions, panel)
     for ax, arm in zip(axes, arms, strict=False):
         colours = [cmap(norm(v)) if math.isfinite(v) else "#dddddd" for v in values[arm]]
-        nx.draw_networkx_edges(graph, pos, ax=ax, edge_color="#b0b0b0", width=1.0)
+        nx.draw_networkx_edges(graph, pos, ax=ax, edge_color="#c8c8c8", width=0.7)
         nx.draw_networkx_nodes(
             graph,
             pos,
@@ -681,35 +808,26 @@ def territory_map(
             node_color=colours,
             node_size=size,
             edgecolors=["black" if q else "#808080" for q in qpv],
-            linewidths=[2.6 if q else 0.6 for q in qpv],
+            linewidths=[2.0 if q else 0.5 for q in qpv],
         )
-        if len(ids) <= 40:
-            shade = [abs(float(norm(v)) - 0.5) if math.isfinite(v) else 0.0 for v in values[arm]]
-            for dark in (False, True):
-                picked = {i: ids[i] for i in range(len(ids)) if (shade[i] > 0.3) == dark}
-                nx.draw_networkx_labels(
-                    graph,
-                    pos,
-                    labels=picked,
-                    ax=ax,
-                    font_size=6.5,
-                    font_color="white" if dark else "black",
-                )
-        ax.set_title(labels.arm(arm), fontsize=10)
+        ax.set_title("\n".join(textwrap.wrap(labels.arm(arm), 36)), fontsize=9.5)
         ax.set_axis_off()
         ax.margins(0.08)
     for ax in axes[len(arms) :]:
         ax.set_visible(False)
     thousand = labels.integer(1000)
-    fig.colorbar(
+    colorbar = fig.colorbar(
         mpl.cm.ScalarMappable(norm=norm, cmap=cmap),
         ax=list(axes[: len(arms)]),
         label=labels.t("fig.map.colorbar", thousand=thousand),
         shrink=0.8,
-        format=_numbers(labels),
+        extend="both" if float(np.abs(finite).max(initial=0.0)) > extent else "neither",
     )
-    fig.legend(
-        handles=[
+    colorbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    colorbar.ax.yaxis.set_major_formatter(_numbers(labels))
+    _legend_below(
+        fig,
+        [
             Line2D(
                 [],
                 [],
@@ -719,18 +837,68 @@ def territory_map(
                 markerfacecolor="white",
                 markeredgecolor="black",
                 markeredgewidth=2.6,
-                label=labels.t("fig.map.qpv"),
             ),
-            Line2D([], [], color="#b0b0b0", label=labels.t("fig.map.edges")),
+            Line2D([], [], color="#b0b0b0"),
         ],
-        loc="outside lower center",
-        ncols=2,
-        frameon=False,
+        [labels.t("fig.map.qpv"), labels.t("fig.map.edges")],
     )
     replications = int(effects["replications"].max())
     notes = [note, labels.t("fig.one_replication") if replications < 2 else None]
     _title(fig, labels.t("fig.map.title", thousand=thousand), notes)
+    fig.draw_without_rendering()  # the layout is final: place the labels where they fit
+    for ax, arm in zip(axes, arms, strict=False):
+        strength = [abs(float(norm(v)) - 0.5) if math.isfinite(v) else 0.0 for v in values[arm]]
+        _place_labels(ax, positions, ids, strength, math.sqrt(size))
     return fig
+
+
+def _node_size(positions: np.ndarray, panel_inches: float) -> float:
+    """Marker area (points squared) so that a node's diameter is at most about 70 % of the
+    typical distance between a territory and its nearest neighbour on a panel."""
+    if len(positions) < 2:
+        return 400.0
+    span = float(np.ptp(positions, axis=0).max()) or 1.0
+    gaps = np.sqrt(((positions[:, None, :] - positions[None, :, :]) ** 2).sum(axis=-1))
+    np.fill_diagonal(gaps, np.inf)
+    nearest = float(np.median(gaps.min(axis=1)))
+    points_per_unit = panel_inches * 0.75 * 72 / span
+    diameter = float(np.clip(0.7 * nearest * points_per_unit, 5.0, 24.0))
+    return diameter**2
+
+
+def _place_labels(
+    ax: Any, positions: np.ndarray, ids: Sequence[str], strength: Sequence[float], node: float
+) -> None:
+    """Territory labels beside their nodes, the strongest effects first; a label that would
+    overlap a label already placed tries the other sides of its node, and is left out when no
+    side is free (so labels never cover each other, at any number of territories)."""
+    renderer = ax.figure.canvas.get_renderer()
+    placed: list[Bbox] = []
+    offset = node / 2 + 1.5
+    sides: tuple[tuple[float, float, str, str], ...] = (
+        (0.0, offset, "center", "bottom"),
+        (0.0, -offset, "center", "top"),
+        (offset, 0.0, "left", "center"),
+        (-offset, 0.0, "right", "center"),
+    )
+    for i in sorted(range(len(ids)), key=lambda k: -strength[k]):
+        for dx, dy, ha, va in sides:
+            text = ax.annotate(
+                ids[i],
+                positions[i],
+                xytext=(dx, dy),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=6.5,
+                color="#222222",
+            )
+            box = text.get_window_extent(renderer).expanded(1.05, 1.1)
+            if any(box.overlaps(other) for other in placed):
+                text.remove()
+                continue
+            placed.append(box)
+            break
 
 
 def pilot_decisions(decisions: pd.DataFrame, labels: Labels, point: int | None = None) -> Figure:
@@ -742,11 +910,15 @@ def pilot_decisions(decisions: pd.DataFrame, labels: Labels, point: int | None =
     rates = pilot_decision_rates(frame)
     if rates.empty:
         raise NoDataError(labels.t("nodata.pilots"))
-    arms = arm_order(rates["arm"].unique())
-    fig = _figure(max(8.0, 5.2 * len(arms) + 1.0), 5.4)
-    axes = np.atleast_1d(fig.subplots(1, len(arms), squeeze=False).ravel())
+    arms = arm_order(rates["arm"].unique(), labels.names.arm_order)
+    columns = min(len(arms), 3)
+    rows = math.ceil(len(arms) / columns)
+    fig = _figure(max(8.0, 4.6 * columns + 1.0), 4.6 * rows + 1.2)
+    axes = np.atleast_1d(fig.subplots(rows, columns, squeeze=False).ravel())
+    for ax in axes[len(arms) :]:
+        ax.set_visible(False)
     replications = int(rates["replications"].max())
-    for ax, arm in zip(axes, arms, strict=True):
+    for ax, arm in zip(axes, arms, strict=False):
         mine = rates[rates["arm"] == arm]
         for group, truth in enumerate((True, False)):
             for offset, decision in ((-0.2, "scale"), (0.2, "stop")):
@@ -767,12 +939,17 @@ def pilot_decisions(decisions: pd.DataFrame, labels: Labels, point: int | None =
                     padding=2,
                     fontsize=8.5,
                 )
-        ax.set_xticks([0, 1], [labels.t("fig.pilots.works"), labels.t("fig.pilots.idle")])
+        ax.set_xticks(
+            [0, 1],
+            [
+                "\n".join(textwrap.wrap(labels.t(key), 20))
+                for key in ("fig.pilots.works", "fig.pilots.idle")
+            ],
+        )
         ax.set_ylabel(labels.t("fig.pilots.ylabel"))
-        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.yaxis.set_major_formatter(_numbers(labels, digits=0))
+        _round_ticks(ax.yaxis, labels, integer=True)
         ax.margins(y=0.25)
-        ax.set_title(labels.arm(arm), fontsize=10)
+        ax.set_title("\n".join(textwrap.wrap(labels.arm(arm), 40)), fontsize=10)
         ax.grid(axis="y", alpha=0.3)
     fig.legend(
         handles=[
@@ -797,10 +974,10 @@ def figure_texts(fig: Figure) -> list[str]:
 
 def _line_with_band(
     ax: Any, frame: pd.DataFrame, prefix: str, scale: float, style: dict[str, Any], band: bool
-) -> None:
+) -> Any:
     """A mean line (columns ``{prefix}mean``) and, with enough replications, its shaded 95 %
-    band (``{prefix}low`` to ``{prefix}high``)."""
-    ax.plot(frame["month"], frame[f"{prefix}mean"] * scale, **style)
+    band (``{prefix}low`` to ``{prefix}high``). Returns the line."""
+    (line,) = ax.plot(frame["month"], frame[f"{prefix}mean"] * scale, **style)
     if band:
         ax.fill_between(
             frame["month"],
@@ -810,3 +987,166 @@ def _line_with_band(
             alpha=0.15,
             linewidth=0,
         )
+    return line
+
+
+# ---------------------------------------------------------------------------- sweeps
+def sweep_effects(
+    metrics: pd.DataFrame,
+    runs: pd.DataFrame,
+    labels: Labels,
+    metric_names: Sequence[str] | None = None,
+) -> Figure:
+    """How the key metrics move along each swept parameter: one row of panels per metric, one
+    column per swept parameter (in the scenario's order). Each panel draws, per arm, the metric
+    at each value of the parameter averaged over the other swept parameters, with its 95 %
+    interval over replications as a band.
+
+    Args:
+        metrics: wide metrics frame of a sweep.
+        runs: runs frame (its ``point_values`` give each point's values).
+        labels: texts of one language (with the batch's display names).
+        metric_names: metrics to draw (default: :data:`sim.reading.sweeps.SWEEP_METRICS`).
+    """
+    paths = swept_paths(runs, labels.names)
+    if not paths:
+        raise NoDataError(labels.t("nodata.sweep"))
+    names = list(metric_names or sweep_metrics(metrics))
+    if not names:
+        raise NoDataError(labels.t("nodata.arms"))
+    arms = arm_order(_done_arms(metrics)["arm"].unique(), labels.names.arm_order)
+    colours = arm_colours(arms)
+    fig = _figure(max(8.0, 3.6 * len(paths) + 1.2), 2.6 * len(names) + 1.8)
+    axes = fig.subplots(len(names), len(paths), squeeze=False)
+    replications = 0
+    for row, name in enumerate(names):
+        unit = HEADLINE.get(name, ("", ""))[1]
+        for column, path in enumerate(paths):
+            ax = axes[row][column]
+            along = along_parameter(metrics, runs, name, path)
+            for arm in arms:
+                mine = along[along["arm"] == arm].sort_values("value")
+                if mine.empty:
+                    continue
+                x = mine["value"].to_numpy(dtype=float)
+                ax.plot(
+                    x,
+                    mine["mean"],
+                    marker="o",
+                    markersize=4,
+                    color=colours[arm],
+                    label=labels.arm(arm),
+                )
+                if (mine["replications"] >= 2).all():
+                    ax.fill_between(
+                        x, mine["ci_low"], mine["ci_high"], color=colours[arm], alpha=0.18, lw=0
+                    )
+                replications = max(replications, int(mine["replications"].max()))
+            if unit in ("EUR",):
+                largest = float(along[["mean", "ci_low", "ci_high"]].abs().max().max())
+                divisor, money = money_unit(largest, labels)
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+                ax.yaxis.set_major_formatter(_numbers(labels, scale=1 / divisor))
+                ylabel = money
+            elif unit in ("share", "share of runs"):
+                ax.yaxis.set_major_locator(MaxNLocator(nbins=5, steps=[1, 2, 5, 10]))
+                ax.yaxis.set_major_formatter(_percent(labels))
+                ax.set_ylim(-0.03, 1.03)
+                ylabel = "%"
+            else:
+                _round_ticks(ax.yaxis, labels)
+                ylabel = labels.unit(unit)
+            values = sorted({float(v) for v in along["value"]})
+            ax.set_xticks(values)
+            ax.xaxis.set_major_formatter(LocalFormatter(labels))
+            ax.tick_params(axis="x", labelrotation=0, labelsize=8)
+            ax.tick_params(axis="y", labelsize=8)
+            ax.grid(alpha=0.3)
+            if unit not in ("share", "share of runs") and len(along):
+                low = float(np.nanmin(along[["mean", "ci_low"]].to_numpy(dtype=float)))
+                high = float(np.nanmax(along[["mean", "ci_high"]].to_numpy(dtype=float)))
+                if low <= 0 <= high:
+                    ax.axhline(0.0, color="black", linewidth=0.7)
+            if column == 0:
+                title = "\n".join(textwrap.wrap(labels.metric(name), 34))
+                ax.set_ylabel(f"{title}\n({ylabel})", fontsize=8.5)
+            if row == len(names) - 1:
+                ax.set_xlabel("\n".join(textwrap.wrap(labels.parameter(path), 36)), fontsize=9)
+    handles, texts = axes[0][0].get_legend_handles_labels()
+    if len(arms) > 1 or len(paths) > 1:
+        _legend_below(fig, handles, texts)
+    notes = [
+        labels.t("fig.sweep.averaged") if len(paths) > 1 else None,
+        _replication_note(replications, labels, "fig.sweep.bands"),
+    ]
+    _title(fig, labels.t("fig.sweep.title", n=labels.integer(runs["point"].nunique())), notes)
+    return fig
+
+
+def sweep_heatmap(
+    metrics: pd.DataFrame,
+    runs: pd.DataFrame,
+    labels: Labels,
+    metric: str = "npv_eur",
+    arm: str | None = None,
+) -> Figure:
+    """A metric over the first two swept parameters (the others averaged), one cell per pair of
+    values with its mean written in it, for one arm (default: the first)."""
+    paths = swept_paths(runs, labels.names)
+    if len(paths) < 2:
+        raise NoDataError(labels.t("nodata.sweep2"))
+    done = _done_arms(metrics)
+    if done.empty or metric not in done.columns:
+        raise NoDataError(labels.t("nodata.arms"))
+    arm = arm or arm_order(done["arm"].unique(), labels.names.arm_order)[0]
+    grid = two_parameter_grid(metrics, runs, metric, paths[1], paths[0], arm)
+    if grid.empty:
+        raise NoDataError(labels.t("nodata.arms"))
+    unit = HEADLINE.get(metric, ("", ""))[1]
+    values = grid.to_numpy(dtype=float)
+    fig = _figure(max(7.0, 1.3 * grid.shape[1] + 3.5), max(4.0, 0.7 * grid.shape[0] + 2.6))
+    ax = fig.add_subplot()
+    extent = float(np.nanmax(np.abs(values))) or 1.0
+    crosses = np.nanmin(values) < 0 < np.nanmax(values)
+    norm: Normalize = (
+        TwoSlopeNorm(vcenter=0.0, vmin=-extent, vmax=extent)
+        if crosses
+        else Normalize(float(np.nanmin(values)), float(np.nanmax(values)))
+    )
+    cmap = mpl.colormaps["RdBu" if crosses else "viridis"]
+    image = ax.imshow(values, cmap=cmap, norm=norm, aspect="auto", origin="lower")
+    if unit == "EUR":
+        texts = np.array(labels.eurs(list(values.ravel()))).reshape(values.shape)
+    else:
+        texts = np.vectorize(lambda v: labels.value(float(v), unit))(values)
+    for (i, j), text in np.ndenumerate(texts):
+        shade = norm(values[i, j])
+        dark = abs(float(shade) - 0.5) > 0.3 if crosses else float(shade) < 0.5
+        ax.text(
+            j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black"
+        )
+    ax.set_xticks(range(grid.shape[1]), [_plain(v, labels) for v in grid.columns], fontsize=8.5)
+    ax.set_yticks(range(grid.shape[0]), [_plain(v, labels) for v in grid.index], fontsize=8.5)
+    ax.set_xlabel(labels.parameter(paths[0]))
+    ax.set_ylabel(labels.parameter(paths[1]))
+    colorbar = fig.colorbar(image, ax=ax, shrink=0.9)
+    colorbar.ax.yaxis.set_major_locator(MaxNLocator(nbins=6, steps=[1, 2, 5, 10]))
+    if unit == "EUR":
+        divisor, money = money_unit(extent, labels)
+        colorbar.ax.yaxis.set_major_formatter(_numbers(labels, scale=1 / divisor))
+        colorbar.set_label(money)
+    elif unit in ("share", "share of runs"):
+        colorbar.ax.yaxis.set_major_formatter(_percent(labels))
+    else:
+        colorbar.ax.yaxis.set_major_formatter(_numbers(labels))
+    notes = [labels.arm(arm), labels.t("fig.sweep.averaged") if len(paths) > 2 else None]
+    _title(fig, labels.t("fig.sweep.heatmap", metric=labels.metric(metric)), notes)
+    return fig
+
+
+def _plain(value: Any, labels: Labels) -> str:
+    """A swept value as a tick label."""
+    number = float(value)
+    if number.is_integer():
+        return labels.integer(number)
+    return labels.num(number, 2).rstrip("0").rstrip(",.") if "." in f"{number}" else str(value)

@@ -12,10 +12,15 @@ the report and ``sim compare`` read the same; their French versions are here.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from babel.dates import format_date, format_time
+from babel.numbers import format_decimal
 
 from sim.errors import UserInputError
 from sim.reading.analysis import HEADLINE, SHARE_UNITS
+from sim.reading.names import DisplayNames
 
 LANGUAGES = ("en", "fr")
 #: Narrow no-break space: French thousands separator and space before ``%``, ``:`` and ``;``.
@@ -155,6 +160,13 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     ("fig.outcomes.level", "{series}: level", "{series} : niveau"),
     (
+        "fig.outcomes.merged",
+        "At this scale the arms' lines would hide the\nstatus quo's: their differences are "
+        "at right",
+        "À cette échelle, les courbes des dispositifs\ncacheraient celle du statu quo : leurs "
+        "écarts sont à droite",
+    ),
+    (
         "fig.outcomes.difference",
         "Difference from the status quo (same residents, same random draws)",
         "Écart avec le statu quo (mêmes habitants, mêmes tirages aléatoires)",
@@ -192,8 +204,8 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "fig.cost.xlabel",
-        "€ of public spending per true additional outcome",
-        "€ de dépense publique par résultat réellement supplémentaire",
+        "{unit} of public spending per true additional outcome",
+        "{unit} de dépense publique par résultat réellement supplémentaire",
     ),
     (
         "fig.cost.undefined",
@@ -208,13 +220,16 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
         "Quand les finances publiques paient, par type de dépense (moyenne par mois), et ce "
         "que chaque mode de financement leur rapporte",
     ),
-    ("fig.cash.ylabel", "thousand € per month", "milliers d'€ par mois"),
+    ("fig.cash.ylabel", "{unit} per month", "{unit} par mois"),
+    ("money.euros", "€", "€"),
+    ("money.thousands", "thousand €", "milliers d'€"),
+    ("money.millions", "million €", "millions d'€"),
     (
         "fig.cash.npv_title",
         "Net present value\nto the public purse\n(costs avoided minus spending)",
         "Valeur actuelle nette\npour les finances publiques\n(coûts évités moins dépenses)",
     ),
-    ("fig.cash.npv_xlabel", "thousand €, discounted", "milliers d'€, actualisés"),
+    ("fig.cash.npv_xlabel", "{unit}, discounted", "{unit}, actualisés"),
     ("fig.cash.none", "no public spending", "aucune dépense publique"),
     # ---- figure: the investor's return
     (
@@ -435,6 +450,59 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
         "Balayage : ce graphique montre le premier des {n} points du balayage",
     ),
     (
+        "caption.point",
+        "Sweep: this figure shows sweep point {point} of {n} (sim report --point N for another).",
+        "Balayage : ce graphique montre le point {point} sur {n} (sim report --point N pour un "
+        "autre).",
+    ),
+    (
+        "caption.sweep",
+        "Each panel: one key result (rows) along one swept parameter (columns). With several "
+        "swept parameters, each point is the mean over the other parameters' values, and the band "
+        "its 95 % interval over replications (which share their random draws across points).",
+        "Chaque panneau : un résultat clé (lignes) selon un paramètre balayé (colonnes). Avec "
+        "plusieurs paramètres balayés, chaque point est la moyenne sur les valeurs des autres "
+        "paramètres, et la zone ombrée son intervalle à 95 % sur les réplications (qui partagent "
+        "leurs tirages aléatoires d'un point à l'autre).",
+    ),
+    (
+        "caption.sweep_heatmap",
+        "Net present value to the public purse for each pair of values of the first two swept "
+        "parameters (mean over replications and over the other swept parameters). Blue: the "
+        "public purse gains; red: it loses.",
+        "Valeur actuelle nette pour les finances publiques pour chaque couple de valeurs des deux "
+        "premiers paramètres balayés (moyenne sur les réplications et les autres paramètres "
+        "balayés). Bleu : les finances publiques y gagnent ; rouge : elles y perdent.",
+    ),
+    (
+        "report.sweep",
+        "Along the sweep",
+        "Le long du balayage",
+    ),
+    (
+        "report.sweep_note",
+        "Every sweep point of the batch: the values of the swept parameters, then the key "
+        "results against the status quo (mean [95 % interval] over replications).",
+        "Tous les points du balayage : les valeurs des paramètres balayés, puis les principaux "
+        "résultats par rapport au statu quo (moyenne [intervalle à 95 %] sur les réplications).",
+    ),
+    (
+        "report.sweep_details",
+        "Every metric at each sweep point (click a point to open its table)",
+        "Tous les indicateurs à chaque point du balayage (cliquer sur un point pour ouvrir son "
+        "tableau)",
+    ),
+    ("report.point_label", "Point {point}: {values}", "Point {point} : {values}"),
+    ("report.arm", "Way of funding", "Mode de financement"),
+    (
+        "report.few_replications",
+        "Only {n} replications per way of funding: the 95 % intervals are wide and not reliable "
+        "(at least {min} are advised). Add replications before drawing conclusions.",
+        "Seulement {n} réplications par mode de financement : les intervalles à 95 % sont larges "
+        "et peu fiables (au moins {min} sont conseillées). Ajoutez des réplications avant de "
+        "conclure.",
+    ),
+    (
         "caption.pooled",
         "Sweep: this figure pools all {n} sweep points.",
         "Balayage : ce graphique réunit les {n} points du balayage.",
@@ -515,10 +583,11 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("report.sweep_values", "Values of this point:", "Valeurs de ce point :"),
     (
         "report.sweep_first",
-        "This batch is a sweep of {n} points; the conclusions, the table and the figures show "
-        "the first point unless said otherwise.",
-        "Ce lot est un balayage de {n} points ; les conclusions, le tableau et les graphiques "
-        "portent sur le premier point, sauf mention contraire.",
+        "This batch is a sweep of {n} points: the section \u201cAlong the sweep\u201d shows "
+        "them all; the conclusions, the table and the other figures show point {point}.",
+        "Ce lot est un balayage de {n} points : la section \u00ab\u00a0Le long du "
+        "balayage\u00a0\u00bb les montre tous ; les conclusions, le tableau et les autres "
+        "graphiques portent sur le point {point}.",
     ),
     (
         "report.no_comparison",
@@ -836,6 +905,44 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
         "Quartier prioritaire de la politique de la ville : revenus faibles et chômage élevé.",
     ),
     ("na", "n/a", "n.d."),
+    # ---- sweeps
+    (
+        "fig.sweep.title",
+        "How the key results move along each swept parameter ({n} sweep points)",
+        "Évolution des principaux résultats selon chaque paramètre balayé ({n} points)",
+    ),
+    (
+        "fig.sweep.averaged",
+        "each point: mean over the other swept parameters' values",
+        "chaque point : moyenne sur les valeurs des autres paramètres balayés",
+    ),
+    (
+        "fig.sweep.bands",
+        "shaded: 95 % interval over replications",
+        "zone ombrée : intervalle à 95 % sur les réplications",
+    ),
+    ("fig.sweep.heatmap", "{metric}, by pair of swept values", "{metric}, par couple de valeurs"),
+    ("nodata.sweep", "This batch has no sweep.", "Ce lot n'a pas de balayage."),
+    (
+        "nodata.sweep2",
+        "This batch sweeps fewer than two parameters.",
+        "Ce lot balaie moins de deux paramètres.",
+    ),
+    # ---- swept parameters (defaults when the scenario gives no label)
+    ("unit.months", "months", "mois"),
+    ("param.price_eur_per_outcome", "price per outcome (€)", "prix par résultat (€)"),
+    ("param.threshold_value", "threshold", "seuil"),
+    (
+        "param.payment_cap_ratio",
+        "payment cap (multiple of capital)",
+        "plafond des paiements (multiple du capital)",
+    ),
+    ("param.payment_cap_eur", "payment cap (€)", "plafond des paiements (€)"),
+    ("param.budget_eur_per_year", "budget per year (€)", "budget annuel (€)"),
+    ("param.creaming_degree", "creaming degree", "degré d'écrémage"),
+    ("param.places", "places", "places"),
+    ("param.max_return_per_year", "maximum return per year", "rendement maximal annuel"),
+    ("param.displacement_share", "displacement share", "part d'effet de déplacement"),
 )
 
 #: Glossary entries, in the order the report lists them.
@@ -887,13 +994,14 @@ class Labels:
         UserInputError: unknown language.
     """
 
-    def __init__(self, lang: str = "en") -> None:
+    def __init__(self, lang: str = "en", names: DisplayNames | None = None) -> None:
         if lang not in LANGUAGES:
             raise UserInputError(
                 f"unknown language {lang!r}: expected one of {', '.join(LANGUAGES)}"
             )
         self.lang = lang
         self.messages = MESSAGES[lang]
+        self.names = names or DisplayNames()
 
     def __repr__(self) -> str:
         return f"Labels({self.lang!r})"
@@ -914,10 +1022,47 @@ class Labels:
     # -- names -----------------------------------------------------------------------------
 
     def arm(self, arm: str) -> str:
-        """A readable name for an arm: the mechanism's name when the arm is named after its
-        mechanism, the arm's own name otherwise."""
-        key = f"arm.{arm}"
-        return self.t(key) if arm in MECHANISM_NAMES else arm
+        """A readable name for an arm: the scenario's ``label`` (``label_fr`` in French, else
+        ``label``); without one, the mechanism's name when the arm is named after its mechanism,
+        else the arm's name in words followed by its mechanism's (``rct creaming (social impact
+        contract)``)."""
+        given = self.names.arms.get(arm, {})
+        if self.lang in given:
+            return given[self.lang]
+        if arm in MECHANISM_NAMES:
+            return self.t(f"arm.{arm}")
+        if "en" in given:
+            return given["en"]
+        words = arm.replace("_", " ").strip()
+        mechanism = self.names.mechanisms.get(arm)
+        if mechanism in MECHANISM_NAMES:
+            return f"{words} ({self.t(f'arm.{mechanism}')})"
+        return words
+
+    def parameter(self, path: str) -> str:
+        """A readable name for a swept parameter (a dotted path): the scenario's label in the
+        language, else the parameter's name in words (``price per outcome (€)``), followed by
+        the arm's name when the scenario has several arms."""
+        given = self.names.parameters.get(path, {})
+        if self.lang in given:
+            return given[self.lang]
+        if "en" in given:
+            return given["en"]
+        parts = path.split(".")
+        name = parts[-1]
+        key = f"param.{name}"
+        if self.has(key):
+            words = self.t(key)
+        else:
+            unit = ""
+            for suffix, sign in (("_eur", "€"), ("_share", "%"), ("_months", "months")):
+                if suffix in name:
+                    name = name.replace(suffix, "")
+                    unit = f" ({self.t('unit.months') if sign == 'months' else sign})"
+            words = name.replace("_", " ") + unit
+        if parts[0] == "arms" and len(parts) == 3 and len(self.names.mechanisms) > 1:
+            words += f", {self.arm(parts[1])}"
+        return words
 
     def metric(self, name: str) -> str:
         """The label of a headline metric (its identifier when it has none)."""
@@ -947,22 +1092,20 @@ class Labels:
 
     # -- numbers ---------------------------------------------------------------------------
 
-    def _localise(self, text: str) -> str:
-        if self.lang == "fr":
-            return text.replace(",", NNBSP).replace(".", ",")
-        return text
-
     def num(self, x: float, digits: int | None = None) -> str:
-        """A number for reading: thousands separated, one decimal below 100 and none above
-        (unless ``digits`` says otherwise); ``n/a`` when not finite."""
+        """A number for reading (Babel, the language's separators): thousands separated, one
+        decimal below 100 and none above (unless ``digits`` says otherwise); ``n/a`` when not
+        finite."""
         if not math.isfinite(x):
             return self.t("na")
         if digits is None:
             digits = 0 if abs(x) >= 100 else 1
-        text = f"{x:,.{digits}f}"
-        if text.startswith("-") and float(text.lstrip("-").replace(",", "")) == 0:
-            text = text[1:]  # no "-0.0"
-        return self._localise(text)
+        x = round(float(x), digits)
+        if x == 0:
+            x = 0.0  # no "-0.0"
+        pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
+        text = format_decimal(x, format=pattern, locale=self.lang, decimal_quantization=True)
+        return text.replace("\u00a0", NNBSP) if self.lang == "fr" else text
 
     def integer(self, x: float) -> str:
         """A whole number with thousands separated."""
@@ -975,11 +1118,14 @@ class Labels:
         number = self.num(100 * x, digits)
         return f"{number}{NNBSP}%" if self.lang == "fr" else f"{number}%"
 
-    def eur(self, x: float) -> str:
-        """An amount in euros: ``€1,234`` or ``€2.08 million`` (``1 234 €``, ``2,08 M€``)."""
+    def eur(self, x: float, like: float | None = None) -> str:
+        """An amount in euros: ``€1,234`` or ``€2.08 million`` (``1 234 €``, ``2,08 M€``). The
+        unit (euros or millions) is chosen by the size of ``like`` when given (so that amounts
+        read together share one unit, see :meth:`eurs`), else of ``x``."""
         if not math.isfinite(x):
             return self.t("na")
-        if abs(x) >= 1_000_000:
+        size = abs(x) if like is None or not math.isfinite(like) else abs(like)
+        if size >= 1_000_000:
             number = self.num(x / 1_000_000, 2)
             suffix = f"{NNBSP}M€" if self.lang == "fr" else " million"
         else:
@@ -989,6 +1135,12 @@ class Labels:
             return number + suffix
         sign, digits = ("-", number[1:]) if number.startswith("-") else ("", number)
         return f"{sign}€{digits}{suffix}"
+
+    def eurs(self, amounts: Sequence[float]) -> list[str]:
+        """Amounts read together (a range, an interval) in one unit: that of the largest."""
+        finite = [abs(a) for a in amounts if math.isfinite(a)]
+        like = max(finite) if finite else None
+        return [self.eur(a, like) for a in amounts]
 
     def value(self, x: float, unit: str) -> str:
         """A value of a headline metric in its unit."""
@@ -1008,14 +1160,20 @@ class Labels:
         )
 
     def date(self, iso: str | None) -> str:
-        """An ISO 8601 time as ``2026-11-26 09:59 UTC``; ``unknown`` when missing."""
+        """An ISO 8601 time in the language's long form (Babel), in UTC: ``November 26, 2026,
+        9:59 AM UTC`` (``26 novembre 2026, 09:59 UTC``); ``unknown`` when missing."""
         if not iso:
             return self.t("prov.unknown")
         try:
             moment = datetime.fromisoformat(str(iso))
         except ValueError:
             return str(iso)
-        return moment.strftime("%Y-%m-%d %H:%M UTC")
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=UTC)
+        moment = moment.astimezone(UTC)
+        day = format_date(moment, format="long", locale=self.lang)
+        time = format_time(moment, format="short", tzinfo=UTC, locale=self.lang)
+        return f"{day}, {time.replace(NNBSP, ' ')} UTC"
 
 
 def english_messages() -> dict[str, str]:

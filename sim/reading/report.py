@@ -28,6 +28,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from sim._version import __version__
+from sim.errors import UserInputError
 from sim.experiments.store import ResultStore, require_existing
 from sim.reading import figures
 from sim.reading.analysis import (
@@ -39,6 +40,13 @@ from sim.reading.analysis import (
     pilot_decision_rates,
 )
 from sim.reading.i18n import GLOSSARY, Labels
+from sim.reading.names import display_names
+from sim.reading.sweeps import (
+    MIN_REPLICATIONS_FOR_INTERVAL,
+    sweep_metrics,
+    swept_paths,
+    too_few_replications,
+)
 from sim.world.territory import City, city_from_records
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -66,6 +74,7 @@ class BatchData:
     cash_flows: pd.DataFrame
     pilot_decisions: pd.DataFrame
     city_table: pd.DataFrame
+    chosen_point: int | None = None
 
     @property
     def points(self) -> list[int]:
@@ -74,7 +83,10 @@ class BatchData:
 
     @property
     def first_point(self) -> int:
-        """The point the report's table, conclusions and most figures show."""
+        """The point the report's table, conclusions and most figures show: the one chosen
+        (``sim report --point``), else the first."""
+        if self.chosen_point is not None:
+            return self.chosen_point
         return self.points[0] if self.points else 0
 
     def point_values(self) -> dict[int, dict[str, Any]]:
@@ -176,7 +188,7 @@ def conclusions(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
     if done.empty:
         return []
     cells = _by_arm(compare_arms(done))
-    arms = figures.arm_order(done["arm"].unique())
+    arms = figures.arm_order(done["arm"].unique(), labels.names.arm_order)
     sections = [
         {
             "title": labels.t("concl.value_title"),
@@ -221,18 +233,18 @@ def _value_for_money(
             labels.t(
                 key,
                 arm=labels.arm(best),
-                cost=labels.eur(mean),
-                low=labels.eur(low),
-                high=labels.eur(high),
+                cost=labels.eurs([mean, low, high])[0],
+                low=labels.eurs([mean, low, high])[1],
+                high=labels.eurs([mean, low, high])[2],
             )
         ]
     if _finite(low) and _finite(high):
         text = labels.t(
             "concl.best",
             arm=labels.arm(best),
-            cost=labels.eur(mean),
-            low=labels.eur(low),
-            high=labels.eur(high),
+            cost=labels.eurs([mean, low, high])[0],
+            low=labels.eurs([mean, low, high])[1],
+            high=labels.eurs([mean, low, high])[2],
         )
     else:
         text = labels.t("concl.best_no_interval", arm=labels.arm(best), cost=labels.eur(mean))
@@ -319,6 +331,13 @@ def _reach(
 def _risk(data: BatchData, metrics: pd.DataFrame, arms: list[str], labels: Labels) -> list[str]:
     items = []
     for row in contract_outcomes(metrics).itertuples():
+        npv = labels.eurs(
+            [
+                float(row.payer_npv_eur_mean),
+                float(row.payer_npv_eur_p05),
+                float(row.payer_npv_eur_p95),
+            ]
+        )
         items.append(
             labels.t(
                 "concl.risk_contract",
@@ -326,9 +345,9 @@ def _risk(data: BatchData, metrics: pd.DataFrame, arms: list[str], labels: Label
                 p_loss=labels.pct(float(row.probability_investor_loses)),
                 n=labels.integer(float(row.replications)),
                 p_non=labels.pct(float(row.probability_payer_pays_non_additional)),
-                npv=labels.eur(float(row.payer_npv_eur_mean)),
-                p05=labels.eur(float(row.payer_npv_eur_p05)),
-                p95=labels.eur(float(row.payer_npv_eur_p95)),
+                npv=npv[0],
+                p05=npv[1],
+                p95=npv[2],
             )
         )
     every_point = contract_outcomes(data.metrics)
@@ -343,8 +362,12 @@ def _risk(data: BatchData, metrics: pd.DataFrame, arms: list[str], labels: Label
                     loss_high=labels.pct(group["probability_investor_loses"].max()),
                     non_low=labels.pct(group["probability_payer_pays_non_additional"].min()),
                     non_high=labels.pct(group["probability_payer_pays_non_additional"].max()),
-                    npv_low=labels.eur(group["payer_npv_eur_mean"].min()),
-                    npv_high=labels.eur(group["payer_npv_eur_mean"].max()),
+                    npv_low=labels.eurs(
+                        [group["payer_npv_eur_mean"].min(), group["payer_npv_eur_mean"].max()]
+                    )[0],
+                    npv_high=labels.eurs(
+                        [group["payer_npv_eur_mean"].min(), group["payer_npv_eur_mean"].max()]
+                    )[1],
                 )
             )
     mechanisms = data.mechanisms()
@@ -360,7 +383,7 @@ def _pilots(data: BatchData, labels: Labels) -> list[str]:
         return []
     rates = pilot_decision_rates(decisions[decisions["point"] == data.first_point])
     items = []
-    for arm in figures.arm_order(rates["arm"].unique()):
+    for arm in figures.arm_order(rates["arm"].unique(), labels.names.arm_order):
         mine = rates[rates["arm"] == arm]
         total = int(mine["decisions"].sum())
         if total == 0:
@@ -387,14 +410,15 @@ def _pilots(data: BatchData, labels: Labels) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- tables
-def comparison_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
-    """The comparison table of the first sweep point: headline metrics as rows (translated
-    labels and units), arms as columns, cells ``mean [low, high]``."""
-    metrics = data.metrics[data.metrics["point"] == data.first_point]
+def comparison_rows(data: BatchData, labels: Labels, point: int | None = None) -> dict[str, Any]:
+    """The comparison table of one sweep point (default: the report's point): headline metrics
+    as rows (translated labels and units), arms as columns, cells ``mean [low, high]``."""
+    chosen = data.first_point if point is None else point
+    metrics = data.metrics[data.metrics["point"] == chosen]
     comparison = compare_arms(metrics)
     if comparison.empty:
         return {"arms": [], "rows": [], "replications": 0}
-    arms = figures.arm_order(comparison["arm"].unique())
+    arms = figures.arm_order(comparison["arm"].unique(), labels.names.arm_order)
     cells = _by_arm(comparison)
     names = [m for m in HEADLINE if m in set(comparison["metric"])]
     names += [m for m in dict.fromkeys(comparison["metric"]) if m not in names]
@@ -426,8 +450,11 @@ def comparison_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
 def risk_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
     """Who bore the risk of every social impact contract, per sweep point."""
     outcomes = contract_outcomes(data.metrics)
+    order = figures.arm_order(outcomes["arm"].unique(), labels.names.arm_order)
+    outcomes = outcomes.assign(rank=outcomes["arm"].map({a: i for i, a in enumerate(order)}))
+    outcomes = outcomes.sort_values(["point", "rank"], kind="stable")
     values = data.point_values()
-    paths = sorted({p for v in values.values() for p in v}) if len(values) > 1 else []
+    paths = swept_paths(data.runs, labels.names) if len(values) > 1 else []
     rows = []
     for row in outcomes.itertuples():
         point_values = values.get(int(row.point), {})
@@ -448,7 +475,109 @@ def risk_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
                 "multiple": labels.num(float(row.investor_money_multiple_mean), 2),
             }
         )
-    return {"paths": paths, "rows": rows}
+    return {"paths": [labels.parameter(p) for p in paths], "rows": rows}
+
+
+def sweep_rows(data: BatchData, labels: Labels) -> dict[str, Any]:
+    """Every sweep point in one table: the swept values (scenario order), then the key metrics
+    of each arm, ``mean [low, high]``; and each point's full comparison table (shown on demand
+    in the report)."""
+    paths = swept_paths(data.runs, labels.names)
+    if len(data.points) < 2 or not paths:
+        return {"paths": [], "metrics": [], "rows": [], "details": []}
+    names = sweep_metrics(data.metrics)
+    comparison = compare_arms(data.metrics, names)
+    values = data.point_values()
+    several = comparison["arm"].nunique() > 1
+    rows = []
+    for (point, arm), group in comparison.groupby(["point", "arm"], sort=True):
+        cells = {
+            r.metric: labels.cell(r.mean, r.ci_low, r.ci_high, r.unit) for r in group.itertuples()
+        }
+        rows.append(
+            {
+                "point": int(point),
+                "values": [_plain_value(values.get(int(point), {}).get(p), labels) for p in paths],
+                "arm": labels.arm(str(arm)) if several else None,
+                "cells": [cells.get(m, "") for m in names],
+            }
+        )
+    units = dict(zip(comparison["metric"], comparison["unit"], strict=True))
+    details = []
+    for point in data.points:
+        point_values = values.get(point, {})
+        details.append(
+            {
+                "point": point,
+                "values": "; ".join(
+                    f"{labels.parameter(p)} = {_plain_value(point_values.get(p), labels)}"
+                    for p in paths
+                ),
+                "table": comparison_rows(data, labels, point),
+            }
+        )
+    return {
+        "paths": [labels.parameter(p) for p in paths],
+        "several_arms": several,
+        "metrics": [
+            {"label": labels.metric(m), "unit": labels.unit(units.get(m, ""))} for m in names
+        ],
+        "rows": rows,
+        "details": details,
+    }
+
+
+def render_sweep_figures(
+    data: BatchData, labels: Labels, figures_dir: Path
+) -> list[dict[str, Any]]:
+    """The sweep's figures (key metrics along each swept parameter; a heat map of the payer's
+    net present value over two parameters), saved and embedded like the others."""
+    if len(data.points) < 2:
+        return []
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    builders: list[tuple[str, str, Callable[[], Any]]] = [
+        (
+            "sweep",
+            "caption.sweep",
+            lambda: figures.sweep_effects(data.metrics, data.runs, labels),
+        ),
+        (
+            "sweep_heatmap",
+            "caption.sweep_heatmap",
+            lambda: figures.sweep_heatmap(data.metrics, data.runs, labels, "npv_eur"),
+        ),
+    ]
+    entries = []
+    for key, caption_key, build in builders:
+        try:
+            fig = build()
+        except figures.NoDataError:
+            continue
+        entries.append(_saved(fig, key, labels.t(caption_key), labels, figures_dir, False))
+    return entries
+
+
+def _saved(
+    fig: Any, key: str, caption: str, labels: Labels, figures_dir: Path, sweep_first: bool
+) -> dict[str, Any]:
+    """Save a figure as PNG and SVG and describe it for the template."""
+    title = " ".join(fig.get_suptitle().split())
+    png = io.BytesIO()
+    fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
+    stem = f"{key}_{labels.lang}"
+    (figures_dir / f"{stem}.png").write_bytes(png.getvalue())
+    fig.savefig(figures_dir / f"{stem}.svg", format="svg", metadata={"Date": None})
+    fig.clear()  # figures are not pyplot's: clearing frees their artists at once
+    return {
+        "key": key,
+        "title": title,
+        "caption": caption,
+        "sweep_first": sweep_first,
+        "image": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
+        "png": f"{figures_dir.name}/{stem}.png",
+        "svg": f"{figures_dir.name}/{stem}.svg",
+        "skipped": None,
+    }
 
 
 def _plain_value(value: Any, labels: Labels) -> str:
@@ -508,27 +637,34 @@ def _figure_specs() -> list[tuple[str, str, bool, FigureBuilder]]:
     def city_map(data: BatchData, labels: Labels, city: City | None) -> Any:
         if city is None:
             raise figures.NoDataError(labels.t("nodata.city"))
-        return figures.territory_map(data.territories, city, labels)
+        return figures.territory_map(data.territories, city, labels, point=data.first_point)
 
     return [
         (
             "outcomes",
             "caption.outcomes",
             False,
-            lambda d, lb, _c: figures.outcomes_over_time(d.series, lb),
+            lambda d, lb, _c: figures.outcomes_over_time(d.series, lb, point=d.first_point),
         ),
         (
             "validated",
             "caption.validated",
             False,
-            lambda d, lb, _c: figures.true_vs_validated(d.metrics, lb),
+            lambda d, lb, _c: figures.true_vs_validated(d.metrics, lb, point=d.first_point),
         ),
-        ("cost", "caption.cost", False, lambda d, lb, _c: figures.cost_per_outcome(d.metrics, lb)),
+        (
+            "cost",
+            "caption.cost",
+            False,
+            lambda d, lb, _c: figures.cost_per_outcome(d.metrics, lb, point=d.first_point),
+        ),
         (
             "cash_flows",
             "caption.cash",
             False,
-            lambda d, lb, _c: figures.payer_cash_flows(d.cash_flows, d.metrics, lb, runs=d.runs),
+            lambda d, lb, _c: figures.payer_cash_flows(
+                d.cash_flows, d.metrics, lb, point=d.first_point, runs=d.runs
+            ),
         ),
         (
             "investor",
@@ -540,14 +676,14 @@ def _figure_specs() -> list[tuple[str, str, bool, FigureBuilder]]:
             "reach",
             "caption.reach",
             False,
-            lambda d, lb, _c: figures.reach_by_barrier(d.metrics, lb),
+            lambda d, lb, _c: figures.reach_by_barrier(d.metrics, lb, point=d.first_point),
         ),
         ("territories", "caption.map", False, city_map),
         (
             "pilots",
             "caption.pilots",
             False,
-            lambda d, lb, _c: figures.pilot_decisions(d.pilot_decisions, lb),
+            lambda d, lb, _c: figures.pilot_decisions(d.pilot_decisions, lb, point=d.first_point),
         ),
     ]
 
@@ -570,32 +706,14 @@ def render_figures(data: BatchData, labels: Labels, figures_dir: Path) -> list[d
             caption += " " + (
                 labels.t("caption.pooled", n=points)
                 if pooled
-                else labels.t("caption.first_point", n=points)
+                else labels.t("caption.point", point=data.first_point, n=points)
             )
         try:
             fig = build(data, labels, city)
         except figures.NoDataError as error:
             entries.append({"key": key, "skipped": labels.t("nodata.skipped", reason=str(error))})
             continue
-        title = " ".join(fig.get_suptitle().split())
-        png = io.BytesIO()
-        fig.savefig(png, format="png", dpi=PNG_DPI, metadata={"Software": None})
-        stem = f"{key}_{labels.lang}"
-        (figures_dir / f"{stem}.png").write_bytes(png.getvalue())
-        fig.savefig(figures_dir / f"{stem}.svg", format="svg", metadata={"Date": None})
-        fig.clear()  # figures are not pyplot's: clearing frees their artists at once
-        entries.append(
-            {
-                "key": key,
-                "title": title,
-                "caption": caption,
-                "sweep_first": points > 1 and not pooled,
-                "image": "data:image/png;base64," + base64.b64encode(png.getvalue()).decode(),
-                "png": f"{figures_dir.name}/{stem}.png",
-                "svg": f"{figures_dir.name}/{stem}.svg",
-                "skipped": None,
-            }
-        )
+        entries.append(_saved(fig, key, caption, labels, figures_dir, points > 1 and not pooled))
     return entries
 
 
@@ -612,7 +730,13 @@ def environment() -> Environment:
     )
 
 
-def write_report(db: str, out_dir: str | Path, batch: int | None = None, lang: str = "en") -> Path:
+def write_report(
+    db: str,
+    out_dir: str | Path,
+    batch: int | None = None,
+    lang: str = "en",
+    point: int | None = None,
+) -> Path:
     """Write the HTML report of a batch and its figures.
 
     Args:
@@ -620,6 +744,8 @@ def write_report(db: str, out_dir: str | Path, batch: int | None = None, lang: s
         out_dir: folder of the report (created if missing).
         batch: batch id (default: the latest).
         lang: ``en`` or ``fr``.
+        point: the sweep point the detailed table, conclusions and figures show (default: the
+            first); a sweep's report also shows every point along each swept parameter.
 
     Returns:
         The path of ``out_dir/report_<lang>.html``.
@@ -627,11 +753,20 @@ def write_report(db: str, out_dir: str | Path, batch: int | None = None, lang: s
     Raises:
         UserInputError: unknown language, missing database or batch.
     """
-    labels = Labels(lang)
     data = load_batch(db, batch)
+    labels = Labels(lang, display_names(str(data.info.get("scenario_text") or "")))
+    if point is not None:
+        if point not in data.points:
+            raise UserInputError(
+                f"--point: expected one of the batch's sweep points {data.points[0]} to "
+                f"{data.points[-1]}, got {point}"
+            )
+        data.chosen_point = point
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     entries = render_figures(data, labels, out / "figures")
+    sweep_entries = render_sweep_figures(data, labels, out / "figures")
+    fewest = too_few_replications(data.metrics)
     values = data.point_values()
     first_values = values.get(data.first_point, {}) if len(data.points) > 1 else {}
     context = {
@@ -640,10 +775,19 @@ def write_report(db: str, out_dir: str | Path, batch: int | None = None, lang: s
         "title": labels.t("report.title", name=str(data.info.get("name") or "")),
         "description": _description(data.info, lang),
         "sweep_points": len(data.points),
+        "sweep_point": data.first_point,
         "sweep_values": [
-            {"path": path, "value": _plain_value(value, labels)}
-            for path, value in sorted(first_values.items())
+            {"path": labels.parameter(path), "value": _plain_value(first_values.get(path), labels)}
+            for path in swept_paths(data.runs, labels.names)
+            if path in first_values
         ],
+        "sweep": sweep_rows(data, labels),
+        "sweep_figures": sweep_entries,
+        "few_replications": (
+            labels.t("report.few_replications", n=fewest, min=MIN_REPLICATIONS_FOR_INTERVAL)
+            if fewest is not None
+            else None
+        ),
         "conclusions": conclusions(data, labels),
         "table": comparison_rows(data, labels),
         "risk": risk_rows(data, labels),
