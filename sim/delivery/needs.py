@@ -48,6 +48,10 @@ class Need:
         outcome_month: population array holding the month of a resident's first outcome.
         outcome_last_month: for a repeatable outcome, the array of the month of the last one.
         outcome_count: for a repeatable outcome, the array counting them.
+        at_risk_month: the array dating when a resident first had the need, when having it
+            depends on what other actions change (a right exists only while one is entitled):
+            the truth then compares only residents who had the need in both the arm and its
+            twin, so that a claim avoided because someone found work is not a lost outcome.
         effect_unit: the unit of an action's ``true_effect``.
         duration_months: months a participant stays in an action, by default.
         reference_effect: true effect of an action by an association of effectiveness 1.
@@ -89,6 +93,7 @@ class Need:
     fit: Callable[[Population, np.ndarray], np.ndarray]
     readiness: Callable[[Population, np.ndarray], np.ndarray]
     published_rate: Callable[[ModelParams, np.ndarray, np.ndarray], np.ndarray]
+    at_risk_month: str | None = None
 
     @property
     def index(self) -> int:
@@ -121,7 +126,12 @@ class Need:
 
     def outcome_fields(self) -> tuple[str, ...]:
         """The population arrays that date and count the outcome."""
-        fields = (self.outcome_month, self.outcome_last_month, self.outcome_count)
+        fields = (
+            self.outcome_month,
+            self.outcome_last_month,
+            self.outcome_count,
+            self.at_risk_month,
+        )
         return tuple(f for f in fields if f is not None)
 
 
@@ -290,6 +300,7 @@ RIGHTS_NEED = Need(
     fit=_full_fit,
     readiness=_closeness,
     published_rate=_published_takeup_rate,
+    at_risk_month="rights_gap_month",
 )
 
 _REGISTRY: list[Need] = [EMPLOYMENT_NEED, FRENCH_NEED, RIGHTS_NEED]
