@@ -47,16 +47,18 @@ def outcome_after(
 
 def outcome_difference(arm: RunOutput, twin: RunOutput, need: str) -> np.ndarray:
     """Each resident's outcomes in the arm minus in the twin. For a need one only has for a
-    while (a right, while entitled), only residents who had it in both worlds count: a claim
-    that never happens because someone found work is not a lost outcome of the right."""
+    while (a right, while entitled), only residents who had it in both worlds and whose working
+    lives the arm did not change count: a claim that never happens because someone found work
+    is an outcome of employment, counted there, not a lost right."""
     definition = need_of(need)
     difference = outcome_count(arm, need) - outcome_count(twin, need)
+    comparable = np.ones(len(difference), dtype=bool)
     if definition.at_risk_month is not None:
-        at_risk = (arm.residents[definition.at_risk_month] != NOT_YET) & (
-            twin.residents[definition.at_risk_month] != NOT_YET
-        )
-        difference = np.where(at_risk, difference, 0)
-    return np.asarray(difference)
+        comparable &= arm.residents[definition.at_risk_month] != NOT_YET
+        comparable &= twin.residents[definition.at_risk_month] != NOT_YET
+    for field in definition.unchanged_in_both:
+        comparable &= arm.residents[field] == twin.residents[field]
+    return np.asarray(np.where(comparable, difference, 0))
 
 
 def true_additional_outcomes(arm: RunOutput, twin: RunOutput, need: str) -> int:
