@@ -48,6 +48,13 @@ class Need:
         outcome_month: population array holding the month of a resident's first outcome.
         outcome_last_month: for a repeatable outcome, the array of the month of the last one.
         outcome_count: for a repeatable outcome, the array counting them.
+        at_risk_month: the array dating when a resident first had the need, when having it
+            depends on what other actions change (a right exists only while one is entitled):
+            the truth then compares only residents who had the need in both the arm and its
+            twin.
+        unchanged_in_both: resident arrays that must be equal in the arm and its twin for a
+            resident's difference to count: a right not claimed because someone found work is
+            an outcome of employment (counted there), not a lost right.
         effect_unit: the unit of an action's ``true_effect``.
         duration_months: months a participant stays in an action, by default.
         reference_effect: true effect of an action by an association of effectiveness 1.
@@ -66,6 +73,9 @@ class Need:
         readiness: how close each resident is to the outcome (for selection and creaming).
         published_rate: chance of the outcome within ``months`` that published rates give for
             each hazard group (the historical baseline of evaluators).
+        value_eur_per_outcome: default euro value of one outcome in the optional monetised
+            view (a scenario's ``[values]`` overrides it); ``value_source`` says where it
+            comes from or that it is illustrative.
     """
 
     key: str
@@ -89,6 +99,10 @@ class Need:
     fit: Callable[[Population, np.ndarray], np.ndarray]
     readiness: Callable[[Population, np.ndarray], np.ndarray]
     published_rate: Callable[[ModelParams, np.ndarray, np.ndarray], np.ndarray]
+    at_risk_month: str | None = None
+    unchanged_in_both: tuple[str, ...] = ()
+    value_eur_per_outcome: float = 0.0
+    value_source: str = "no value set (illustrative: 0)"
 
     @property
     def index(self) -> int:
@@ -137,7 +151,12 @@ class Need:
 
     def outcome_fields(self) -> tuple[str, ...]:
         """The population arrays that date and count the outcome."""
-        fields = (self.outcome_month, self.outcome_last_month, self.outcome_count)
+        fields = (
+            self.outcome_month,
+            self.outcome_last_month,
+            self.outcome_count,
+            self.at_risk_month,
+        )
         return tuple(f for f in fields if f is not None)
 
 
@@ -276,6 +295,10 @@ EMPLOYMENT_NEED = Need(
     fit=_employment_fit,
     readiness=_job_readiness,
     published_rate=_published_job_rate,
+    # Six months of the public cost of a long-term unemployed person (EUR 10,000 a year, an
+    # estimate in a sourced range of EUR 7,600-26,000: domain.md cost_ltu_year).
+    value_eur_per_outcome=5_000.0,
+    value_source="[C] 6 months x EUR 10,000/year public cost of long-term unemployment [E]",
 )
 FRENCH_NEED = Need(
     key="french",
@@ -323,6 +346,8 @@ RIGHTS_NEED = Need(
     fit=_full_fit,
     readiness=_closeness,
     published_rate=_published_takeup_rate,
+    at_risk_month="rights_gap_month",
+    unchanged_in_both=("months_employed",),
 )
 
 _REGISTRY: list[Need] = [EMPLOYMENT_NEED, FRENCH_NEED, RIGHTS_NEED]

@@ -362,6 +362,8 @@ def run_batch(
         package_version=version,
         git_commit=commit,
         description_fr=scenario.description_fr,
+        primary_outcome=scenario.primary_outcome,
+        values_eur_per_outcome=scenario.values_eur_per_outcome,
         territories=scenario.city.build().territories,
     )
     try:

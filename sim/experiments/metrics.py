@@ -3,6 +3,13 @@ the names.
 
 The twin shares every baseline draw with the arm, so a resident's outcome in the arm minus the
 same resident's outcome in the twin is what the arm truly changed for them, displacement included.
+
+Outcomes of different needs (a job held 6 months, French A1 reached, a right claimed) are never
+added together: every count, deadweight and cost per outcome is per need (``..._employment``,
+``..._french``, ``..._rights``), with the spending attributed to the need it served. Costs are
+given for the public payers (``public_...``) and for society (``society_...``: every euro spent on
+delivery, structuring and evaluation, whoever paid it; the investor's gain or loss is a transfer
+between payers and investor and is reported apart).
 """
 
 from __future__ import annotations
@@ -19,7 +26,7 @@ from sim.funding.discounting import npv_eur
 from sim.funding.ledger import CITY, EVALUATOR, INTERMEDIARY, INVESTOR, PUBLIC_PAYERS
 from sim.funding.records import EvaluationRecord
 from sim.simulation.output import RunOutput
-from sim.world.population import LONG_TERM, ON_RSA
+from sim.world.population import LONG_TERM, NOT_YET, ON_RSA
 
 
 def outcome_count(run: RunOutput, need: str) -> np.ndarray:
@@ -38,10 +45,26 @@ def outcome_after(
     )
 
 
+def outcome_difference(arm: RunOutput, twin: RunOutput, need: str) -> np.ndarray:
+    """Each resident's outcomes in the arm minus in the twin. For a need one only has for a
+    while (a right, while entitled), only residents who had it in both worlds and whose working
+    lives the arm did not change count: a claim that never happens because someone found work
+    is an outcome of employment, counted there, not a lost right."""
+    definition = need_of(need)
+    difference = outcome_count(arm, need) - outcome_count(twin, need)
+    comparable = np.ones(len(difference), dtype=bool)
+    if definition.at_risk_month is not None:
+        comparable &= arm.residents[definition.at_risk_month] != NOT_YET
+        comparable &= twin.residents[definition.at_risk_month] != NOT_YET
+    for field in definition.unchanged_in_both:
+        comparable &= arm.residents[field] == twin.residents[field]
+    return np.asarray(np.where(comparable, difference, 0))
+
+
 def true_additional_outcomes(arm: RunOutput, twin: RunOutput, need: str) -> int:
     """Outcomes in the arm minus outcomes in the twin, resident by resident over the whole
     city: what the arm caused, its participants' gains and its neighbours' losses included."""
-    return int(outcome_count(arm, need).sum()) - int(outcome_count(twin, need).sum())
+    return int(outcome_difference(arm, twin, need).sum())
 
 
 def participants(run: RunOutput) -> np.ndarray:
@@ -56,20 +79,52 @@ def participant_need(run: RunOutput, rows: np.ndarray) -> np.ndarray:
     return lookup[run.residents["first_action"][rows]] if len(rows) else np.empty(0, np.int64)
 
 
-def counted_and_deadweight(arm: RunOutput, twin: RunOutput) -> tuple[int, int]:
-    """Outcomes counted among participants after they enrolled (what gross monitoring sees), and
-    how many of them the twin shows would have happened anyway."""
+def counted_and_deadweight(arm: RunOutput, twin: RunOutput) -> dict[str, tuple[int, int]]:
+    """Per need: outcomes counted among participants after they enrolled (what gross monitoring
+    sees), and how many of them the twin shows would have happened anyway."""
     rows = participants(arm)
     needs = participant_need(arm, rows)
     start = arm.residents["first_enrol_month"][rows]
-    counted = deadweight = 0
+    counts = {}
     for index, need in enumerate(need_keys()):
         mine = needs == index
         in_arm = outcome_after(arm, need, start[mine], rows[mine])
         in_twin = outcome_after(twin, need, start[mine], rows[mine])
-        counted += int(in_arm.sum())
-        deadweight += int((in_arm & in_twin).sum())
-    return counted, deadweight
+        counts[need] = (int(in_arm.sum()), int((in_arm & in_twin).sum()))
+    return counts
+
+
+#: Parties that are paid for resources (delivery, structuring, evaluation, support): their
+#: receipts are what funding costs society. Payers and the investor exchange transfers.
+def _is_provider(party: str) -> bool:
+    return party not in PUBLIC_PAYERS and party != INVESTOR
+
+
+def spending_eur_by_need(run: RunOutput, society: bool = False) -> dict[str, float]:
+    """Spending attributed to each need: the flows that served it, plus the flows that served
+    several (an incubator, a programme's monitoring) shared in proportion. Public spending is
+    what public payers paid; the cost to society is what providers received, whoever paid."""
+    direct = dict.fromkeys(need_keys(), 0.0)
+    shared = 0.0
+    for flow in run.cash_flows:
+        counted = _is_provider(flow["payee"]) if society else flow["payer"] in PUBLIC_PAYERS
+        if not counted:
+            continue
+        if flow.get("need") in direct:
+            direct[flow["need"]] += flow["amount_eur"]
+        else:
+            shared += flow["amount_eur"]
+    total = sum(direct.values())
+    if total > 0:
+        return {need: v + shared * v / total for need, v in direct.items()}
+    return direct
+
+
+def investor_net_eur(run: RunOutput) -> float:
+    """What the investor received minus what it paid (a loss is negative)."""
+    received = sum(f["amount_eur"] for f in run.cash_flows if f["payee"] == INVESTOR)
+    paid = sum(f["amount_eur"] for f in run.cash_flows if f["payer"] == INVESTOR)
+    return float(received - paid)
 
 
 def spending_eur_by_kind(run: RunOutput) -> dict[str, float]:
@@ -134,11 +189,7 @@ def additional_outcomes_by_territory(arm: RunOutput, twin: RunOutput) -> list[Te
     n = len(arm.territory_ids)
     taking_part = np.bincount(territory[participants(arm)], minlength=n)
     per_need = {
-        need: np.bincount(
-            territory,
-            weights=outcome_count(arm, need) - outcome_count(twin, need),
-            minlength=n,
-        )
+        need: np.bincount(territory, weights=outcome_difference(arm, twin, need), minlength=n)
         for need in need_keys()
     }
     return [
@@ -231,39 +282,56 @@ def contract_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
     }
 
 
+def per_need_cost_metrics(
+    spending: dict[str, float], additional: dict[str, int], prefix: str
+) -> dict[str, float]:
+    """Spending and cost per true additional outcome of each need (NaN without additional
+    outcomes: no cost per outcome is meaningful then)."""
+    metrics: dict[str, float] = {}
+    for need in need_keys():
+        metrics[f"{prefix}_spending_eur_{need}"] = spending[need]
+        metrics[f"{prefix}_cost_eur_per_additional_{need}"] = (
+            spending[need] / additional[need] if additional[need] > 0 else math.nan
+        )
+    return metrics
+
+
 def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
-    """Every headline metric of an arm against its twin."""
+    """Every headline metric of an arm against its twin, per need where it concerns outcomes."""
     spending = spending_eur_by_kind(arm)
     spent = sum(spending.values())
     avoided_by_month = avoided_cost_eur_by_month(arm, twin)
     avoided = float(avoided_by_month.sum())
     additional = {need: true_additional_outcomes(arm, twin, need) for need in need_keys()}
     measured = measured_additional_outcomes(arm)
-    total_additional = sum(additional.values())
-    counted, deadweight = counted_and_deadweight(arm, twin)
+    counts = counted_and_deadweight(arm, twin)
+    public_by_need = spending_eur_by_need(arm)
+    society_by_need = spending_eur_by_need(arm, society=True)
     net_flows = avoided_by_month - public_spending_eur_by_month(arm)
     reference = twin.residents["barrier"][~twin.residents["initial_employed"]]
     metrics: dict[str, float] = {
         "participants": float(len(participants(arm))),
         **{f"true_additional_{need}": float(v) for need, v in additional.items()},
-        "true_additional_outcomes": float(total_additional),
         **{f"measured_additional_{need}": v for need, v in measured.items()},
-        "measured_additional_outcomes": float(sum(measured.values())),
-        "counted_outcomes": float(counted),
-        "deadweight_outcomes": float(deadweight),
-        "deadweight_share_of_counted": deadweight / counted if counted else math.nan,
+        **{f"counted_{need}": float(c) for need, (c, _) in counts.items()},
+        **{f"deadweight_{need}": float(d) for need, (_, d) in counts.items()},
+        **{
+            f"deadweight_share_of_counted_{need}": d / c if c else math.nan
+            for need, (c, d) in counts.items()
+        },
         "additional_employment_months": float(
             arm.residents["months_employed"].sum(dtype=np.int64)
             - twin.residents["months_employed"].sum(dtype=np.int64)
         ),
         "public_spending_eur": spent,
         **{f"spending_eur_{kind}": v for kind, v in spending.items()},
+        **per_need_cost_metrics(public_by_need, additional, "public"),
+        "society_cost_eur": sum(society_by_need.values()),
+        **per_need_cost_metrics(society_by_need, additional, "society"),
+        "investor_net_eur": investor_net_eur(arm),
         "avoided_public_cost_eur": avoided,
         "net_public_cost_eur": spent - avoided,
         "npv_eur": npv_eur(net_flows, arm.discount_rate_per_year),
-        "cost_eur_per_additional_outcome": (
-            spent / total_additional if total_additional > 0 else math.nan
-        ),
         "budget_limit_eur": arm.budget_limit_eur,
         **reach_shares(arm, reference),
         **pilot_decision_metrics(arm),
@@ -290,13 +358,14 @@ def twin_metrics(twin: RunOutput) -> dict[str, float]:
 
 def aggregate_cash_flows(flows: list[dict[str, Any]]) -> list[CashFlowRecord]:
     """Sum flows per month, payer, kind and payee role (associations pooled)."""
-    totals: dict[tuple[int, str, str, str], float] = defaultdict(float)
+    totals: dict[tuple[int, str, str, str, str], float] = defaultdict(float)
     for flow in flows:
         payee = flow["payee"] if flow["payee"] in NAMED_PARTIES else "association"
-        totals[(flow["month"], flow["payer"], payee, flow["kind"])] += flow["amount_eur"]
+        key = (flow["month"], flow["payer"], payee, flow["kind"], flow.get("need", ""))
+        totals[key] += flow["amount_eur"]
     return [
-        CashFlowRecord(m, payer, payee, kind, amount)
-        for (m, payer, payee, kind), amount in sorted(totals.items())
+        CashFlowRecord(m, payer, payee, kind, amount, need)
+        for (m, payer, payee, kind, need), amount in sorted(totals.items())
     ]
 
 

@@ -49,13 +49,14 @@ class TerritoryResult:
 
 @dataclass(frozen=True)
 class CashFlowRecord:
-    """Flows of one month, payer, payee role and kind, summed (associations pooled)."""
+    """Flows of one month, payer, payee role, kind and need, summed (associations pooled)."""
 
     month: int
     payer: str
     payee: str
     kind: str
     amount_eur: float
+    need: str = ""
 
 
 @dataclass

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from sim.delivery.needs import all_needs, need_keys
 from sim.errors import UserInputError, did_you_mean, shorten
 from sim.experiments import feasibility
 from sim.world.params import ModelParams
@@ -45,6 +46,8 @@ TOP_KEYS = (
     "params",
     "arms",
     "sweep",
+    "primary_outcome",
+    "values",
 )
 CITY_KEYS = ("source", "generate")
 GENERATE_KEYS = ("territories", "residents", "seed", "qpv_share")
@@ -188,6 +191,8 @@ class Scenario:
     text: str = ""
     source: str = "<string>"
     description_fr: str = ""
+    primary_outcome: str = "employment"
+    values_eur_per_outcome: dict[str, float] = field(default_factory=dict)
     follow_up_months: int = 0
 
     @property
@@ -352,6 +357,8 @@ def scenario_from_dict(
         source=source,
         description_fr=check.string(data, "description_fr") or "",
         follow_up_months=follow_up,
+        primary_outcome=_primary_outcome(check, data),
+        values_eur_per_outcome=_values(check, data.get("values", {})),
     )
     _check_size(check, scenario)
     _check_points(check, scenario)
@@ -401,6 +408,27 @@ class _Checker:
         if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
             raise self.fail(where, f"a whole number in [{low}, {high}]", value)
         return value
+
+
+def _primary_outcome(check: _Checker, data: Mapping[str, Any]) -> str:
+    """The need whose outcome conclusions rank arms on (jobs held 6 months by default)."""
+    value = data.get("primary_outcome", "employment")
+    if not isinstance(value, str) or value not in need_keys():
+        raise check.fail("primary_outcome", f"one of {', '.join(need_keys())}", value)
+    return value
+
+
+def _values(check: _Checker, table: Any) -> dict[str, float]:
+    """Euro values per outcome of each need, for the optional monetised view: the defaults of
+    the needs (sourced or marked illustrative), overridden by the scenario's ``[values]``."""
+    check.keys(table, need_keys(), "values")
+    values = {n.key: n.value_eur_per_outcome for n in all_needs()}
+    for need, value in table.items():
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok or not math.isfinite(value) or value < 0:
+            raise check.fail(f"values.{need}", "a number of euros >= 0", value)
+        values[need] = float(value)
+    return values
 
 
 def _city(check: _Checker, table: Any, base_dir: Path | None) -> CitySpec:

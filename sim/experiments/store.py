@@ -95,6 +95,8 @@ batches_table = Table(
     Column("name", Text, nullable=False),
     Column("description", Text, nullable=False),
     Column("description_fr", Text, nullable=False, default=""),
+    Column("primary_outcome", Text, nullable=False, default="employment"),
+    Column("values_eur_per_outcome", Text, nullable=False, default="{}"),
     Column("scenario_text", Text, nullable=False),
     Column("scenario_hash", Text, nullable=False),
     Column("scenario_path", Text, nullable=False),
@@ -682,6 +684,8 @@ class ResultStore:
         description_fr: str = "",
         territories: Sequence[Territory] = (),
         follow_up_months: int = 0,
+        primary_outcome: str = "employment",
+        values_eur_per_outcome: Mapping[str, float] | None = None,
     ) -> int:
         """Open the batch of a scenario: the existing one (resume) or a new one.
 
@@ -704,6 +708,8 @@ class ResultStore:
             description_fr: The scenario's description in French, if it has one.
             territories: The batch's city (its territory table), kept for reports and maps.
             follow_up_months: Of ``months``, those after the delivery horizon.
+            primary_outcome: The need whose outcome conclusions rank arms on.
+            values_eur_per_outcome: Euro values per outcome of each need (monetised view).
 
         Returns:
             The batch id.
@@ -727,6 +733,8 @@ class ResultStore:
                     name=name,
                     description=description,
                     description_fr=description_fr,
+                    primary_outcome=primary_outcome,
+                    values_eur_per_outcome=_json(dict(values_eur_per_outcome or {})),
                     scenario_text=scenario_text,
                     scenario_hash=scenario_hash,
                     scenario_path=scenario_path,

@@ -309,7 +309,7 @@ class CallForProjects(Mechanism):
     def _evaluate_and_decide(self, city: FundingContext, index: int, grant: FundedAction) -> None:
         pilot = city.action(index).spec
         result = city.evaluate(index, grant.until_month)
-        city.pay_evaluation(grant.evaluation_cost_eur, city.month)
+        city.pay_evaluation(grant.evaluation_cost_eur, city.month, need=grant.need)
         scale = result.ci_low > 0.0
         truly_works = pilot.true_effect > 0.0
         grant.stage = "pilot_evaluated"
@@ -377,7 +377,7 @@ class CallForProjects(Mechanism):
         for index, grant in sorted(city.state.funded.items()):
             if grant.stage == "scaled":
                 city.evaluate(index, city.month)
-                city.pay_evaluation(grant.evaluation_cost_eur, city.month)
+                city.pay_evaluation(grant.evaluation_cost_eur, city.month, need=grant.need)
 
 
 def _z(values: np.ndarray) -> np.ndarray:

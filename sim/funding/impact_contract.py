@@ -341,7 +341,7 @@ class ImpactContract(Mechanism):
         funding.contract_terms = terms
         funding.contract_monthly_operating_eur = self.places * cost
         self._draw(city, 1, INTERMEDIARY, TRANSACTION, transaction)
-        funding.ledger.pay(1, self.payer, INTERMEDIARY, TRANSACTION, self.payer_cost_eur)
+        funding.ledger.pay(1, self.payer, INTERMEDIARY, TRANSACTION, self.payer_cost_eur, need.key)
 
     def on_month(self, city: FundingContext) -> None:
         """Settle a payment date once its month's outcomes are known (at the start of the next
@@ -396,8 +396,9 @@ class ImpactContract(Mechanism):
         """The investor pays on the contract's behalf (capital drawn)."""
         if amount <= 0:
             return
-        city.state.ledger.pay(month, INVESTOR, payee, kind, amount)
-        city.state.signed_contract().drawdowns.append((month, amount))
+        contract = city.state.signed_contract()
+        city.state.ledger.pay(month, INVESTOR, payee, kind, amount, need_of(contract.outcome).key)
+        contract.drawdowns.append((month, amount))
 
     def _settle(self, city: FundingContext, month: int) -> None:
         """Evaluate outcomes up to ``month`` and pay what the settlement says is due."""
@@ -415,7 +416,14 @@ class ImpactContract(Mechanism):
         terms = funding.contract_terms
         assert terms is not None  # signed with the contract
         settlement = settle(terms, periods, contract.drawdowns)
-        funding.ledger.pay(month, self.payer, INVESTOR, REPAYMENT, settlement.payments[-1][1])
+        funding.ledger.pay(
+            month,
+            self.payer,
+            INVESTOR,
+            REPAYMENT,
+            settlement.payments[-1][1],
+            need_of(contract.outcome).key,
+        )
         contract.settlement = settlement.to_dict()
 
 

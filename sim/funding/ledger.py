@@ -85,6 +85,8 @@ class CashFlow:
         payee: Party that receives.
         kind: What the payment is for, one of the module's kind constants as a rule.
         amount_eur: Amount paid, >= 0.
+        need: The need the payment served (a need's key), or "" when it serves several (an
+            incubator, a programme's monitoring): costs per outcome are counted per need.
     """
 
     month: int
@@ -92,6 +94,7 @@ class CashFlow:
     payee: str
     kind: str
     amount_eur: float
+    need: str = ""
 
 
 class Ledger:
@@ -105,7 +108,9 @@ class Ledger:
         """Create an empty ledger."""
         self._flows: list[CashFlow] = []
 
-    def pay(self, month: int, payer: str, payee: str, kind: str, amount_eur: float) -> None:
+    def pay(
+        self, month: int, payer: str, payee: str, kind: str, amount_eur: float, need: str = ""
+    ) -> None:
         """Record one payment.
 
         Args:
@@ -128,7 +133,7 @@ class Ledger:
             raise UserInputError(f"payee must differ from payer, got payer == payee == {payer!r}")
         if amount == 0.0:
             return
-        self._flows.append(CashFlow(month_checked, payer, payee, kind, amount))
+        self._flows.append(CashFlow(month_checked, payer, payee, kind, amount, need))
 
     @property
     def flows(self) -> tuple[CashFlow, ...]:
@@ -216,6 +221,7 @@ class Ledger:
                 "payee": flow.payee,
                 "kind": flow.kind,
                 "amount_eur": flow.amount_eur,
+                "need": flow.need,
             }
             for flow in self._flows
         ]

@@ -34,6 +34,7 @@ class FundedAction:
     territory: int = -1
     works: bool | None = None
     evaluation_cost_eur: float = 0.0
+    need: str = ""
 
 
 @dataclass(frozen=True)

@@ -171,6 +171,7 @@ class FundingContext:
             territory=territory,
             works=works,
             evaluation_cost_eur=evaluation_cost_eur,
+            need=action.need.key,
         )
         return action
 
@@ -191,7 +192,7 @@ class FundingContext:
         for grant in self.state.funded.values():
             if grant.from_month <= month <= grant.until_month:
                 self.state.ledger.pay(
-                    month, grant.payer, grant.payee, grant.kind, grant.monthly_eur
+                    month, grant.payer, grant.payee, grant.kind, grant.monthly_eur, grant.need
                 )
 
     def evaluate(self, index: int, month: int) -> EvaluationRecord:
@@ -203,9 +204,12 @@ class FundingContext:
         self.state.evaluations.append(record)
         return record
 
-    def pay_evaluation(self, cost_eur: float, month: int, payer: str = CITY) -> None:
-        """Pay a reserved evaluation to the evaluator."""
-        self.state.ledger.pay(month, payer, EVALUATOR, EVALUATION, cost_eur)
+    def pay_evaluation(
+        self, cost_eur: float, month: int, payer: str = CITY, need: str = ""
+    ) -> None:
+        """Pay a reserved evaluation to the evaluator (of an action answering ``need``, or of
+        several when it is "")."""
+        self.state.ledger.pay(month, payer, EVALUATOR, EVALUATION, cost_eur, need)
 
     def observed_barrier(self) -> np.ndarray:
         """The barrier score as evaluators measure it (noisy, fixed per resident)."""

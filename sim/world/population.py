@@ -143,6 +143,10 @@ class Population:
         self.sustained_job_count = np.zeros(n, dtype=np.int16)
         self.a1_month = np.full(n, NOT_YET, dtype=np.int16)
         self.claim_month = np.full(n, NOT_YET, dtype=np.int16)
+        # First month a resident was entitled to the RSA without claiming it: in need of the right.
+        self.rights_gap_month = np.where(self.rsa_eligible & ~self.rsa_claimed, 0, NOT_YET).astype(
+            np.int16
+        )
         self.months_employed = np.zeros(n, dtype=np.int16)
         self.public_cost_eur = np.zeros(n, dtype=np.float64)
 
@@ -305,6 +309,7 @@ class Population:
         entering = ending[~self.employed[ending] & ~self.rsa_eligible[ending]]
         self.rsa_eligible[entering] = True
         waiting = np.flatnonzero(self.rsa_eligible & ~self.rsa_claimed)
+        self.rights_gap_month[waiting[self.rights_gap_month[waiting] == NOT_YET]] = month
         hazard = np.where(
             self.rights_aware[waiting],
             np.float32(p.takeup_hazard_aware_per_month),
