@@ -18,8 +18,8 @@ def _arm(spending: np.ndarray, outcomes: np.ndarray) -> pd.DataFrame:
     return pd.DataFrame(
         {
             "replication": np.arange(len(spending)),
-            "public_spending_eur": spending,
-            "true_additional_outcomes": outcomes,
+            "public_spending_eur_employment": spending,
+            "true_additional_employment": outcomes,
         }
     )
 
@@ -48,10 +48,10 @@ def test_paired_difference_sees_what_overlapping_intervals_hide() -> None:
     cheap = _arm(np.full(10, 100_000.0), outcomes)
     dear = _arm(np.full(10, 110_000.0), outcomes + rng.normal(0, 1, 10))  # ...the gap does not
     _, _, cheap_high, _ = ratio_interval(
-        cheap["public_spending_eur"], cheap["true_additional_outcomes"]
+        cheap["public_spending_eur_employment"], cheap["true_additional_employment"]
     )
     _, dear_low, _, _ = ratio_interval(
-        dear["public_spending_eur"], dear["true_additional_outcomes"]
+        dear["public_spending_eur_employment"], dear["true_additional_employment"]
     )
     assert dear_low < cheap_high, "the separate intervals overlap"
     diff, low, _ = paired_ratio_difference(cheap, dear)

@@ -72,12 +72,12 @@ def test_a_failing_run_is_stored_and_the_batch_goes_on(
     run, so the failure is injected.)"""
     from sim.experiments import batch
 
-    def failing(name: str, **params: object) -> object:
+    def failing(name: str, params: dict[str, object]) -> object:
         if name == "impact_contract":
             raise RuntimeError("no association named 'nobody'")
         return make_mechanism(name, **params)
 
-    monkeypatch.setattr(batch, "make_mechanism", failing)
+    monkeypatch.setattr(batch, "arm_mechanism", failing)
     scenario = parse_scenario(TINY, source="tiny.toml")
     with ResultStore(str(tmp_path / "f.db")) as store:
         summary = run_batch(scenario, store, make_executor("serial"), progress=False)
@@ -216,7 +216,8 @@ def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> N
     finally:
         os.chdir(cwd)
     assert "batch 1 'tiny': 6/6 runs done, 0 failed, finished" in table
-    assert "true additional outcomes" in table
+    assert "jobs held 6 months" in table
+    assert "true additional" in table
     assert "plan" in table
     frame = pd.read_csv(__import__("io").StringIO(csv_text))
     assert set(frame["arm"]) == {"plan", "cis"}
@@ -231,9 +232,9 @@ def test_compare_intervals_come_from_paired_replications(tmp_path: Path) -> None
     metrics = _batch(tmp_path, "serial")
     comparison = compare_arms(metrics)
     row = comparison[
-        (comparison["arm"] == "plan") & (comparison["metric"] == "true_additional_outcomes")
+        (comparison["arm"] == "plan") & (comparison["metric"] == "true_additional_employment")
     ].iloc[0]
-    values = metrics[metrics["arm"] == "plan"]["true_additional_outcomes"]
+    values = metrics[metrics["arm"] == "plan"]["true_additional_employment"]
     assert row["mean"] == pytest.approx(values.mean())
     assert row["replications"] == 2
     half = 12.706 * values.std(ddof=1) / math.sqrt(2)

@@ -346,8 +346,8 @@ def test_zero_effect_programme_adds_nothing_despite_many_counted_outcomes(
 
     metrics = run_metrics(_plan_with_effectiveness(demo_city, 0.0), twin_seed_4)
     assert metrics["true_additional_employment"] == 0
-    assert metrics["counted_outcomes"] > 200
-    assert metrics["deadweight_share_of_counted"] == 1.0
+    assert metrics["counted_employment"] > 200
+    assert metrics["deadweight_share_of_counted_employment"] == 1.0
     assert metrics["measured_additional_employment"] > 200
 
 

@@ -178,7 +178,11 @@ def test_scenario_example_prints_arms_side_by_side(
         ("status_quo", 0),
         ("status_quo", 1),
     ]
-    outcomes = runs.set_index("arm")["true_additional_outcomes"]
+    outcomes = runs.set_index("arm")["true_additional_employment"]
     assert outcomes["planned"].notna().all()
     assert outcomes["status_quo"].isna().all()
-    assert outputs[1].splitlines()[0].split() == ["arm", "replication", "true_additional_outcomes"]
+    assert outputs[1].splitlines()[0].split() == [
+        "arm",
+        "replication",
+        "true_additional_employment",
+    ]

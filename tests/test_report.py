@@ -143,15 +143,18 @@ def test_scenario_name_and_description_are_escaped(reports: dict[str, Path], lan
 def test_conclusions_name_the_arm_with_the_best_cost(
     batch: Results, reports: dict[str, Path], lang: str
 ) -> None:
-    """The first conclusion names the arm with the lowest cost per outcome by its readable name."""
+    """The first conclusion names the arm with the lowest public cost per true additional job
+    held 6 months (the primary outcome) by its readable name."""
     comparison = compare_arms(batch.metrics)
-    cost = comparison[comparison["metric"] == "cost_eur_per_additional_outcome"]
+    cost = comparison[comparison["metric"] == "public_cost_eur_per_additional_employment"]
     cost = cost.dropna(subset=["mean"])
     best = str(cost.loc[cost["mean"].idxmin(), "arm"])
     labels = Labels(lang)
     name = labels.arm(best)
     assert name != best
-    lead = labels.t("concl.best", arm=name, cost="", low="", high="").split(name)[0] + name
+    outcome = labels.t("outcome.employment")
+    lead = labels.t("concl.best", arm=name, outcome=outcome, cost="", low="", high="")
+    lead = lead.split(name)[0] + name
     text = " ".join(section(reports[lang].read_text(encoding="utf-8"), "conclusions").split())
     assert " ".join(lead.split()) in text
 
@@ -185,15 +188,18 @@ def conclusion_items(page: str, title: str) -> list[str]:
     ]
 
 
-def effect_verdicts(items: list[str], labels: Labels, arms: list[str]) -> dict[str, str]:
+def effect_verdicts(
+    items: list[str], labels: Labels, arms: list[str], need: str = "employment"
+) -> dict[str, str]:
     """For each arm, the verdict ('noise', 'clear' or 'one_replication') its effect sentence
-    ends with."""
+    on one need (jobs held 6 months by default) ends with."""
     verdicts: dict[str, str] = {}
+    outcome = labels.t(f"outcome.{need}")
     for arm in arms:
         name = labels.arm(arm)
         after_name = labels.t("concl.outcomes").split("{arm}")[1].split("{n}")[0]
         lead = words(name[:1].upper() + name[1:] + after_name)
-        mine = [item for item in items if words(item).startswith(lead)]
+        mine = [item for item in items if words(item).startswith(lead) and outcome in words(item)]
         assert len(mine) == 1, (arm, items)
         found = [
             key
@@ -210,9 +216,9 @@ def test_effect_verdicts_follow_the_comparison_table(
     batch: Results, reports: dict[str, Path], lang: str
 ) -> None:
     """Each arm's effect sentence calls the difference with the status quo noise exactly when
-    the comparison table's 95 % interval of true additional outcomes contains zero."""
+    the comparison table's 95 % interval of true additional jobs contains zero."""
     comparison = compare_arms(batch.metrics)
-    rows = comparison[comparison["metric"] == "true_additional_outcomes"]
+    rows = comparison[comparison["metric"] == "true_additional_employment"]
     expected = {
         str(r.arm): "noise" if r.ci_low <= 0 <= r.ci_high else "clear" for r in rows.itertuples()
     }
@@ -237,10 +243,10 @@ def _batch_data(outcomes: dict[str, list[float]], spending_eur: float) -> BatchD
                     "arm": arm,
                     "mechanism": "planned" if arm != TWIN else TWIN,
                     "status": "done",
-                    "true_additional_outcomes": value,
-                    "measured_additional_outcomes": max(value, 0.0),
+                    "true_additional_employment": value,
+                    "measured_additional_employment": max(value, 0.0),
                     "public_spending_eur": spend,
-                    "cost_eur_per_additional_outcome": spend / value if value > 0 else np.nan,
+                    "public_spending_eur_employment": spend,
                 }
             )
     metrics = pd.DataFrame(rows)
@@ -284,14 +290,15 @@ def test_conclusions_give_the_verdict_the_numbers_imply(lang: str) -> None:
         "second_plan": "clear",
     }
     (value,) = sections[labels.t("concl.value_title")]
-    lead = labels.t("concl.best", arm=labels.arm("planned"), cost="", low="", high="")
-    assert value.startswith(_capitalised_words(lead.split(labels.arm("planned"))[0]))
-    assert labels.arm("planned") in value.split(".")[0]
+    outcome = labels.t("outcome.employment")
+    assert value.startswith(labels.t("concl.primary", outcome=outcome))
+    lead = labels.t(
+        "concl.best", arm=labels.arm("planned"), outcome=outcome, cost="", low="", high=""
+    )
+    assert lead.split(labels.arm("planned"))[0] in value
+    best = value.split(lead.split(labels.arm("planned"))[0])[1]
+    assert best.startswith(labels.arm("planned"))
     assert " ".join(labels.t("concl.rank_clear").split()) in " ".join(value.split())
-
-
-def _capitalised_words(text: str) -> str:
-    return text[:1].upper() + text[1:]
 
 
 def test_provenance_names_the_batch(batch: Results, reports: dict[str, Path]) -> None:

@@ -11,7 +11,6 @@ import io
 import json
 import math
 import re
-import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -27,23 +26,15 @@ from matplotlib.ticker import MaxNLocator
 
 from sim.dashboard.contracts import FeasibleRegion, TermsSummary
 from sim.dashboard.texts import Texts
+from sim.delivery.needs import need_keys
 from sim.experiments.store import ResultStore
 from sim.reading import figures
-from sim.reading.analysis import HEADLINE, compare_arms
+from sim.reading.analysis import HEADLINE, compare_arms, cost_ratio_parts
 from sim.reading.report import BatchData, batch_city, load_batch
 
-NEEDS = ("employment", "french", "rights")
+NEEDS = need_keys()
 
 # ---------------------------------------------------------------------------- opening results
-
-
-def readonly_url(db: str) -> str:
-    """A SQLAlchemy URL opening a SQLite file read-only (other URLs are returned as given: the
-    database's own permissions decide there)."""
-    if "://" in db:
-        return db
-    path = urllib.parse.quote(str(Path(db).resolve()))
-    return f"sqlite:///file://{path}?mode=ro&uri=true"
 
 
 def databases(db: str | None) -> list[str]:
@@ -59,7 +50,7 @@ def databases(db: str | None) -> list[str]:
 
 def batch_choices(db: str) -> list[tuple[int, str]]:
     """(id, 'id: name (status)') of every batch of a database, latest first."""
-    with ResultStore(readonly_url(db)) as store:
+    with ResultStore(db, read_only=True) as store:
         batches = store.batches()
     return [
         (int(row.id), f"{row.id}: {row.name} ({row.status})")
@@ -69,7 +60,7 @@ def batch_choices(db: str) -> list[tuple[int, str]]:
 
 def load(db: str, batch: int | None) -> BatchData:
     """One batch's frames, read without ever writing to the database."""
-    return load_batch(readonly_url(db), batch)
+    return load_batch(db, batch)  # opens the database read-only
 
 
 def point_values(data: BatchData) -> dict[int, dict[str, Any]]:
@@ -93,14 +84,15 @@ def comparison_rows(
     names = [
         *(f"true_additional_{need}" for need in NEEDS),
         *(f"measured_additional_{need}" for need in NEEDS),
+        *(f"deadweight_share_of_counted_{need}" for need in NEEDS),
+        *(f"public_cost_eur_per_additional_{need}" for need in NEEDS),
+        *(f"society_cost_eur_per_additional_{need}" for need in NEEDS),
         "participants",
-        "deadweight_share_of_counted",
-        "cost_eur_per_additional_outcome",
         "reach_share_barrier_q4",
         "creaming_index",
         "npv_eur",
     ]
-    names = [n for n in names if n in metrics.columns]
+    names = [n for n in names if n in metrics.columns or cost_ratio_parts(n) is not None]
     comparison = compare_arms(metrics, names)
     if comparison.empty:
         return [], []

@@ -33,6 +33,7 @@ from sim.errors import UserInputError
 from sim.experiments.metrics import fill_result
 from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult
 from sim.experiments.scenario import RunSpec, Scenario, TaskSpec
+from sim.funding.base import Mechanism
 from sim.funding.registry import MECHANISMS
 from sim.simulation.output import RunOutput
 from sim.simulation.run import simulate
@@ -54,7 +55,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         params = ModelParams().with_overrides(**twin_spec.model_params)
         twin = simulate(
             city,
-            MECHANISMS["status_quo"](),
+            arm_mechanism("status_quo", {}),
             twin_spec.seed,
             twin_spec.months,
             params,
@@ -73,8 +74,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
     for spec in task.arms:
         arm_started = time.time()
         try:
-            # Validated when the scenario was read, and by the model that receives it.
-            mechanism = MECHANISMS[spec.mechanism](**spec.mechanism_params)
+            mechanism = arm_mechanism(spec.mechanism, spec.mechanism_params)
             output = simulate(
                 city,
                 mechanism,
@@ -88,6 +88,12 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))
     return results
+
+
+def arm_mechanism(name: str, params: dict[str, Any]) -> Mechanism:
+    """The mechanism of an arm (its parameters were validated when the scenario was read, and
+    are again by the model that receives it)."""
+    return MECHANISMS[name](**params)
 
 
 def _specs(task: TaskSpec) -> list[RunSpec]:

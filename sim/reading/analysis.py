@@ -14,23 +14,67 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from sim.delivery.needs import all_needs, need_keys
 from sim.funding.ledger import PUBLIC_PAYERS
 
 TWIN = "status_quo"
 
+#: Per-need metrics, in the order shown, with a label template ({outcome}: the need's outcome)
+#: and a unit. Outcomes of different needs are never added together.
+NEED_METRICS: tuple[tuple[str, str, str], ...] = (
+    ("true_additional_{need}", "{outcome}: true additional", "outcomes"),
+    ("measured_additional_{need}", "  validated by the evaluators", "outcomes"),
+    ("deadweight_share_of_counted_{need}", "  deadweight share of those counted", "share"),
+    ("public_cost_eur_per_additional_{need}", "  public cost per true additional", "EUR"),
+    ("society_cost_eur_per_additional_{need}", "  cost to society per true additional", "EUR"),
+)
+#: Cost-per-outcome metrics: a ratio of means (spending over outcomes) with a bootstrap interval.
+COST_RATIOS = {
+    "public_cost_eur_per_additional_{need}": "public_spending_eur_{need}",
+    "society_cost_eur_per_additional_{need}": "society_spending_eur_{need}",
+}
+
+
+#: How the shipped needs' outcomes read in a table, counted (a need without one reads as its
+#: ``outcome``).
+OUTCOME_LABELS = {
+    "employment": "jobs held 6 months",
+    "french": "French A1 levels reached",
+    "rights": "RSA rights claimed",
+}
+
+
+def outcome_label(need: str) -> str:
+    """The outcomes of a need, in words (English)."""
+    return OUTCOME_LABELS.get(need) or next(n.outcome for n in all_needs() if n.key == need)
+
+
+def _need_headline() -> dict[str, tuple[str, str]]:
+    return {
+        metric.format(need=need.key): (label.format(outcome=outcome_label(need.key)), unit)
+        for need in all_needs()
+        for metric, label, unit in NEED_METRICS
+    }
+
+
+def cost_ratio_parts(metric: str) -> tuple[str, str] | None:
+    """(numerator, denominator) of a per-need cost-per-outcome metric, or None."""
+    for pattern, numerator in COST_RATIOS.items():
+        for need in need_keys():
+            if metric == pattern.format(need=need):
+                return numerator.format(need=need), f"true_additional_{need}"
+    return None
+
+
 #: Metrics shown side by side, in order, with a short label and a unit.
 HEADLINE: dict[str, tuple[str, str]] = {
     "participants": ("participants", "people"),
-    "true_additional_outcomes": ("true additional outcomes", "outcomes"),
-    "true_additional_employment": ("  of which jobs held 6 months", "outcomes"),
-    "true_additional_french": ("  of which French A1 reached", "outcomes"),
-    "true_additional_rights": ("  of which RSA rights claimed", "outcomes"),
-    "measured_additional_outcomes": ("outcomes the evaluators validated", "outcomes"),
-    "deadweight_share_of_counted": ("deadweight share of counted outcomes", "share"),
+    **_need_headline(),
     "public_spending_eur": ("public spending", "EUR"),
+    "society_cost_eur": ("cost to society", "EUR"),
+    "investor_net_eur": ("investor's net result", "EUR"),
     "avoided_public_cost_eur": ("public costs avoided", "EUR"),
     "npv_eur": ("net present value to the public purse", "EUR"),
-    "cost_eur_per_additional_outcome": ("spending per true additional outcome", "EUR"),
     "reach_share_barrier_q4": ("participants from the hardest quarter", "share"),
     "creaming_index": ("creaming index (0 = none)", "index"),
     "decision_accuracy": ("right scale/stop decisions", "share"),
@@ -48,9 +92,10 @@ SHARE_UNITS = ("share", "share of runs")
 NON_NEGATIVE = (
     "participants",
     "public_spending_eur",
+    "society_cost_eur",
     "contract_payments_eur",
-    "measured_additional_outcomes",
-    "counted_outcomes",
+    *(f"measured_additional_{need}" for need in need_keys()),
+    *(f"counted_{need}" for need in need_keys()),
 )
 #: Fewer replications than this give no bootstrap interval (percentiles of so few are noise).
 MIN_BOOTSTRAP_REPLICATIONS = 5
@@ -86,6 +131,14 @@ def proportion_interval(
     return float(x.mean()), float(interval.low), float(interval.high), n
 
 
+def _available(frame: pd.DataFrame, metric: str) -> bool:
+    """Whether a metric has values in a frame, or (a cost per outcome) the parts of its ratio."""
+    parts = cost_ratio_parts(metric)
+    if parts is not None:
+        return set(parts) <= set(frame.columns)
+    return metric in frame.columns and bool(frame[metric].notna().any())
+
+
 def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.DataFrame:
     """Arms side by side: per sweep point, arm and metric, the mean across replications of the
     paired difference with the status quo and its 95 % interval.
@@ -95,17 +148,17 @@ def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.Da
         names: metrics to compare (default: the headline ones present).
     """
     done = metrics[(metrics["status"] == "done") & (metrics["arm"] != TWIN)]
-    names = names or [m for m in HEADLINE if m in done.columns and done[m].notna().any()]
+    names = names or [m for m in HEADLINE if _available(done, m)]
     rows: list[dict[str, Any]] = []
     for (point, arm), group in done.groupby(["point", "arm"], sort=False):
         for name in names:
             label, unit = HEADLINE.get(name, (name, ""))
             if unit == "share of runs":
                 mean, low, high, n = proportion_interval(group[name])
-            elif name == "cost_eur_per_additional_outcome":
-                mean, low, high, n = ratio_interval(
-                    group["public_spending_eur"], group["true_additional_outcomes"]
-                )
+            elif (parts := cost_ratio_parts(name)) is not None:
+                if not set(parts) <= set(group.columns):
+                    continue
+                mean, low, high, n = ratio_interval(group[parts[0]], group[parts[1]])
             else:
                 mean, low, high, n = mean_interval(group[name])
             if n == 0:
@@ -174,8 +227,8 @@ def ratio_interval(
 def paired_ratio_difference(
     first: pd.DataFrame,
     second: pd.DataFrame,
-    numerator: str = "public_spending_eur",
-    denominator: str = "true_additional_outcomes",
+    numerator: str = "public_spending_eur_employment",
+    denominator: str = "true_additional_employment",
     level: float = 0.95,
     resamples: int = 2000,
 ) -> tuple[float, float, float]:
@@ -249,7 +302,7 @@ def format_cell(mean: float, low: float, high: float, unit: str) -> str:
 
 # ---------------------------------------------------------------------------- figure data
 #: Per-territory true additional outcomes, one column per need.
-NEED_COLUMNS = ("true_additional_employment", "true_additional_french", "true_additional_rights")
+NEED_COLUMNS = tuple(f"true_additional_{need}" for need in need_keys())
 #: Mechanism whose runs carry contract metrics.
 IMPACT_CONTRACT = "impact_contract"
 #: Percentiles of the bands drawn across replications.
@@ -316,7 +369,6 @@ TERRITORY_EFFECT_COLUMNS = [
     "territory",
     "qpv",
     "replications",
-    "true_additional_outcomes",
     *NEED_COLUMNS,
     "participants",
     "unemployment_rate_difference",
@@ -332,7 +384,7 @@ def territory_effects(territories: pd.DataFrame) -> pd.DataFrame:
 
     Returns:
         One row per point, arm and territory: ``qpv``, ``replications``, the mean true
-        additional outcomes (all needs, then each need), mean ``participants`` and the mean
+        additional outcomes of each need (never added up), mean ``participants`` and the mean
         difference of the end-of-run unemployment rate with the twin
         (``unemployment_rate_difference``, a fraction).
     """
@@ -340,14 +392,11 @@ def territory_effects(territories: pd.DataFrame) -> pd.DataFrame:
     if arms.empty:
         return pd.DataFrame(columns=TERRITORY_EFFECT_COLUMNS)
     arms = arms.assign(
-        true_additional_outcomes=arms[list(NEED_COLUMNS)].sum(axis=1).astype(float),
         unemployment_rate_difference=arms["unemployment_rate_end"]
         - arms["unemployment_rate_end_twin"],
     )
     grouped = arms.groupby(["point", "arm", "territory"], sort=True)
-    means = grouped[
-        ["true_additional_outcomes", *NEED_COLUMNS, "participants", "unemployment_rate_difference"]
-    ].mean()
+    means = grouped[[*NEED_COLUMNS, "participants", "unemployment_rate_difference"]].mean()
     summary = means.assign(
         qpv=grouped["qpv"].first().astype(bool), replications=grouped["replication"].nunique()
     ).reset_index()

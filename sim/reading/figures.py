@@ -38,6 +38,7 @@ from sim.reading.analysis import (
     cash_flow_summary,
     compare_arms,
     contract_runs,
+    cost_ratio_parts,
     pilot_decision_rates,
     reach_by_quartile,
     series_bands,
@@ -272,7 +273,7 @@ def _errors(means: Sequence[float], lows: Sequence[float], highs: Sequence[float
 
 def _comparison(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
     """compare_arms on the metrics present, indexed by (arm, metric)."""
-    present = [n for n in names if n in frame.columns or n == "cost_eur_per_additional_outcome"]
+    present = [n for n in names if n in frame.columns or cost_ratio_parts(n) is not None]
     comparison = compare_arms(frame, present)
     return comparison.set_index(["arm", "metric"])
 
@@ -384,16 +385,19 @@ def outcomes_over_time(
     return fig
 
 
-def true_vs_validated(metrics: pd.DataFrame, labels: Labels, point: int | None = None) -> Figure:
-    """Paired horizontal bars per arm (any number of arms, one row each): true additional
-    outcomes (arm minus twin) and the outcomes its evaluators validated, with the deadweight
-    share of counted outcomes under each arm's name."""
+def true_vs_validated(
+    metrics: pd.DataFrame, labels: Labels, point: int | None = None, need: str = "employment"
+) -> Figure:
+    """Paired horizontal bars per arm (any number of arms, one row each) for one need's
+    outcome: true additional outcomes (arm minus twin) and the outcomes its evaluators
+    validated, with the deadweight share of counted outcomes under each arm's name."""
     done = _done_arms(metrics)
     if done.empty:
         raise NoDataError(labels.t("nodata.arms"))
     frame, note = _select_point(done, point, labels)
-    names = ["true_additional_outcomes", "measured_additional_outcomes"]
-    comparison = _comparison(frame, [*names, "deadweight_share_of_counted"])
+    names = [f"true_additional_{need}", f"measured_additional_{need}"]
+    comparison = _comparison(frame, [*names, f"deadweight_share_of_counted_{need}"])
+    outcome = labels.t(f"outcome.{need}")
     arms = arm_order(frame["arm"].unique(), labels.names.arm_order)
     colours = arm_colours(arms)
     fig = _figure(10, 1.9 + 0.85 * len(arms))
@@ -433,14 +437,14 @@ def true_vs_validated(metrics: pd.DataFrame, labels: Labels, point: int | None =
             )
     ticks = []
     for arm in arms:
-        share = _cell(comparison, arm, "deadweight_share_of_counted")[0]
+        share = _cell(comparison, arm, f"deadweight_share_of_counted_{need}")[0]
         tick = "\n".join(textwrap.wrap(labels.arm(arm), 34))
         if math.isfinite(share):
             tick += "\n" + labels.t("fig.validated.deadweight", share=labels.pct(share))
         ticks.append(tick)
     ax.set_yticks(y, ticks, fontsize=8.5)
     ax.axvline(0.0, color="black", linewidth=0.8)
-    ax.set_xlabel(labels.t("fig.validated.ylabel"))
+    ax.set_xlabel(labels.t("fig.validated.ylabel", outcome=outcome))
     _round_ticks(ax.xaxis, labels)
     low, high = min([*every, 0.0]), max([*every, 0.0])
     ax.set_xlim(low - 0.05 * (high - low), high + 0.18 * (high - low or 1.0))
@@ -456,60 +460,82 @@ def true_vs_validated(metrics: pd.DataFrame, labels: Labels, point: int | None =
     )
     _title(
         fig,
-        labels.t("fig.validated.title"),
+        labels.t("fig.validated.title", outcome=_capitalised(outcome)),
         [note, _replication_note(replications, labels, "fig.error_bars")],
     )
     return fig
 
 
-def cost_per_outcome(metrics: pd.DataFrame, labels: Labels, point: int | None = None) -> Figure:
-    """Public spending per true additional outcome per arm, with its bootstrap interval."""
+def cost_per_outcome(
+    metrics: pd.DataFrame, labels: Labels, point: int | None = None, need: str = "employment"
+) -> Figure:
+    """Spending per true additional outcome of one need, per arm, with bootstrap intervals:
+    public spending (plain bars) and the cost to society (hatched: every payer, the investor's
+    loss included)."""
     done = _done_arms(metrics)
     if done.empty:
         raise NoDataError(labels.t("nodata.arms"))
     frame, note = _select_point(done, point, labels)
-    comparison = _comparison(frame, ["cost_eur_per_additional_outcome"])
+    public = f"public_cost_eur_per_additional_{need}"
+    society = f"society_cost_eur_per_additional_{need}"
+    comparison = _comparison(frame, [public, society])
     arms = arm_order(frame["arm"].unique(), labels.names.arm_order)
-    cells = [_cell(comparison, arm, "cost_eur_per_additional_outcome") for arm in arms]
-    if not any(math.isfinite(c[0]) for c in cells):
+    rows = [(public, "", 1.0, 0.19), (society, "//", 0.45, -0.19)]
+    cells = {name: [_cell(comparison, arm, name) for arm in arms] for name, *_ in rows}
+    finite = [c for name in cells for c in cells[name] if math.isfinite(c[0])]
+    if not finite:
         raise NoDataError(labels.t("nodata.cost"))
     colours = arm_colours(arms)
-    fig = _figure(10, 1.6 + 0.6 * len(arms) + 1.0)
+    fig = _figure(10, 1.6 + 0.85 * len(arms) + 1.0)
     ax = fig.add_subplot()
     y = np.arange(len(arms), dtype=float)[::-1]
-    means = [c[0] if math.isfinite(c[0]) else 0.0 for c in cells]
-    highest = max((c[2] if math.isfinite(c[2]) else c[0]) for c in cells if math.isfinite(c[0]))
+    highest = max((c[2] if math.isfinite(c[2]) else c[0]) for c in finite)
     divisor, unit = money_unit(highest, labels)
-    ax.barh(
-        y,
-        np.array(means) / divisor,
-        0.6,
-        color=[colours[a] for a in arms],
-        xerr=_scaled(_errors(means, [c[1] for c in cells], [c[2] for c in cells]), 1 / divisor),
-        capsize=4,
-        error_kw={"elinewidth": 1.0},
-    )
-    texts = labels.eurs([c[0] for c in cells])
-    for position, cell, text in zip(y, cells, texts, strict=True):
-        end = cell[2] if math.isfinite(cell[2]) else cell[0]
-        ax.annotate(
-            text if math.isfinite(cell[0]) else labels.t("fig.cost.undefined"),
-            (max(end, 0.0) / divisor if math.isfinite(end) else 0.0, position),
-            xytext=(6, 0),
-            textcoords="offset points",
-            va="center",
-            fontsize=9,
+    for name, hatch, alpha, offset in rows:
+        mine = cells[name]
+        means = [c[0] if math.isfinite(c[0]) else 0.0 for c in mine]
+        ax.barh(
+            y + offset,
+            np.array(means) / divisor,
+            0.36,
+            color=[colours[a] for a in arms],
+            alpha=alpha,
+            hatch=hatch,
+            edgecolor="black",
+            linewidth=0.6,
+            xerr=_scaled(_errors(means, [c[1] for c in mine], [c[2] for c in mine]), 1 / divisor),
+            capsize=3,
+            error_kw={"elinewidth": 1.0},
         )
+        texts = labels.eurs([c[0] for c in mine])
+        for position, cell, text in zip(y + offset, mine, texts, strict=True):
+            end = cell[2] if math.isfinite(cell[2]) else cell[0]
+            ax.annotate(
+                text if math.isfinite(cell[0]) else labels.t("fig.cost.undefined"),
+                (max(end, 0.0) / divisor if math.isfinite(end) else 0.0, position),
+                xytext=(6, 0),
+                textcoords="offset points",
+                va="center",
+                fontsize=8,
+            )
     ax.set_yticks(y, ["\n".join(textwrap.wrap(labels.arm(a), 34)) for a in arms], fontsize=9)
     ax.set_xlabel(labels.t("fig.cost.xlabel", unit=unit))
     _round_ticks(ax.xaxis, labels)
     ax.set_xlim(0, highest / divisor * 1.5)
     ax.set_ylim(-0.6, len(arms) - 0.4)
     ax.grid(axis="x", alpha=0.3)
-    replications = max(c[3] for c in cells)
+    replications = max(c[3] for c in finite)
+    _legend_below(
+        fig,
+        [
+            Patch(facecolor="#999999", edgecolor="black"),
+            Patch(facecolor="#999999", alpha=0.45, hatch="//", edgecolor="black"),
+        ],
+        [labels.t("fig.cost.public"), labels.t("fig.cost.society")],
+    )
     _title(
         fig,
-        labels.t("fig.cost.title"),
+        labels.t("fig.cost.title", outcome=_capitalised(labels.t(f"outcome.{need}"))),
         [note, _replication_note(replications, labels, "fig.error_bars")],
     )
     return fig
@@ -746,10 +772,15 @@ def reach_by_barrier(metrics: pd.DataFrame, labels: Labels, point: int | None = 
 
 
 def territory_map(
-    territories: pd.DataFrame, city: City, labels: Labels, point: int | None = None
+    territories: pd.DataFrame,
+    city: City,
+    labels: Labels,
+    point: int | None = None,
+    need: str = "employment",
 ) -> Figure:
     """The micro-territory network on the city map, one panel per arm, coloured by the mean true
-    additional outcomes per 1,000 working-age residents; priority neighbourhoods (QPV) outlined.
+    additional outcomes of one need per 1,000 working-age residents; priority neighbourhoods
+    (QPV) outlined.
 
     Territories are placed by the table's positions (``x``, ``y``; a spring layout when the table
     has none); nodes are sized to the distance between neighbours so that they never cover each
@@ -762,6 +793,7 @@ def territory_map(
         city: the batch's city (positions ``x``, ``y`` and neighbours).
         labels: texts of one language.
         point: sweep point (default: the first).
+        need: the need whose outcomes colour the map (the scenario's primary outcome, say).
     """
     if territories.empty:
         raise NoDataError(labels.t("nodata.territories"))
@@ -777,7 +809,7 @@ def territory_map(
     values = {}
     for arm in arms:
         mine = effects[effects["arm"] == arm].set_index("territory")
-        outcomes = mine["true_additional_outcomes"].reindex(ids).to_numpy(dtype=float)
+        outcomes = mine[f"true_additional_{need}"].reindex(ids).to_numpy(dtype=float)
         values[arm] = outcomes / np.maximum(population, 1.0) * 1000.0
     finite = np.concatenate([v[np.isfinite(v)] for v in values.values()])
     extent = float(np.percentile(np.abs(finite), 95)) if len(finite) else 1.0
@@ -819,7 +851,7 @@ def territory_map(
     colorbar = fig.colorbar(
         mpl.cm.ScalarMappable(norm=norm, cmap=cmap),
         ax=list(axes[: len(arms)]),
-        label=labels.t("fig.map.colorbar", thousand=thousand),
+        label=labels.t("fig.map.colorbar", thousand=thousand, outcome=labels.t(f"outcome.{need}")),
         shrink=0.8,
         extend="both" if float(np.abs(finite).max(initial=0.0)) > extent else "neither",
     )
@@ -844,7 +876,8 @@ def territory_map(
     )
     replications = int(effects["replications"].max())
     notes = [note, labels.t("fig.one_replication") if replications < 2 else None]
-    _title(fig, labels.t("fig.map.title", thousand=thousand), notes)
+    outcome = labels.t(f"outcome.{need}")
+    _title(fig, labels.t("fig.map.title", thousand=thousand, outcome=outcome), notes)
     fig.draw_without_rendering()  # the layout is final: place the labels where they fit
     for ax, arm in zip(axes, arms, strict=False):
         strength = [abs(float(norm(v)) - 0.5) if math.isfinite(v) else 0.0 for v in values[arm]]
@@ -1150,3 +1183,8 @@ def _plain(value: Any, labels: Labels) -> str:
     if number.is_integer():
         return labels.integer(number)
     return labels.num(number, 2).rstrip("0").rstrip(",.") if "." in f"{number}" else str(value)
+
+
+def _capitalised(text: str) -> str:
+    """The text with its first letter in upper case (the rest as written)."""
+    return text[:1].upper() + text[1:]

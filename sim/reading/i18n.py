@@ -18,8 +18,9 @@ from datetime import UTC, datetime
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
 
+from sim.delivery.needs import need_keys
 from sim.errors import UserInputError
-from sim.reading.analysis import HEADLINE, SHARE_UNITS
+from sim.reading.analysis import HEADLINE, NEED_METRICS, SHARE_UNITS, outcome_label
 from sim.reading.names import DisplayNames
 
 LANGUAGES = ("en", "fr")
@@ -39,24 +40,11 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("arm.impact_contract", "social impact contract", "contrat à impact social"),
     # ---- French versions of the headline metrics (English: sim.reading.analysis.HEADLINE)
     ("metric.participants", "", "participants"),
-    ("metric.true_additional_outcomes", "", "résultats réellement supplémentaires"),
-    ("metric.true_additional_employment", "", "dont emplois tenus 6 mois"),
-    ("metric.true_additional_french", "", "dont niveau A1 de français atteint"),
-    ("metric.true_additional_rights", "", "dont droits au RSA ouverts"),
-    ("metric.measured_additional_outcomes", "", "résultats validés par les évaluateurs"),
-    (
-        "metric.deadweight_share_of_counted",
-        "",
-        "part d'effet d'aubaine parmi les résultats comptés",
-    ),
     ("metric.public_spending_eur", "", "dépense publique"),
+    ("metric.society_cost_eur", "", "coût pour la société"),
+    ("metric.investor_net_eur", "", "résultat net de l'investisseur"),
     ("metric.avoided_public_cost_eur", "", "coûts publics évités"),
     ("metric.npv_eur", "", "valeur actuelle nette pour les finances publiques"),
-    (
-        "metric.cost_eur_per_additional_outcome",
-        "",
-        "dépense par résultat réellement supplémentaire",
-    ),
     ("metric.reach_share_barrier_q4", "", "participants du quart le plus éloigné de l'emploi"),
     ("metric.creaming_index", "", "indice d'écrémage (0 = aucun)"),
     ("metric.decision_accuracy", "", "décisions justes d'extension ou d'arrêt"),
@@ -175,9 +163,9 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     # ---- figure: validated against true outcomes
     (
         "fig.validated.title",
-        "Outcomes the evaluators validated compared with outcomes that were truly additional "
+        "{outcome}: validated by the evaluators compared with truly additional "
         "(known here thanks to the status-quo twin)",
-        "Résultats validés par les évaluateurs comparés aux résultats réellement "
+        "{outcome} : validés par les évaluateurs comparés aux réellement "
         "supplémentaires (connus ici grâce au jumeau au statu quo)",
     ),
     (
@@ -188,8 +176,8 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("fig.validated.measured", "validated by the evaluators", "validés par les évaluateurs"),
     (
         "fig.validated.ylabel",
-        "outcomes (mean over replications)",
-        "résultats (moyenne sur les réplications)",
+        "{outcome} (mean over replications)",
+        "{outcome} (moyenne sur les réplications)",
     ),
     (
         "fig.validated.deadweight",
@@ -199,13 +187,19 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     # ---- figure: spending per true additional outcome
     (
         "fig.cost.title",
-        "Public spending per true additional outcome (lower is better)",
-        "Dépense publique par résultat réellement supplémentaire (plus bas = mieux)",
+        "{outcome}: spending per true additional one (lower is better)",
+        "{outcome} : dépense par résultat réellement supplémentaire (plus bas = mieux)",
     ),
     (
         "fig.cost.xlabel",
-        "{unit} of public spending per true additional outcome",
-        "{unit} de dépense publique par résultat réellement supplémentaire",
+        "{unit} per true additional outcome",
+        "{unit} par résultat réellement supplémentaire",
+    ),
+    ("fig.cost.public", "public spending", "dépense publique"),
+    (
+        "fig.cost.society",
+        "cost to society (every payer, the investor's loss included)",
+        "coût pour la société (tous les payeurs, perte de l'investisseur comprise)",
     ),
     (
         "fig.cost.undefined",
@@ -289,15 +283,15 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     # ---- figure: territories
     (
         "fig.map.title",
-        "Where the true additional outcomes happened: mean per {thousand} working-age residents "
-        "in each micro-territory",
-        "Où se sont produits les résultats réellement supplémentaires : moyenne pour "
+        "Where the true additional {outcome} happened: mean per {thousand} working-age "
+        "residents in each micro-territory",
+        "Où se sont produits les {outcome} réellement supplémentaires : moyenne pour "
         "{thousand} habitants d'âge actif dans chaque micro-territoire",
     ),
     (
         "fig.map.colorbar",
-        "true additional outcomes\nper {thousand} working-age residents",
-        "résultats réellement supplémentaires\npour {thousand} habitants d'âge actif",
+        "true additional {outcome}\nper {thousand} working-age residents",
+        "{outcome} réellement supplémentaires\npour {thousand} habitants d'âge actif",
     ),
     (
         "fig.map.qpv",
@@ -393,11 +387,14 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "caption.cost",
-        "Mean public spending divided by the mean number of true additional outcomes, with a "
-        "95 % bootstrap interval over replications.",
-        "Dépense publique moyenne divisée par le nombre moyen de résultats réellement "
-        "supplémentaires, avec un intervalle à 95 % obtenu par rééchantillonnage des "
-        "réplications.",
+        "Mean public spending attributed to this need divided by the mean number of its true "
+        "additional outcomes, and the same for the cost to society, with 95 % bootstrap "
+        "intervals over replications. Spending that served several needs is shared in "
+        "proportion to each need's own spending.",
+        "Dépense publique moyenne attribuée à ce besoin divisée par le nombre moyen de ses "
+        "résultats réellement supplémentaires, et de même pour le coût pour la société, avec "
+        "des intervalles à 95 % obtenus par rééchantillonnage des réplications. Une dépense qui "
+        "a servi plusieurs besoins est répartie au prorata de la dépense propre à chacun.",
     ),
     (
         "caption.cash",
@@ -430,10 +427,10 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     (
         "caption.map",
         "Each circle is a micro-territory placed on the city map; its colour gives the mean "
-        "true additional outcomes per {thousand} working-age residents (all needs together).",
+        "true additional {outcome} per {thousand} working-age residents.",
         "Chaque cercle est un micro-territoire placé sur le plan de la ville ; sa couleur "
-        "donne la moyenne des résultats réellement supplémentaires pour {thousand} habitants "
-        "d'âge actif (tous besoins confondus).",
+        "donne la moyenne des {outcome} réellement supplémentaires pour {thousand} habitants "
+        "d'âge actif.",
     ),
     (
         "caption.pilots",
@@ -627,25 +624,25 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     # ---- conclusions, written from the numbers
     (
         "concl.best",
-        "Most true additional outcomes per euro: {arm}, with {cost} of public spending per "
-        "true additional outcome (95 % interval: {low} to {high}).",
-        "Le plus de résultats réellement supplémentaires par euro : {arm}, avec {cost} de "
-        "dépense publique par résultat réellement supplémentaire (intervalle à 95 % : {low} à "
-        "{high}).",
+        "Most {outcome} truly added per public euro: {arm}, with {cost} of public spending "
+        "per true additional one (95 % interval: {low} to {high}).",
+        "Le plus de {outcome} réellement supplémentaires par euro public : {arm}, avec {cost} "
+        "de dépense publique par résultat réellement supplémentaire (intervalle à 95 % : {low} "
+        "à {high}).",
     ),
     (
         "concl.best_no_interval",
-        "Most true additional outcomes per euro: {arm}, with {cost} of public spending per "
-        "true additional outcome.",
-        "Le plus de résultats réellement supplémentaires par euro : {arm}, avec {cost} de "
-        "dépense publique par résultat réellement supplémentaire.",
+        "Most {outcome} truly added per public euro: {arm}, with {cost} of public spending "
+        "per true additional one.",
+        "Le plus de {outcome} réellement supplémentaires par euro public : {arm}, avec {cost} "
+        "de dépense publique par résultat réellement supplémentaire.",
     ),
     ("concl.others", "For comparison: {others}.", "En comparaison : {others}."),
     ("concl.other_cost", "{arm} {cost}", "{arm} {cost}"),
     (
         "concl.other_undefined",
-        "{arm} (no true additional outcome on average)",
-        "{arm} (aucun résultat réellement supplémentaire en moyenne)",
+        "{arm} (none truly added on average)",
+        "{arm} (aucun réellement supplémentaire en moyenne)",
     ),
     (
         "concl.rank_uncertain",
@@ -667,24 +664,44 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "concl.no_best",
-        "No way of funding produced more outcomes than the status quo on average, so spending "
-        "per true additional outcome is undefined for all of them.",
-        "Aucun mode de financement n'a produit plus de résultats que le statu quo en moyenne : "
+        "No way of funding produced more {outcome} than the status quo on average, so "
+        "spending per true additional one is undefined for all of them.",
+        "Aucun mode de financement n'a produit plus de {outcome} que le statu quo en moyenne : "
         "la dépense par résultat réellement supplémentaire n'est définie pour aucun.",
     ),
     (
+        "nodata.need",
+        "No arm changed or validated any {outcome}.",
+        "Aucun dispositif n'a changé ni validé de {outcome}.",
+    ),
+    (
+        "concl.primary",
+        "Arms are ranked on {outcome}, the scenario's primary outcome; outcomes of different "
+        "needs (jobs, French, rights) are never added together.",
+        "Les dispositifs sont classés sur les {outcome}, résultat principal du scénario ; les "
+        "résultats de besoins différents (emploi, français, droits) ne sont jamais additionnés.",
+    ),
+    (
+        "concl.society",
+        "Counting every payer and the investor's gain or loss (the cost to society), each "
+        "true additional one cost: {costs}.",
+        "En comptant tous les payeurs et le gain ou la perte de l'investisseur (le coût pour la "
+        "société), chaque résultat réellement supplémentaire a coûté : {costs}.",
+    ),
+    (
         "concl.outcomes",
-        "{arm}: {n} true additional outcomes (95 % interval: {low} to {high}) for {spend} of "
-        "public spending; the evaluators validated {validated}.",
-        "{arm} : {n} résultats réellement supplémentaires (intervalle à 95 % : {low} à {high}) "
-        "pour {spend} de dépense publique ; les évaluateurs en ont validé {validated}.",
+        "{arm}: {n} true additional {outcome} (95 % interval: {low} to {high}) for {spend} of "
+        "public spending attributed to them; the evaluators validated {validated}.",
+        "{arm} : {n} {outcome} réellement supplémentaires (intervalle à 95 % : {low} à {high}) "
+        "pour {spend} de dépense publique qui leur est attribuée ; les évaluateurs en ont "
+        "validé {validated}.",
     ),
     (
         "concl.outcomes_no_interval",
-        "{arm}: {n} true additional outcomes for {spend} of public spending; the evaluators "
-        "validated {validated}.",
-        "{arm} : {n} résultats réellement supplémentaires pour {spend} de dépense publique ; "
-        "les évaluateurs en ont validé {validated}.",
+        "{arm}: {n} true additional {outcome} for {spend} of public spending attributed to "
+        "them; the evaluators validated {validated}.",
+        "{arm} : {n} {outcome} réellement supplémentaires pour {spend} de dépense publique qui "
+        "leur est attribuée ; les évaluateurs en ont validé {validated}.",
     ),
     (
         "concl.noise",
@@ -761,14 +778,15 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ),
     (
         "concl.single",
-        "Spending per true additional outcome, {arm}: {cost} (95 % interval: {low} to {high}).",
-        "Dépense par résultat réellement supplémentaire, {arm} : {cost} (intervalle à 95 % : "
-        "{low} à {high}).",
+        "Public spending per true additional outcome ({outcome}), {arm}: {cost} (95 % interval: "
+        "{low} to {high}).",
+        "Dépense publique par résultat réellement supplémentaire ({outcome}), {arm} : {cost} "
+        "(intervalle à 95 % : {low} à {high}).",
     ),
     (
         "concl.single_no_interval",
-        "Spending per true additional outcome, {arm}: {cost}.",
-        "Dépense par résultat réellement supplémentaire, {arm} : {cost}.",
+        "Public spending per true additional outcome ({outcome}), {arm}: {cost}.",
+        "Dépense publique par résultat réellement supplémentaire ({outcome}), {arm} : {cost}.",
     ),
     (
         "concl.risk_sweep",
@@ -982,6 +1000,29 @@ MESSAGES: dict[str, dict[str, str]] = {
 # English metric labels and units come from the headline table (the same as `sim compare`).
 for _name, (_label, _unit) in HEADLINE.items():
     MESSAGES["en"][f"metric.{_name}"] = _label.strip()
+
+#: The shipped needs' outcomes in French, counted (English: ``analysis.OUTCOME_LABELS``).
+OUTCOME_LABELS_FR = {
+    "employment": "emplois tenus 6 mois",
+    "french": "niveaux A1 de français atteints",
+    "rights": "droits au RSA ouverts",
+}
+#: French versions of ``analysis.NEED_METRICS``' labels, in the same order.
+_NEED_METRICS_FR = (
+    "{outcome} : réellement supplémentaires",
+    "validés par les évaluateurs",
+    "part d'effet d'aubaine parmi ceux comptés",
+    "coût public par résultat réellement supplémentaire",
+    "coût pour la société par résultat réellement supplémentaire",
+)
+for _need in need_keys():
+    _outcome = OUTCOME_LABELS_FR.get(_need, outcome_label(_need))
+    for (_metric, _en, _unit), _fr in zip(NEED_METRICS, _NEED_METRICS_FR, strict=True):
+        MESSAGES["fr"][f"metric.{_metric.format(need=_need)}"] = _french_spacing(
+            _fr.format(outcome=_outcome)
+        )
+    MESSAGES["en"][f"outcome.{_need}"] = outcome_label(_need)
+    MESSAGES["fr"][f"outcome.{_need}"] = _outcome
 
 
 class Labels:

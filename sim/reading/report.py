@@ -28,6 +28,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from sim._version import __version__
+from sim.delivery.needs import need_keys
 from sim.errors import UserInputError
 from sim.experiments.store import ResultStore, require_existing
 from sim.reading import figures
@@ -189,12 +190,13 @@ def conclusions(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
         return []
     cells = _by_arm(compare_arms(done))
     arms = figures.arm_order(done["arm"].unique(), labels.names.arm_order)
+    primary = primary_outcome(data)
     sections = [
         {
             "title": labels.t("concl.value_title"),
-            "items": _value_for_money(arms, cells, labels, done),
+            "items": _value_for_money(arms, cells, labels, done, primary),
         },
-        {"title": labels.t("concl.effects_title"), "items": _effects(arms, cells, labels)},
+        {"title": labels.t("concl.effects_title"), "items": _effects(arms, cells, labels, done)},
         {"title": labels.t("concl.reach_title"), "items": _reach(arms, cells, labels)},
         {"title": labels.t("concl.risk_title"), "items": _risk(data, metrics, arms, labels)},
         {"title": labels.t("concl.pilots_title"), "items": _pilots(data, labels)},
@@ -214,25 +216,41 @@ def _finite(x: float) -> bool:
     return math.isfinite(x)
 
 
+def primary_outcome(data: BatchData) -> str:
+    """The need whose outcome the batch's conclusions rank arms on (jobs held 6 months unless
+    the scenario says otherwise)."""
+    stored = str(data.info.get("primary_outcome") or "employment")
+    return stored if stored in need_keys() else "employment"
+
+
 def _value_for_money(
     arms: list[str],
     cells: dict[tuple[str, str], tuple[float, float, float, int]],
     labels: Labels,
     done: pd.DataFrame,
+    primary: str = "employment",
 ) -> list[str]:
-    metric = "cost_eur_per_additional_outcome"
-    costs = {arm: cells.get((arm, metric), (math.nan, math.nan, math.nan, 0)) for arm in arms}
+    """Arms ranked on public spending per true additional outcome of the primary need, the
+    ranking judged on the paired difference; then every arm's cost to society."""
+    outcome = labels.t(f"outcome.{primary}")
+    metric = f"public_cost_eur_per_additional_{primary}"
+    nothing = (math.nan, math.nan, math.nan, 0)
+    costs = {arm: cells.get((arm, metric), nothing) for arm in arms}
     defined = sorted((c[0], arm) for arm, c in costs.items() if _finite(c[0]))
+    lead = labels.t("concl.primary", outcome=outcome)
     if not defined:
-        return [labels.t("concl.no_best")]
+        return [lead + " " + labels.t("concl.no_best", outcome=outcome)]
     best = defined[0][1]
     mean, low, high, _n = costs[best]
     if len(arms) == 1:
         key = "concl.single" if _finite(low) and _finite(high) else "concl.single_no_interval"
         return [
-            labels.t(
+            lead
+            + " "
+            + labels.t(
                 key,
                 arm=labels.arm(best),
+                outcome=outcome,
                 cost=labels.eurs([mean, low, high])[0],
                 low=labels.eurs([mean, low, high])[1],
                 high=labels.eurs([mean, low, high])[2],
@@ -242,12 +260,15 @@ def _value_for_money(
         text = labels.t(
             "concl.best",
             arm=labels.arm(best),
+            outcome=outcome,
             cost=labels.eurs([mean, low, high])[0],
             low=labels.eurs([mean, low, high])[1],
             high=labels.eurs([mean, low, high])[2],
         )
     else:
-        text = labels.t("concl.best_no_interval", arm=labels.arm(best), cost=labels.eur(mean))
+        text = labels.t(
+            "concl.best_no_interval", arm=labels.arm(best), outcome=outcome, cost=labels.eur(mean)
+        )
     others = []
     for arm in arms:
         if arm == best:
@@ -258,52 +279,87 @@ def _value_for_money(
             )
         else:
             others.append(labels.t("concl.other_undefined", arm=labels.arm(arm)))
-    items = [text]
+    items = [lead, text]
     if others:
         items.append(labels.t("concl.others", others=labels.join(others)))
     if len(defined) > 1:
         # The arms share their random draws: judge the ranking on the paired difference.
         runner_up = defined[1][1]
         _diff, low_diff, _high = paired_ratio_difference(
-            done[done["arm"] == best], done[done["arm"] == runner_up]
+            done[done["arm"] == best],
+            done[done["arm"] == runner_up],
+            numerator=f"public_spending_eur_{primary}",
+            denominator=f"true_additional_{primary}",
         )
         if _finite(low_diff) and low_diff > 0:
             items.append(labels.t("concl.rank_clear"))
         else:
             items.append(labels.t("concl.rank_uncertain", arm=labels.arm(runner_up)))
+    society = [
+        labels.t("concl.other_cost", arm=labels.arm(arm), cost=labels.eur(cell[0]))
+        for arm in arms
+        if _finite(
+            (cell := cells.get((arm, f"society_cost_eur_per_additional_{primary}"), nothing))[0]
+        )
+    ]
+    if society:
+        items.append(labels.t("concl.society", costs=labels.join(society)))
     return [" ".join(items)]
 
 
 def _effects(
-    arms: list[str], cells: dict[tuple[str, str], tuple[float, float, float, int]], labels: Labels
+    arms: list[str],
+    cells: dict[tuple[str, str], tuple[float, float, float, int]],
+    labels: Labels,
+    done: pd.DataFrame,
 ) -> list[str]:
+    """Per arm and per need the arm acted on (or changed), its true additional outcomes with
+    their interval, what its evaluators validated, and the deadweight of counted outcomes."""
     items = []
     for arm in arms:
-        if (arm, "true_additional_outcomes") not in cells:
-            continue
-        mean, low, high, n = cells[(arm, "true_additional_outcomes")]
-        spend = cells.get((arm, "public_spending_eur"), (math.nan,) * 3 + (0,))[0]
-        validated = cells.get((arm, "measured_additional_outcomes"), (math.nan,) * 3 + (0,))[0]
-        values = {
-            "arm": labels.arm(arm),
-            "n": labels.num(mean),
-            "spend": labels.eur(spend),
-            "validated": labels.num(validated),
-        }
-        if n >= 2 and _finite(low) and _finite(high):
-            sentence = labels.t(
-                "concl.outcomes", low=labels.num(low), high=labels.num(high), **values
-            )
-            verdict = labels.t("concl.noise" if low <= 0 <= high else "concl.clear")
-        else:
-            sentence = labels.t("concl.outcomes_no_interval", **values)
-            verdict = labels.t("concl.one_replication")
-        parts = [sentence, verdict]
-        share = cells.get((arm, "deadweight_share_of_counted"), (math.nan,) * 3 + (0,))[0]
-        if _finite(share):
-            parts.append(labels.t("concl.deadweight", share=labels.pct(share)))
-        items.append(" ".join(parts))
+        for need in need_keys():
+            sentence = _effect(arm, need, cells, labels, done)
+            if sentence:
+                items.append(sentence)
     return items
+
+
+def _effect(
+    arm: str,
+    need: str,
+    cells: dict[tuple[str, str], tuple[float, float, float, int]],
+    labels: Labels,
+    done: pd.DataFrame,
+) -> str:
+    """One arm's effect on one need, or "" when the arm neither acted on it nor changed it."""
+    nothing = (math.nan, math.nan, math.nan, 0)
+    if (arm, f"true_additional_{need}") not in cells:
+        return ""
+    mean, low, high, n = cells[(arm, f"true_additional_{need}")]
+    spend_column = f"public_spending_eur_{need}"
+    mine = done[done["arm"] == arm]
+    spend = float(mine[spend_column].mean()) if spend_column in mine else math.nan
+    if not (mean or (_finite(spend) and spend > 0)):
+        return ""
+    validated = cells.get((arm, f"measured_additional_{need}"), nothing)[0]
+    values = {
+        "arm": labels.arm(arm),
+        "outcome": labels.t(f"outcome.{need}"),
+        "n": labels.num(mean),
+        "spend": labels.eur(spend),
+        "validated": labels.num(validated),
+    }
+    if n >= 2 and _finite(low) and _finite(high):
+        sentence = labels.t("concl.outcomes", low=labels.num(low), high=labels.num(high), **values)
+        verdict = labels.t("concl.noise" if low <= 0 <= high else "concl.clear")
+    else:
+        sentence = labels.t("concl.outcomes_no_interval", **values)
+        verdict = labels.t("concl.one_replication")
+    parts = [sentence, verdict]
+    share = cells.get((arm, f"deadweight_share_of_counted_{need}"), nothing)[0]
+    if _finite(share):
+        parts.append(labels.t("concl.deadweight", share=labels.pct(share)))
+    return " ".join(parts)
 
 
 def _reach(
@@ -637,7 +693,9 @@ def _figure_specs() -> list[tuple[str, str, bool, FigureBuilder]]:
     def city_map(data: BatchData, labels: Labels, city: City | None) -> Any:
         if city is None:
             raise figures.NoDataError(labels.t("nodata.city"))
-        return figures.territory_map(data.territories, city, labels, point=data.first_point)
+        return figures.territory_map(
+            data.territories, city, labels, point=data.first_point, need=primary_outcome(data)
+        )
 
     return [
         (
@@ -646,18 +704,19 @@ def _figure_specs() -> list[tuple[str, str, bool, FigureBuilder]]:
             False,
             lambda d, lb, _c: figures.outcomes_over_time(d.series, lb, point=d.first_point),
         ),
-        (
-            "validated",
-            "caption.validated",
-            False,
-            lambda d, lb, _c: figures.true_vs_validated(d.metrics, lb, point=d.first_point),
-        ),
-        (
-            "cost",
-            "caption.cost",
-            False,
-            lambda d, lb, _c: figures.cost_per_outcome(d.metrics, lb, point=d.first_point),
-        ),
+        *[
+            (
+                f"validated_{need}",
+                "caption.validated",
+                False,
+                _per_need(figures.true_vs_validated, need),
+            )
+            for need in need_keys()
+        ],
+        *[
+            (f"cost_{need}", "caption.cost", False, _per_need(figures.cost_per_outcome, need))
+            for need in need_keys()
+        ],
         (
             "cash_flows",
             "caption.cash",
@@ -688,6 +747,21 @@ def _figure_specs() -> list[tuple[str, str, bool, FigureBuilder]]:
     ]
 
 
+def _per_need(draw: Callable[..., Any], need: str) -> FigureBuilder:
+    """A per-need figure's builder: left out (with the reason) when no arm changed that need's
+    outcomes nor had any validated."""
+
+    def build(data: BatchData, labels: Labels, _city: City | None) -> Any:
+        columns = [f"true_additional_{need}", f"measured_additional_{need}"]
+        arms = data.metrics[data.metrics["arm"] != TWIN]
+        present = [c for c in columns if c in arms.columns]
+        if not present or not arms[present].fillna(0).to_numpy().any():
+            raise figures.NoDataError(labels.t("nodata.need", outcome=labels.t(f"outcome.{need}")))
+        return draw(data.metrics, labels, point=data.first_point, need=need)
+
+    return build
+
+
 #: Figures of a report, in order (their files are ``figures/<key>_<lang>.png`` and ``.svg``).
 FIGURE_KEYS = tuple(spec[0] for spec in _figure_specs())
 
@@ -701,7 +775,11 @@ def render_figures(data: BatchData, labels: Labels, figures_dir: Path) -> list[d
     thousand = labels.integer(1000)
     entries: list[dict[str, Any]] = []
     for key, caption_key, pooled, build in _figure_specs():
-        caption = labels.t(caption_key, thousand=thousand)
+        caption = labels.t(
+            caption_key,
+            thousand=thousand,
+            outcome=labels.t(f"outcome.{primary_outcome(data)}"),
+        )
         if points > 1:
             caption += " " + (
                 labels.t("caption.pooled", n=points)

@@ -28,7 +28,8 @@ from sim.reading.names import DisplayNames, ordered_paths
 
 #: Metrics shown along a sweep, in order (those present in the batch).
 SWEEP_METRICS = (
-    "true_additional_outcomes",
+    "true_additional_employment",
+    "public_cost_eur_per_additional_employment",
     "npv_eur",
     "contract_payments_eur",
     "investor_lost_money",
