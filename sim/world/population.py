@@ -369,13 +369,18 @@ class Population:
                 self.takeup_scale = means["takeup_scale"].astype(np.float32)
                 self.insured_entry_share = float(means["insured_entry_share"][0])
                 self._refresh_per_resident()
+            # Only the labour draw concerns every resident; the others are drawn for the few
+            # residents they concern (the warm-up needs no common random numbers across arms:
+            # every arm starts from its result).
+            unaware = np.flatnonzero(self.rsa_eligible & ~self.rights_aware)
+            met = unaware[_uniform16(rng, len(unaware)) < self.contact_rate_scaled[unaware]]
+            self.rights_aware[met] = True
             labour = _uniform16(rng, self.n)
-            rsa = _uniform16(rng, self.n)
-            contact = _uniform16(rng, self.n)
-            draws = MonthlyDraws(month, self.seed, contact, labour, rsa, french=labour)
-            met = contact < self.contact_rate_scaled
-            self.rights_aware |= met & self.rsa_eligible
-            found = self.labour_step(month, draws)
+            rsa = np.zeros(self.n, dtype=np.uint16)
+            draws = MonthlyDraws(month, self.seed, rsa, labour, rsa, french=rsa)
+            found = self.labour_step(month, draws, record=False)
+            out_of_work = np.flatnonzero(~self.employed)
+            rsa[out_of_work] = _uniform16(rng, len(out_of_work))
             self.rsa_step(month, draws, found)
         if months > 0 and adjusting == months:
             self._calibrate(smoothing=1.0)
@@ -435,8 +440,9 @@ class Population:
         traits = self.trait_multiplier if rows is None else self.trait_multiplier[rows]
         return np.asarray(self.group_rate[groups] * traits)
 
-    def labour_step(self, month: int, draws: MonthlyDraws) -> np.ndarray:
-        """Job finding and job loss; returns who found a job this month."""
+    def labour_step(self, month: int, draws: MonthlyDraws, record: bool = True) -> np.ndarray:
+        """Job finding, churn and job loss; returns who found a job this month. ``record``:
+        date the outcomes (off in the warm-up before month 0)."""
         p = self.params
         unemployed = ~self.employed
         # Only the unemployed (about one in ten) can find a job: work on their indices.
@@ -466,6 +472,8 @@ class Population:
         self.duration = np.where(changed, 0, self.duration + 1)
         self.insured[found] = False
         self.rsa_left[found] = False
+        if not record:
+            return found
         self.job_found_month[found & (self.job_found_month == NOT_YET)] = month
         sustained = self.employed & (self.duration == 5) & (month - 5 >= 1)
         self.sustained_job_month[sustained & (self.sustained_job_month == NOT_YET)] = month
