@@ -144,7 +144,7 @@ def test_bordeaux_scale_city_holds_its_diagnosis_for_120_months() -> None:
     n), n the residents, unemployed or eligible); each territory's mean over months 61-120
     within the same bounds plus 4 stationary standard deviations of the territory; exit rates of
     the three groups over the whole run within 4 binomial standard errors."""
-    runs = _run(load_city("bordeaux"), range(1, 2), 120)
+    runs = _run(load_city("bordeaux_scale"), range(1, 2), 120)
     sizes = runs.city.column("working_age_population").astype(np.float64)
     u = runs.city.column("unemployment_rate")
     counts = {

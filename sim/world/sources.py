@@ -170,8 +170,7 @@ SOURCES: tuple[SourcedValue, ...] = (
         "[58][59]",
         0.008,
         0.02,
-        "return of non-job leavers still out of work: half return within 5 years, "
-        "1 - 0.5^(1/60)",
+        "return of non-job leavers still out of work: half return within 5 years, 1 - 0.5^(1/60)",
     ),
     _row(
         "rsa_entry_per_month",
