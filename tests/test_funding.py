@@ -367,7 +367,8 @@ def test_effective_programme_yields_true_additional_outcomes(
 
 def _pilot_decisions(design: str) -> list[PilotDecision]:
     """Decisions of one call per seed in a city where every territory has one employment
-    association, half the pilots truly work, and pilots are large enough for an RCT."""
+    association, half the pilots truly work, and pilots are large and effective enough for an
+    RCT to detect them (the effect starts at completion: nothing while enrolled)."""
     from sim.world.territory import generate_city
 
     city = generate_city(8, 40_000, seed=12, qpv_share=0.5)
@@ -387,7 +388,7 @@ def _pilot_decisions(design: str) -> list[PilotDecision]:
             pilot_places=300,
             pilot_months=30,
             p_pilot_works=0.5,
-            works_effect_factor=6.0,
+            works_effect_factor=12.0,
             evaluation=design,
             call_every_months=48,
             proposal_rate=1.0,

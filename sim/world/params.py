@@ -40,12 +40,39 @@ class ModelParams:
     french_none_hazard_factor: float = 0.6
     french_a1_hazard_factor: float = 0.8
 
-    # Minimum income and unemployment insurance (DREES ER 1073; DREES Dossier 92, 2022).
+    #: Monthly hazard that an unemployment spell not paid by unemployment insurance ends without a
+    #: job and a new one starts (training, sickness, deregistration then re-registration): the
+    #: duration restarts at 0. None: calibrated per territory so that its diagnosed long-term
+    #: share is the steady state.
+    unemployment_churn_per_month: float | None = None
+
+    # Minimum income and unemployment insurance (DREES ER 1073; DREES Dossier 92, 2022;
+    # DARES Résultats 2016 n°070 and 2021 n°17).
     unemployment_insurance_months: int = 24
+    #: Share of registered jobseekers paid unemployment insurance in a month (39 % in 2014, about
+    #: 41 % in 2018, DARES); the share of new spells that are insured is calibrated to it. The
+    #: registered jobseekers are the unemployed without RSA and the registered share of RSA
+    #: recipients.
+    are_paid_jobseeker_share: float = 0.40
+    #: Share of RSA recipients registered as jobseekers (42 % in June 2022, DREES).
+    rsa_registered_share: float = 0.42
     rsa_other_exit_per_month: float = 0.014
+    #: Return to RSA of those who left it for another reason than a job and are still out of
+    #: work: half of leavers return within 5 years (DREES ER 1073), 1 - 0.5^(1/60).
+    rsa_reentry_per_month: float = 0.0115
+    #: RSA entry of the unemployed who are neither insured nor former recipients. None:
+    #: calibrated per territory so that its diagnosed RSA share is the steady state.
+    rsa_entry_per_month: float | None = None
     rsa_non_take_up: float = 0.34
-    takeup_hazard_aware_per_month: float = 0.15  # illustrative, gives ~1/3 non-take-up
-    takeup_hazard_unaware_per_month: float = 0.03  # illustrative
+    #: Take-up hazards of eligible non-claimers, aware of their right or not (illustrative); both
+    #: are scaled per territory so that the steady-state non-take-up is ``rsa_non_take_up``.
+    takeup_hazard_aware_per_month: float = 0.15
+    takeup_hazard_unaware_per_month: float = 0.03
+
+    #: Months of baseline dynamics simulated before month 0 (from the ``warmup`` stream) so that
+    #: month 0 is the steady state of the hazards: two thirds with the calibration updated
+    #: every month, one third with it fixed. 0: hazards calibrated to the drawn month-0 stock.
+    warmup_months: int = 180
 
     # French. OFII 2023: 68 % of course takers pass A1 -- a pass rate, not an effect: the course's
     # effect is the pass rate minus the share of comparable people who would reach A1 over the

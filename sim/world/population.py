@@ -52,6 +52,26 @@ class MonthlyDraws:
         return _uniform16(monthly_stream(self.seed, Stream.DIFFUSION, self.month, specialty), n)
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """What the steady state must reproduce, per territory: the diagnosis, and the eligible
+    share of residents implied by the RSA share and the configured non-take-up."""
+
+    unemployment_rate: np.ndarray
+    long_term_share: np.ndarray
+    rsa_eligible_share: np.ndarray
+
+    @classmethod
+    def of(cls, city: City, params: ModelParams) -> _Targets:
+        rate = city.column("unemployment_rate").astype(np.float64)
+        rsa = city.column("rsa_share").astype(np.float64) / (1.0 - params.rsa_non_take_up)
+        return cls(
+            unemployment_rate=rate,
+            long_term_share=city.column("long_term_share").astype(np.float64),
+            rsa_eligible_share=np.minimum(rsa, rate),
+        )
+
+
 class Population:
     """State of all residents (one row each) and their baseline monthly dynamics."""
 
@@ -77,9 +97,19 @@ class Population:
             for name in (Stream.LABOUR, Stream.RSA, Stream.LANGUAGE, Stream.SERVICES)
         }
         self._frozen_groups: np.ndarray | None = None
+        self._just_lost = np.empty(0, dtype=np.int64)
         self._init_state(city, stream(seed, Stream.POPULATION))
         self._init_outcomes()
-        self._calibrate_hazards()
+        self._targets = _Targets.of(city, params)
+        self._init_calibration()
+        if params.warmup_months > 0:
+            self._warm_up(stream(seed, Stream.WARMUP))
+        else:
+            self._calibrate(smoothing=1.0)
+        self._init_outcomes()
+        self.initial_french = self.french.copy()
+        self.initial_employed = self.employed.copy()
+        self.initial_rsa_eligible = self.rsa_eligible.copy()
 
     # ------------------------------------------------------------------ initial state
     def _init_state(self, city: City, rng: np.random.Generator) -> None:
@@ -122,10 +152,18 @@ class Population:
         employed = self.employed
         self.duration[employed] = rng.integers(0, 120, int(employed.sum()))
         self.rsa_claimed = self.rsa_eligible & (rng.random(n) >= p.rsa_non_take_up)
-        self.rights_aware = self.rsa_claimed | (rng.random(n) < 0.3)
-        self.initial_french = self.french.copy()
-        self.initial_employed = self.employed.copy()
-        self.initial_rsa_eligible = self.rsa_eligible.copy()
+        #: Aware of her current RSA right (cleared when the right ends).
+        self.rights_aware = self.rsa_claimed | (self.rsa_eligible & (rng.random(n) < 0.3))
+        #: Paid unemployment insurance this month (drawn when a spell starts, ends with the
+        #: spell or after ``unemployment_insurance_months``).
+        self.insured = (
+            ~self.employed
+            & ~self.rsa_eligible
+            & (self.duration < p.unemployment_insurance_months)
+            & (rng.random(n) < 0.6)
+        )
+        #: Left RSA for another reason than a job and still out of work (may return to it).
+        self.rsa_left = np.zeros(n, dtype=bool)
         self.barrier_multiplier = np.exp(-p.barrier_hazard_slope * (self.barrier - 0.5)).astype(
             np.float32
         )
@@ -150,14 +188,11 @@ class Population:
         self.months_employed = np.zeros(n, dtype=np.int16)
         self.public_cost_eur = np.zeros(n, dtype=np.float64)
 
-    def _calibrate_hazards(self) -> None:
-        """Scale each group's hazards so that its mean at month 0 is the configured value, and set
-        each territory's established-job separation so that its diagnosed unemployment rate is the
-        steady state of its hazards (unless the parameter fixes it)."""
-        p = self.params
-        multiplier = self.barrier_multiplier * self.french_factor()
-        unemployed = ~self.employed
-        groups = self.hazard_group()
+    # ------------------------------------------------------------------ calibration
+    def _init_calibration(self) -> None:
+        """Starting values of the calibrated hazards (refined by ``_calibrate``)."""
+        p, t = self.params, self.n_territories
+        self.trait_multiplier = self.barrier_multiplier * self.french_factor()
         # The employed have no job-finding hazard: their group's rate is zero.
         self.group_hazard = np.array(
             [
@@ -169,27 +204,190 @@ class Population:
             dtype=np.float32,
         )
         self.group_scale = np.ones(4, dtype=np.float32)
-        for g in (SHORT_TERM, LONG_TERM, ON_RSA):
-            members = unemployed & (groups == g)
-            if members.any():
-                self.group_scale[g] = 1.0 / float(multiplier[members].mean())
         self.group_rate = self.group_hazard * self.group_scale
-        self.trait_multiplier = multiplier
-        hazard = self.group_rate[groups] * multiplier
-        self.separation_established = np.empty(self.n_territories, dtype=np.float32)
-        for t, rows in enumerate(self.slices):
-            if p.separation_established_per_month is not None:
-                self.separation_established[t] = p.separation_established_per_month
-                continue
-            u_rows = unemployed[rows]
-            rate = float(u_rows.mean())
-            f = float(hazard[rows][u_rows].mean()) if u_rows.any() else p.job_hazard_short_per_month
-            self.separation_established[t] = _steady_state_separation(rate, f, p)
+        self.separation_established = np.full(t, 0.01, dtype=np.float32)
+        self.churn = np.full(t, 0.02, dtype=np.float32)
+        self.rsa_entry = np.full(t, 0.02, dtype=np.float32)
+        self.takeup_scale = np.ones(t, dtype=np.float32)
+        self.insured_entry_share = 0.8
+        self._refresh_per_resident()
+
+    def _refresh_per_resident(self) -> None:
+        """Per-resident copies of the territory hazards, in the units of the 16-bit draws."""
+        scale = np.float32(MonthlyDraws.SCALE)
+        self.group_rate = self.group_hazard * self.group_scale
         self.separation_established_per_resident = self.per_resident(self.separation_established)
-        # In the units of the 16-bit draws, once, rather than scaling every month.
-        self.separation_established_scaled = self.separation_established_per_resident * np.float32(
-            MonthlyDraws.SCALE
+        self.separation_established_scaled = self.separation_established_per_resident * scale
+        self.churn_scaled = self.per_resident(self.churn) * scale
+        self.rsa_entry_scaled = self.per_resident(self.rsa_entry) * scale
+        self.takeup_scale_per_resident = self.per_resident(self.takeup_scale)
+
+    def _calibrate(self, smoothing: float) -> dict[str, np.ndarray]:
+        """One step of the calibration: the hazards that make this month's stocks, scaled to the
+        diagnosis, a flow balance (inflow = outflow of each stock), moved by ``smoothing`` (1:
+        all the way) from their current values. Returns the values computed before smoothing.
+
+        - job-finding scale of each group: its mean over the group's members is the configured
+          hazard (city-wide);
+        - established-job separation: the diagnosed unemployment rate balances job losses and
+          job finding (``_steady_state_separation``);
+        - churn: as many unemployed cross 12 months as leave long-term unemployment at the
+          diagnosed long-term share;
+        - RSA entry: as many enter RSA as leave it at the diagnosed RSA share;
+        - take-up: as many claim as claimers leave at the configured non-take-up;
+        - insured share of new spells: as many become insured as leave insurance at the paid
+          share of the unemployed (city-wide).
+        """
+        p, tg = self.params, self._targets
+        n_t = self.n_territories
+        # Only the unemployed (about one in ten) enter the balances: work on their indices.
+        rows = np.flatnonzero(~self.employed)
+        where = self.territory[rows]
+
+        def tsum(weights: np.ndarray) -> np.ndarray:
+            return np.bincount(where, weights=weights, minlength=n_t)
+
+        groups = self.hazard_group(rows)
+        multiplier = self.trait_multiplier[rows]
+        scale = self.group_scale.copy()
+        for g in (SHORT_TERM, LONG_TERM, ON_RSA):
+            members = groups == g
+            if members.any():
+                scale[g] = 1.0 / float(multiplier[members].mean())
+        computed: dict[str, np.ndarray] = {"group_scale": scale}
+        hazard = ((self.group_hazard * scale)[groups] * multiplier).astype(np.float64)
+        n_u = np.bincount(where, minlength=n_t).astype(np.float64)
+        # Separation of established jobs.
+        mean_hazard = tsum(hazard) / np.maximum(n_u, 1)
+        separation = np.array(
+            [
+                _steady_state_separation(rate, f if f > 0 else p.job_hazard_short_per_month, p)
+                for rate, f in zip(tg.unemployment_rate, mean_hazard, strict=True)
+            ]
         )
+        if p.separation_established_per_month is not None:
+            separation[:] = p.separation_established_per_month
+        computed["separation_established"] = separation
+        # Churn of spells not paid by insurance.
+        duration, insured = self.duration[rows], self.insured[rows]
+        long_term = duration >= p.long_term_months
+        at_11 = duration == p.long_term_months - 1
+        # Stocks scaled to what they would be at the diagnosed long-term share.
+        n_long = tsum(long_term)
+        k_long = tg.long_term_share * n_u / np.maximum(n_long, 1)
+        k_short = (1.0 - tg.long_term_share) * n_u / np.maximum(n_u - n_long, 1)
+        numerator = k_short * tsum(at_11 * (1.0 - hazard)) - k_long * tsum(long_term * hazard)
+        denominator = k_short * tsum(at_11 & ~insured) + k_long * tsum(long_term & ~insured)
+        churn = np.clip(numerator / np.maximum(denominator, 1e-9), 0.0, 0.5)
+        if p.unemployment_churn_per_month is not None:
+            churn[:] = p.unemployment_churn_per_month
+        computed["churn"] = churn
+        # RSA entry of the uninsured who never were, or no longer are, recipients.
+        eligible, left = self.rsa_eligible[rows], self.rsa_left[rows]
+        n_eligible = tsum(eligible)
+        leaving = tsum(eligible * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
+        target_eligible = tg.rsa_eligible_share * self.territory_sizes
+        k_eligible = target_eligible / np.maximum(n_eligible, 1)
+        outside = ~eligible & ~insured
+        n_outside = tsum(outside)
+        # The pool that may enter, scaled to what it would be with the target eligible stock.
+        k_outside = np.maximum(n_u - tsum(insured) - target_eligible, 1.0) / np.maximum(
+            n_outside, 1
+        )
+        returning = k_outside * tsum((outside & left) * (1.0 - hazard)) * p.rsa_reentry_per_month
+        newcomers = k_outside * tsum((outside & ~left) * (1.0 - hazard))
+        entry = np.clip((k_eligible * leaving - returning) / np.maximum(newcomers, 1e-9), 0.0, 0.5)
+        if p.rsa_entry_per_month is not None:
+            entry[:] = p.rsa_entry_per_month
+        computed["rsa_entry"] = entry
+        # Take-up.
+        claimed = self.rsa_claimed[rows]
+        # Public services make some of the unaware aware before they may claim this month.
+        contact = self.contact_rate[rows].astype(np.float64)
+        unaware_hazard = contact * p.takeup_hazard_aware_per_month + (1.0 - contact) * (
+            p.takeup_hazard_unaware_per_month
+        )
+        base = np.where(self.rights_aware[rows], p.takeup_hazard_aware_per_month, unaware_hazard)
+        n_claimed = tsum(claimed)
+        k_claimed = (1.0 - p.rsa_non_take_up) * n_eligible / np.maximum(n_claimed, 1)
+        k_waiting = p.rsa_non_take_up * n_eligible / np.maximum(n_eligible - n_claimed, 1)
+        claim_leaving = tsum(claimed * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
+        claiming = k_waiting * tsum((eligible & ~claimed) * base * (1.0 - hazard))
+        ceiling = (1.0 - p.rsa_other_exit_per_month) / max(
+            p.takeup_hazard_aware_per_month, p.takeup_hazard_unaware_per_month, 1e-9
+        )
+        takeup = np.clip(k_claimed * claim_leaving / np.maximum(claiming, 1e-9), 0.0, ceiling)
+        computed["takeup_scale"] = takeup
+        # Insured share of new spells (city-wide): job losses of new and established jobs.
+        new_job = np.bincount(
+            self.territory[np.flatnonzero(self.employed & (self.duration < 3))], minlength=n_t
+        )
+        established = self.territory_sizes - n_u - new_job
+        losses = float(
+            new_job.sum() * p.separation_new_per_month
+            + (established * self.separation_established).sum()
+        )
+        exhausting = insured & (duration == p.unemployment_insurance_months - 1)
+        insured_leaving = float((insured * hazard).sum() + (exhausting * (1.0 - hazard)).sum())
+        jobseekers = len(rows) - (1.0 - p.rsa_registered_share) * float(eligible.sum())
+        k_insured = p.are_paid_jobseeker_share * jobseekers / max(int(insured.sum()), 1)
+        share = min(1.0, k_insured * insured_leaving / max(losses, 1e-9))
+        computed["insured_entry_share"] = np.array([share])
+
+        def move(current: np.ndarray, target: np.ndarray) -> np.ndarray:
+            return np.asarray(current + smoothing * (target - current), dtype=np.float32)
+
+        self.group_scale = move(self.group_scale, scale)
+        self.separation_established = move(self.separation_established, separation)
+        self.churn = move(self.churn, churn)
+        self.rsa_entry = move(self.rsa_entry, entry)
+        self.takeup_scale = move(self.takeup_scale, takeup)
+        self.insured_entry_share += smoothing * (share - self.insured_entry_share)
+        self._refresh_per_resident()
+        return computed
+
+    def _warm_up(self, rng: np.random.Generator) -> None:
+        """Simulate ``warmup_months`` of baseline dynamics before month 0, from the ``warmup``
+        stream: the labour market, RSA, rights awareness through public services (the CAF meets
+        residents as in a month of the run); no French progression, so that the month-0 French
+        levels are the diagnosis. For the first two thirds, the calibration is moved every third
+        month half-way to its flow balance; it is then fixed at its mean over the second half of
+        that phase, and the last third lets the residents settle in the steady state of the
+        fixed hazards."""
+        months = self.params.warmup_months
+        adjusting = (2 * months) // 3
+        averaged: dict[str, list[np.ndarray]] = {}
+        for k in range(months):
+            month = k - months  # negative: before the run
+            if k < adjusting and k % 3 == 0:  # every third month: the stocks move slowly
+                computed = self._calibrate(smoothing=0.5 if k > 0 else 1.0)
+                if k >= adjusting // 2:
+                    for name, value in computed.items():
+                        averaged.setdefault(name, []).append(value)
+            elif k == adjusting:
+                means = {name: np.mean(values, axis=0) for name, values in averaged.items()}
+                self.group_scale = means["group_scale"].astype(np.float32)
+                self.separation_established = means["separation_established"].astype(np.float32)
+                self.churn = means["churn"].astype(np.float32)
+                self.rsa_entry = means["rsa_entry"].astype(np.float32)
+                self.takeup_scale = means["takeup_scale"].astype(np.float32)
+                self.insured_entry_share = float(means["insured_entry_share"][0])
+                self._refresh_per_resident()
+            # Only the labour draw concerns every resident; the others are drawn for the few
+            # residents they concern (the warm-up needs no common random numbers across arms:
+            # every arm starts from its result).
+            unaware = np.flatnonzero(self.rsa_eligible & ~self.rights_aware)
+            met = unaware[_uniform16(rng, len(unaware)) < self.contact_rate_scaled[unaware]]
+            self.rights_aware[met] = True
+            labour = _uniform16(rng, self.n)
+            rsa = np.zeros(self.n, dtype=np.uint16)
+            draws = MonthlyDraws(month, self.seed, rsa, labour, rsa, french=rsa)
+            found = self.labour_step(month, draws, record=False)
+            out_of_work = np.flatnonzero(~self.employed)
+            rsa[out_of_work] = _uniform16(rng, len(out_of_work))
+            self.rsa_step(month, draws, found)
+        if months > 0 and adjusting == months:
+            self._calibrate(smoothing=1.0)
 
     # ------------------------------------------------------------------ per month
     def draw(self, month: int) -> MonthlyDraws:
@@ -246,8 +444,9 @@ class Population:
         traits = self.trait_multiplier if rows is None else self.trait_multiplier[rows]
         return np.asarray(self.group_rate[groups] * traits)
 
-    def labour_step(self, month: int, draws: MonthlyDraws) -> np.ndarray:
-        """Job finding and job loss; returns who found a job this month."""
+    def labour_step(self, month: int, draws: MonthlyDraws, record: bool = True) -> np.ndarray:
+        """Job finding, churn and job loss; returns who found a job this month. ``record``:
+        date the outcomes (off in the warm-up before month 0)."""
         p = self.params
         unemployed = ~self.employed
         # Only the unemployed (about one in ten) can find a job: work on their indices.
@@ -257,16 +456,28 @@ class Population:
             penalty = self._displacement_penalty(unemployed)
             hazard = hazard + self.job_boost[seekers] - penalty[seekers]
         found = np.zeros(self.n, dtype=bool)
-        found[seekers[draws.labour[seekers] < hazard * MonthlyDraws.SCALE]] = True
+        draw = draws.labour[seekers]
+        found[seekers[draw < hazard * MonthlyDraws.SCALE]] = True
+        # Churn: a spell not paid by insurance ends without a job and a new one starts. The top
+        # of the same draw (competing risks: it never overlaps job finding).
+        churned = seekers[
+            ~self.insured[seekers] & (draw >= MonthlyDraws.SCALE - self.churn_scaled[seekers])
+        ]
         separation = np.where(
             self.duration < 3,
             np.float32(p.separation_new_per_month * MonthlyDraws.SCALE),
             self.separation_established_scaled,
         )
         lost = self.employed & (draws.labour < separation)
+        self._just_lost = np.flatnonzero(lost)
         changed = found | lost
+        changed[churned] = True
         self.employed = (self.employed & ~lost) | found
         self.duration = np.where(changed, 0, self.duration + 1)
+        self.insured[found] = False
+        self.rsa_left[found] = False
+        if not record:
+            return found
         self.job_found_month[found & (self.job_found_month == NOT_YET)] = month
         sustained = self.employed & (self.duration == 5) & (month - 5 >= 1)
         self.sustained_job_month[sustained & (self.sustained_job_month == NOT_YET)] = month
@@ -294,31 +505,55 @@ class Population:
         return penalty
 
     def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
-        """Minimum income: exits (to a job or otherwise), entry when insurance ends, take-up.
+        """Unemployment insurance and minimum income: insurance of the spells that start, its
+        end; RSA exits (to a job or otherwise), entries and returns, take-up. One RSA draw per
+        resident serves all of them (they concern disjoint residents, or are competing risks).
         Works on the indices of the few residents concerned rather than on every resident."""
-        p = self.params
+        p, scale = self.params, MonthlyDraws.SCALE
+        # Insurance: drawn when a spell starts, paid for at most unemployment_insurance_months.
+        lost = self._just_lost
+        self.insured[lost] = draws.rsa[lost] < self.insured_entry_share * scale
+        self._just_lost = np.empty(0, dtype=np.int64)
+        paid = np.flatnonzero(self.insured)
+        self.insured[paid[self.duration[paid] >= p.unemployment_insurance_months]] = False
+        # Exits: with a job, or otherwise (then the resident may return to RSA later).
         eligible = np.flatnonzero(self.rsa_eligible)
         u = draws.rsa[eligible]
-        other_exit = ~self.employed[eligible] & (
-            u < p.rsa_other_exit_per_month * MonthlyDraws.SCALE
-        )
+        other_exit = ~self.employed[eligible] & (u < p.rsa_other_exit_per_month * scale)
         leaving = eligible[found_job[eligible] | other_exit]
         self.rsa_eligible[leaving] = False
         self.rsa_claimed[leaving] = False
-        ending = np.flatnonzero(self.duration == p.unemployment_insurance_months)
-        entering = ending[~self.employed[ending] & ~self.rsa_eligible[ending]]
+        self.rights_aware[leaving] = False
+        # Entries: the uninsured unemployed without RSA (neither leaving it nor just out of a
+        # job this month), at the return hazard if they left it before.
+        outside = ~self.employed & ~self.rsa_eligible & ~self.insured
+        outside[leaving] = False
+        outside[lost] = False
+        candidates = np.flatnonzero(outside)
+        hazard_scaled = np.where(
+            self.rsa_left[candidates],
+            np.float32(p.rsa_reentry_per_month * scale),
+            self.rsa_entry_scaled[candidates],
+        )
+        entering = candidates[draws.rsa[candidates] < hazard_scaled]
+        self.rsa_left[eligible[other_exit]] = True
         self.rsa_eligible[entering] = True
-        waiting = np.flatnonzero(self.rsa_eligible & ~self.rsa_claimed)
-        self.rights_gap_month[waiting[self.rights_gap_month[waiting] == NOT_YET]] = month
+        self.rsa_left[entering] = False
+        # Take-up by those who were already eligible (an entrant's draw decided the entry).
+        waiting = eligible[~np.isin(eligible, leaving, assume_unique=True)]
+        waiting = waiting[~self.rsa_claimed[waiting]]
+        in_gap = np.concatenate((waiting, entering))
+        self.rights_gap_month[in_gap[self.rights_gap_month[in_gap] == NOT_YET]] = month
         hazard = np.where(
             self.rights_aware[waiting],
             np.float32(p.takeup_hazard_aware_per_month),
             np.float32(p.takeup_hazard_unaware_per_month),
         )
         hazard = np.minimum(
-            hazard + self.takeup_boost[waiting], np.float32(1.0 - p.rsa_other_exit_per_month)
+            hazard * self.takeup_scale_per_resident[waiting] + self.takeup_boost[waiting],
+            np.float32(1.0 - p.rsa_other_exit_per_month),
         )
-        claiming = waiting[draws.rsa[waiting] >= (1.0 - hazard) * MonthlyDraws.SCALE]
+        claiming = waiting[draws.rsa[waiting] >= (1.0 - hazard) * scale]
         self.rsa_claimed[claiming] = True
         first = claiming[self.claim_month[claiming] == NOT_YET]
         self.claim_month[first] = month
@@ -346,7 +581,7 @@ class Population:
         # Only the unemployed cost anything (RSA rights end with a job): work on their indices.
         rows = np.flatnonzero(~self.employed)
         eligible, claimed = self.rsa_eligible[rows], self.rsa_claimed[rows]
-        insured = ~eligible & (self.duration[rows] < p.unemployment_insurance_months)
+        insured = self.insured[rows]
         support = p.public_cost_ltu_eur_per_month - p.rsa_eur_per_month
         cost = (
             insured * np.float32(p.are_eur_per_month)

@@ -27,6 +27,7 @@ class Stream(StrEnum):
     LANGUAGE = "language"
     SERVICES = "services"
     DIFFUSION = "diffusion"  # keyed by month and need
+    WARMUP = "warmup"  # the baseline months simulated before month 0
     # Programme side: what funding changes.
     PROGRAMME = "programme"  # one per action, keyed by its index
     MECHANISM = "mechanism"

@@ -96,6 +96,17 @@ SOURCES: tuple[SourcedValue, ...] = (
         "calibrated per territory: its diagnosed unemployment rate is the steady state",
     ),
     _row(
+        "unemployment_churn_per_month",
+        None,
+        C,
+        "",
+        None,
+        None,
+        "calibrated per territory (0.03 to 0.07 on the shipped cities): unpaid spells end "
+        "without a job and restart (training, sickness, deregistration), so that the diagnosed "
+        "long-term share is the steady state; a labelled flow, no published rate found",
+    ),
+    _row(
         "barrier_hazard_slope",
         1.5,
         E,
@@ -125,6 +136,25 @@ SOURCES: tuple[SourcedValue, ...] = (
         "longest insurance for under-50s (2012 rules; 40 % of rights open at the maximum)",
     ),
     _row(
+        "are_paid_jobseeker_share",
+        0.40,
+        S,
+        "[99][100]",
+        0.39,
+        0.44,
+        "registered jobseekers paid unemployment insurance in a month: 39 % (2014), 57 % x 72 % "
+        "= 41 % (2018); the insured share of new spells is calibrated to it",
+    ),
+    _row(
+        "rsa_registered_share",
+        0.42,
+        S,
+        "[60]",
+        0.40,
+        0.50,
+        "RSA recipients registered at France Travail (June 2022)",
+    ),
+    _row(
         "rsa_other_exit_per_month",
         0.014,
         C,
@@ -132,6 +162,25 @@ SOURCES: tuple[SourcedValue, ...] = (
         0.007,
         0.014,
         "14 of 100 recipients a year leave RSA without a job: 1 - 0.86^(1/12)",
+    ),
+    _row(
+        "rsa_reentry_per_month",
+        0.0115,
+        C,
+        "[58][59]",
+        0.008,
+        0.02,
+        "return of non-job leavers still out of work: half return within 5 years, 1 - 0.5^(1/60)",
+    ),
+    _row(
+        "rsa_entry_per_month",
+        None,
+        C,
+        "",
+        None,
+        None,
+        "calibrated per territory: RSA entry of the uninsured unemployed, so that the diagnosed "
+        "RSA share is the steady state",
     ),
     _row("rsa_non_take_up", 0.34, S, "[68][69]", 0.20, 0.50, "RSA non-take-up (DREES 2022)"),
     _row(
@@ -141,9 +190,19 @@ SOURCES: tuple[SourcedValue, ...] = (
         "[68]",
         0.05,
         0.30,
-        "calibrated to give about one third non-take-up",
+        "relative take-up hazard when aware; both are scaled per territory so that the "
+        "steady-state non-take-up is rsa_non_take_up",
     ),
-    _row("takeup_hazard_unaware_per_month", 0.03, E, "[68]", 0.01, 0.06, "same"),
+    _row("takeup_hazard_unaware_per_month", 0.03, E, "[68]", 0.01, 0.06, "same, unaware"),
+    _row(
+        "warmup_months",
+        180,
+        E,
+        "",
+        120,
+        360,
+        "numerical: baseline months simulated before month 0 so that it is the steady state",
+    ),
     # ------------------------------------------------------------------ French
     _row(
         "french_progress_none_per_month",
