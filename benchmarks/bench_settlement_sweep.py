@@ -10,10 +10,11 @@ Target (issue 11): a sweep that only changes settlement terms costs at most 1.5 
 whatever its number of points (each replication is simulated once and re-settled at every point).
 
     python benchmarks/bench_settlement_sweep.py [scenarios/cis_terms_sweep.toml]
-        [--executor serial] [--repeat 1]
+        [--repeat 1]
 
-The serial executor keeps every CPU second in the measured process tree; with ``processes`` the
-workers are children of a fork server, whose CPU time is counted when it exits with the command.
+Runs use the serial executor: every CPU second is then spent in the measured command. With local
+worker processes the workers are children of a fork server that the command does not wait for, so
+``RUSAGE_CHILDREN`` (and ``time``) would miss their CPU time.
 """
 
 from __future__ import annotations
@@ -70,7 +71,6 @@ def main() -> None:
     """Measure the whole sweep and its first point; print the ratio."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("scenario", nargs="?", default=str(DEFAULT))
-    parser.add_argument("--executor", default="serial", choices=("serial", "processes"))
     parser.add_argument("--repeat", type=int, default=1, help="keep the lowest of N runs")
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -88,7 +88,7 @@ def main() -> None:
             best: dict[str, dict[str, object]] = {}
             for attempt in range(args.repeat):
                 for label, path in (("sweep", scenario), ("one_point", single)):
-                    result = measure(path, args.executor, folder, f"{label}_{attempt}")
+                    result = measure(path, "serial", folder, f"{label}_{attempt}")
                     result["run"] = label
                     known = best.get(label)
                     if known is None or float(str(result["cpu_seconds"])) < float(
