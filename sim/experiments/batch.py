@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
 from sim.experiments.metrics import fill_result
+from sim.experiments.resettle import can_resettle, resettle_output, simulation_key
 from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult
 from sim.experiments.scenario import RunSpec, Scenario, TaskSpec
 from sim.funding.registry import MECHANISMS
@@ -65,12 +66,20 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
     results = []
     for record in task.twin_records:
         results.append(_done(record, twin, twin, started))
+    # Runs that differ only by settlement terms share one simulation, settled again.
+    simulated: dict[str, RunOutput] = {}
     for spec in task.arms:
         arm_started = time.time()
         try:
             # Validated when the scenario was read, and by the model that receives it.
             mechanism = MECHANISMS[spec.mechanism](**spec.mechanism_params)
-            output = simulate(city, mechanism, spec.seed, spec.months, params, arm=spec.arm)
+            key = simulation_key(spec) if can_resettle(mechanism) else None
+            if key is not None and key in simulated:
+                output = resettle_output(simulated[key], mechanism)
+            else:
+                output = simulate(city, mechanism, spec.seed, spec.months, params, arm=spec.arm)
+                if key is not None:
+                    simulated[key] = output
             results.append(_done(spec, output, twin, arm_started))
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))

@@ -156,6 +156,7 @@ class ImpactContract(Mechanism):
     """
 
     name: ClassVar[str] = "impact_contract"
+    SETTLEMENT_PARAMS: ClassVar[frozenset[str]] = SETTLEMENT_PARAMS
 
     def __init__(
         self,
