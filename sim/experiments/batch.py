@@ -64,8 +64,14 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         )
         return [_failed(spec, error, started) for spec in _specs(task)]
     results = []
+    # The twin records of a task are one simulation: measured once, stored under each key.
+    measured: RunResult | None = None
     for record in task.twin_records:
-        results.append(_done(record, twin, twin, started))
+        if measured is None:
+            measured = _done(record, twin, twin, started)
+            results.append(measured)
+        else:
+            results.append(_same_as(record, measured))
     # Runs that differ only by settlement terms share one simulation, settled again.
     simulated: dict[str, RunOutput] = {}
     for spec in task.arms:
@@ -94,6 +100,14 @@ def _record(spec: RunSpec, started: float) -> RunResult:
     """An empty result carrying the run's identity (the fields it shares with its spec)."""
     identity = {name: copy.copy(getattr(spec, name)) for name in RUN_IDENTITY}
     return RunResult(**identity, started_at=started)
+
+
+def _same_as(spec: RunSpec, measured: RunResult) -> RunResult:
+    """The result of another run of the same simulation, under ``spec``'s identity."""
+    result = copy.copy(measured)
+    for name in RUN_IDENTITY:
+        setattr(result, name, copy.copy(getattr(spec, name)))
+    return result
 
 
 def _done(spec: RunSpec, output: RunOutput, twin: RunOutput, started: float) -> RunResult:
