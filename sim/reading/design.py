@@ -148,7 +148,7 @@ class ContractDesign:
             )
             return "\n".join([head, verdict, "", self.table(labels)])
         names = labels.join([labels.t(f"design.constraint.{c}") for c in self.binding])
-        alone = "; ".join(
+        alone = ", ".join(
             f"{labels.t(f'design.constraint.{name}')} {labels.pct(self.alone[name])}"
             for name in CONSTRAINTS
         )
