@@ -16,14 +16,32 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.funding.ledger import GUARANTEE, REPAYMENT
 from sim.simulation.output import RunOutput
 
 if TYPE_CHECKING:
-    from sim.experiments.scenario import RunSpec
     from sim.funding.base import Mechanism
+
+
+class RunSpecLike(Protocol):
+    """What the key of a run's simulation reads from its ``RunSpec`` (the scenario module
+    imports this one, so it is not imported back)."""
+
+    @property
+    def arm(self) -> str: ...
+    @property
+    def mechanism(self) -> str: ...
+    @property
+    def seed(self) -> int: ...
+    @property
+    def months(self) -> int: ...
+    @property
+    def mechanism_params(self) -> dict[str, Any]: ...
+    @property
+    def model_params(self) -> dict[str, Any]: ...
+
 
 #: Ledger kinds a settlement pays; a re-settled run replaces them.
 SETTLEMENT_KINDS = (REPAYMENT, GUARANTEE)
@@ -38,7 +56,7 @@ def settlement_params(mechanism: str) -> frozenset[str]:
     return frozenset(params)
 
 
-def simulation_key(spec: RunSpec) -> str:
+def simulation_key(spec: RunSpecLike) -> str:
     """What identifies the simulation a run needs: two runs with the same key differ only by
     settlement terms, and one simulation serves both."""
     only_settlement = settlement_params(spec.mechanism)
