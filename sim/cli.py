@@ -48,6 +48,7 @@ EXAMPLES = """examples:
   sim compare --db results/cis_terms_sweep.db --metric npv_eur --by threshold_value
   sim report --db results/demo.db --lang fr an HTML report with figures, in French
   sim try-city --city bordeaux --months 120 one status-quo run of a city, summarised
+  sim design-contract --db results/demo.db contract terms that work for the payer and investor
   sim dashboard results/demo.db             the workshop page in the browser (127.0.0.1:8765)
 
 After `make demo`, call sim as .venv/bin/sim, or activate the environment first
@@ -178,6 +179,42 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="output folder (default: <db name>_report beside the database)"
     )
 
+    design = command(
+        "design-contract",
+        "find contract terms where the payer's NPV, the investor's return and the rule 'repaying "
+        "costs less than the service' hold, from a batch's stored contract outcomes",
+        "sim design-contract --db results/demo.db --investor-return 0.03 --lang fr",
+    )
+    _database_arguments(design)
+    design.add_argument("--batch", type=int, default=None, help="batch id (default: the latest)")
+    design.add_argument("--arm", default=None, help="contract arm (default: the first)")
+    design.add_argument("--point", type=int, default=None, help="sweep point (default: first)")
+    design.add_argument(
+        "--payer-npv-probability",
+        type=float,
+        default=0.5,
+        help="P(payer's NPV > 0) at least this (default 0.5)",
+    )
+    design.add_argument(
+        "--investor-return", type=float, default=0.03, help="investor's target (default 0.03)"
+    )
+    design.add_argument(
+        "--investor-probability",
+        type=float,
+        default=0.5,
+        help="P(investor reaches its target) at least this (default 0.5)",
+    )
+    design.add_argument(
+        "--rule-probability",
+        type=float,
+        default=1.0,
+        help="P(payer's cost < the service's cost) at least this (default 1)",
+    )
+    design.add_argument("--lang", choices=("en", "fr"), default="en", help="en or fr")
+    design.add_argument(
+        "--out", default=None, help="folder for the figure and the table (default: beside the db)"
+    )
+
     demo = command(
         "try-city",
         "run one simulation of a city (status quo, no batch stored) and print a summary",
@@ -297,6 +334,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "compare": _compare,
         "report": _report,
         "try-city": _demo,
+        "design-contract": _design_contract,
         "demo": _demo,
         "dashboard": _dashboard,
     }
@@ -667,6 +705,31 @@ def _report(args: argparse.Namespace) -> int:
     )
     if not getattr(args, "quiet", False):
         _say(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
+    return 0
+
+
+def _design_contract(args: argparse.Namespace) -> int:
+    from sim.reading.design import Constraints, design_contract, design_figure
+    from sim.reading.i18n import Labels
+
+    constraints = Constraints(
+        payer_npv_probability=args.payer_npv_probability,
+        investor_return_per_year=args.investor_return,
+        investor_probability=args.investor_probability,
+        rule_probability=args.rule_probability,
+    )
+    db = _database(args)
+    design = design_contract(db, args.batch, args.arm, args.point, constraints)
+    labels = Labels(args.lang)
+    _say(design.summary(labels))
+    db_path = Path(db.split("///", 1)[-1])
+    out = Path(args.out) if args.out else db_path.parent / f"{db_path.stem}_design"
+    out.mkdir(parents=True, exist_ok=True)
+    figure = out / f"contract_design_{args.lang}.png"
+    design_figure(design, labels).savefig(figure)
+    table = out / "contract_design_terms.csv"
+    design.grid.to_csv(table, index=False)
+    _say(f"Figure: {figure}; every terms tried: {table}")
     return 0
 
 

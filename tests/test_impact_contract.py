@@ -130,3 +130,37 @@ def test_contract_never_pays_beyond_its_cap(demo_city: City, twin: RunOutput) ->
     cap = arm.contract.terms["payment_cap_eur"]
     assert m["contract_payments_eur"] == pytest.approx(cap)
     assert "cap" in arm.contract.settlement["limited_by"]
+
+
+def test_contract_with_payers_guarantee_and_cohorts(demo_city: City, twin: RunOutput) -> None:
+    """Four payers pay their shares of each repayment, a guarantor covers the investor's loss
+    at the last date, cohorts are evaluated on their own, and the ledger still balances."""
+    arm, m = _contract(
+        demo_city,
+        twin,
+        payment_months=(24, 36, 48),
+        threshold_scope="cohort",
+        cohort_months=[12, 24],
+        threshold_kind="relative",
+        threshold_value=0.05,
+        pooled_threshold_value=0.02,
+        payer_shares={"state": 0.5, "caf": 0.2, "department": 0.2, "city": 0.1},
+        guarantee_share=0.5,
+        price_eur_per_outcome=20_000.0,
+    )
+    assert arm.contract is not None
+    assert [p.cohort for p in arm.contract.periods] == ["cohort 1", "cohort 2", "pooled"]
+    assert arm.contract.periods[0].participants < arm.contract.periods[2].participants
+    repaid: dict[str, float] = {}
+    for flow in arm.cash_flows:
+        if flow["kind"] == "repayment":
+            repaid[flow["payer"]] = repaid.get(flow["payer"], 0.0) + flow["amount_eur"]
+    total = sum(repaid.values())
+    assert total == pytest.approx(m["contract_payments_eur"])
+    if total > 0:
+        assert repaid["state"] == pytest.approx(0.5 * total)
+        assert repaid["city"] == pytest.approx(0.1 * total)
+    guarantee = sum(f["amount_eur"] for f in arm.cash_flows if f["kind"] == "guarantee")
+    loss = arm.contract.drawn_eur - total
+    assert guarantee == pytest.approx(min(0.5 * arm.contract.capital_eur, max(loss, 0.0)))
+    assert m["investor_lost_money"] == float(total + guarantee < arm.contract.drawn_eur)

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
 from sim.experiments.metrics import fill_result
+from sim.experiments.resettle import can_resettle, resettle_output, simulation_key
 from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult
 from sim.experiments.scenario import RunSpec, Scenario, TaskSpec
 from sim.funding.base import Mechanism
@@ -69,21 +70,35 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         )
         return [_failed(spec, error, started) for spec in _specs(task)]
     results = []
+    # The twin records of a task are one simulation: measured once, stored under each key.
+    measured: RunResult | None = None
     for record in task.twin_records:
-        results.append(_done(record, twin, twin, started))
+        if measured is None:
+            measured = _done(record, twin, twin, started)
+            results.append(measured)
+        else:
+            results.append(_same_as(record, measured))
+    # Runs that differ only by settlement terms share one simulation, settled again.
+    simulated: dict[str, RunOutput] = {}
     for spec in task.arms:
         arm_started = time.time()
         try:
             mechanism = arm_mechanism(spec.mechanism, spec.mechanism_params)
-            output = simulate(
-                city,
-                mechanism,
-                spec.seed,
-                spec.months,
-                params,
-                arm=spec.arm,
-                follow_up_months=spec.follow_up_months,
-            )
+            key = simulation_key(spec) if can_resettle(mechanism) else None
+            if key is not None and key in simulated:
+                output = resettle_output(simulated[key], mechanism)
+            else:
+                output = simulate(
+                    city,
+                    mechanism,
+                    spec.seed,
+                    spec.months,
+                    params,
+                    arm=spec.arm,
+                    follow_up_months=spec.follow_up_months,
+                )
+                if key is not None:
+                    simulated[key] = output
             results.append(_done(spec, output, twin, arm_started))
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))
@@ -104,6 +119,14 @@ def _record(spec: RunSpec, started: float) -> RunResult:
     """An empty result carrying the run's identity (the fields it shares with its spec)."""
     identity = {name: copy.copy(getattr(spec, name)) for name in RUN_IDENTITY}
     return RunResult(**identity, started_at=started)
+
+
+def _same_as(spec: RunSpec, measured: RunResult) -> RunResult:
+    """The result of another run of the same simulation, under ``spec``'s identity."""
+    result = copy.copy(measured)
+    for name in RUN_IDENTITY:
+        setattr(result, name, copy.copy(getattr(spec, name)))
+    return result
 
 
 def _done(spec: RunSpec, output: RunOutput, twin: RunOutput, started: float) -> RunResult:

@@ -272,12 +272,16 @@ def city_of(
 
 def _chunks_by_point(specs: list[RunSpec], arm_runs: int) -> list[list[RunSpec]]:
     """Split a replication's runs into tasks of whole sweep points holding about ``arm_runs``
-    arm runs: fewer twin simulations than one task per point, yet enough tasks to share out."""
+    arm simulations: fewer twin simulations than one task per point, yet enough tasks to share
+    out. Points that differ only by settlement terms need one simulation between them, so they
+    stay in one task (``sim.experiments.resettle``)."""
+    from sim.experiments.resettle import simulation_key
+
     chunks: list[list[RunSpec]] = []
     current: list[RunSpec] = []
     for point in sorted({s.point for s in specs}):
         current.extend(s for s in specs if s.point == point)
-        if sum(s.arm != TWIN for s in current) >= arm_runs:
+        if len({simulation_key(s) for s in current if s.arm != TWIN}) >= arm_runs:
             chunks.append(current)
             current = []
     if current:
@@ -870,6 +874,8 @@ def _expected_kind(parameter: inspect.Parameter) -> type | None:
     if default is not None and default is not inspect.Parameter.empty:
         return type(default)
     annotation = str(parameter.annotation)
+    if annotation.startswith("list"):
+        return list
     for token, kind in (("dict", dict), ("float", float), ("int", int), ("str", str)):
         if token in annotation:
             return kind

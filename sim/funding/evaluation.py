@@ -410,15 +410,24 @@ class Evaluator:
         self.baseline_bias = baseline_bias
         self.sampler = sampler
 
-    def evaluate(self, action: Action, pop: Population, month: int) -> EvaluationResult:
-        """The action's effect at ``month`` as the design estimates it."""
-        treated = action.enrolled.data(month)
+    def evaluate(
+        self,
+        action: Action,
+        pop: Population,
+        month: int,
+        need: Need | None = None,
+        window: tuple[int, int] | None = None,
+    ) -> EvaluationResult:
+        """The action's effect at ``month`` as the design estimates it: on the outcome of
+        ``need`` (the action's own by default), among those who joined in ``window`` (months
+        [from, before); everyone by default) and their comparisons."""
+        treated = _within(action.enrolled.data(month), window)
         comparison = None
         if self.design == "rct":
-            rows, months, _ = action.controls.data(month)
+            rows, months, _ = _within(action.controls.data(month), window)
             comparison = (rows, months)
         elif self.sampler is not None:
-            rows, months, _ = self.sampler.comparisons.data(month)
+            rows, months, _ = _within(self.sampler.comparisons.data(month), window)
             comparison = (rows, months)
             return evaluate(
                 self.design,
@@ -432,8 +441,19 @@ class Evaluator:
                 comparison_source=self.sampler.source,
             )
         return evaluate(
-            self.design, pop, action.need, month, treated, comparison, self.baseline_bias
+            self.design, pop, need or action.need, month, treated, comparison, self.baseline_bias
         )
+
+
+def _within(
+    data: tuple[np.ndarray, np.ndarray, np.ndarray], window: tuple[int, int] | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (rows, start months, groups) of those who joined within ``window``."""
+    if window is None:
+        return data
+    rows, months, groups = data
+    keep = (months >= window[0]) & (months < window[1])
+    return rows[keep], months[keep], groups[keep]
 
 
 def control_share(design: str) -> float:

@@ -25,6 +25,8 @@ REPAYMENT = "repayment"
 TRANSACTION = "transaction"
 EVALUATION = "evaluation"
 INCUBATOR = "incubator"
+#: A third party covering an impact contract's investors' loss.
+GUARANTEE = "guarantee"
 KINDS: tuple[str, ...] = (
     ACTIVITY,
     GRANT,
@@ -34,6 +36,7 @@ KINDS: tuple[str, ...] = (
     TRANSACTION,
     EVALUATION,
     INCUBATOR,
+    GUARANTEE,
 )
 
 # Parties that exist in every run; associations (operators) are named by the callers.
@@ -41,6 +44,7 @@ CITY = "city"
 INVESTOR = "investor"
 EVALUATOR = "evaluator"
 INTERMEDIARY = "intermediary"
+GUARANTOR = "guarantor"
 #: Public payers: their outflows are public spending.
 PUBLIC_PAYERS = (CITY, "caf", "state", "department")
 

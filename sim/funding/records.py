@@ -114,11 +114,24 @@ class PlanLine:
 
 @dataclass(frozen=True)
 class ContractPeriod:
-    """What the evaluator certified at one payment date of a contract."""
+    """What the evaluator certified at one payment date of a contract.
+
+    Attributes:
+        gross_outcomes: outcomes counted among the participants evaluated.
+        cohort: the cohort evaluated ("" for everyone, "pooled" for every cohort together).
+        participants: participants evaluated.
+        metrics: every outcome metric a rate card can pay for (each need's
+            ``contract_metric``), evaluated among the same participants:
+            ``[gross, counterfactual, validated]``.
+    """
 
     month: int
     validated_outcomes: float
     counterfactual_outcomes: float
+    gross_outcomes: float = 0.0
+    cohort: str = ""
+    participants: int = 0
+    metrics: dict[str, list[float]] = field(default_factory=dict)
 
 
 @dataclass

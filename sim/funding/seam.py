@@ -17,7 +17,7 @@ import numpy as np
 
 from sim.delivery.actions import Action, ActionSpec
 from sim.delivery.associations import AssociationProfile
-from sim.delivery.needs import Need
+from sim.delivery.needs import Need, need_of
 from sim.funding.evaluation import ComparisonSampler, Evaluator, observed_barrier
 from sim.funding.ledger import CITY, EVALUATION, EVALUATOR
 from sim.funding.records import EvaluationRecord, FundedAction
@@ -195,13 +195,30 @@ class FundingContext:
                     month, grant.payer, grant.payee, grant.kind, grant.monthly_eur, grant.need
                 )
 
-    def evaluate(self, index: int, month: int) -> EvaluationRecord:
-        """Evaluate an action at ``month`` with its evaluator, and record the evaluation."""
+    def evaluate(
+        self,
+        index: int,
+        month: int,
+        need: str | None = None,
+        window: tuple[int, int] | None = None,
+    ) -> EvaluationRecord:
+        """Evaluate an action at ``month`` with its evaluator, and record the evaluation.
+
+        With ``need`` (another need's outcome among the same participants, as a contract's
+        rate card pays for) or ``window`` (only those who joined in months [from, before): a
+        contract's cohort), the evaluation is returned without being recorded: the recorded
+        evaluations are each action's own, on everyone it enrolled.
+        """
         result = self.state.evaluators[index].evaluate(
-            self._actions[index], self._population, month
+            self._actions[index],
+            self._population,
+            month,
+            None if need is None else need_of(need),
+            window,
         )
         record = EvaluationRecord(action=index, **result.to_dict())
-        self.state.evaluations.append(record)
+        if need is None and window is None:
+            self.state.evaluations.append(record)
         return record
 
     def pay_evaluation(

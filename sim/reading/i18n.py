@@ -961,6 +961,92 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("param.places", "places", "places"),
     ("param.max_return_per_year", "maximum return per year", "rendement maximal annuel"),
     ("param.displacement_share", "displacement share", "part d'effet de déplacement"),
+    (
+        "kind.guarantee",
+        "a guarantor covering the investor's loss",
+        "garantie des pertes de l'investisseur",
+    ),
+    # ---- the contract designer (sim design-contract)
+    (
+        "design.asked",
+        "Contract designer, {arm}, {replications} replications. Asked: the payer's NPV positive "
+        "with probability at least {p_npv}; the investor reaching {target} a year with "
+        "probability at least {p_investor}; repaying the investor costing the payer less than "
+        "the service itself with probability at least {p_rule}.",
+        "Conception du contrat, {arm}, {replications} réplications. Demandé : une valeur "
+        "actuelle nette positive pour le payeur avec une probabilité d'au moins {p_npv} ; un "
+        "rendement de {target} par an pour l'investisseur avec une probabilité d'au moins "
+        "{p_investor} ; un remboursement de l'investisseur qui coûte au payeur moins que le "
+        "service lui-même avec une probabilité d'au moins {p_rule}.",
+    ),
+    (
+        "design.found",
+        "{count} terms satisfy every constraint ({share} of those tried). The best, by the "
+        "payer's mean NPV:",
+        "{count} jeux de conditions respectent toutes les contraintes ({share} de ceux "
+        "essayés). Les meilleurs, selon la valeur actuelle nette moyenne du payeur :",
+    ),
+    (
+        "design.none",
+        "No terms satisfy the constraints. Binding: {binding}.",
+        "Aucun jeu de conditions ne respecte les contraintes. Contrainte limitante : {binding}.",
+    ),
+    (
+        "design.alone",
+        "Best probability each constraint reaches on its own: {alone}.",
+        "Meilleure probabilité atteinte par chaque contrainte seule : {alone}.",
+    ),
+    ("design.constraint.payer_npv", "payer's NPV > 0", "VAN du payeur > 0"),
+    (
+        "design.constraint.investor_return",
+        "investor reaches its return",
+        "rendement de l'investisseur atteint",
+    ),
+    (
+        "design.constraint.rule",
+        "payer's cost below the service's",
+        "coût pour le payeur inférieur à celui du service",
+    ),
+    ("design.axis.price", "price per outcome", "prix par résultat"),
+    ("design.axis.scale", "rate-card scale", "échelle de la grille tarifaire"),
+    ("design.threshold", "threshold", "seuil"),
+    ("design.cap_ratio", "cap / capital", "plafond / capital"),
+    ("design.max_return", "maximum return", "rendement maximal"),
+    ("design.guarantee", "guarantee / capital", "garantie / capital"),
+    ("design.p_payer_npv", "P(payer NPV > 0)", "P(VAN payeur > 0)"),
+    ("design.mean_payer_npv", "payer NPV, mean", "VAN payeur, moyenne"),
+    ("design.p_investor", "P(investor return)", "P(rendement investisseur)"),
+    ("design.p_rule", "P(cost < service)", "P(coût < service)"),
+    ("design.mean_payments", "payments, mean", "paiements, moyenne"),
+    ("design.probability", "probability across replications", "probabilité sur les réplications"),
+    (
+        "design.figure.title",
+        "Terms of a social impact contract that work for the payer and the investor",
+        "Conditions d'un contrat à impact social acceptables pour le payeur et l'investisseur",
+    ),
+    (
+        "design.figure.found",
+        "the green region satisfies every constraint",
+        "la zone verte respecte toutes les contraintes",
+    ),
+    (
+        "design.figure.none",
+        "no terms satisfy every constraint; binding: {binding}",
+        "aucun jeu de conditions ne respecte toutes les contraintes ; contrainte limitante : "
+        "{binding}",
+    ),
+    (
+        "design.figure.plane",
+        "cap {cap} x capital, maximum return {max_return}, guarantee {guarantee} of capital",
+        "plafond {cap} x capital, rendement maximal {max_return}, garantie {guarantee} du capital",
+    ),
+    (
+        "design.figure.curves",
+        "each constraint's probability at threshold {threshold} (dotted: level asked)",
+        "probabilité de chaque contrainte au seuil {threshold} (pointillés : niveau demandé)",
+    ),
+    ("design.legend.meets", "meets: {which}", "respecte : {which}"),
+    ("design.legend.none", "meets none", "n'en respecte aucune"),
 )
 
 #: Glossary entries, in the order the report lists them.
