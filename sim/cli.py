@@ -18,6 +18,7 @@ EXAMPLES = """examples:
   sim list --db results/demo.db             batches stored in a database
   sim compare results/demo.db               arms side by side with 95 % intervals
   sim report results/demo.db --lang fr      an HTML report with figures, in French
+  sim sensitivity scenarios/robustness.toml which assumptions decide the answer (SALib, PRIM)
   sim demo --city bordeaux --months 120     one status-quo run of a city, summarised
 """
 
@@ -105,6 +106,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="output folder (default: <db name>_report beside the database)"
     )
 
+    sensitivity = command(
+        "sensitivity",
+        "run a scenario's uncertainty design as a batch (resumable), then report Morris or "
+        "Sobol indices, feature scores and PRIM boxes, in English or French",
+        "sim sensitivity scenarios/robustness.toml --lang fr",
+    )
+    sensitivity.add_argument("file", help="scenario file (TOML) with [uncertainties]")
+    sensitivity.add_argument(
+        "--db", help="SQLAlchemy URL or SQLite path (default results/<name>.db)"
+    )
+    sensitivity.add_argument(
+        "--executor",
+        choices=("serial", "processes", "dask"),
+        default="processes",
+        help="where runs execute (default: local processes)",
+    )
+    sensitivity.add_argument(
+        "--workers", type=int, default=None, help="workers (default: all cores)"
+    )
+    sensitivity.add_argument(
+        "--scheduler", help="address of a Dask scheduler (with --executor dask)"
+    )
+    sensitivity.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sensitivity.add_argument(
+        "--outcome",
+        action="append",
+        default=None,
+        help="an outcome, e.g. 'impact_contract - planned: public_spending_eur / "
+        "true_additional_employment' (repeatable; default: the scenario's [sensitivity] outcomes)",
+    )
+    sensitivity.add_argument(
+        "--discover",
+        action="append",
+        default=None,
+        help="a condition for PRIM, e.g. 'impact_contract: investor_lost_money > 0.5' "
+        "(repeatable; default: the scenario's [sensitivity] discover)",
+    )
+    sensitivity.add_argument(
+        "--lang", choices=("en", "fr"), default="en", help="language: en (default) or fr"
+    )
+    sensitivity.add_argument(
+        "--out", default=None, help="output folder (default: <db name>_sensitivity beside it)"
+    )
+    sensitivity.add_argument(
+        "--ema", default=None, help="also save the batch as EMA Workbench results (.tar.gz)"
+    )
+
     demo = command(
         "demo",
         "run one simulation of a city (status quo) and print a summary",
@@ -138,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "list": _list,
         "compare": _compare,
         "report": _report,
+        "sensitivity": _sensitivity,
         "demo": _demo,
     }
     try:
@@ -164,7 +213,19 @@ def _run(args: argparse.Namespace) -> int:
             f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
             f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
         )
-        summary = run_batch(scenario, store, executor, progress=not args.no_progress)
+        if scenario.auto_replications is not None:
+            from sim.experiments.uncertainty import run_adaptive
+
+            adaptive = run_adaptive(
+                scenario,
+                store,
+                lambda: make_executor(args.executor, args.workers, args.scheduler),
+                progress=not args.no_progress,
+            )
+            print(adaptive.describe())
+            summary = adaptive.last
+        else:
+            summary = run_batch(scenario, store, executor, progress=not args.no_progress)
     if summary.interrupted:
         print(
             f"Interrupted. Batch {summary.batch_id}: {summary.ran_now} run(s) stored now, "
@@ -208,6 +269,18 @@ def _validate(args: argparse.Namespace) -> int:
     print(f"  arms: status_quo (twin), {arms}")
     if scenario.sweep is not None:
         print(f"  sweep: {scenario.sweep.method}, {len(scenario.points())} point(s)")
+    if scenario.design is not None:
+        names = ", ".join(u.path for u in scenario.design.uncertainties)
+        print(
+            f"  uncertainties ({scenario.design.method} design, {len(scenario.points())} "
+            f"point(s)): {names}"
+        )
+    if scenario.auto_replications is not None:
+        auto = scenario.auto_replications
+        print(
+            f"  replications = auto: from {auto.initial}, +{auto.step} at a time up to "
+            f"{auto.maximum}, until '{auto.contrast}' is known within +/-{auto.half_width:g}"
+        )
     print(f"  {scenario.run_count()} runs in all")
     return 0
 
@@ -289,6 +362,72 @@ def _report(args: argparse.Namespace) -> int:
         args.db, args.out or default_out_dir(args.db), batch=args.batch, lang=args.lang
     )
     print(f"Report written to {path} (figures as PNG and SVG in {path.parent / 'figures'})")
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.experiments.batch import make_executor, run_batch
+    from sim.experiments.scenario import load_scenario
+    from sim.experiments.store import ResultStore, default_db_path
+    from sim.experiments.uncertainty import run_adaptive
+    from sim.reading import sensitivity as sa
+
+    scenario = load_scenario(args.file)
+    if scenario.design is None:
+        raise UserInputError(f"{args.file}: no [uncertainties]: nothing to analyse")
+    if args.workers is not None and args.workers < 1:
+        raise UserInputError(f"--workers: expected a positive number, got {args.workers}")
+    db = args.db or default_db_path(scenario.name)
+    design = scenario.design
+    print(
+        f"Scenario '{scenario.name}': {design.method} design, {len(design.uncertainties)} "
+        f"uncertainties, {len(scenario.points())} point(s) x {scenario.replications} "
+        f"replication(s) x {len(scenario.arms) + 1} arms = {scenario.run_count()} runs into {db}"
+    )
+    with ResultStore(db) as store:
+        if scenario.auto_replications is not None:
+            adaptive = run_adaptive(
+                scenario,
+                store,
+                lambda: make_executor(args.executor, args.workers, args.scheduler),
+                progress=not args.no_progress,
+            )
+            print(adaptive.describe())
+            summary = adaptive.last
+        else:
+            executor = make_executor(args.executor, args.workers, args.scheduler)
+            summary = run_batch(scenario, store, executor, progress=not args.no_progress)
+        print(
+            f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
+            f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
+        )
+        if summary.interrupted or summary.failed:
+            print(
+                f"The batch is not complete; run the same command again to resume:\n  "
+                f"sim sensitivity {args.file} --db {db}"
+            )
+            return 130 if summary.interrupted else 1
+        runs = store.runs(summary.batch_id)
+        metrics = store.metrics(summary.batch_id)
+        text = str(store.batches().set_index("id").loc[summary.batch_id, "scenario_text"])
+    stored = sa.design_of(text, args.file)
+    outcomes = args.outcome or list(stored.outcomes) or sa.default_outcomes(metrics)
+    conditions = args.discover if args.discover is not None else list(stored.discover)
+    x = sa.design_table(runs, stored)
+    report = sa.analyse(
+        stored, x, metrics, outcomes, conditions, batch=summary.batch_id, name=scenario.name
+    )
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(db).with_suffix("").parent / (Path(db).stem + "_sensitivity")
+    )
+    written = sa.write_report(report, out, args.lang)
+    print(sa.summary_text(report, args.lang))
+    if args.ema:
+        sa.save_ema(sa.to_ema(runs, metrics, stored), Path(args.ema))
+        print(f"EMA Workbench results: {args.ema} (ema_workbench.load_results reads them)")
+    print(f"Tables, figures and summary in {out} ({len(written)} files)")
     return 0
 
 

@@ -28,6 +28,14 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UserInputError, did_you_mean
+from sim.experiments.design import (
+    AutoReplications,
+    DesignSpec,
+    design_points,
+    parse_auto,
+    parse_design,
+    parse_uncertainties,
+)
 from sim.world.params import ModelParams
 from sim.world.rng import replication_seeds
 from sim.world.territory import BUILTIN_CITIES, City, city_table_path, generate_city, load_city
@@ -43,6 +51,9 @@ TOP_KEYS = (
     "params",
     "arms",
     "sweep",
+    "uncertainties",
+    "sensitivity",
+    "auto_replications",
 )
 CITY_KEYS = ("source", "generate")
 GENERATE_KEYS = ("territories", "residents", "seed", "qpv_share")
@@ -173,6 +184,10 @@ class Scenario:
     text: str = ""
     source: str = "<string>"
     description_fr: str = ""
+    #: Uncertainties apart from the levers and how they are sampled ([uncertainties]).
+    design: DesignSpec | None = None
+    #: replications = "auto": the stopping rule ([auto_replications]).
+    auto_replications: AutoReplications | None = None
 
     @property
     def hash(self) -> str:
@@ -189,7 +204,10 @@ class Scenario:
         return hashlib.sha256(f"{self.hash}\n{code}".encode()).hexdigest()
 
     def points(self) -> list[dict[str, Any]]:
-        """Sweep points (dotted path -> value); one empty point without a sweep."""
+        """Sweep points (dotted path -> value); one empty point without a sweep. With
+        uncertainties, the points of their design."""
+        if self.design is not None:
+            return design_points(self.design)
         return sweep_points(self.sweep)
 
     def expand(self, done: Iterable[str] = ()) -> list[TaskSpec]:
@@ -304,12 +322,23 @@ def scenario_from_dict(
     check.keys(data, TOP_KEYS, "")
     name = check.string(data, "name", required=True) or ""
     months = check.integer(data, "months", default=60, low=1, high=MAX_MONTHS)
-    replications = check.integer(data, "replications", default=1, low=1, high=100_000)
+    auto = None
+    if data.get("replications") == "auto":
+        arm_names = [k for k in data.get("arms") or {} if k != TWIN]
+        auto = parse_auto(data.get("auto_replications"), arm_names, source)
+        replications = auto.initial
+    else:
+        replications = check.integer(data, "replications", default=1, low=1, high=100_000)
+        if "auto_replications" in data:
+            raise check.fail(
+                "replications", '"auto" with [auto_replications]', data.get("replications")
+            )
     seed = check.integer(data, "seed", default=0, low=0, high=2**63 - 1)
     city = _city(check, data.get("city", {"source": "demo"}), base_dir)
     params = _model_params(check, data.get("params", {}))
     arms = _arms(check, data.get("arms"))
     sweep = _sweep(check, data.get("sweep"), params, arms)
+    design = _design(check, data, arms, sweep)
     scenario = Scenario(
         name=name,
         description=check.string(data, "description") or "",
@@ -323,6 +352,8 @@ def scenario_from_dict(
         text=text if text is not None else _canonical(data),
         source=source,
         description_fr=check.string(data, "description_fr") or "",
+        design=design,
+        auto_replications=auto,
     )
     for values in scenario.points():
         _, arm_params = apply_point(scenario, values)
@@ -577,6 +608,25 @@ def _check_path(check: _Checker, path: str, arms: tuple[ArmSpec, ...], where: st
     raise check.fail(
         f'{where}."{path}"', "a path 'params.<name>' or 'arms.<arm>.<parameter>'", path
     )
+
+
+def _design(
+    check: _Checker, data: Mapping[str, Any], arms: tuple[ArmSpec, ...], sweep: SweepSpec | None
+) -> DesignSpec | None:
+    """The uncertainties and their design (sim.experiments.design), their paths checked."""
+    if "uncertainties" not in data:
+        if "sensitivity" in data:
+            raise check.fail("uncertainties", "a table of uncertain parameters", None)
+        return None
+    if sweep is not None:
+        raise check.fail(
+            "sweep", "no [sweep] beside [uncertainties] (use one or the other)", "a sweep"
+        )
+    mechanisms = {a.name: a.mechanism for a in arms}
+    uncertainties = parse_uncertainties(data["uncertainties"], mechanisms, check.source)
+    for u in uncertainties:
+        _check_path(check, u.path, arms, "uncertainties")
+    return parse_design(data.get("sensitivity"), uncertainties, check.source)
 
 
 # ---------------------------------------------------------------------------- sweeps
