@@ -83,6 +83,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "them (coverage) and it holds at {density:.0%} of the box's points (density)"
         ),
         "everywhere": "the whole range",
+        "in": "in",
+        "to": "to",
         "undefined": (
             "'{outcome}' is undefined at {k} of {n} points (a ratio whose denominator's mean is "
             "not positive there): no index for it; PRIM counts those points as not holding"
@@ -127,6 +129,8 @@ TEXTS: dict[str, dict[str, str]] = {
             "(densité)"
         ),
         "everywhere": "toute la plage",
+        "in": "dans",
+        "to": "à",
         "undefined": (
             "« {outcome} » n'est pas défini en {k} points sur {n} (un rapport dont le "
             "dénominateur moyen n'y est pas positif) : pas d'indice ; PRIM compte ces points "
@@ -512,7 +516,11 @@ def prim_figure(found: Discovery, lang: str) -> Figure:
     right.barh(y, high - low, left=low, color=np.where(box["restricted"], "#e15759", "#4e79a7"))
     for i, row in enumerate(box.itertuples()):
         right.annotate(
-            f"{row.low:.3g} to {row.high:.3g}", (0.5, i), ha="center", va="center", fontsize=8
+            f"{row.low:.3g} {t['to']} {row.high:.3g}",
+            (0.5, i),
+            ha="center",
+            va="center",
+            fontsize=8,
         )
     right.set_yticks(y, [_short(str(u)) for u in box.index])
     right.set_xlim(0, 1)
@@ -620,7 +628,9 @@ def summary_text(report: SensitivityReport, lang: str) -> str:
             continue
         box = found.box[found.box["restricted"]]
         limits = (
-            ", ".join(f"{_short(str(u))} in [{r.low:.3g}, {r.high:.3g}]" for u, r in box.iterrows())
+            ", ".join(
+                f"{_short(str(u))} {t['in']} [{r.low:.3g}, {r.high:.3g}]" for u, r in box.iterrows()
+            )
             or t["everywhere"]
         )
         lines += [
