@@ -49,6 +49,7 @@ EXAMPLES = """examples:
   sim report --db results/demo.db --lang fr an HTML report with figures, in French
   sim try-city --city bordeaux --months 120 one status-quo run of a city, summarised
   sim design-contract --db results/demo.db contract terms that work for the payer and investor
+  sim sensitivity scenarios/robustness.toml which assumptions decide the answer (SALib, PRIM)
   sim dashboard results/demo.db             the workshop page in the browser (127.0.0.1:8765)
 
 After `make demo`, call sim as .venv/bin/sim, or activate the environment first
@@ -215,6 +216,53 @@ def build_parser() -> argparse.ArgumentParser:
         "--out", default=None, help="folder for the figure and the table (default: beside the db)"
     )
 
+    sensitivity = command(
+        "sensitivity",
+        "run a scenario's uncertainty design as a batch (resumable), then report Morris or "
+        "Sobol indices, feature scores and PRIM boxes, in English or French",
+        "sim sensitivity scenarios/robustness.toml --lang fr",
+    )
+    sensitivity.add_argument("file", help="scenario file (TOML) with [uncertainties]")
+    sensitivity.add_argument(
+        "--db", help="SQLAlchemy URL or SQLite path (default results/<name>.db)"
+    )
+    sensitivity.add_argument(
+        "--executor",
+        choices=("serial", "processes", "dask"),
+        default="processes",
+        help="where runs execute (default: local processes)",
+    )
+    sensitivity.add_argument(
+        "--workers", type=int, default=None, help="workers (default: all cores)"
+    )
+    sensitivity.add_argument(
+        "--scheduler", help="address of a Dask scheduler (with --executor dask)"
+    )
+    sensitivity.add_argument("--no-progress", action="store_true", help="no progress bar")
+    sensitivity.add_argument(
+        "--outcome",
+        action="append",
+        default=None,
+        help="an outcome, e.g. 'impact_contract - planned: public_spending_eur / "
+        "true_additional_employment' (repeatable; default: the scenario's [sensitivity] outcomes)",
+    )
+    sensitivity.add_argument(
+        "--discover",
+        action="append",
+        default=None,
+        help="a condition for PRIM, e.g. 'impact_contract: investor_lost_money > 0.5' "
+        "(repeatable; default: the scenario's [sensitivity] discover)",
+    )
+    sensitivity.add_argument(
+        "--lang", choices=("en", "fr"), default="en", help="language: en (default) or fr"
+    )
+    sensitivity.add_argument(
+        "--out", default=None, help="output folder (default: <db name>_sensitivity beside it)"
+    )
+    sensitivity.add_argument(
+        "--ema", default=None, help="also save the batch as EMA Workbench results (.tar.gz)"
+    )
+
     demo = command(
         "try-city",
         "run one simulation of a city (status quo, no batch stored) and print a summary",
@@ -335,6 +383,7 @@ def _main(argv: Sequence[str] | None) -> int:
         "report": _report,
         "try-city": _demo,
         "design-contract": _design_contract,
+        "sensitivity": _sensitivity,
         "demo": _demo,
         "dashboard": _dashboard,
     }
@@ -383,7 +432,20 @@ def _run(args: argparse.Namespace) -> int:
                 f"({len(scenario.points())} point(s) x {scenario.replications} replication(s) x "
                 f"{len(scenario.arms) + 1} arms, status quo included) into {store.url}"
             )
-        summary = run_batch(scenario, store, executor, progress=not (args.no_progress or quiet))
+        progress = not (args.no_progress or quiet)
+        if scenario.auto_replications is not None:
+            from sim.experiments.uncertainty import run_adaptive
+
+            adaptive = run_adaptive(
+                scenario,
+                store,
+                lambda: make_executor(args.executor, args.workers, args.scheduler),
+                progress=progress,
+            )
+            _say(adaptive.describe())
+            summary = adaptive.last
+        else:
+            summary = run_batch(scenario, store, executor, progress=progress)
     if summary.interrupted:
         _say(
             f"Interrupted. Batch {summary.batch_id}: {summary.ran_now} run(s) stored now, "
@@ -453,6 +515,18 @@ def _validate(args: argparse.Namespace) -> int:
     _say(f"  arms: status_quo (twin), {arms}")
     if scenario.sweep is not None:
         _say(f"  sweep: {scenario.sweep.method}, {len(scenario.points())} point(s)")
+    if scenario.design is not None:
+        names = ", ".join(u.path for u in scenario.design.uncertainties)
+        _say(
+            f"  uncertainties ({scenario.design.method} design, {len(scenario.points())} "
+            f"point(s)): {names}"
+        )
+    if scenario.auto_replications is not None:
+        auto = scenario.auto_replications
+        _say(
+            f"  replications = auto: from {auto.initial}, +{auto.step} at a time up to "
+            f"{auto.maximum}, until '{auto.contrast}' is known within +/-{auto.half_width:g}"
+        )
     _say(f"  {scenario.run_count()} runs in all")
     _say(f"  memory: {memory_estimate(scenario).describe()}, one run per worker at a time")
     return 0
@@ -730,6 +804,72 @@ def _design_contract(args: argparse.Namespace) -> int:
     table = out / "contract_design_terms.csv"
     design.grid.to_csv(table, index=False)
     _say(f"Figure: {figure}; every terms tried: {table}")
+    return 0
+
+
+def _sensitivity(args: argparse.Namespace) -> int:
+    from sim.experiments.batch import make_executor, run_batch
+    from sim.experiments.scenario import load_scenario
+    from sim.experiments.store import ResultStore, default_db_path
+    from sim.experiments.uncertainty import run_adaptive
+    from sim.reading import sensitivity as sa
+
+    scenario = load_scenario(args.file)
+    if scenario.design is None:
+        raise UserInputError(f"{args.file}: no [uncertainties]: nothing to analyse")
+    if args.workers is not None and args.workers < 1:
+        raise UserInputError(f"--workers: expected a positive number, got {args.workers}")
+    db = args.db or default_db_path(scenario.name)
+    design = scenario.design
+    print(
+        f"Scenario '{scenario.name}': {design.method} design, {len(design.uncertainties)} "
+        f"uncertainties, {len(scenario.points())} point(s) x {scenario.replications} "
+        f"replication(s) x {len(scenario.arms) + 1} arms = {scenario.run_count()} runs into {db}"
+    )
+    with ResultStore(db) as store:
+        if scenario.auto_replications is not None:
+            adaptive = run_adaptive(
+                scenario,
+                store,
+                lambda: make_executor(args.executor, args.workers, args.scheduler),
+                progress=not args.no_progress,
+            )
+            print(adaptive.describe())
+            summary = adaptive.last
+        else:
+            executor = make_executor(args.executor, args.workers, args.scheduler)
+            summary = run_batch(scenario, store, executor, progress=not args.no_progress)
+        print(
+            f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "
+            f"already stored, {summary.failed} failed, in {summary.seconds:.1f} s."
+        )
+        if summary.interrupted or summary.failed:
+            print(
+                f"The batch is not complete; run the same command again to resume:\n  "
+                f"sim sensitivity {args.file} --db {db}"
+            )
+            return 130 if summary.interrupted else 1
+        runs = store.runs(summary.batch_id)
+        metrics = store.metrics(summary.batch_id)
+        text = str(store.batches().set_index("id").loc[summary.batch_id, "scenario_text"])
+    stored = sa.design_of(text, args.file)
+    outcomes = args.outcome or list(stored.outcomes) or sa.default_outcomes(metrics)
+    conditions = args.discover if args.discover is not None else list(stored.discover)
+    x = sa.design_table(runs, stored)
+    report = sa.analyse(
+        stored, x, metrics, outcomes, conditions, batch=summary.batch_id, name=scenario.name
+    )
+    out = (
+        Path(args.out)
+        if args.out
+        else Path(db).with_suffix("").parent / (Path(db).stem + "_sensitivity")
+    )
+    written = sa.write_report(report, out, args.lang)
+    print(sa.summary_text(report, args.lang))
+    if args.ema:
+        sa.save_ema(sa.to_ema(runs, metrics, stored), Path(args.ema))
+        print(f"EMA Workbench results: {args.ema} (ema_workbench.load_results reads them)")
+    print(f"Tables, figures and summary in {out} ({len(written)} files)")
     return 0
 
 

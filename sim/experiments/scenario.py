@@ -30,6 +30,14 @@ import numpy as np
 from sim.delivery.needs import all_needs, need_keys
 from sim.errors import UserInputError, did_you_mean, shorten
 from sim.experiments import feasibility
+from sim.experiments.design import (
+    AutoReplications,
+    DesignSpec,
+    design_points,
+    parse_auto,
+    parse_design,
+    parse_uncertainties,
+)
 from sim.world.params import ModelParams
 from sim.world.rng import replication_seeds
 from sim.world.territory import BUILTIN_CITIES, City, city_table_path, generate_city, load_city
@@ -48,6 +56,9 @@ TOP_KEYS = (
     "sweep",
     "primary_outcome",
     "values",
+    "uncertainties",
+    "sensitivity",
+    "auto_replications",
 )
 CITY_KEYS = ("source", "generate")
 GENERATE_KEYS = ("territories", "residents", "seed", "qpv_share")
@@ -195,6 +206,11 @@ class Scenario:
     values_eur_per_outcome: dict[str, float] = field(default_factory=dict)
     follow_up_months: int = 0
 
+    #: Uncertainties apart from the levers and how they are sampled ([uncertainties]).
+    design: DesignSpec | None = None
+    #: replications = "auto": the stopping rule ([auto_replications]).
+    auto_replications: AutoReplications | None = None
+
     @property
     def simulated_months(self) -> int:
         """Months every run simulates: delivery, then the follow-up."""
@@ -215,7 +231,10 @@ class Scenario:
         return hashlib.sha256(f"{self.hash}\n{code}".encode()).hexdigest()
 
     def points(self) -> list[dict[str, Any]]:
-        """Sweep points (dotted path -> value); one empty point without a sweep."""
+        """Sweep points (dotted path -> value); one empty point without a sweep. With
+        uncertainties, the points of their design."""
+        if self.design is not None:
+            return design_points(self.design)
         return sweep_points(self.sweep)
 
     def expand(self, done: Iterable[str] = ()) -> list[TaskSpec]:
@@ -341,12 +360,23 @@ def scenario_from_dict(
     name = check.string(data, "name", required=True) or ""
     months = check.integer(data, "months", default=60, low=1, high=MAX_MONTHS)
     follow_up = check.integer(data, "follow_up_months", default=0, low=0, high=MAX_MONTHS)
-    replications = check.integer(data, "replications", default=1, low=1, high=100_000)
+    auto = None
+    if data.get("replications") == "auto":
+        arm_names = [k for k in data.get("arms") or {} if k != TWIN]
+        auto = parse_auto(data.get("auto_replications"), arm_names, source)
+        replications = auto.initial
+    else:
+        replications = check.integer(data, "replications", default=1, low=1, high=100_000)
+        if "auto_replications" in data:
+            raise check.fail(
+                "replications", '"auto" with [auto_replications]', data.get("replications")
+            )
     seed = check.integer(data, "seed", default=0, low=0, high=2**63 - 1)
     city = _city(check, data.get("city", {"source": "demo"}), base_dir)
     params = _model_params(check, data.get("params", {}))
     arms = _arms(check, data.get("arms"))
     sweep = _sweep(check, data.get("sweep"), params, arms)
+    design = _design(check, data, arms, sweep)
     scenario = Scenario(
         name=name,
         description=check.string(data, "description") or "",
@@ -363,6 +393,8 @@ def scenario_from_dict(
         follow_up_months=follow_up,
         primary_outcome=_primary_outcome(check, data),
         values_eur_per_outcome=_values(check, data.get("values", {})),
+        design=design,
+        auto_replications=auto,
     )
     _check_size(check, scenario)
     _check_points(check, scenario)
@@ -682,6 +714,25 @@ def _check_path(check: _Checker, path: str, arms: tuple[ArmSpec, ...], where: st
     raise check.fail(
         f'{where}."{path}"', "a path 'params.<name>' or 'arms.<arm>.<parameter>'", path
     )
+
+
+def _design(
+    check: _Checker, data: Mapping[str, Any], arms: tuple[ArmSpec, ...], sweep: SweepSpec | None
+) -> DesignSpec | None:
+    """The uncertainties and their design (sim.experiments.design), their paths checked."""
+    if "uncertainties" not in data:
+        if "sensitivity" in data:
+            raise check.fail("uncertainties", "a table of uncertain parameters", None)
+        return None
+    if sweep is not None:
+        raise check.fail(
+            "sweep", "no [sweep] beside [uncertainties] (use one or the other)", "a sweep"
+        )
+    mechanisms = {a.name: a.mechanism for a in arms}
+    uncertainties = parse_uncertainties(data["uncertainties"], mechanisms, check.source)
+    for u in uncertainties:
+        _check_path(check, u.path, arms, "uncertainties")
+    return parse_design(data.get("sensitivity"), uncertainties, check.source)
 
 
 # ---------------------------------------------------------------------------- sweeps

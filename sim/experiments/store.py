@@ -1012,6 +1012,19 @@ class ResultStore:
             return status
         return BATCH_ABANDONED
 
+    def set_batch_size(self, batch_id: int, replications: int, planned_runs: int) -> None:
+        """Record a batch's replications and planned runs when they grow (``replications =
+        "auto"`` adds replications round by round); never shrinks them."""
+        with self._engine.begin() as conn:
+            conn.execute(
+                update(batches_table)
+                .where(
+                    batches_table.c.id == batch_id,
+                    batches_table.c.replications < int(replications),
+                )
+                .values(replications=int(replications), planned_runs=int(planned_runs))
+            )
+
     # -- reading ---------------------------------------------------------------------------------
 
     def done_run_keys(self, batch_id: int) -> set[str]:
