@@ -33,6 +33,7 @@ from scipy import stats
 
 from sim.errors import UserInputError, did_you_mean
 from sim.world.params import ModelParams
+from sim.world.sources import SOURCES
 
 DESIGN_METHODS = ("morris", "sobol", "latin_hypercube")
 DISTRIBUTIONS = ("uniform", "triangular")
@@ -52,7 +53,8 @@ MODEL_PARAM_NAMES = tuple(f.name for f in dataclasses.fields(ModelParams))
 
 @dataclass(frozen=True)
 class SourcedRange:
-    """A range from ``docs/sources.md``: its row there and its tag ([S], [C], [E])."""
+    """A range from the table of sources (``sim.world.sources``): its row and its tag ([S],
+    [C], [E])."""
 
     low: float
     high: float
@@ -60,27 +62,37 @@ class SourcedRange:
     tag: str
 
 
-#: The ranges of ``docs/sources.md`` for the parameters a scenario can set, by dotted path
-#: (``params.<field>`` for model parameters, ``<mechanism>.<parameter>`` for arms).
-SOURCED_RANGES: dict[str, SourcedRange] = {
-    "params.job_hazard_short_per_month": SourcedRange(0.04, 0.085, "h_u_short", "S"),
-    "params.job_hazard_long_per_month": SourcedRange(0.015, 0.04, "h_u_long", "S"),
-    "params.job_hazard_rsa_per_month": SourcedRange(0.007, 0.015, "h_rsa_job", "C"),
-    # h_rsa_exit (0.02-0.03) minus h_rsa_job (0.010).
-    "params.rsa_other_exit_per_month": SourcedRange(0.01, 0.02, "h_rsa_exit", "C"),
-    "params.retention_3_months": SourcedRange(0.75, 0.9, "p_job_retained_3m", "S"),
-    "params.rsa_eur_per_month": SourcedRange(635.71, 646.52, "rsa_amount", "S"),
-    "params.are_eur_per_month": SourcedRange(830.0, 1077.0, "are_amount", "S"),
-    "params.cost_ltu_eur_per_year": SourcedRange(7_600.0, 26_000.0, "cost_ltu_year", "E"),
-    "params.rsa_non_take_up": SourcedRange(0.20, 0.50, "p_nonrecours", "S"),
-    "params.course_a1_share": SourcedRange(0.60, 0.75, "p_A1", "S"),
-    "params.displacement_share": SourcedRange(0.0, 0.7, "displacement", "E"),
-    "params.discount_rate_per_year": SourcedRange(0.02, 0.045, "discount_rate", "E"),
-    "impact_contract.creaming_degree": SourcedRange(0.0, 0.7, "creaming", "E"),
-    "impact_contract.max_return_per_year": SourcedRange(0.015, 0.13, "r_max", "S"),
-    "impact_contract.payment_cap_ratio": SourcedRange(1.05, 4.0, "payment_cap_ratio", "E"),
-    "call_for_projects.p_pilot_works": SourcedRange(0.2, 0.5, "p_pilot_works", "S"),
-}
+#: Mechanisms' class names in ``sim.world.sources`` and their registry names.
+_MECHANISM_NAMES = {"ImpactContract": "impact_contract", "CallForProjects": "call_for_projects"}
+
+
+def _sourced_ranges() -> dict[str, SourcedRange]:
+    """The ranges of ``sim.world.sources`` (the table ``docs/sources.md`` describes) for the
+    parameters a scenario can set, by dotted path: ``params.<field>`` for model parameters,
+    ``<mechanism>.<parameter>`` for arms."""
+    # Whole-number parameters (months, degrees) are levers of the model's structure, not
+    # uncertainties a continuous design samples.
+    defaults = ModelParams()
+    fields = {f for f in MODEL_PARAM_NAMES if not isinstance(getattr(defaults, f), int)}
+    ranges: dict[str, SourcedRange] = {}
+    for row in SOURCES:
+        if row.low is None or row.high is None or row.high <= row.low:
+            continue
+        if isinstance(row.value, int) and not isinstance(row.value, bool):
+            continue
+        owner, _, name = row.parameter.rpartition(".")
+        if not owner and name in fields:
+            path = f"params.{name}"
+        elif owner in _MECHANISM_NAMES:
+            path = f"{_MECHANISM_NAMES[owner]}.{name}"
+        else:
+            continue
+        ranges[path] = SourcedRange(float(row.low), float(row.high), row.parameter, row.tag)
+    return ranges
+
+
+#: The sourced ranges by dotted path (``[uncertainties] x = "default"`` takes them).
+SOURCED_RANGES: dict[str, SourcedRange] = _sourced_ranges()
 
 
 @dataclass(frozen=True)
