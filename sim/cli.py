@@ -329,11 +329,16 @@ def _database_arguments(parser: argparse.ArgumentParser) -> None:
 def _database(args: argparse.Namespace) -> str:
     """The database named by ``--db`` (or, deprecated, as a positional argument)."""
     if args.old_db is not None:
+        from sim.experiments.store import mask_password
+
+        shown = mask_password(str(args.old_db))
         if args.db is not None and args.db != args.old_db:
-            raise UserInputError(f"two databases given: {args.old_db} and --db {args.db}")
+            raise UserInputError(
+                f"two databases given: {shown} and --db {mask_password(str(args.db))}"
+            )
         _note(
             args,
-            f"note: name the database with --db (sim {args.command} --db {args.old_db}); "
+            f"note: name the database with --db (sim {args.command} --db {shown}); "
             "the form without --db will be removed",
         )
         return str(args.old_db)

@@ -96,7 +96,8 @@ def test_ledger_totals_filter_by_party_kind_and_month() -> None:
 
 
 def test_ledger_skips_zero_and_exports_records() -> None:
-    """A zero payment is not recorded; records carry the five CashFlow fields."""
+    """A zero payment is not recorded; records carry the CashFlow fields, the need the payment
+    served included ("" when it served several or none was named)."""
     ledger = filled_ledger()
     assert len(ledger.flows) == 4
     assert ledger.to_records()[0] == {
@@ -105,6 +106,7 @@ def test_ledger_skips_zero_and_exports_records() -> None:
         "payee": OPERATOR,
         "kind": INVESTMENT,
         "amount_eur": 1_000.0,
+        "need": "",
     }
 
 

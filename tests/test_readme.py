@@ -126,7 +126,7 @@ def test_readme_python_block_prints_what_its_comments_say(
 def test_settlement_example_promises_values() -> None:
     """The settlement example states the payments, the return and what limited each payment
     (so that the comparison above has something to check)."""
-    code = block_with("settle(")
+    code = block_with("settle(terms, [EvaluatedPeriod(24, 60)")
     promised = [expected_value(c, m) for c, m in print_lines(code).values()]
     assert len([p for p in promised if p is not None]) == 3
 

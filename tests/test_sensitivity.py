@@ -104,7 +104,7 @@ def test_uncertainties_take_the_sourced_range_and_reject_mistakes() -> None:
     assert all(0 <= p["params.displacement_share"] <= 0.7 for p in points)
     mistakes = {
         "displacment_share": "did you mean 'displacement_share'",
-        "dropout_per_month": "docs/sources.md gives no range",
+        "long_term_months": "docs/sources.md gives no range",
     }
     for key, message in mistakes.items():
         with pytest.raises(UserInputError, match=message):
@@ -209,7 +209,9 @@ def test_only_the_uncertainty_that_matters_ranks_first(tmp_path: Path) -> None:
         key = "ST" if method == "sobol" else "mu_star"
         assert ranked[key].iloc[1:].abs().max() < 0.05 * ranked[key].iloc[0]
         found = report.discoveries[0]
-        assert found.restricted == ["arms.cis.effect_factor"]
+        # PRIM's first restriction is the effect; with a few dozen points it may add a spurious
+        # one (it does not test restrictions for significance), which Morris and Sobol expose.
+        assert found.restricted[0] == "arms.cis.effect_factor"
         assert found.coverage >= 0.5
         assert found.density >= 0.8
     experiments, outcomes = sa.to_ema(runs, metrics, design)

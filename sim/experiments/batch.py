@@ -22,6 +22,7 @@ import time
 import traceback
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from importlib import metadata
 from multiprocessing import get_all_start_methods, get_context
@@ -182,6 +183,7 @@ class ProcessExecutor:
             initializer=prepare_worker,
             initargs=owner_identity(),
         )
+        _start_every_worker(self._pool, min(self.workers, len(tasks)))
         yield from _bounded(tasks, self._pool.submit, 2 * self.workers)
 
     def shutdown(self) -> None:
@@ -189,6 +191,39 @@ class ProcessExecutor:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _worker_pid(seconds: float) -> int:
+    """This worker's process id, after a short pause (so that other workers take other calls)."""
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _start_every_worker(pool: ProcessPoolExecutor, workers: int) -> None:
+    """Start every worker process now, Ctrl-C held back meanwhile. A worker still starting when
+    the command ends would fail to rebuild its queues' semaphores (gone with the parent) and
+    print a traceback; once all have started, the pool starts no other process. A Ctrl-C that
+    came in the meantime is raised once they have."""
+    interrupted: list[int] = []
+    previous = signal.getsignal(signal.SIGINT)
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    if in_main_thread:
+        signal.signal(signal.SIGINT, lambda number, _frame: interrupted.append(number))
+    try:
+        started: set[int] = set()
+        deadline = time.monotonic() + 60
+        while len(started) < workers and time.monotonic() < deadline:
+            calls = [pool.submit(_worker_pid, 0.05) for _ in range(workers)]
+            started.update(call.result() for call in calls)
+    except (EOFError, OSError, BrokenProcessPool):
+        if not interrupted:
+            raise
+        # Ctrl-C reached the fork server while it started: the pool is gone, as asked.
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGINT, previous)
+    if interrupted and previous is signal.default_int_handler:
+        raise KeyboardInterrupt
 
 
 def _worker_context() -> BaseContext:

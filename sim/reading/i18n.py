@@ -616,6 +616,30 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("prov.finished", "Finished", "Terminé le"),
     ("prov.report", "Report made", "Rapport produit le"),
     ("prov.report_version", "Report made with sim", "Rapport produit avec sim"),
+    ("prov.city", "City", "Ville"),
+    (
+        "prov.city_illustrative",
+        "illustrative: its figures are not observed statistics of a real city ({fields})",
+        "illustrative : ses chiffres ne sont pas des statistiques observées d'une vraie ville "
+        "({fields})",
+    ),
+    (
+        "prov.city_sourced",
+        "figures from published statistics (see the city table's sources)",
+        "chiffres tirés de statistiques publiées (voir les sources de la table de la ville)",
+    ),
+    ("prov.city_unknown", "not stored with this batch", "non enregistrée avec ce lot"),
+    ("prov.all_fields", "all its figures", "tous ses chiffres"),
+    (
+        "prov.illustrative",
+        "Illustrative defaults (no source yet; see docs/sources.md)",
+        "Valeurs par défaut illustratives (sans source pour l'instant ; voir docs/sources.md)",
+    ),
+    (
+        "prov.primary",
+        "Primary outcome (ranks the arms)",
+        "Résultat principal (classe les dispositifs)",
+    ),
     ("prov.unknown", "unknown", "inconnu"),
     ("status.running", "running or stopped before the end", "en cours ou arrêté avant la fin"),
     ("status.finished", "finished", "terminé"),

@@ -48,6 +48,7 @@ from sim.reading.sweeps import (
     swept_paths,
     too_few_replications,
 )
+from sim.world.sources import illustrative_defaults
 from sim.world.territory import City, city_from_records
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -680,7 +681,25 @@ def provenance(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
         row("prov.finished", labels.date(info.get("finished_at"))),
         row("prov.report", labels.date(datetime.now(UTC).isoformat())),
         row("prov.report_version", __version__),
+        row("prov.primary", labels.t(f"outcome.{primary_outcome(data)}")),
+        row("prov.city", _city_provenance(data, labels)),
+        row("prov.illustrative", ", ".join(illustrative_defaults()), code=True),
     ]
+
+
+def _city_provenance(data: BatchData, labels: Labels) -> str:
+    """Whether the batch's city is illustrative (and in which figures), from its stored table."""
+    table = data.city_table
+    if table.empty:
+        return labels.t("prov.city_unknown")
+    illustrative = table.get("illustrative")
+    if illustrative is None or not illustrative.fillna(True).astype(bool).any():
+        return labels.t("prov.city_sourced")
+    fields: list[str] = []
+    for text in table.get("sources", pd.Series(dtype=str)).fillna(""):
+        fields += [f.split("=")[0] for f in str(text).split(" | ") if f.endswith("=illustrative")]
+    shown = ", ".join(sorted(set(fields))) or labels.t("prov.all_fields")
+    return labels.t("prov.city_illustrative", fields=shown)
 
 
 # ---------------------------------------------------------------------------- figures
