@@ -8,6 +8,7 @@ quo is the mean of those differences across replications with a Student-t 95 % i
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -137,6 +138,29 @@ def _available(frame: pd.DataFrame, metric: str) -> bool:
     if parts is not None:
         return set(parts) <= set(frame.columns)
     return metric in frame.columns and bool(frame[metric].notna().any())
+
+
+def monetised_values(metrics: pd.DataFrame, values: Mapping[str, float]) -> pd.DataFrame:
+    """The optional monetised view: per point and arm, the mean over replications (with its
+    interval) of the euro value of each run's true additional outcomes, need by need times
+    ``values`` (euros per outcome), summed in euros only; the counts are never replaced.
+
+    Returns:
+        One row per point and arm: ``value_eur``, ``ci_low``, ``ci_high``, ``replications``.
+    """
+    done = metrics[(metrics["status"] == "done") & (metrics["arm"] != TWIN)]
+    columns = ["point", "arm", "value_eur", "ci_low", "ci_high", "replications"]
+    present = [n for n in need_keys() if f"true_additional_{n}" in done.columns]
+    if done.empty or not present:
+        return pd.DataFrame(columns=columns)
+    worth = sum(
+        float(values.get(n, 0.0)) * done[f"true_additional_{n}"].fillna(0.0) for n in present
+    )
+    rows = []
+    for (point, arm), group in done.assign(value_eur=worth).groupby(["point", "arm"], sort=False):
+        mean, low, high, n = mean_interval(group["value_eur"])
+        rows.append([point, arm, mean, low, high, n])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def compare_arms(metrics: pd.DataFrame, names: list[str] | None = None) -> pd.DataFrame:

@@ -828,6 +828,29 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
     ("concl.reach_title", "Who was reached", "Qui a été atteint"),
     ("concl.risk_title", "Who bore the risk", "Qui a porté le risque"),
     ("concl.pilots_title", "Decisions on pilots", "Décisions sur les projets pilotes"),
+    (
+        "concl.money_title",
+        "Monetised view (optional, beside the counts above)",
+        "Vue monétisée (facultative, à côté des comptes ci-dessus)",
+    ),
+    (
+        "concl.money_values",
+        "Euro values per true additional outcome used here (the needs' defaults or the "
+        "scenario's [values]): "
+        "{values}. They are assumptions, not results: the counts per need above do not depend "
+        "on them.",
+        "Valeurs en euros par résultat réellement supplémentaire utilisées ici (celles des "
+        "besoins par défaut, ou [values] du scénario) : {values}. Ce sont des hypothèses, pas "
+        "des résultats : les comptes par besoin ci-dessus n'en dépendent pas.",
+    ),
+    (
+        "concl.money_arm",
+        "{arm}: outcomes worth {value} at these values (95 % interval: {low} to {high}), for "
+        "{spend} of public spending.",
+        "{arm} : des résultats valant {value} à ces valeurs (intervalle à 95 % : {low} à "
+        "{high}), pour {spend} de dépense publique.",
+    ),
+    ("concl.money_pair", "{outcome} {value}", "{outcome} {value}"),
     ("concl.and", "{first} and {last}", "{first} et {last}"),
     # ---- glossary: term, definition
     ("glossary.twin", "Twin (status-quo twin)", "Jumeau (jumeau au statu quo)"),

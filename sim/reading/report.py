@@ -37,6 +37,7 @@ from sim.reading.analysis import (
     TWIN,
     compare_arms,
     contract_outcomes,
+    monetised_values,
     paired_ratio_difference,
     pilot_decision_rates,
 )
@@ -201,6 +202,7 @@ def conclusions(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
         {"title": labels.t("concl.reach_title"), "items": _reach(arms, cells, labels)},
         {"title": labels.t("concl.risk_title"), "items": _risk(data, metrics, arms, labels)},
         {"title": labels.t("concl.pilots_title"), "items": _pilots(data, labels)},
+        {"title": labels.t("concl.money_title"), "items": _monetised(data, labels, arms)},
     ]
     return [
         {"title": s["title"], "items": [_capitalised(item) for item in s["items"]]}
@@ -361,6 +363,46 @@ def _effect(
     if _finite(share):
         parts.append(labels.t("concl.deadweight", share=labels.pct(share)))
     return " ".join(parts)
+
+
+def stored_values(data: BatchData) -> dict[str, float]:
+    """The batch's euro values per outcome (its scenario's ``[values]`` and the needs' defaults),
+    as stored with it."""
+    text = str(data.info.get("values_eur_per_outcome") or "{}")
+    try:
+        stored = json.loads(text)
+    except ValueError:
+        return {}
+    return {str(k): float(v) for k, v in stored.items() if isinstance(v, int | float)}
+
+
+def _monetised(data: BatchData, labels: Labels, arms: list[str]) -> list[str]:
+    """The optional monetised view: the values used, then each arm's outcomes in euros."""
+    values = stored_values(data)
+    if not any(values.values()):
+        return []
+    pairs = [
+        labels.t("concl.money_pair", outcome=labels.t(f"outcome.{need}"), value=labels.eur(v))
+        for need, v in values.items()
+        if need in need_keys()
+    ]
+    items = [labels.t("concl.money_values", values=labels.join(pairs))]
+    frame = monetised_values(data.metrics[data.metrics["point"] == data.first_point], values)
+    done = data.metrics[data.metrics["status"] == "done"]
+    for row in frame.set_index("arm").reindex(arms).dropna(subset=["value_eur"]).itertuples():
+        spend = float(done[done["arm"] == row.Index]["public_spending_eur"].mean())
+        texts = labels.eurs([row.value_eur, row.ci_low, row.ci_high])
+        items.append(
+            labels.t(
+                "concl.money_arm",
+                arm=labels.arm(str(row.Index)),
+                value=texts[0],
+                low=texts[1],
+                high=texts[2],
+                spend=labels.eur(spend),
+            )
+        )
+    return [" ".join(items[:1]), *items[1:]]
 
 
 def _reach(
