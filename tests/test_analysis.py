@@ -69,3 +69,30 @@ def test_ratio_is_undefined_when_outcomes_hover_around_zero() -> None:
     assert n == 6
     assert np.isnan(low)
     assert np.isnan(high)
+
+
+def test_monetised_view_values_each_need_apart_and_keeps_the_counts() -> None:
+    """The monetised value of a run is each need's true additional outcomes times its euro
+    value, summed in euros; its mean over replications has a t interval; the counts are not
+    changed."""
+    from sim.reading.analysis import monetised_values
+
+    metrics = pd.DataFrame(
+        {
+            "point": 0,
+            "arm": ["plan", "plan", "status_quo", "status_quo"],
+            "replication": [0, 1, 0, 1],
+            "status": "done",
+            "true_additional_employment": [10.0, 20.0, np.nan, np.nan],
+            "true_additional_french": [100.0, 0.0, np.nan, np.nan],
+            "true_additional_rights": [5.0, 5.0, np.nan, np.nan],
+        }
+    )
+    before = metrics.copy()
+    view = monetised_values(metrics, {"employment": 5_000.0, "french": 100.0, "rights": 0.0})
+    (row,) = view.itertuples()
+    assert row.arm == "plan"
+    assert row.value_eur == pytest.approx((60_000.0 + 100_000.0) / 2)
+    assert row.replications == 2
+    assert row.ci_low < row.value_eur < row.ci_high
+    pd.testing.assert_frame_equal(metrics, before)
