@@ -509,6 +509,22 @@ def _pilots(data: BatchData, labels: Labels) -> list[str]:
 
 
 # ---------------------------------------------------------------------------- tables
+def _untouched_needs(
+    cells: dict[tuple[str, str], tuple[float, float, float, int]], arms: list[str]
+) -> list[str]:
+    """Needs whose outcomes no arm changed nor had validated: their rows would all read zero."""
+    untouched = []
+    for need in need_keys():
+        values = [
+            cells.get((arm, f"{stem}_{need}"), (0.0, 0.0, 0.0, 0))[0]
+            for arm in arms
+            for stem in ("true_additional", "measured_additional")
+        ]
+        if all(v == 0 or not _finite(v) for v in values):
+            untouched.append(need)
+    return untouched
+
+
 def comparison_rows(data: BatchData, labels: Labels, point: int | None = None) -> dict[str, Any]:
     """The comparison table of one sweep point (default: the report's point): headline metrics
     as rows (translated labels and units), arms as columns, cells ``mean [low, high]``."""
@@ -521,6 +537,8 @@ def comparison_rows(data: BatchData, labels: Labels, point: int | None = None) -
     cells = _by_arm(comparison)
     names = [m for m in HEADLINE if m in set(comparison["metric"])]
     names += [m for m in dict.fromkeys(comparison["metric"]) if m not in names]
+    untouched = _untouched_needs(cells, arms)
+    names = [m for m in names if not any(m.endswith(f"_{need}") for need in untouched)]
     rows = []
     for name in names:
         label, unit = HEADLINE.get(name, (name, ""))
