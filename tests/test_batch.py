@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import TINY
 
 from sim.cli import main
 from sim.experiments.batch import make_executor, run_batch
@@ -21,28 +22,6 @@ from sim.experiments.scenario import Scenario, parse_scenario
 from sim.experiments.store import ResultStore
 from sim.funding import make_mechanism
 from sim.world.territory import DATA_DIR
-
-TINY = """
-name = "tiny"
-months = 14
-replications = 2
-seed = 9
-
-[city.generate]
-territories = 5
-residents = 4000
-seed = 2
-
-[arms.plan]
-mechanism = "planned"
-budget_eur_per_year = 200000
-
-[arms.cis]
-mechanism = "impact_contract"
-places = 30
-payment_months = [12]
-contract_months = 12
-"""
 
 
 def _batch(tmp_path: Path, executor: str, text: str = TINY, workers: int = 2) -> pd.DataFrame:

@@ -15,6 +15,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from helpers import TINY
 from sqlalchemy import event
 
 from sim.cli import _rerun_command, main
@@ -23,28 +24,6 @@ from sim.experiments import store as store_module
 from sim.experiments.batch import make_executor, run_batch
 from sim.experiments.scenario import parse_scenario
 from sim.experiments.store import ResultStore, mask_password
-
-TINY = """
-name = "tiny"
-months = 14
-replications = 2
-seed = 9
-
-[city.generate]
-territories = 5
-residents = 4000
-seed = 2
-
-[arms.plan]
-mechanism = "planned"
-budget_eur_per_year = 200000
-
-[arms.cis]
-mechanism = "impact_contract"
-places = 30
-payment_months = [12]
-contract_months = 12
-"""
 
 
 def _slow(tmp_path: Path, replications: int = 16) -> Path:
