@@ -474,12 +474,26 @@ def morris_figure(indices: pd.DataFrame, outcome: str, lang: str) -> Figure:
     fig = Figure(figsize=(7, 5), layout="constrained")
     ax = fig.add_subplot()
     ax.errorbar(rows["mu_star"], rows["sigma"], xerr=rows["mu_star_conf"], fmt="o")
+    # Uncertainties at the same point share one label; labels of nearby points are stacked
+    # downwards from the highest, so that none covers another.
+    groups: dict[tuple[float, float], list[str]] = {}
     for row in rows.itertuples():
+        key = (round(float(row.mu_star), 12), round(float(row.sigma), 12))
+        groups.setdefault(key, []).append(_short(str(row.uncertainty)))
+    height = float(rows["sigma"].max() or 1.0)
+    width = float((rows["mu_star"] + rows["mu_star_conf"].fillna(0)).max() or 1.0)
+    placed: list[tuple[float, float]] = []
+    for (x, y), names in sorted(groups.items(), key=lambda item: -item[0][1]):
+        offset = 4.0
+        for px, py in placed:
+            if abs(px - x) < 0.25 * width and abs(py - y) < 0.06 * height:
+                offset -= 11.0
+        placed.append((x, y))
         ax.annotate(
-            _short(str(row.uncertainty)),
-            (row.mu_star, row.sigma),
+            ", ".join(names),
+            (x, y),
             fontsize=8,
-            xytext=(4, 4),
+            xytext=(4, offset),
             textcoords="offset points",
         )
     ax.set_xlabel(t["mu_star"])
