@@ -244,18 +244,18 @@ def sobol_indices(design: DesignSpec, outcomes: pd.DataFrame, seed: int = 0) -> 
                 seed=seed,
                 print_to_console=False,
             )
-        for i, u in enumerate(problem["names"]):
-            rows.append(
-                {
-                    "outcome": name,
-                    "uncertainty": u,
-                    "S1": float(result["S1"][i]),
-                    "S1_conf": float(result["S1_conf"][i]),
-                    "ST": float(result["ST"][i]),
-                    "ST_conf": float(result["ST_conf"][i]),
-                }
-            )
+        rows += _index_rows(name, problem["names"], result, ("S1", "S1_conf", "ST", "ST_conf"))
     return pd.DataFrame(rows, columns=INDEX_COLUMNS)
+
+
+def _index_rows(
+    outcome: str, names: list[str], result: Any, keys: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One row per uncertainty of a SALib result: the outcome, the uncertainty, its indices."""
+    return [
+        {"outcome": outcome, "uncertainty": u, **{k: float(result[k][i]) for k in keys}}
+        for i, u in enumerate(names)
+    ]
 
 
 def morris_indices(
@@ -280,17 +280,8 @@ def morris_indices(
                 seed=seed,
                 print_to_console=False,
             )
-        for i, u in enumerate(problem["names"]):
-            rows.append(
-                {
-                    "outcome": name,
-                    "uncertainty": u,
-                    "mu": float(result["mu"][i]),
-                    "mu_star": float(result["mu_star"][i]),
-                    "mu_star_conf": float(result["mu_star_conf"][i]),
-                    "sigma": float(result["sigma"][i]),
-                }
-            )
+        keys = ("mu", "mu_star", "mu_star_conf", "sigma")
+        rows += _index_rows(name, problem["names"], result, keys)
     return pd.DataFrame(rows, columns=MORRIS_COLUMNS)
 
 
