@@ -23,10 +23,7 @@ import numpy as np
 from sim.errors import UserInputError
 from sim.world.params import FRENCH_A2, FRENCH_NONE, ModelParams
 from sim.world.population import (
-    LONG_TERM,
     NOT_YET,
-    ON_RSA,
-    SHORT_TERM,
     Population,
     reached_between,
 )
@@ -351,8 +348,6 @@ RIGHTS_NEED = Need(
 )
 
 _REGISTRY: list[Need] = [EMPLOYMENT_NEED, FRENCH_NEED, RIGHTS_NEED]
-#: The hazard groups the evaluators' historical baseline distinguishes.
-BASELINE_GROUPS = (SHORT_TERM, LONG_TERM, ON_RSA)
 
 
 def all_needs() -> tuple[Need, ...]:

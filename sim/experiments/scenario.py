@@ -282,13 +282,6 @@ class Scenario:
         return len(self.points()) * self.replications * (len(self.arms) + 1)
 
 
-def city_of(
-    data: Mapping[str, Any], source: str = "<dict>", base_dir: Path | None = None
-) -> CitySpec:
-    """Only the city of a scenario given as a dictionary, checked like the whole file."""
-    return _city(_Checker(source), data.get("city", {"source": "demo"}), base_dir)
-
-
 def _chunks_by_point(specs: list[RunSpec], arm_runs: int) -> list[list[RunSpec]]:
     """Split a replication's runs into tasks of whole sweep points holding about ``arm_runs``
     arm simulations: fewer twin simulations than one task per point, yet enough tasks to share

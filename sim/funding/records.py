@@ -159,8 +159,3 @@ class ContractRecord:
     def to_dict(self) -> dict[str, Any]:
         """Every field as plain data (JSON-ready)."""
         return dataclasses.asdict(self)
-
-
-def record_fields(record_type: type) -> list[dataclasses.Field[Any]]:
-    """The fields of a record type, in declaration order."""
-    return list(dataclasses.fields(record_type))

@@ -28,7 +28,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from sim._version import __version__
-from sim.delivery.needs import need_keys
+from sim.delivery.needs import all_needs, need_keys
 from sim.errors import UserInputError
 from sim.experiments.store import ResultStore, require_existing
 from sim.reading import figures
@@ -381,11 +381,18 @@ def _monetised(data: BatchData, labels: Labels, arms: list[str]) -> list[str]:
     values = stored_values(data)
     if not any(values.values()):
         return []
-    pairs = [
-        labels.t("concl.money_pair", outcome=labels.t(f"outcome.{need}"), value=labels.eur(v))
-        for need, v in values.items()
-        if need in need_keys()
-    ]
+    defaults = {n.key: n for n in all_needs()}
+    pairs = []
+    for need, value in values.items():
+        if need not in defaults:
+            continue
+        pair = labels.t(
+            "concl.money_pair", outcome=labels.t(f"outcome.{need}"), value=labels.eur(value)
+        )
+        source = defaults[need].value_source
+        if value and value == defaults[need].value_eur_per_outcome and source.startswith("["):
+            pair += " " + source.split()[0]  # the default's tag ([S], [C], [E]: docs/sources.md)
+        pairs.append(pair)
     items = [labels.t("concl.money_values", values=labels.join(pairs))]
     frame = monetised_values(data.metrics[data.metrics["point"] == data.first_point], values)
     done = data.metrics[data.metrics["status"] == "done"]
