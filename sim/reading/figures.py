@@ -450,13 +450,8 @@ def true_vs_validated(
     ax.set_xlim(low - 0.05 * (high - low), high + 0.18 * (high - low or 1.0))
     ax.set_ylim(-0.7, len(arms) - 0.3)
     ax.grid(axis="x", alpha=0.3)
-    _legend_below(
-        fig,
-        [
-            Patch(facecolor="#999999", edgecolor="black"),
-            Patch(facecolor="#999999", alpha=0.45, hatch="//", edgecolor="black"),
-        ],
-        [labels.t("fig.validated.true"), labels.t("fig.validated.measured")],
+    _plain_and_hatched_legend(
+        fig, labels.t("fig.validated.true"), labels.t("fig.validated.measured")
     )
     _title(
         fig,
@@ -525,14 +520,7 @@ def cost_per_outcome(
     ax.set_ylim(-0.6, len(arms) - 0.4)
     ax.grid(axis="x", alpha=0.3)
     replications = max(c[3] for c in finite)
-    _legend_below(
-        fig,
-        [
-            Patch(facecolor="#999999", edgecolor="black"),
-            Patch(facecolor="#999999", alpha=0.45, hatch="//", edgecolor="black"),
-        ],
-        [labels.t("fig.cost.public"), labels.t("fig.cost.society")],
-    )
+    _plain_and_hatched_legend(fig, labels.t("fig.cost.public"), labels.t("fig.cost.society"))
     _title(
         fig,
         labels.t("fig.cost.title", outcome=_capitalised(labels.t(f"outcome.{need}"))),
@@ -1183,6 +1171,18 @@ def _plain(value: Any, labels: Labels) -> str:
     if number.is_integer():
         return labels.integer(number)
     return labels.num(number, 2).rstrip("0").rstrip(",.") if "." in f"{number}" else str(value)
+
+
+def _plain_and_hatched_legend(fig: Figure, plain: str, hatched: str) -> None:
+    """The legend of paired bars: plain bars and their hatched, paler partners."""
+    _legend_below(
+        fig,
+        [
+            Patch(facecolor="#999999", edgecolor="black"),
+            Patch(facecolor="#999999", alpha=0.45, hatch="//", edgecolor="black"),
+        ],
+        [plain, hatched],
+    )
 
 
 def _capitalised(text: str) -> str:
