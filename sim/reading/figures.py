@@ -455,7 +455,7 @@ def true_vs_validated(
     )
     _title(
         fig,
-        labels.t("fig.validated.title", outcome=_capitalised(outcome)),
+        labels.t("fig.validated.title", outcome=capitalised(outcome)),
         [note, _replication_note(replications, labels, "fig.error_bars")],
     )
     return fig
@@ -523,7 +523,7 @@ def cost_per_outcome(
     _plain_and_hatched_legend(fig, labels.t("fig.cost.public"), labels.t("fig.cost.society"))
     _title(
         fig,
-        labels.t("fig.cost.title", outcome=_capitalised(labels.t(f"outcome.{need}"))),
+        labels.t("fig.cost.title", outcome=capitalised(labels.t(f"outcome.{need}"))),
         [note, _replication_note(replications, labels, "fig.error_bars")],
     )
     return fig
@@ -1185,6 +1185,6 @@ def _plain_and_hatched_legend(fig: Figure, plain: str, hatched: str) -> None:
     )
 
 
-def _capitalised(text: str) -> str:
+def capitalised(text: str) -> str:
     """The text with its first letter in upper case (the rest as written)."""
     return text[:1].upper() + text[1:]

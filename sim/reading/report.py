@@ -205,14 +205,10 @@ def conclusions(data: BatchData, labels: Labels) -> list[dict[str, Any]]:
         {"title": labels.t("concl.money_title"), "items": _monetised(data, labels, arms)},
     ]
     return [
-        {"title": s["title"], "items": [_capitalised(item) for item in s["items"]]}
+        {"title": s["title"], "items": [figures.capitalised(item) for item in s["items"]]}
         for s in sections
         if s["items"]
     ]
-
-
-def _capitalised(sentence: str) -> str:
-    return sentence[:1].upper() + sentence[1:]
 
 
 def _finite(x: float) -> bool:
