@@ -327,11 +327,11 @@ def twin_seed_4(demo_city: City) -> RunOutput:
     return simulate(demo_city, make_mechanism("status_quo"), seed=4, months=48)
 
 
-def _plan_with_effectiveness(city: City, effectiveness: float) -> RunOutput:
+def _plan_with_effectiveness(city: City, effectiveness: float, seed: int = 4) -> RunOutput:
     return simulate(
         city,
         _employment_plan(),
-        seed=4,
+        seed=seed,
         months=48,
         associations=_effectiveness(city, effectiveness),
     )
@@ -355,14 +355,23 @@ def test_effective_programme_yields_true_additional_outcomes(
     demo_city: City, twin_seed_4: RunOutput
 ) -> None:
     """Effective associations: true additional jobs held 6 months are positive, more than 3
-    standard errors of the resident-by-resident difference above zero."""
+    standard errors of the resident-by-resident difference above zero, pooled over three seeds
+    (about 5 standard errors each: one seed alone falls under 3 a few times in a hundred)."""
     from sim.experiments.metrics import outcome_count, run_metrics
 
-    twin = twin_seed_4
-    arm = _plan_with_effectiveness(demo_city, 4.0)
-    diff = outcome_count(arm, "employment") - outcome_count(twin, "employment")
-    assert run_metrics(arm, twin)["true_additional_employment"] == diff.sum()
-    assert diff.sum() > 3 * np.sqrt((diff**2).sum())
+    differences = []
+    for seed in (4, 5, 6):
+        twin = (
+            twin_seed_4
+            if seed == 4
+            else simulate(demo_city, make_mechanism("status_quo"), seed=seed, months=48)
+        )
+        arm = _plan_with_effectiveness(demo_city, 4.0, seed)
+        diff = outcome_count(arm, "employment") - outcome_count(twin, "employment")
+        assert run_metrics(arm, twin)["true_additional_employment"] == diff.sum()
+        differences.append(diff)
+    pooled = np.concatenate(differences)
+    assert pooled.sum() > 3 * np.sqrt((pooled**2).sum())
 
 
 def _pilot_decisions(design: str) -> list[PilotDecision]:

@@ -7,10 +7,11 @@ import numpy as np
 import pytest
 
 from sim.delivery.actions import Action, ActionSpec, Enrolment
+from sim.delivery.delivery import Delivery
 from sim.delivery.needs import need_of
 from sim.world.params import ModelParams
 from sim.world.population import Population
-from sim.world.rng import Stream, indexed_stream
+from sim.world.rng import Stream, indexed_stream, stream
 from sim.world.territory import City, generate_city
 
 PLACES = 40
@@ -43,10 +44,11 @@ def _enrol(city: City, specialty: str, selection: str) -> tuple[Population, np.n
         cost_eur_per_participant_month=100.0,
         selection=selection,
     )
-    action = Action(0, spec, indexed_stream(2, Stream.PROGRAMME, 0))
+    delivery = Delivery(pop, enrolment, stream(2, Stream.DELIVERY))
+    delivery.add(Action(0, spec, indexed_stream(2, Stream.PROGRAMME, 0)))
     enrolment.start_enrolment_round()
-    action.deliver(1, pop, enrolment)
-    enrolled = action.participants
+    delivery.deliver(1)
+    enrolled = delivery.participants(0)
     assert len(enrolled) == PLACES
     assert np.isin(enrolled, applicants).all()
     return pop, enrolled, np.setdiff1d(applicants, enrolled)

@@ -8,8 +8,9 @@ after completion and times ``lock_in_factor`` (zero or negative: lock-in) while 
 French course, the share of participants added to those who reach A1 by the end of the course
 anyway; for access to rights, added monthly take-up hazard of eligible non-claimers.
 
-Enrolment and drop-out draw from the ``programme`` stream, never from a baseline stream. What
-evaluators do at enrolment (drawing a comparison group) is theirs: an action only tells the
+Actions are delivered month by month by ``sim.delivery.delivery.Delivery``, all at once; enrolment
+and drop-out draw from the run's ``delivery`` stream, never from a baseline stream. What evaluators
+do at enrolment (drawing a comparison group) is theirs: an action only tells the
 ``EnrolmentWatcher``s that funders attached to it who joined.
 """
 
@@ -85,6 +86,8 @@ class Enrolment:
         self.first_action = np.full(n, -1, dtype=np.int32)
         self.first_enrol_month = np.full(n, -1, dtype=np.int16)
         self.first_group = np.full(n, -1, dtype=np.int8)
+        #: Months each resident has been in their current action (meaningful while enrolled).
+        self.months_in = np.zeros(n, dtype=np.int16)
         # (specialty, resident): the month a resident first joined an action of each need (-1
         # never; RCT controls are not enrolled), as the programme registers evaluators read show.
         self.enrol_month = np.full((len(all_needs()), n), -1, dtype=np.int16)
@@ -156,23 +159,26 @@ class EnrolmentWatcher(Protocol):
 
 
 class Action:
-    """A running action: its participants, its controls, and what it has delivered."""
+    """A funded action: what was asked (``spec``), who joined it (``enrolled``, ``controls``),
+    who watches its enrolments, and what it has delivered so far.
+
+    Its month-by-month delivery is not here: every action of a run is delivered in one pass a
+    month by ``sim.delivery.delivery.Delivery``, which keeps the counters (``completions``,
+    ``dropouts``, ``participant_months``, ``closed``) as rows of arrays; an action reads its row.
+    """
 
     def __init__(self, index: int, spec: ActionSpec, rng: np.random.Generator) -> None:
         self.index = index
         self.spec = spec
         self.need = need_of(spec.specialty)
         self.specialty = index_of(spec.specialty)
+        #: The action's own stream (its evaluator's sampling); delivery draws from the run's
+        #: ``delivery`` stream.
         self.rng = rng
         self.watchers: list[EnrolmentWatcher] = []
-        self.participants = np.empty(0, dtype=np.int64)
-        self.months_in = np.empty(0, dtype=np.int16)  # months each participant has been in
         self.enrolled = Cohorts()
         self.controls = Cohorts()
-        self.participant_months = 0
-        self.completions = 0
-        self.dropouts = 0
-        self.closed = False
+        self.counters = ActionCounters()
         #: Last month anyone may join, whatever the spec says: the run's delivery horizon (the
         #: model sets it; the months after it are a follow-up without new enrolments).
         self.enrol_until: int | None = None
@@ -182,157 +188,88 @@ class Action:
         """A readable name: label, or association and specialty."""
         return self.spec.label or f"{self.spec.association}:{self.spec.specialty}"
 
-    def is_active(self, month: int) -> bool:
-        """Whether the action delivers or enrols this month."""
-        if self.closed or month < self.spec.start_month:
-            return False
-        return self.is_enrolling(month) or len(self.participants) > 0
+    @property
+    def completions(self) -> int:
+        """Participants who completed the action (or reached its outcome while in it)."""
+        return int(self.counters.completions[self.counters.row(self)])
 
-    def is_enrolling(self, month: int) -> bool:
-        """Whether new participants may join this month."""
+    @property
+    def dropouts(self) -> int:
+        """Participants who left before completing."""
+        return int(self.counters.dropouts[self.counters.row(self)])
+
+    @property
+    def participant_months(self) -> int:
+        """Months of delivery summed over participants."""
+        return int(self.counters.participant_months[self.counters.row(self)])
+
+    @property
+    def closed(self) -> bool:
+        """Whether the action has ended (no one left and no one may join)."""
+        return bool(self.counters.closed[self.counters.row(self)])
+
+    def enrol_end(self) -> int | None:
+        """Last month anyone may join (None: no end)."""
         end = self.spec.end_month
         if self.enrol_until is not None:
             end = self.enrol_until if end is None else min(end, self.enrol_until)
+        return end
+
+    def is_enrolling(self, month: int) -> bool:
+        """Whether new participants may join this month."""
+        end = self.enrol_end()
         return self.spec.start_month <= month and (end is None or month <= end) and not self.closed
 
-    # ------------------------------------------------------------------ monthly delivery
-    def deliver(self, month: int, pop: Population, enr: Enrolment) -> None:
-        """Progress participants, then fill free places from aware eligible applicants."""
-        if not self.is_active(month):
-            return
-        self._progress(month, pop, enr)
-        if self.is_enrolling(month):
-            self._enrol(month, pop, enr)
-        count = len(self.participants)
-        self.participant_months += count
-        if not self.is_enrolling(month + 1) and count == 0:
-            self.closed = True
-
-    def _progress(self, month: int, pop: Population, enr: Enrolment) -> None:
-        """A month more for each participant: some drop out, some complete (or succeed: a job,
-        a right claimed), the others stay."""
-        rows = self.participants
-        if len(rows) == 0:
-            return
-        self.months_in += 1
-        dropped = self.rng.random(len(rows)) < pop.params.dropout_per_month
-        completed = self.months_in >= self.spec.duration_months
-        if self.need.reached_while_enrolled is not None:
-            completed |= self.need.reached_while_enrolled(pop, rows)
-        completed &= ~dropped
-        leaving = completed | dropped
-        if not leaving.any():
-            return
-        finishers = rows[completed]
-        if self.need.lasts_after_completion and len(finishers):
-            effect = self.spec.true_effect * self.need.fit(pop, finishers)
-            enr.post_job_boost[finishers] = effect
-            # The boost applies from this month on (the finisher has left the action): the
-            # persistence's months are this month to ``post_until`` included.
-            enr.post_until[finishers] = month + pop.params.effect_persistence_months - 1
-        self.completions += len(finishers)
-        self.dropouts += int(np.count_nonzero(dropped))
-        enr.action[rows[leaving]] = -1
-        staying = ~leaving
-        self.participants = rows[staying]
-        self.months_in = self.months_in[staying]
-
-    def _enrol(self, month: int, pop: Population, enr: Enrolment) -> None:
-        free = self.spec.places - len(self.participants)
-        if free <= 0:
-            return
-        candidates = self._candidates(pop, enr)
-        if len(candidates) == 0:
-            return
-        wanted = (
-            free
-            if self.spec.control_share == 0
-            else int(np.ceil(free / (1.0 - self.spec.control_share)))
-        )
-        # Selection only matters when applicants outnumber the places.
-        chosen = (
-            candidates
-            if len(candidates) <= wanted
-            else candidates[self._rank(pop, candidates)[:wanted]]
-        )
-        if self.spec.control_share > 0:
-            to_control = self.rng.random(len(chosen)) < self.spec.control_share
-            controls = chosen[to_control]
-            chosen = chosen[~to_control][:free]
-            enr.participated[self.specialty, controls] = True
-            self.controls.add(controls, month, pop)
-        for watcher in self.watchers:
-            watcher.enrolled(self, chosen, month, pop, enr)
-        enr.action[chosen] = self.index
-        enr.participated[self.specialty, chosen] = True
-        enr.enrol_month[self.specialty, chosen] = month
-        first = enr.first_action[chosen] == -1
-        enr.first_action[chosen[first]] = self.index
-        enr.first_enrol_month[chosen[first]] = month
-        groups = pop.hazard_group(chosen)
-        enr.first_group[chosen[first]] = groups[first]
-        self.participants = np.concatenate((self.participants, chosen))
-        self.months_in = np.concatenate((self.months_in, np.zeros(len(chosen), dtype=np.int16)))
-        self.enrolled.add(chosen, month, pop, groups)
-
-    def _candidates(self, pop: Population, enr: Enrolment) -> np.ndarray:
-        """Residents the action may enrol: aware of the offer, in need, in its territories and
-        target, not enrolled elsewhere, not already served in this specialty."""
-        served = [t for t in self.spec.territories if pop.qpv[t] or not self.spec.target.qpv_only]
-        if len(served) == 1:
-            rows = enr.in_need(pop, self.specialty, served[0], True)
-        elif served:
-            rows = np.concatenate([enr.in_need(pop, self.specialty, t, True) for t in served])
-        else:
-            rows = np.empty(0, dtype=np.int64)
-        return self.eligible(pop, enr, rows)
-
     def eligible(self, pop: Population, enr: Enrolment, rows: np.ndarray) -> np.ndarray:
-        """Those of ``rows`` still free to join (not enrolled, not served in this specialty
-        since the month's scan) and within the action's target."""
+        """Those of ``rows`` still free to join (not enrolled, not served in this specialty)
+        and within the action's target."""
         if len(rows) == 0:
             return rows
-        s = self.specialty
-        target = self.spec.target
-        ok = ~enr.participated[s, rows] & (enr.action[rows] == -1)
-        if target.rsa_only:
-            ok &= pop.rsa_eligible[rows]
-        if target.long_term_only:
-            ok &= ~pop.employed[rows] & (pop.duration[rows] >= pop.params.long_term_months)
-        if target.non_french_only:
-            ok &= pop.french[rows] == FRENCH_NONE
+        ok = ~enr.participated[self.specialty, rows] & (enr.action[rows] == -1)
+        ok &= within_target(pop, rows, self.spec.target)
         return np.asarray(rows[ok])
 
-    def _rank(self, pop: Population, rows: np.ndarray) -> np.ndarray:
-        """Order of applicants under the selection policy, tilted toward the most job-ready by the
-        creaming degree (rank-blended so that the two scales are comparable)."""
-        policy, c = self.spec.selection, self.spec.creaming_degree
-        if policy == "first_come" and c == 0:
-            return self.rng.permutation(len(rows))
-        noise = self.rng.random(len(rows))
-        readiness = self.need.readiness(pop, rows)
-        base = {
-            "first_come": noise,
-            "neediest_first": -readiness + 1e-6 * noise,
-            "creaming": readiness + 1e-6 * noise,
-        }[policy]
-        score = (1 - c) * _ranks(base) + c * _ranks(readiness + 1e-6 * noise) if c > 0 else base
-        return np.argsort(-score, kind="stable")
 
-    def apply_effects(self, month: int, pop: Population) -> None:
-        """Add this action's effect on its current participants to the population's boosts."""
-        rows = self.participants
-        if len(rows) == 0 or self.spec.true_effect == 0:
-            return
-        need = self.need
-        added = need.effect_while_enrolled(
-            self.spec.true_effect, self.spec.duration_months, pop.params
-        )
-        getattr(pop, need.boost)[rows] += (added * need.fit(pop, rows)).astype(np.float32)
+class ActionCounters:
+    """What actions have delivered, one row per action (a growing set of arrays shared by the
+    actions of a run, so that the monthly pass updates them all at once)."""
+
+    def __init__(self) -> None:
+        self.completions = np.zeros(1, dtype=np.int64)
+        self.dropouts = np.zeros(1, dtype=np.int64)
+        self.participant_months = np.zeros(1, dtype=np.int64)
+        self.closed = np.zeros(1, dtype=bool)
+        self._shared = False
+
+    def row(self, action: Action) -> int:
+        """The action's row: its index in a run's shared counters, 0 in its own."""
+        return action.index if self._shared else 0
+
+    @classmethod
+    def shared(cls, size: int) -> ActionCounters:
+        """Counters for ``size`` actions of a run."""
+        counters = cls()
+        counters._shared = True
+        counters.resize(size)
+        return counters
+
+    def resize(self, size: int) -> None:
+        """Room for ``size`` actions (new rows at zero)."""
+        for name in ("completions", "dropouts", "participant_months", "closed"):
+            old = getattr(self, name)
+            if len(old) < size:
+                grown = np.zeros(max(size, 2 * len(old)), dtype=old.dtype)
+                grown[: len(old)] = old
+                setattr(self, name, grown)
 
 
-def _ranks(values: np.ndarray) -> np.ndarray:
-    order = np.argsort(values, kind="stable")
-    ranks = np.empty(len(values))
-    ranks[order] = np.arange(len(values)) / max(len(values) - 1, 1)
-    return ranks
+def within_target(pop: Population, rows: np.ndarray, target: Target) -> np.ndarray:
+    """Whether each of ``rows`` is within an action's target (on top of its need)."""
+    ok = np.ones(len(rows), dtype=bool)
+    if target.rsa_only:
+        ok &= pop.rsa_eligible[rows]
+    if target.long_term_only:
+        ok &= ~pop.employed[rows] & (pop.duration[rows] >= pop.params.long_term_months)
+    if target.non_french_only:
+        ok &= pop.french[rows] == FRENCH_NONE
+    return ok

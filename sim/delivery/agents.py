@@ -96,13 +96,6 @@ class Association(mesa.Agent):  # type: ignore[misc]
         self.selection = profile.selection
         self.actions: list[Action] = []
 
-    def deliver(self, month: int) -> None:
-        """Run this month's delivery of every action the association holds."""
-        model = self.model
-        for action in self.actions:
-            if action.is_active(month):
-                action.deliver(month, model.population, model.enrolment)
-
 
 class PublicService(mesa.Agent):  # type: ignore[misc]
     """A public service (employment service, CAF, social centre) covering some territories.

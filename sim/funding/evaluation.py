@@ -31,12 +31,13 @@ action; for a comparison-group design it samples its comparisons at each enrolme
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from sim.delivery.actions import Action, Cohorts, Enrolment
+from sim.delivery.actions import Action, Cohorts, Enrolment, Target, within_target
 from sim.delivery.needs import Need
 from sim.errors import UserInputError
 from sim.world.population import NOT_YET, Population
@@ -266,30 +267,110 @@ def match_comparisons(
     """One matched non-participant per participant (with replacement): same hazard group, French
     level and band of months out of work when possible (and territory with ``same_territory``),
     nearest observed barrier score; -1 where the pool is empty."""
-    matches = np.full(len(participants), -1, dtype=np.int64)
-    if len(pool) == 0 or len(participants) == 0:
+    return match_within_groups(
+        pop,
+        MatchingGroups(participants, np.zeros(len(participants), np.int64)),
+        MatchingGroups(pool, np.zeros(len(pool), np.int64)),
+        observed_barrier,
+        np.array([same_territory]),
+    )
+
+
+@dataclass(frozen=True)
+class MatchingGroups:
+    """Residents and the matching group (an evaluated action) each belongs to."""
+
+    rows: np.ndarray
+    group: np.ndarray
+
+
+def match_within_groups(
+    pop: Population,
+    participants: MatchingGroups,
+    pool: MatchingGroups,
+    observed_barrier: np.ndarray,
+    same_territory: np.ndarray,
+) -> np.ndarray:
+    """``match_comparisons`` for several groups at once: each participant is matched within the
+    pool of its own group (``same_territory``: per group). One pass per level of matching cell,
+    whatever the number of groups."""
+    matches = np.full(len(participants.rows), -1, dtype=np.int64)
+    if len(pool.rows) == 0 or len(participants.rows) == 0:
         return matches
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
-    group_p = pop.hazard_group(participants).astype(np.int64)
-    group_pool = pop.hazard_group(pool).astype(np.int64)
-    levels = [(_cell(pop, participants), _cell(pop, pool)), (group_p, group_pool)]
-    if same_territory:
-        n = pop.n_territories
-        fine_p = levels[0][0] * n + pop.territory[participants]
-        fine_pool = levels[0][1] * n + pop.territory[pool]
-        levels.insert(0, (fine_p, fine_pool))
-    levels.append((np.zeros(len(participants), np.int64), np.zeros(len(pool), np.int64)))
-    for cell_p, cell_pool in levels:
-        for cell in np.unique(cell_p[matches < 0]):
-            wanted = np.flatnonzero((cell_p == cell) & (matches < 0))
-            candidates = pool[cell_pool == cell]
-            if len(candidates) == 0:
-                continue
-            matches[wanted] = _nearest(
-                observed_barrier[participants[wanted]], candidates, observed_barrier
-            )
+    for level_p, level_pool in _matching_levels(pop, participants, pool, same_territory):
+        waiting = np.flatnonzero(matches < 0)
+        if len(waiting) == 0:
+            break
+        # Only the pools of groups with someone left to match (few at the coarser levels).
+        open_group = np.zeros(int(participants.group.max()) + 1, dtype=bool)
+        open_group[participants.group[waiting]] = True
+        candidates = np.flatnonzero(open_group[pool.group])
+        if len(candidates) == 0:
+            break
+        width = int(max(level_p.max(), level_pool.max())) + 1
+        matches[waiting] = _nearest_in_cells(
+            participants.group[waiting] * width + level_p[waiting],
+            observed_barrier[participants.rows[waiting]],
+            pool.group[candidates] * width + level_pool[candidates],
+            pool.rows[candidates],
+            observed_barrier,
+        )
     return matches
+
+
+def _matching_levels(
+    pop: Population,
+    participants: MatchingGroups,
+    pool: MatchingGroups,
+    same_territory: np.ndarray,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The matching cells of participants and pool, finest first."""
+    p, q = participants.rows, pool.rows
+    cell_p, cell_q = _cell(pop, p), _cell(pop, q)
+    n = pop.n_territories
+    # Groups matched without territory take their cell as finest level (a repeat, harmless).
+    fine_p = np.where(same_territory[participants.group], cell_p * n + pop.territory[p], cell_p)
+    fine_q = np.where(same_territory[pool.group], cell_q * n + pop.territory[q], cell_q)
+    hazard_p = pop.hazard_group(p).astype(np.int64)
+    hazard_q = pop.hazard_group(q).astype(np.int64)
+    anyone_p, anyone_q = np.zeros(len(p), np.int64), np.zeros(len(q), np.int64)
+    return [(fine_p, fine_q), (cell_p, cell_q), (hazard_p, hazard_q), (anyone_p, anyone_q)]
+
+
+def _nearest_in_cells(
+    cell_p: np.ndarray,
+    value_p: np.ndarray,
+    cell_q: np.ndarray,
+    rows_q: np.ndarray,
+    observed: np.ndarray,
+) -> np.ndarray:
+    """For each participant, the pool resident of the same cell with the nearest value (the
+    lower one on a tie), -1 when the cell has none. The pool is sorted by cell and value once;
+    cells are then consecutive blocks, searched all at once on a key of (cell rank, value)."""
+    value_q = observed[rows_q].astype(np.float64)
+    order = np.lexsort((value_q, cell_q))
+    cell_sorted, value_sorted, rows_sorted = cell_q[order], value_q[order], rows_q[order]
+    first = np.searchsorted(cell_sorted, cell_p, side="left")
+    end = np.searchsorted(cell_sorted, cell_p, side="right")
+    found = end > first
+    # One sorted key: the cell's rank, then the value within it (the value shifted to >= 0 and
+    # cells spaced wider than the values' span, so the key is sorted like (cell, value)).
+    rank = np.cumsum(np.diff(cell_sorted, prepend=cell_sorted[0]) != 0)
+    value_p = value_p.astype(np.float64)
+    low = min(float(value_sorted.min()), float(value_p.min()))
+    spacing = max(float(value_sorted.max()), float(value_p.max())) - low + 1.0
+    key = rank * spacing + (value_sorted - low)
+    rank_p = rank[np.minimum(first, len(rank) - 1)]
+    position = np.searchsorted(key, rank_p * spacing + (value_p - low))
+    position = np.clip(position, first + 1, end - 1)
+    single = end - first == 1
+    left = np.maximum(position - 1, 0)
+    right = np.minimum(position, len(key) - 1)
+    take_left = np.abs(value_p - value_sorted[left]) <= np.abs(value_p - value_sorted[right])
+    chosen = np.where(single, first, np.where(take_left, left, right))
+    return np.asarray(np.where(found, rows_sorted[np.minimum(chosen, len(key) - 1)], -1))
 
 
 #: Bands of months out of work (or in a job) that matching keeps apart, as registers record them.
@@ -303,19 +384,35 @@ def _cell(pop: Population, rows: np.ndarray) -> np.ndarray:
     return np.asarray(group * (len(DURATION_BANDS_MONTHS) + 1) + band)
 
 
-def _nearest(values: np.ndarray, candidates: np.ndarray, observed: np.ndarray) -> np.ndarray:
-    order = np.argsort(observed[candidates], kind="stable")
-    sorted_values = observed[candidates][order]
-    position = (
-        np.clip(np.searchsorted(sorted_values, values), 1, len(sorted_values) - 1)
-        if len(sorted_values) > 1
-        else np.zeros(len(values), dtype=np.int64)
-    )
-    if len(sorted_values) > 1:
-        left = sorted_values[position - 1]
-        right = sorted_values[position]
-        position = np.where(np.abs(values - left) <= np.abs(values - right), position - 1, position)
-    return np.asarray(candidates[order][position])
+def _eligible_pools(
+    sample: MatchingGroups,
+    actions: Sequence[Action],
+    wanted: np.ndarray,
+    pop: Population,
+    enr: Enrolment,
+) -> MatchingGroups:
+    """Of each group's sample, the first ``wanted`` residents still free to join its action
+    (not enrolled, not served in its need) and within its target: comparisons look like those
+    the action could have enrolled."""
+    rows, group = sample.rows, sample.group
+    specialty = np.array([a.specialty for a in actions], dtype=np.int64)
+    ok = ~enr.participated[specialty[group], rows] & (enr.action[rows] == -1)
+    targets = [a.spec.target for a in actions]
+    for target in set(targets):
+        if target != Target():
+            mine = np.isin(group, [i for i, t in enumerate(targets) if t == target])
+            ok[mine] &= within_target(pop, rows[mine], target)
+    before = np.cumsum(ok) - ok
+    first_of_group = np.searchsorted(group, group)
+    kept = ok & (before - before[first_of_group] < wanted[group])
+    return MatchingGroups(rows[kept], group[kept])
+
+
+def _grouped(parts: Sequence[np.ndarray]) -> MatchingGroups:
+    """Residents of several groups, concatenated, with their group numbers."""
+    sizes = [len(p) for p in parts]
+    rows = np.concatenate(parts) if parts else np.empty(0, np.int64)
+    return MatchingGroups(rows.astype(np.int64), np.repeat(np.arange(len(parts)), sizes))
 
 
 def observed_barrier(pop: Population) -> np.ndarray:
@@ -346,14 +443,36 @@ class ComparisonSampler:
         self, action: Action, rows: np.ndarray, month: int, pop: Population, enr: Enrolment
     ) -> None:
         """Match the residents who just joined ``action`` (an ``EnrolmentWatcher``)."""
-        self._enrolment = enr
-        pool = self._pool(action, pop, enr, COMPARISON_POOL_PER_PARTICIPANT * len(rows))
-        # Those joining now are not marked yet: never one's own or another joiner's comparison.
-        pool = pool[~np.isin(pool, rows)]
-        # Among the not yet enrolled of served territories, a participant's own territory.
-        local = self.source == NOT_YET_ENROLLED
-        matches = match_comparisons(pop, rows, pool, self.observed, same_territory=local)
-        self.comparisons.add(matches[matches >= 0], month, pop)
+        ComparisonSampler.enrolled_together([(self, action, rows)], month, pop, enr)
+
+    @staticmethod
+    def enrolled_together(
+        joined: Sequence[tuple[ComparisonSampler, Action, np.ndarray]],
+        month: int,
+        pop: Population,
+        enr: Enrolment,
+    ) -> None:
+        """Match the residents who just joined each action, for all the month's samplers at
+        once: each draws its own pool; one matching pass then serves them all. Those joining
+        now are already enrolled, so never anyone's comparison."""
+        samples, local, wanted = [], [], []
+        for sampler, action, rows in joined:
+            sampler._enrolment = enr
+            size = COMPARISON_POOL_PER_PARTICIPANT * len(rows)
+            samples.append(sampler._sample(action, pop, enr, size))
+            wanted.append(size)
+            # Among the not yet enrolled of served territories, a participant's own territory.
+            local.append(sampler.source == NOT_YET_ENROLLED)
+        pool = _eligible_pools(
+            _grouped(samples), [action for _, action, _ in joined], np.array(wanted), pop, enr
+        )
+        participants = _grouped([rows for _, _, rows in joined])
+        matches = match_within_groups(
+            pop, participants, pool, joined[0][0].observed, np.array(local)
+        )
+        cuts = np.cumsum([len(rows) for _, _, rows in joined])[:-1]
+        for (sampler, _, _), found in zip(joined, np.split(matches, cuts), strict=True):
+            sampler.comparisons.add(found[found >= 0], month, pop)
 
     def enrolment_months(self, action: Action, rows: np.ndarray) -> np.ndarray | None:
         """The month each of ``rows`` joined an action of ``action``'s need (-1: never), from
@@ -362,17 +481,18 @@ class ComparisonSampler:
             return None
         return np.asarray(self._enrolment.enrol_month[action.specialty, rows], dtype=np.int64)
 
-    def _pool(self, action: Action, pop: Population, enr: Enrolment, size: int) -> np.ndarray:
-        """About ``size`` residents eligible as comparisons, drawn at random from those in need
-        in the comparison territories, as an evaluator samples a register. Drawing before
-        checking eligibility keeps the work proportional to the sample, not to the city."""
+    def _sample(self, action: Action, pop: Population, enr: Enrolment, size: int) -> np.ndarray:
+        """About twice ``size`` residents drawn at random from those in need in the comparison
+        territories, as an evaluator samples a register (eligibility is checked next, for all
+        samplers at once). Drawing before checking keeps the work proportional to the sample,
+        not to the city."""
         territories = self._comparison_territories(action, pop)
         scanned = [enr.in_need(pop, action.specialty, t, False) for t in territories]
         everyone = scanned[0] if len(scanned) == 1 else np.concatenate(scanned)
         if len(everyone) > 2 * size:
             picks = action.rng.choice(len(everyone), size=2 * size, replace=False, shuffle=False)
             everyone = everyone[np.sort(picks)]
-        return action.eligible(pop, enr, everyone)[:size]
+        return np.asarray(everyone)
 
     def _comparison_territories(self, action: Action, pop: Population) -> tuple[int, ...]:
         """Up to 3 territories the action does not serve, of the same QPV status as its first

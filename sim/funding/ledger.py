@@ -8,7 +8,7 @@ its cash flows here, so that all of them can be compared on the same flows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -129,15 +129,27 @@ class Ledger:
             UserInputError: If a field is invalid; the message names the field and the value.
         """
         month_checked = check_month(month, "month")
+        amount = self.check_payment(payer, payee, kind, amount_eur)
+        if amount == 0.0:
+            return
+        self._flows.append(CashFlow(month_checked, payer, payee, kind, amount, need))
+
+    @staticmethod
+    def check_payment(payer: str, payee: str, kind: str, amount_eur: float) -> float:
+        """The amount of a valid payment (see ``pay``), or a ``UserInputError``."""
         check_name(payer, "payer")
         check_name(payee, "payee")
         check_name(kind, "kind")
         amount = check_amount(amount_eur, "amount_eur")
         if payer == payee:
             raise UserInputError(f"payee must differ from payer, got payer == payee == {payer!r}")
-        if amount == 0.0:
-            return
-        self._flows.append(CashFlow(month_checked, payer, payee, kind, amount, need))
+        return amount
+
+    def pay_instalment(self, month: int, grant: CashFlow) -> None:
+        """Record one month's instalment of a grant whose terms were checked when it was
+        granted (``check_payment``): the same payer, payee, kind, amount and need each month."""
+        if grant.amount_eur != 0.0:
+            self._flows.append(replace(grant, month=month))
 
     @property
     def flows(self) -> tuple[CashFlow, ...]:

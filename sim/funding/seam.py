@@ -19,7 +19,7 @@ from sim.delivery.actions import Action, ActionSpec
 from sim.delivery.associations import AssociationProfile
 from sim.delivery.needs import Need, need_of
 from sim.funding.evaluation import ComparisonSampler, Evaluator, observed_barrier
-from sim.funding.ledger import CITY, EVALUATION, EVALUATOR
+from sim.funding.ledger import CITY, EVALUATION, EVALUATOR, CashFlow, Ledger
 from sim.funding.records import EvaluationRecord, FundedAction
 from sim.funding.state import FundingState
 from sim.world.params import ModelParams
@@ -157,6 +157,7 @@ class FundingContext:
         """Launch an action evaluated with ``design`` and pay its association ``monthly_eur``
         from its start to ``until_month`` (committed against the budget at once)."""
         months = until_month - spec.start_month + 1
+        Ledger.check_payment(payer, spec.association, kind, monthly_eur)
         self.state.commit(monthly_eur * months)
         action = self.launch(spec, design, baseline_bias)
         self.state.funded[action.index] = FundedAction(
@@ -173,6 +174,9 @@ class FundingContext:
             evaluation_cost_eur=evaluation_cost_eur,
             need=action.need.key,
         )
+        self.state.instalments[action.index] = CashFlow(
+            spec.start_month, payer, spec.association, kind, monthly_eur, action.need.key
+        )
         return action
 
     def launch(self, spec: ActionSpec, design: str, baseline_bias: float = 1.0) -> Action:
@@ -188,12 +192,10 @@ class FundingContext:
     def pay_funded_actions(self) -> None:
         """Pay this month's instalment of every funded action (a fixed volume, whatever the
         results)."""
-        month = self.month
-        for grant in self.state.funded.values():
+        month, ledger, instalments = self.month, self.state.ledger, self.state.instalments
+        for index, grant in self.state.funded.items():
             if grant.from_month <= month <= grant.until_month:
-                self.state.ledger.pay(
-                    month, grant.payer, grant.payee, grant.kind, grant.monthly_eur, grant.need
-                )
+                ledger.pay_instalment(month, instalments[index])
 
     def evaluate(
         self,

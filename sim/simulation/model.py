@@ -22,6 +22,7 @@ from sim.delivery.actions import Action, ActionSpec, Enrolment
 from sim.delivery.agents import Association as AssociationAgent
 from sim.delivery.agents import PublicService, Resident
 from sim.delivery.associations import AssociationProfile, generate_associations
+from sim.delivery.delivery import Delivery
 from sim.delivery.needs import all_needs, outcome_arrays
 from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
@@ -121,8 +122,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             stream(seed, Stream.NETWORK),
         )
         self.enrolment = Enrolment(self.population.n)
-        self.actions: list[Action] = []
-        self._offer_table: list[tuple[int, int, int]] = []
+        self.delivery = Delivery(self.population, self.enrolment, stream(seed, Stream.DELIVERY))
+        self.actions: list[Action] = self.delivery.actions
         profiles = (
             associations
             if associations is not None
@@ -192,21 +193,13 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         index = len(self.actions)
         action = Action(index, spec, indexed_stream(self.seed, Stream.PROGRAMME, index))
         action.enrol_until = self.delivery_months
-        self.actions.append(action)
-        for territory in spec.territories:
-            self._offer_table.append((action.index, territory, action.specialty))
+        self.delivery.add(action)
         self.associations[spec.association].actions.append(action)
         return action
 
     def enrolling_offers(self) -> np.ndarray:
         """Number of enrolling actions in each territory (rows) and specialty (columns)."""
-        counts = np.zeros((self.city.size, len(all_needs())))
-        if self._offer_table:
-            enrolling = np.array([a.is_enrolling(self.month) for a in self.actions])
-            table = np.array(self._offer_table)
-            rows = table[enrolling[table[:, 0]]]
-            np.add.at(counts, (rows[:, 1], rows[:, 2]), 1)
-        return counts
+        return self.delivery.offers(self.month)
 
     # ------------------------------------------------------------------ the month
     @property
@@ -231,11 +224,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self._spread_awareness(draws, offers, offered)
         self.enrolment.start_enrolment_round()
         if self.actions:
-            pop.freeze_groups()
-        for association in self.associations.values():
-            association.deliver(self.month)
-        self._apply_effects()
-        pop.thaw_groups()
+            self.delivery.deliver(self.month)
+            self.delivery.apply_effects(self.month)
         found = pop.labour_step(self.month, draws)
         pop.rsa_step(self.month, draws, found)
         pop.french_step(self.month, draws)
@@ -272,19 +262,6 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             # in every arm, whoever else is listening.
             hears = draws.diffusion(s, pop.n)[listening] < (1.0 - silent) * MonthlyDraws.SCALE
             aware[s, listening[hears]] = True
-
-    def _apply_effects(self) -> None:
-        pop, enr = self.population, self.enrolment
-        if not self.actions:
-            return
-        pop.job_boost[:] = np.where(enr.post_until >= self.month, enr.post_job_boost, 0.0)
-        pop.french_boost[:] = 0.0
-        pop.takeup_boost[:] = 0.0
-        for action in self.actions:
-            action.apply_effects(self.month, pop)
-        # Treated: a programme changes their hazard (a lock-in lowers it while enrolled, which
-        # leaves more jobs to their neighbours: displacement with the opposite sign).
-        pop.treated[:] = pop.job_boost != 0
 
     def _record(self) -> None:
         pop, m, s = self.population, self.month, self.series

@@ -29,7 +29,8 @@ class Stream(StrEnum):
     DIFFUSION = "diffusion"  # keyed by month and need
     WARMUP = "warmup"  # the baseline months simulated before month 0
     # Programme side: what funding changes.
-    PROGRAMME = "programme"  # one per action, keyed by its index
+    PROGRAMME = "programme"  # one per action, keyed by its index (its evaluator's sampling)
+    DELIVERY = "delivery"  # enrolment, drop-out and control draws of all actions
     MECHANISM = "mechanism"
     EVALUATION = "evaluation"
     MESA = "mesa"

@@ -1,0 +1,491 @@
+"""Delivery: every action of a run, delivered in one pass a month.
+
+Actions are rows of arrays (places, duration, effect, need, enrolment window, selection policy,
+target) and participants are rows of the residents' arrays (``Enrolment``), so a month of delivery
+is a few array operations over all participants and applicants, whatever the number of actions:
+
+1. **progress**: each participant has one more month; some drop out, some complete (or reach the
+   outcome while enrolled) and leave; employment support's effect lasts after completion;
+2. **enrolment**: the free places of every enrolling action are filled from the aware, eligible
+   applicants of its territories, each action ranking its applicants by its selection policy. A
+   resident joins at most one action (or control group) a month; when several actions want the
+   same resident, the action launched first gets them. This is what serving the actions one by
+   one in launch order would give, computed for all of them at once (deferred acceptance in which
+   every resident prefers the earliest action: the matching is then unique);
+3. **watchers** (evaluators) hear who joined each action, once everyone's enrolment is recorded;
+4. **counters**: participant-months, and the actions with no one left and no more enrolment close.
+
+Every draw (drop-out, ranking of applicants, control assignment) comes from the run's
+``delivery`` stream, one call per month and purpose: the work and the draws do not grow with the
+number of actions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from sim.delivery.actions import (
+    SELECTION_POLICIES,
+    Action,
+    ActionCounters,
+    Enrolment,
+    EnrolmentWatcher,
+)
+from sim.delivery.needs import Need, all_needs
+from sim.world.params import FRENCH_NONE
+from sim.world.population import Population
+
+FIRST_COME, NEEDIEST_FIRST, CREAMING = (SELECTION_POLICIES.index(p) for p in SELECTION_POLICIES)
+#: Enrolment window end of an action without one.
+NO_END = np.iinfo(np.int64).max
+#: Tie-breaking weight of the random draw in ranked selection (readiness first, then chance).
+TIE_BREAK = 1e-6
+
+
+@dataclass(frozen=True)
+class ActionTable:
+    """The actions of a run as columns, one row per action (rebuilt when an action is added)."""
+
+    places: np.ndarray
+    duration: np.ndarray
+    specialty: np.ndarray
+    start: np.ndarray
+    enrol_end: np.ndarray
+    true_effect: np.ndarray
+    while_enrolled: np.ndarray
+    control_share: np.ndarray
+    selection: np.ndarray
+    creaming: np.ndarray
+    rsa_only: np.ndarray
+    long_term_only: np.ndarray
+    non_french_only: np.ndarray
+    #: (action, territory) of every territory an action offers places in (awareness).
+    offer_action: np.ndarray
+    offer_territory: np.ndarray
+    #: (action, territory) of the territories it enrols from (QPV-only actions: QPV only).
+    served_action: np.ndarray
+    served_territory: np.ndarray
+
+    @classmethod
+    def of(cls, actions: list[Action], pop: Population) -> ActionTable:
+        """The table of ``actions`` (in index order) in the city of ``pop``."""
+        specs = [a.spec for a in actions]
+        offers = [(a.index, t) for a in actions for t in a.spec.territories]
+        served = [
+            (a.index, t)
+            for a in actions
+            for t in a.spec.territories
+            if pop.qpv[t] or not a.spec.target.qpv_only
+        ]
+        return cls(
+            places=_column([s.places for s in specs], np.int64),
+            duration=_column([s.duration_months for s in specs], np.int64),
+            specialty=_column([a.specialty for a in actions], np.int64),
+            start=_column([s.start_month for s in specs], np.int64),
+            enrol_end=_column([_or_no_end(a.enrol_end()) for a in actions], np.int64),
+            true_effect=_column([s.true_effect for s in specs], np.float64),
+            while_enrolled=_column(
+                [
+                    a.need.effect_while_enrolled(s.true_effect, s.duration_months, pop.params)
+                    for a, s in zip(actions, specs, strict=True)
+                ],
+                np.float64,
+            ),
+            control_share=_column([s.control_share for s in specs], np.float64),
+            selection=_column([SELECTION_POLICIES.index(s.selection) for s in specs], np.int64),
+            creaming=_column([s.creaming_degree for s in specs], np.float64),
+            rsa_only=_column([s.target.rsa_only for s in specs], bool),
+            long_term_only=_column([s.target.long_term_only for s in specs], bool),
+            non_french_only=_column([s.target.non_french_only for s in specs], bool),
+            offer_action=_column([o[0] for o in offers], np.int64),
+            offer_territory=_column([o[1] for o in offers], np.int64),
+            served_action=_column([o[0] for o in served], np.int64),
+            served_territory=_column([o[1] for o in served], np.int64),
+        )
+
+
+@dataclass(frozen=True)
+class Applications:
+    """Who may join which action this month: one row per (action, applicant), sorted by action
+    and, within an action, by its preference (best first)."""
+
+    action: np.ndarray
+    resident: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.action)
+
+    def first_of_action(self) -> np.ndarray:
+        """For each row, the position of its action's first row."""
+        starts = np.flatnonzero(np.diff(self.action, prepend=-1))
+        return np.repeat(starts, np.diff(starts, append=len(self.action)))
+
+
+class Delivery:
+    """The actions of a run and their monthly delivery (see the module docstring).
+
+    Args:
+        pop: the residents.
+        enrolment: who is aware of, enrolled in or served by which action.
+        rng: the run's ``delivery`` stream.
+    """
+
+    def __init__(self, pop: Population, enrolment: Enrolment, rng: np.random.Generator) -> None:
+        self.pop = pop
+        self.enrolment = enrolment
+        self.rng = rng
+        self.actions: list[Action] = []
+        self.counters = ActionCounters.shared(0)
+        self._table: ActionTable | None = None
+        #: Scratch: the earliest action holding each resident, during enrolment.
+        self._earliest = np.empty(pop.n, dtype=np.int64)
+        nobody = np.empty(0, dtype=np.int64)
+        #: Residents enrolled now; those with a lasting effect; those boosted last month.
+        self._participants, self._lasting, self._boosted = nobody, nobody, nobody
+
+    def add(self, action: Action) -> None:
+        """Deliver ``action`` from its start month on (its index is its position)."""
+        if action.index != len(self.actions):
+            raise ValueError(f"action {action.index} added as number {len(self.actions)}")
+        self.actions.append(action)
+        self.counters.resize(len(self.actions))
+        action.counters = self.counters
+        self._table = None
+
+    @property
+    def table(self) -> ActionTable:
+        """The actions as columns."""
+        if self._table is None:
+            self._table = ActionTable.of(self.actions, self.pop)
+        return self._table
+
+    # ------------------------------------------------------------------ what actions offer
+    def enrolling(self, month: int) -> np.ndarray:
+        """Whether each action may take new participants in ``month``."""
+        t = self.table
+        closed = self.counters.closed[: len(self.actions)]
+        return np.asarray((t.start <= month) & (month <= t.enrol_end) & ~closed)
+
+    def offers(self, month: int) -> np.ndarray:
+        """Number of enrolling actions in each territory (rows) and need (columns)."""
+        counts = np.zeros((self.pop.n_territories, len(all_needs())))
+        if self.actions:
+            t = self.table
+            on = self.enrolling(month)[t.offer_action]
+            np.add.at(counts, (t.offer_territory[on], t.specialty[t.offer_action[on]]), 1)
+        return counts
+
+    def participants(self, index: int) -> np.ndarray:
+        """Residents enrolled in action ``index`` now."""
+        return np.flatnonzero(self.enrolment.action == index)
+
+    # ------------------------------------------------------------------ the month
+    def deliver(self, month: int) -> None:
+        """Progress, enrol, tell watchers, count and close: one month of every action."""
+        if not self.actions:
+            return
+        staying = self._progress(month)
+        joined = self._enrol(month, staying)
+        self._participants = np.concatenate((staying, joined.resident))
+        self._tell_watchers(joined, month)
+        size = len(self.actions)
+        count = np.bincount(self.enrolment.action[self._participants], minlength=size)
+        self.counters.participant_months[:size] += count
+        t = self.table
+        ending = (t.start <= month) & ~self.enrolling(month + 1) & (count == 0)
+        self.counters.closed[:size] |= ending
+
+    def apply_effects(self, month: int) -> None:
+        """Set this month's programme effects on the population's boosts: the lasting effect of
+        those who completed employment support, and each participant's action effect (one term
+        each: a resident is in one action at most). Only the residents boosted last month and
+        this month are touched: everyone else's boosts stay at zero."""
+        pop, enr, t = self.pop, self.enrolment, self.table
+        last = self._boosted
+        for boost in (pop.job_boost, pop.french_boost, pop.takeup_boost):
+            boost[last] = 0.0
+        pop.treated[last] = False
+        lasting = self._lasting = self._lasting[enr.post_until[self._lasting] >= month]
+        pop.job_boost[lasting] = enr.post_job_boost[lasting]
+        rows = self._participants
+        action = enr.action[rows]
+        for need in all_needs():
+            mine = (t.specialty[action] == need.index) & (t.true_effect[action] != 0)
+            if not mine.any():
+                continue
+            who = rows[mine]
+            added = t.while_enrolled[action[mine]] * need.fit(pop, who)
+            getattr(pop, need.boost)[who] += added.astype(np.float32)
+        boosted = self._boosted = np.concatenate((lasting, rows))
+        # Treated: a programme changes their hazard (a lock-in lowers it while enrolled, which
+        # leaves more jobs to their neighbours: displacement with the opposite sign).
+        pop.treated[boosted] = pop.job_boost[boosted] != 0
+
+    def _progress(self, month: int) -> np.ndarray:
+        """A month more for each participant: some drop out, some complete (or succeed: a job,
+        a right claimed), the others stay (returned)."""
+        pop, enr, t = self.pop, self.enrolment, self.table
+        rows = self._participants
+        if len(rows) == 0:
+            return rows
+        action = enr.action[rows].astype(np.int64)
+        enr.months_in[rows] += 1
+        dropped = self.rng.random(len(rows)) < pop.params.dropout_per_month
+        completed = enr.months_in[rows] >= t.duration[action]
+        specialty = t.specialty[action]
+        for need in all_needs():
+            if need.reached_while_enrolled is not None:
+                mine = specialty == need.index
+                if mine.any():
+                    completed[mine] |= need.reached_while_enrolled(pop, rows[mine])
+        completed &= ~dropped
+        leaving = completed | dropped
+        if not leaving.any():
+            return rows
+        for need in all_needs():
+            if need.lasts_after_completion:
+                self._start_lasting_effect(need, rows, action, completed, month)
+        size = len(self.actions)
+        self.counters.completions[:size] += np.bincount(action[completed], minlength=size)
+        self.counters.dropouts[:size] += np.bincount(action[dropped], minlength=size)
+        enr.action[rows[leaving]] = -1
+        return np.asarray(rows[~leaving])
+
+    def _start_lasting_effect(
+        self, need: Need, rows: np.ndarray, action: np.ndarray, completed: np.ndarray, month: int
+    ) -> None:
+        """Finishers of a need whose effect lasts carry it for ``effect_persistence_months``,
+        from this month on (they have left the action): this month to ``post_until`` included."""
+        pop, enr, t = self.pop, self.enrolment, self.table
+        mine = completed & (t.specialty[action] == need.index)
+        finishers = rows[mine]
+        if len(finishers) == 0:
+            return
+        enr.post_job_boost[finishers] = t.true_effect[action[mine]] * need.fit(pop, finishers)
+        enr.post_until[finishers] = month + pop.params.effect_persistence_months - 1
+        self._lasting = np.concatenate((self._lasting, finishers))
+
+    def _enrol(self, month: int, staying: np.ndarray) -> Applications:
+        """Fill the free places of every enrolling action (``staying``: its participants);
+        returns who joined which action (sorted by action, in each action's order of
+        preference)."""
+        t, enr = self.table, self.enrolment
+        size = len(self.actions)
+        count = np.bincount(enr.action[staying], minlength=size)
+        free = np.where(self.enrolling(month), np.maximum(t.places - count, 0), 0)
+        nobody = Applications(np.empty(0, np.int64), np.empty(0, np.int64))
+        if not free.any():
+            return nobody
+        wanted = np.where(
+            t.control_share > 0, np.ceil(free / (1.0 - t.control_share)).astype(np.int64), free
+        )
+        applications = self._applications(free > 0)
+        if len(applications) == 0:
+            return nobody
+        held = _deferred_acceptance(applications, wanted, self._earliest)
+        chosen = Applications(applications.action[held], applications.resident[held])
+        joined, controls = self._split_controls(chosen, free)
+        self._record_joiners(joined, controls, month)
+        return joined
+
+    def _applications(self, open_actions: np.ndarray) -> Applications:
+        """Every (action, applicant) pair of the actions with free places, ranked."""
+        t, pop, enr = self.table, self.pop, self.enrolment
+        on = open_actions[t.served_action]
+        action, territory = t.served_action[on], t.served_territory[on]
+        specialty = t.specialty[action]
+        free_now = enr.action == -1
+        pool_parts, offset = [], 0
+        lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
+        for s in np.unique(specialty):
+            need = all_needs()[s]
+            pool = np.flatnonzero(
+                need.in_need(pop, slice(None)) & enr.aware[s] & ~enr.participated[s] & free_now
+            )
+            mine = specialty == s
+            first = pop.territory_starts[territory[mine]]
+            lo[mine] = np.searchsorted(pool, first) + offset
+            hi[mine] = np.searchsorted(pool, first + pop.territory_sizes[territory[mine]]) + offset
+            pool_parts.append(pool)
+            offset += len(pool)
+        pools = np.concatenate(pool_parts) if pool_parts else np.empty(0, np.int64)
+        lengths = hi - lo
+        pair_action = np.repeat(action, lengths)
+        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        pair_resident = pools[np.repeat(lo, lengths) + within]
+        ok = self._within_targets(pair_action, pair_resident)
+        pair_action, pair_resident = pair_action[ok], pair_resident[ok]
+        score = self._preference(pair_action, pair_resident)
+        # One sort by action, then by score (best first) within it: the score squashed into
+        # (0, 1), decreasing, is added to the action's index.
+        order = np.argsort(pair_action + (0.5 - np.arctan(score) / np.pi), kind="stable")
+        return Applications(pair_action[order], pair_resident[order])
+
+    def _within_targets(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
+        """Whether each applicant is within the target of the action applied to."""
+        t, pop = self.table, self.pop
+        ok = np.ones(len(action), dtype=bool)
+        if t.rsa_only.any():
+            ok &= ~t.rsa_only[action] | pop.rsa_eligible[resident]
+        if t.long_term_only.any():
+            long_term = ~pop.employed[resident] & (
+                pop.duration[resident] >= pop.params.long_term_months
+            )
+            ok &= ~t.long_term_only[action] | long_term
+        if t.non_french_only.any():
+            ok &= ~t.non_french_only[action] | (pop.french[resident] == FRENCH_NONE)
+        return ok
+
+    def _preference(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
+        """Each action's score of its applicants, higher first: chance (first come), low
+        readiness (neediest first) or high readiness (creaming), tilted toward the most ready
+        by the creaming degree (rank-blended within the action, so both scales compare)."""
+        t = self.table
+        noise = self.rng.random(len(action))
+        selection, creaming = t.selection[action], t.creaming[action]
+        ranked = (selection != FIRST_COME) | (creaming > 0)
+        if not ranked.any():
+            return noise
+        readiness = np.zeros(len(action))
+        specialty = t.specialty[action]
+        for need in all_needs():
+            mine = ranked & (specialty == need.index)
+            if mine.any():
+                readiness[mine] = need.readiness(self.pop, resident[mine])
+        tie = TIE_BREAK * noise
+        base = np.select(
+            [selection == NEEDIEST_FIRST, selection == CREAMING],
+            [-readiness + tie, readiness + tie],
+            noise,
+        )
+        tilted = creaming > 0
+        if not tilted.any():
+            return np.asarray(base)
+        blended = (1 - creaming) * _group_ranks(base, action) + creaming * _group_ranks(
+            readiness + tie, action
+        )
+        return np.asarray(np.where(tilted, blended, base))
+
+    def _split_controls(
+        self, chosen: Applications, free: np.ndarray
+    ) -> tuple[Applications, Applications]:
+        """Randomised actions send a share of those chosen to their control group; the others
+        join, up to the free places (any beyond are left free to apply again)."""
+        share = self.table.control_share[chosen.action]
+        randomised = share > 0
+        if not randomised.any():
+            return chosen, Applications(chosen.action[:0], chosen.resident[:0])
+        to_control = np.zeros(len(chosen), dtype=bool)
+        to_control[randomised] = self.rng.random(int(randomised.sum())) < share[randomised]
+        before = _rank_in_group(~to_control, chosen.first_of_action())
+        joins = ~to_control & (before < free[chosen.action])
+        return (
+            Applications(chosen.action[joins], chosen.resident[joins]),
+            Applications(chosen.action[to_control], chosen.resident[to_control]),
+        )
+
+    def _record_joiners(self, joined: Applications, controls: Applications, month: int) -> None:
+        """Mark who joined (and who went to a control group) in the residents' arrays and in
+        each action's cohorts."""
+        pop, enr, t = self.pop, self.enrolment, self.table
+        enr.participated[t.specialty[controls.action], controls.resident] = True
+        for index, rows in _by_action(controls):
+            self.actions[index].controls.add(rows, month, pop)
+        rows, action = joined.resident, joined.action
+        specialty = t.specialty[action]
+        enr.action[rows] = action
+        enr.months_in[rows] = 0
+        enr.participated[specialty, rows] = True
+        enr.enrol_month[specialty, rows] = month
+        first = enr.first_action[rows] == -1
+        enr.first_action[rows[first]] = action[first]
+        enr.first_enrol_month[rows[first]] = month
+        groups = pop.hazard_group(rows)
+        enr.first_group[rows[first]] = groups[first]
+        start = 0
+        for index, members in _by_action(joined):
+            self.actions[index].enrolled.add(
+                members, month, pop, groups[start : start + len(members)]
+            )
+            start += len(members)
+
+    def _tell_watchers(self, joined: Applications, month: int) -> None:
+        """Tell each action's watchers who joined it. Watchers of a kind that can hear several
+        actions at once (an ``enrolled_together`` static method, such as comparison samplers)
+        are told together, in action order."""
+        together: dict[Any, list[tuple[EnrolmentWatcher, Action, np.ndarray]]] = {}
+        for index, rows in _by_action(joined):
+            action = self.actions[index]
+            for watcher in action.watchers:
+                if hasattr(type(watcher), "enrolled_together"):
+                    together.setdefault(type(watcher), []).append((watcher, action, rows))
+                else:
+                    watcher.enrolled(action, rows, month, self.pop, self.enrolment)
+        for kind, items in together.items():
+            kind.enrolled_together(items, month, self.pop, self.enrolment)
+
+
+def _deferred_acceptance(
+    applications: Applications, wanted: np.ndarray, earliest: np.ndarray
+) -> np.ndarray:
+    """Which applications are accepted: each action proposes to its best applicants not yet
+    tried, up to its wanted number; each resident holds the earliest action that proposed and
+    declines the others; until no action has room and applicants left. With every resident
+    preferring the earliest action, this is the matching that serving actions one by one in
+    launch order gives (the only stable one). ``earliest``: scratch, one slot per resident."""
+    action, resident = applications.action, applications.resident
+    first = applications.first_of_action()
+    untried, held, declined = 0, 1, 2
+    status = np.full(len(action), untried, dtype=np.int8)
+    while True:
+        room = wanted - np.bincount(action[status == held], minlength=len(wanted))
+        fresh = status == untried
+        proposing = fresh & (_rank_in_group(fresh, first) < room[action])
+        if not proposing.any():
+            return np.asarray(status == held)
+        status[proposing] = held
+        holding = np.flatnonzero(status == held)
+        who, which = resident[holding], action[holding]
+        earliest[who] = len(wanted)
+        np.minimum.at(earliest, who, which)
+        status[holding[earliest[who] != which]] = declined
+
+
+def _rank_in_group(member: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """How many ``member`` rows of the same group come before each row (rows sorted by group;
+    ``first``: the position of each row's group's first row)."""
+    before = np.cumsum(member) - member
+    return np.asarray(before - before[first])
+
+
+def _group_ranks(values: np.ndarray, group: np.ndarray) -> np.ndarray:
+    """Rank of each value within its group, scaled to [0, 1] (rows sorted by ``group``)."""
+    order = np.lexsort((values, group))
+    first_of_group = np.searchsorted(group, group)
+    sizes = np.bincount(group)[group]
+    position = np.empty(len(values))
+    position[order] = np.arange(len(values)) - first_of_group[order]
+    return np.asarray(position / np.maximum(sizes - 1, 1))
+
+
+def _by_action(applications: Applications) -> list[tuple[int, np.ndarray]]:
+    """(action index, residents) of each action, for rows sorted by action."""
+    if len(applications) == 0:
+        return []
+    cuts = np.flatnonzero(np.diff(applications.action)) + 1
+    starts = np.concatenate(([0], cuts))
+    return [
+        (int(applications.action[start]), rows)
+        for start, rows in zip(starts, np.split(applications.resident, cuts), strict=True)
+    ]
+
+
+def _column(values: list[object], dtype: type | np.dtype[np.generic]) -> np.ndarray:
+    return np.asarray(values, dtype=dtype)
+
+
+def _or_no_end(month: int | None) -> int:
+    return NO_END if month is None else month
