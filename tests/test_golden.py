@@ -1,4 +1,5 @@
-"""Stored fingerprints of two runs (the status quo and a planned programme on the demo city):
+"""Stored fingerprints of runs of every mechanism on the demo city (comparison-group evaluation
+where there is one):
 work on speed must leave every per-resident outcome and every monthly series bit-identical.
 
 When a change alters the model's semantics on purpose, regenerate the fingerprints with
@@ -19,7 +20,12 @@ from sim.funding.registry import make_mechanism
 from sim.simulation.model import CityModel
 
 FINGERPRINTS = Path(__file__).parent / "data" / "golden_runs.json"
-ARMS = {"status_quo": {}, "planned": {"budget_eur_per_year": 2_000_000.0}}
+ARMS = {
+    "status_quo": {},
+    "planned": {"budget_eur_per_year": 2_000_000.0},
+    "call_for_projects": {"budget_eur_per_year": 2_000_000.0, "evaluation": "comparison_group"},
+    "impact_contract": {"evaluation": "comparison_group"},
+}
 
 
 def fingerprints(arm: str) -> dict[str, str]:

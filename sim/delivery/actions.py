@@ -148,6 +148,73 @@ class Cohorts:
         return rows, months, groups
 
 
+class CohortLog:
+    """Residents who joined the actions of a run (or their control groups) month by month, one
+    log for all actions, appended once a month with every action's joiners: what an action's
+    ``Cohort`` reads."""
+
+    def __init__(self) -> None:
+        self._parts: list[tuple[np.ndarray, np.ndarray, int, np.ndarray]] = []
+        self._by_action: tuple[np.ndarray, ...] | None = None
+
+    def add(self, action: np.ndarray, rows: np.ndarray, month: int, groups: np.ndarray) -> None:
+        """Record residents ``rows`` joining ``action`` (one per row) at ``month``, with their
+        hazard groups."""
+        if len(rows):
+            self._parts.append((action, rows, month, groups.astype(np.int64)))
+            self._by_action = None
+
+    def of(self, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, months, groups) of everyone who joined action ``index``, in joining order."""
+        order, starts, rows, months, groups = self._indexed()
+        if index + 1 >= len(starts):
+            empty = np.empty(0, dtype=np.int64)
+            return empty, empty, empty
+        mine = order[starts[index] : starts[index + 1]]
+        return rows[mine], months[mine], groups[mine]
+
+    def count(self, index: int) -> int:
+        """How many joined action ``index``."""
+        _, starts, _, _, _ = self._indexed()
+        return int(starts[index + 1] - starts[index]) if index + 1 < len(starts) else 0
+
+    def _indexed(self) -> tuple[np.ndarray, ...]:
+        """The log concatenated and ordered by action (stable: joining order within each),
+        rebuilt only after an addition."""
+        if self._by_action is None:
+            if self._parts:
+                action = np.concatenate([p[0] for p in self._parts]).astype(np.int64)
+                rows = np.concatenate([p[1] for p in self._parts]).astype(np.int64)
+                months = np.repeat([p[2] for p in self._parts], [len(p[1]) for p in self._parts])
+                groups = np.concatenate([p[3] for p in self._parts])
+            else:
+                action = rows = months = groups = np.empty(0, dtype=np.int64)
+            order = np.argsort(action, kind="stable")
+            starts = np.concatenate(([0], np.cumsum(np.bincount(action))))
+            self._by_action = (order, starts, rows, months.astype(np.int64), groups)
+        return self._by_action
+
+
+class Cohort:
+    """Those who joined one action (or its control group): a view of the run's ``CohortLog``
+    with the ``Cohorts`` reading interface."""
+
+    def __init__(self, log: CohortLog, index: int) -> None:
+        self.log = log
+        self.index = index
+
+    def __len__(self) -> int:
+        return self.log.count(self.index)
+
+    def data(self, until_month: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(rows, start months, groups) of everyone who joined by ``until_month``."""
+        rows, months, groups = self.log.of(self.index)
+        if until_month is not None:
+            keep = months <= until_month
+            rows, months, groups = rows[keep], months[keep], groups[keep]
+        return rows, months, groups
+
+
 class EnrolmentWatcher(Protocol):
     """Someone told who joins an action, at the moment they join (an evaluator drawing its
     comparison group from who is still free to be compared)."""
@@ -176,8 +243,8 @@ class Action:
         #: ``delivery`` stream.
         self.rng = rng
         self.watchers: list[EnrolmentWatcher] = []
-        self.enrolled = Cohorts()
-        self.controls = Cohorts()
+        self.enrolled = Cohort(CohortLog(), index)
+        self.controls = Cohort(CohortLog(), index)
         self.counters = ActionCounters()
         #: Last month anyone may join, whatever the spec says: the run's delivery horizon (the
         #: model sets it; the months after it are a follow-up without new enrolments).

@@ -31,6 +31,8 @@ from sim.delivery.actions import (
     SELECTION_POLICIES,
     Action,
     ActionCounters,
+    Cohort,
+    CohortLog,
     Enrolment,
     EnrolmentWatcher,
 )
@@ -139,6 +141,7 @@ class Delivery:
         self.rng = rng
         self.actions: list[Action] = []
         self.counters = ActionCounters.shared(0)
+        self.joined, self.controlled = CohortLog(), CohortLog()
         self._table: ActionTable | None = None
         #: Scratch: the earliest action holding each resident, during enrolment.
         self._earliest = np.empty(pop.n, dtype=np.int64)
@@ -153,6 +156,8 @@ class Delivery:
         self.actions.append(action)
         self.counters.resize(len(self.actions))
         action.counters = self.counters
+        action.enrolled = Cohort(self.joined, action.index)
+        action.controls = Cohort(self.controlled, action.index)
         self._table = None
 
     @property
@@ -392,8 +397,9 @@ class Delivery:
         each action's cohorts."""
         pop, enr, t = self.pop, self.enrolment, self.table
         enr.participated[t.specialty[controls.action], controls.resident] = True
-        for index, rows in _by_action(controls):
-            self.actions[index].controls.add(rows, month, pop)
+        self.controlled.add(
+            controls.action, controls.resident, month, pop.hazard_group(controls.resident)
+        )
         rows, action = joined.resident, joined.action
         specialty = t.specialty[action]
         enr.action[rows] = action
@@ -405,12 +411,7 @@ class Delivery:
         enr.first_enrol_month[rows[first]] = month
         groups = pop.hazard_group(rows)
         enr.first_group[rows[first]] = groups[first]
-        start = 0
-        for index, members in _by_action(joined):
-            self.actions[index].enrolled.add(
-                members, month, pop, groups[start : start + len(members)]
-            )
-            start += len(members)
+        self.joined.add(action, rows, month, groups)
 
     def _tell_watchers(self, joined: Applications, month: int) -> None:
         """Tell each action's watchers who joined it. Watchers of a kind that can hear several
@@ -475,11 +476,13 @@ def _by_action(applications: Applications) -> list[tuple[int, np.ndarray]]:
     """(action index, residents) of each action, for rows sorted by action."""
     if len(applications) == 0:
         return []
-    cuts = np.flatnonzero(np.diff(applications.action)) + 1
-    starts = np.concatenate(([0], cuts))
+    starts = np.flatnonzero(np.diff(applications.action, prepend=-1)).tolist()
+    ends = [*starts[1:], len(applications)]
+    actions = applications.action[starts].tolist()
+    resident = applications.resident
     return [
-        (int(applications.action[start]), rows)
-        for start, rows in zip(starts, np.split(applications.resident, cuts), strict=True)
+        (index, resident[start:end])
+        for index, start, end in zip(actions, starts, ends, strict=True)
     ]
 
 

@@ -8,7 +8,7 @@ its cash flows here, so that all of them can be compared on the same flows.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -149,7 +149,10 @@ class Ledger:
         """Record one month's instalment of a grant whose terms were checked when it was
         granted (``check_payment``): the same payer, payee, kind, amount and need each month."""
         if grant.amount_eur != 0.0:
-            self._flows.append(replace(grant, month=month))
+            flow = CashFlow(
+                month, grant.payer, grant.payee, grant.kind, grant.amount_eur, grant.need
+            )
+            self._flows.append(flow)
 
     @property
     def flows(self) -> tuple[CashFlow, ...]:
