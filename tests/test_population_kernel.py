@@ -164,37 +164,16 @@ def test_hazard_groups_and_counts_match_full_scans(city: City) -> None:
     )
 
 
-def _forget_derived(pop: Population) -> None:
-    """Drop what the monthly steps keep between months: they derive it again from the arrays."""
-    for name in ("_unemployed", "_seekers", "_learning", "_spells", "_thresholds"):
-        pop.__dict__.pop(name, None)
-    pop.__dict__.pop("_sustained_total", None)
-
-
 def _state(pop: Population) -> dict[str, np.ndarray]:
     return {k: v for k, v in vars(pop).items() if isinstance(v, np.ndarray) and k[0] != "_"}
 
 
-def test_months_after_outside_edits_match_a_population_deriving_everything_afresh(
-    city: City,
-) -> None:
-    """State arrays edited in place between months (jobs, RSA, insurance, French levels,
-    durations replaced): the next months equal those of a copy that keeps nothing."""
-    model = CityModel(city, seed=5, months=30, resident_agents=False)
-    for _ in range(8):
-        model.step()
-    pop = model.population
-    rng = np.random.default_rng(2)
-    some = rng.choice(pop.n, 300, replace=False)
-    pop.employed[some[:100]] = ~pop.employed[some[:100]]
-    pop.rsa_eligible[some[100:150]] = True
-    pop.insured[some[150:200]] = ~pop.insured[some[150:200]]
-    pop.french[some[200:250]] = FRENCH_NONE
-    pop.duration = pop.duration.copy()
-    pop.duration[some[250:]] = rng.integers(0, 6, 50)
+def _step_alike(pop: Population, months: range) -> None:
+    """Run ``months`` on ``pop`` and on a copy that derives everything afresh every month; both
+    end in the same state."""
     fresh = copy.deepcopy(pop)
-    _forget_derived(fresh)
-    for month in range(9, 15):
+    fresh.forget_derived()
+    for month in months:
         for each in (pop, fresh):
             draws = each.draw(month)
             found = each.labour_step(month, draws)
@@ -202,8 +181,34 @@ def test_months_after_outside_edits_match_a_population_deriving_everything_afres
             each.french_step(month, draws)
             each.accrue_public_cost()
             assert each.monthly_counts().unemployed == np.count_nonzero(~each.employed)
-        _forget_derived(fresh)
+        fresh.forget_derived()
     kept, afresh = _state(pop), _state(fresh)
     assert kept.keys() == afresh.keys()
     for name, values in kept.items():
         np.testing.assert_array_equal(values, afresh[name], err_msg=name)
+
+
+@pytest.mark.parametrize("durations", ["replaced", "written in place"])
+def test_months_after_outside_edits_match_a_population_deriving_everything_afresh(
+    city: City, durations: str
+) -> None:
+    """State arrays edited in place between months (jobs, RSA, insurance, French levels: the
+    checks see it) and durations replaced (seen too) or written in place (then followed by
+    ``forget_derived``): the next months are those of a copy that keeps nothing."""
+    model = CityModel(city, seed=5, months=30, resident_agents=False)
+    for _ in range(8):
+        model.step()
+    pop = model.population
+    pop.monthly_counts()  # keeps the count of jobs held 6 months too
+    rng = np.random.default_rng(2)
+    some = rng.choice(pop.n, 300, replace=False)
+    pop.employed[some[:100]] = ~pop.employed[some[:100]]
+    pop.rsa_eligible[some[100:150]] = True
+    pop.insured[some[150:200]] = ~pop.insured[some[150:200]]
+    pop.french[some[200:250]] = FRENCH_NONE
+    if durations == "replaced":
+        pop.duration = pop.duration.copy()
+    pop.duration[some[250:]] = rng.integers(0, 6, 50)
+    if durations == "written in place":
+        pop.forget_derived()
+    _step_alike(pop, range(9, 15))

@@ -447,13 +447,24 @@ class Population:
     #   the residents they hold have the state, and as many residents have it as they hold (the
     #   unemployed within a month: the employed array the labour step made, and their number).
     # - The recent spells, integer draw thresholds and the count of jobs held 6 months are kept
-    #   with the array they were derived from: only the per-month steps change those arrays.
+    #   with the array they were derived from: only the per-month steps change ``duration`` and
+    #   ``sustained_job_count``, and the calibration replaces its per-resident arrays rather
+    #   than writing into them. Code that writes into one of these arrays otherwise calls
+    #   ``forget_derived``.
     _unemployed: tuple[np.ndarray, np.ndarray] | None = None  # (employed array, its unemployed)
     _seekers: np.ndarray | None = None  # the unemployed at the start of the last labour step
     _learning: np.ndarray | None = None
     _spells: _RecentSpells | None = None
     _thresholds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
     _sustained_total: tuple[np.ndarray, int] | None = None
+
+    def forget_derived(self) -> None:
+        """Drop what the monthly steps keep between calls (index sets, recent spells, draw
+        thresholds, count of jobs held 6 months): they derive it again from the state arrays.
+        Needed only after writing into ``duration``, ``sustained_job_count`` or a per-resident
+        threshold array in place."""
+        self._unemployed = self._seekers = self._learning = None
+        self._spells = self._thresholds = self._sustained_total = None
 
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
