@@ -212,3 +212,22 @@ def test_months_after_outside_edits_match_a_population_deriving_everything_afres
     if durations == "written in place":
         pop.forget_derived()
     _step_alike(pop, range(9, 15))
+
+
+@pytest.mark.parametrize("sizes", [[3, 5, 1, 4], [3, 0, 5, 4], [0, 2, 2]])
+def test_counts_by_territory_are_the_sums_of_reduceat(sizes: list[int]) -> None:
+    """Contiguous territories, empty ones included (where ``np.add.reduceat`` has its own
+    rule, which the counts keep)."""
+    sizes_array = np.array(sizes)
+    starts = np.concatenate(([0], np.cumsum(sizes_array)[:-1]))
+    stub = Population.__new__(Population)
+    stub.n, stub.territory_sizes, stub.territory_starts = (
+        int(sizes_array.sum()),
+        sizes_array,
+        starts,
+    )
+    for seed in range(20):
+        mask = np.random.default_rng(seed).random(stub.n) < 0.5
+        np.testing.assert_array_equal(
+            stub._count_by_territory(np.flatnonzero(mask)), np.add.reduceat(mask, starts)
+        )
