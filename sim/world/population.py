@@ -444,8 +444,9 @@ class Population:
     # What the monthly steps derive from the state arrays, so that they work on the few residents
     # they concern instead of scanning all of them (None at class level: not derived yet).
     # - Index sets of the unemployed, RSA-eligible, insured and learners are checked before use:
-    #   the residents they hold have the state, and as many residents have it as they hold (the
-    #   unemployed within a month: the employed array the labour step made, and their number).
+    #   the residents they hold have the state, and as many residents have it as they hold. (The
+    #   unemployed are checked so at the start of the labour step; for the rest of the month, by
+    #   their number and the identity of the ``employed`` array the step made.)
     # - The recent spells, integer draw thresholds and the count of jobs held 6 months are kept
     #   with the array they were derived from: only the per-month steps change ``duration`` and
     #   ``sustained_job_count``, and the calibration replaces its per-resident arrays rather
@@ -562,6 +563,7 @@ class Population:
         found = seekers[finds]
         # Whose spell or job starts anew (distinct residents: the lost were employed).
         changed = np.concatenate((_select(seekers, finds | churns), lost))
+        # New arrays, as before: a reference taken earlier keeps last month's state.
         employed = self.employed.copy()
         employed[lost] = False
         employed[found] = True
