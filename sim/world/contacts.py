@@ -64,6 +64,7 @@ class AwareContactCounts:
         self.network = network
         n = network.shape[0]
         self._aware = np.zeros(n, dtype=bool)
+        # int64: numpy's fast path of np.add.at (an int32 array takes one ~30x slower).
         self._counts = np.zeros(n, dtype=np.int64)
 
     def of(self, rows: np.ndarray, aware: np.ndarray) -> np.ndarray:
