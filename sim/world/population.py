@@ -12,6 +12,7 @@ Programme effects reach residents through three additive arrays (``job_boost``, 
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,6 +51,56 @@ class MonthlyDraws:
         """Word-of-mouth draws of ``n`` residents for one specialty, drawn only in months where
         it has an offer (the month-keyed stream keeps other months' draws unchanged)."""
         return _uniform16(monthly_stream(self.seed, Stream.DIFFUSION, self.month, specialty), n)
+
+
+@dataclass(frozen=True)
+class MonthlyCounts:
+    """What a month's record counts: residents out of work (in all, long-term, and per
+    territory), RSA-eligible and claiming residents, and jobs held 6 months so far (the sum of
+    ``sustained_job_count``)."""
+
+    unemployed: int
+    long_term_unemployed: int
+    rsa_eligible: int
+    rsa_claimed: int
+    sustained_jobs: int
+    unemployed_by_territory: np.ndarray
+
+
+#: Durations below this many months are tracked by index (``_RecentSpells``): the new-job
+#: period (3 months) and the 6-month job mark (a duration of 5).
+_RECENT_MONTHS = 6
+
+
+@dataclass
+class _RecentSpells:
+    """The residents whose duration may be each of 0 to 5 months: ``rows[k]`` holds those whose
+    job or spell changed k months ago (or whose duration was k when derived from the array), a
+    superset of those whose duration is k, since a later change resets it. New jobs and jobs
+    held 6 months are looked up there rather than in every resident's duration. Describes the
+    ``duration`` array it was derived with (each labour step makes a new one)."""
+
+    duration: np.ndarray
+    rows: list[np.ndarray]
+
+    @classmethod
+    def of(cls, duration: np.ndarray) -> _RecentSpells | None:
+        """Derived from the durations; None if one is negative (it would reach 0 unchanged)."""
+        if len(duration) and duration.min() < 0:
+            return None
+        recent = np.flatnonzero(duration < _RECENT_MONTHS)
+        months = duration[recent]
+        return cls(duration, [recent[months == k] for k in range(_RECENT_MONTHS)])
+
+    def rows_at(self, months: int) -> np.ndarray:
+        """The residents whose duration is ``months`` (below 6)."""
+        rows = self.rows[months]
+        return _select(rows, self.duration[rows] == months)
+
+    def advanced(self, changed: np.ndarray, duration: np.ndarray) -> _RecentSpells:
+        """A month later, ``duration`` being the new durations: ``changed`` start at 0, the
+        others are a month older."""
+        return _RecentSpells(duration, [changed, *self.rows[:-1]])
 
 
 @dataclass(frozen=True)
@@ -390,6 +441,32 @@ class Population:
             self._calibrate(smoothing=1.0)
 
     # ------------------------------------------------------------------ per month
+    # What the monthly steps derive from the state arrays, so that they work on the few residents
+    # they concern instead of scanning all of them (None at class level: not derived yet).
+    # - Index sets of the unemployed, RSA-eligible, insured and learners are checked before use:
+    #   the residents they hold have the state, and as many residents have it as they hold. (The
+    #   unemployed are checked so at the start of the labour step; for the rest of the month, by
+    #   their number and the identity of the ``employed`` array the step made.)
+    # - The recent spells, integer draw thresholds and the count of jobs held 6 months are kept
+    #   with the array they were derived from: only the per-month steps change ``duration`` and
+    #   ``sustained_job_count``, and the calibration replaces its per-resident arrays rather
+    #   than writing into them. Code that writes into one of these arrays otherwise calls
+    #   ``forget_derived``.
+    _unemployed: tuple[np.ndarray, np.ndarray] | None = None  # (employed array, its unemployed)
+    _seekers: np.ndarray | None = None  # the unemployed at the start of the last labour step
+    _learning: np.ndarray | None = None
+    _spells: _RecentSpells | None = None
+    _thresholds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+    _sustained_total: tuple[np.ndarray, int] | None = None
+
+    def forget_derived(self) -> None:
+        """Drop what the monthly steps keep between calls (index sets, recent spells, draw
+        thresholds, count of jobs held 6 months): they derive it again from the state arrays.
+        Needed only after writing into ``duration``, ``sustained_job_count`` or a per-resident
+        threshold array in place."""
+        self._unemployed = self._seekers = self._learning = None
+        self._spells = self._thresholds = self._sustained_total = None
+
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
         n, s = self.n, self._streams
@@ -434,8 +511,13 @@ class Population:
         duration = self.duration if rows is None else self.duration[rows]
         rsa = self.rsa_eligible if rows is None else self.rsa_eligible[rows]
         employed = self.employed if rows is None else self.employed[rows]
-        long_term = (duration >= self.params.long_term_months).astype(np.int8)
-        return np.where(employed, EMPLOYED, np.where(rsa, ON_RSA, long_term)).astype(np.int8)
+        # The long-term flag (SHORT_TERM 0 or LONG_TERM 1), raised to ON_RSA (2) by minimum
+        # income, then to EMPLOYED (3) by a job: integer maxima, several times faster than
+        # np.where or masked writes.
+        groups = np.asarray(duration >= self.params.long_term_months).view(np.int8)
+        np.maximum(groups, np.asarray(rsa).astype(np.int8) * np.int8(ON_RSA), out=groups)
+        np.maximum(groups, np.asarray(employed).astype(np.int8) * np.int8(EMPLOYED), out=groups)
+        return groups
 
     def job_hazard(self, rows: np.ndarray | None = None) -> np.ndarray:
         """Baseline monthly job-finding hazard of every resident, or of ``rows`` (meaningful for
@@ -444,65 +526,154 @@ class Population:
         traits = self.trait_multiplier if rows is None else self.trait_multiplier[rows]
         return np.asarray(self.group_rate[groups] * traits)
 
+    def unemployed_rows(self) -> np.ndarray:
+        """Indices of the residents out of work, in increasing order (``np.flatnonzero`` of
+        ``~employed``, kept up to date by the labour step)."""
+        kept = self._unemployed
+        if kept is None or kept[0] is not self.employed:
+            return self._confirmed_unemployed()
+        if len(kept[1]) != self.n - _count(self.employed):
+            return self._confirmed_unemployed()
+        return kept[1]
+
+    def _confirmed_unemployed(self) -> np.ndarray:
+        """``unemployed_rows`` checked resident by resident: the labour step starts from it, as
+        the state may have been set from outside since the last month."""
+        rows = None if self._unemployed is None else self._unemployed[1]
+        if rows is None or self.employed[rows].any() or len(rows) != self.n - _count(self.employed):
+            rows = np.flatnonzero(~self.employed)
+        self._unemployed = (self.employed, rows)
+        return rows
+
     def labour_step(self, month: int, draws: MonthlyDraws, record: bool = True) -> np.ndarray:
         """Job finding, churn and job loss; returns who found a job this month. ``record``:
         date the outcomes (off in the warm-up before month 0)."""
-        p = self.params
-        unemployed = ~self.employed
         # Only the unemployed (about one in ten) can find a job: work on their indices.
-        seekers = np.flatnonzero(unemployed)
+        seekers = self._confirmed_unemployed()
         hazard = self.job_hazard(seekers)
         if self.treated.any():
-            penalty = self._displacement_penalty(unemployed)
-            hazard = hazard + self.job_boost[seekers] - penalty[seekers]
-        found = np.zeros(self.n, dtype=bool)
+            hazard = hazard + self.job_boost[seekers] - self._displacement_penalty(seekers)
         draw = draws.labour[seekers]
-        found[seekers[draw < hazard * MonthlyDraws.SCALE]] = True
+        finds = draw < hazard * MonthlyDraws.SCALE
         # Churn: a spell not paid by insurance ends without a job and a new one starts. The top
         # of the same draw (competing risks: it never overlaps job finding).
-        churned = seekers[
-            ~self.insured[seekers] & (draw >= MonthlyDraws.SCALE - self.churn_scaled[seekers])
-        ]
-        separation = np.where(
-            self.duration < 3,
-            np.float32(p.separation_new_per_month * MonthlyDraws.SCALE),
-            self.separation_established_scaled,
-        )
-        lost = self.employed & (draws.labour < separation)
-        self._just_lost = np.flatnonzero(lost)
-        changed = found | lost
-        changed[churned] = True
-        self.employed = (self.employed & ~lost) | found
-        self.duration = np.where(changed, 0, self.duration + 1)
+        churns = ~self.insured[seekers] & (draw >= MonthlyDraws.SCALE - self.churn_scaled[seekers])
+        spells = self._recent_spells()
+        lost = self._job_losses(draws.labour, spells)
+        found = seekers[finds]
+        # Whose spell or job starts anew (distinct residents: the lost were employed).
+        changed = np.concatenate((_select(seekers, finds | churns), lost))
+        # New arrays, as before: a reference taken earlier keeps last month's state.
+        employed = self.employed.copy()
+        employed[lost] = False
+        employed[found] = True
+        duration = self.duration + 1
+        duration[changed] = 0
+        self.employed, self.duration = employed, duration
+        self._seekers = seekers
+        self._unemployed = (employed, _merge_sorted(_select(seekers, ~finds), lost))
+        self._spells = spells.advanced(changed, duration) if spells is not None else None
+        self._just_lost = lost
         self.insured[found] = False
         self.rsa_left[found] = False
-        if not record:
-            return found
-        self.job_found_month[found & (self.job_found_month == NOT_YET)] = month
-        sustained = self.employed & (self.duration == 5) & (month - 5 >= 1)
-        self.sustained_job_month[sustained & (self.sustained_job_month == NOT_YET)] = month
-        self.last_sustained_job_month[sustained] = month
-        self.sustained_job_count += sustained
-        self.months_employed += self.employed
-        return found
+        found_mask = np.zeros(self.n, dtype=bool)
+        found_mask[found] = True
+        if record:
+            self._record_jobs(month, found)
+        return found_mask
 
-    def _displacement_penalty(self, unemployed: np.ndarray) -> np.ndarray:
-        """Hazard taken from untreated unemployed neighbours: a share of the treated's extra jobs
-        (Crépon et al. 2013), spread evenly over the territory's untreated unemployed."""
+    def _job_losses(self, labour: np.ndarray, spells: _RecentSpells | None) -> np.ndarray:
+        """Indices, in increasing order, of the employed who lose their job this month: below
+        the new-job separation in their first 3 months, below their territory's established-job
+        separation after."""
+        p = self.params
+        lost = labour < self._draw_thresholds("separation_established_scaled")
+        lost &= self.employed
+        if spells is None:
+            new_jobs = np.flatnonzero(self.employed & (self.duration < 3))
+        else:
+            new_jobs = np.concatenate([spells.rows_at(k) for k in range(3)])
+            new_jobs = new_jobs[self.employed[new_jobs]]
+        new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
+        lost[new_jobs] = labour[new_jobs] < new_separation
+        return np.flatnonzero(lost)
+
+    def _draw_thresholds(self, name: str) -> np.ndarray:
+        """What to compare 16-bit draws with instead of the per-resident float thresholds of
+        attribute ``name`` (an array the calibration sets): the equivalent integer thresholds
+        (``_integer_thresholds``), derived once per array, or the floats if there are none."""
+        scaled = np.asarray(getattr(self, name))
+        if self._thresholds is None:
+            self._thresholds = {}
+        kept = self._thresholds.get(name)
+        if kept is None or kept[0] is not scaled:
+            integers = _integer_thresholds(scaled)
+            kept = (scaled, scaled if integers is None else integers)
+            self._thresholds[name] = kept
+        return kept[1]
+
+    def met_by_services(self, draws: MonthlyDraws) -> np.ndarray:
+        """Indices of the residents who see a public service this month: exactly
+        ``np.flatnonzero(draws.contact < contact_rate_scaled)``, compared as integers."""
+        return np.flatnonzero(draws.contact < self._draw_thresholds("contact_rate_scaled"))
+
+    def _recent_spells(self) -> _RecentSpells | None:
+        """The residents whose duration may be below 6 months (``_RecentSpells``), derived from
+        ``duration`` unless kept from the last labour step; None if some duration is negative
+        (never, in the dynamics)."""
+        spells = self._spells
+        if spells is None or spells.duration is not self.duration:
+            spells = _RecentSpells.of(self.duration)
+        return spells
+
+    def _record_jobs(self, month: int, found: np.ndarray) -> None:
+        """Date the jobs found and the jobs held 6 months (5 months after the hire), count the
+        months employed."""
+        first = found[self.job_found_month[found] == NOT_YET]
+        self.job_found_month[first] = month
+        if month - 5 >= 1:
+            if self._spells is None:
+                sustained = np.flatnonzero(self.employed & (self.duration == 5))
+            else:
+                sustained = self._spells.rows_at(5)
+                sustained = sustained[self.employed[sustained]]
+            first = sustained[self.sustained_job_month[sustained] == NOT_YET]
+            self.sustained_job_month[first] = month
+            self.last_sustained_job_month[sustained] = month
+            self.sustained_job_count[sustained] += 1
+            total = self._sustained_total
+            if total is not None and total[0] is self.sustained_job_count:
+                self._sustained_total = (total[0], total[1] + len(sustained))
+        self.months_employed += self.employed
+
+    def _displacement_penalty(self, seekers: np.ndarray) -> np.ndarray:
+        """Hazard taken from untreated unemployed neighbours, for each of ``seekers`` (the
+        unemployed): a share of the treated's extra jobs (Crépon et al. 2013), spread evenly over
+        the territory's untreated unemployed."""
         share = self.params.displacement_share
         if share == 0.0:
-            return np.zeros(self.n, dtype=np.float32)
-        treated = np.flatnonzero(unemployed & self.treated)
+            return np.zeros(len(seekers), dtype=np.float32)
+        treated_here = self.treated[seekers]
+        treated = seekers[treated_here]
         where = self.territory[treated]
         extra = np.bincount(where, weights=self.job_boost[treated], minlength=self.n_territories)
-        pool = np.add.reduceat(unemployed, self.territory_starts) - np.bincount(
-            where, minlength=self.n_territories
-        )
+        pool = self._count_by_territory(seekers) - np.bincount(where, minlength=self.n_territories)
         per_territory = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
-        # Only the unemployed use a job-finding hazard, so the penalty of the employed is moot.
-        penalty = self.per_resident(per_territory.astype(np.float32))
-        penalty[treated] = 0.0
+        penalty: np.ndarray = per_territory.astype(np.float32)[self.territory[seekers]]
+        penalty[treated_here] = 0.0
         return penalty
+
+    def _count_by_territory(self, rows: np.ndarray) -> np.ndarray:
+        """How many of ``rows`` (increasing indices) each territory holds: the residents of a
+        territory are contiguous, so two binary searches per territory count them. The sums of
+        ``np.add.reduceat`` over a mask of ``rows``, which an empty territory makes differ
+        (they then take the sums themselves)."""
+        if self.territory_sizes.min() == 0:
+            mask = np.zeros(self.n, dtype=bool)
+            mask[rows] = True
+            return np.asarray(np.add.reduceat(mask, self.territory_starts))
+        bounds = np.append(self.territory_starts, self.n)
+        return np.diff(np.searchsorted(rows, bounds))
 
     def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
         """Unemployment insurance and minimum income: insurance of the spells that start, its
@@ -510,26 +681,31 @@ class Population:
         resident serves all of them (they concern disjoint residents, or are competing risks).
         Works on the indices of the few residents concerned rather than on every resident."""
         p, scale = self.params, MonthlyDraws.SCALE
+        unemployed = self.unemployed_rows()
         # Insurance: drawn when a spell starts, paid for at most unemployment_insurance_months.
         lost = self._just_lost
         self.insured[lost] = draws.rsa[lost] < self.insured_entry_share * scale
         self._just_lost = np.empty(0, dtype=np.int64)
-        paid = np.flatnonzero(self.insured)
+        # Only the unemployed are insured (those who find a job lose it): look among them first.
+        paid = _rows_where(self.insured, unemployed)
         self.insured[paid[self.duration[paid] >= p.unemployment_insurance_months]] = False
-        # Exits: with a job, or otherwise (then the resident may return to RSA later).
-        eligible = np.flatnonzero(self.rsa_eligible)
+        # Exits: with a job, or otherwise (then the resident may return to RSA later). The
+        # eligible were out of work at the start of the month.
+        eligible = _rows_where(self.rsa_eligible, self._seekers)
         u = draws.rsa[eligible]
         other_exit = ~self.employed[eligible] & (u < p.rsa_other_exit_per_month * scale)
-        leaving = eligible[found_job[eligible] | other_exit]
+        leaves = found_job[eligible] | other_exit
+        leaving = eligible[leaves]
         self.rsa_eligible[leaving] = False
         self.rsa_claimed[leaving] = False
         self.rights_aware[leaving] = False
         # Entries: the uninsured unemployed without RSA (neither leaving it nor just out of a
         # job this month), at the return hazard if they left it before.
-        outside = ~self.employed & ~self.rsa_eligible & ~self.insured
-        outside[leaving] = False
-        outside[lost] = False
-        candidates = np.flatnonzero(outside)
+        excluded = np.zeros(self.n, dtype=bool)
+        excluded[leaving] = True
+        excluded[lost] = True
+        outside = ~self.rsa_eligible[unemployed] & ~self.insured[unemployed] & ~excluded[unemployed]
+        candidates = _select(unemployed, outside)
         hazard_scaled = np.where(
             self.rsa_left[candidates],
             np.float32(p.rsa_reentry_per_month * scale),
@@ -540,8 +716,8 @@ class Population:
         self.rsa_eligible[entering] = True
         self.rsa_left[entering] = False
         # Take-up by those who were already eligible (an entrant's draw decided the entry).
-        waiting = eligible[~np.isin(eligible, leaving, assume_unique=True)]
-        waiting = waiting[~self.rsa_claimed[waiting]]
+        waiting = _select(eligible, ~leaves)
+        waiting = _select(waiting, ~self.rsa_claimed[waiting])
         in_gap = np.concatenate((waiting, entering))
         self.rights_gap_month[in_gap[self.rights_gap_month[in_gap] == NOT_YET]] = month
         hazard = np.where(
@@ -562,7 +738,7 @@ class Population:
         """French progression: slow without a course, faster with one (``french_boost``).
         Only residents below A2 can progress: the step works on their indices."""
         p = self.params
-        learning = np.flatnonzero(self.french < FRENCH_A2)
+        learning = self.learning_rows()
         rate = (
             np.array(
                 [p.french_progress_none_per_month, p.french_progress_a1_per_month], dtype=np.float32
@@ -575,11 +751,24 @@ class Population:
         reached_a1 = moved[(self.french[moved] == FRENCH_A1) & (self.a1_month[moved] == NOT_YET)]
         self.a1_month[reached_a1] = month
 
+    def learning_rows(self) -> np.ndarray:
+        """Indices of the residents below A2, in increasing order (``np.flatnonzero`` of
+        ``french < FRENCH_A2``): those of last month still below it, unless French levels
+        changed otherwise than by progression."""
+        below = self.french < FRENCH_A2
+        rows = self._learning
+        if rows is not None:
+            rows = rows[below[rows]]
+        if rows is None or len(rows) != _count(below):
+            rows = np.flatnonzero(below)
+        self._learning = rows
+        return rows
+
     def accrue_public_cost(self) -> float:
         """Add this month's public cost of each resident; returns the city's total (euros)."""
         p = self.params
         # Only the unemployed cost anything (RSA rights end with a job): work on their indices.
-        rows = np.flatnonzero(~self.employed)
+        rows = self.unemployed_rows()
         eligible, claimed = self.rsa_eligible[rows], self.rsa_claimed[rows]
         insured = self.insured[rows]
         support = p.public_cost_ltu_eur_per_month - p.rsa_eur_per_month
@@ -590,6 +779,30 @@ class Population:
         )
         self.public_cost_eur[rows] += cost
         return float(cost.sum(dtype=np.float64))
+
+    def monthly_counts(self) -> MonthlyCounts:
+        """The counts a month's record needs (``MonthlyCounts``), from the index sets the steps
+        keep rather than from scans of every resident."""
+        unemployed = self.unemployed_rows()
+        long_term = self.duration[unemployed] >= self.params.long_term_months
+        return MonthlyCounts(
+            unemployed=len(unemployed),
+            long_term_unemployed=_count(long_term),
+            rsa_eligible=_count(self.rsa_eligible),
+            rsa_claimed=_count(self.rsa_claimed),
+            sustained_jobs=self._sustained_jobs(),
+            unemployed_by_territory=self._count_by_territory(unemployed),
+        )
+
+    def _sustained_jobs(self) -> int:
+        """Jobs held 6 months so far, all residents together: the sum of
+        ``sustained_job_count``, taken once per array and then counted as the labour step adds
+        to it."""
+        total = self._sustained_total
+        if total is None or total[0] is not self.sustained_job_count:
+            total = (self.sustained_job_count, int(self.sustained_job_count.sum(dtype=np.int64)))
+            self._sustained_total = total
+        return total[1]
 
     # ------------------------------------------------------------------ summaries
     def unemployment_rate(self) -> float:
@@ -603,8 +816,86 @@ class Population:
 
 
 def _uniform16(rng: np.random.Generator, n: int) -> np.ndarray:
-    """``n`` uniform 16-bit integers (see ``MonthlyDraws``)."""
-    return np.asarray(rng.integers(0, 1 << 16, n, dtype=np.uint16))
+    """``n`` uniform 16-bit integers (see ``MonthlyDraws``): exactly the draws of
+    ``rng.integers(0, 1 << 16, n, dtype=np.uint16)``, leaving ``rng`` in the same state.
+
+    For the full 16-bit range, numpy's ``integers`` takes ``ceil(n / 2)`` 32-bit words from the
+    bit generator (a 64-bit output gives its low word, then its high word, which the bit
+    generator keeps for the next request: ``has_uint32``/``uinteger`` of its state) and splits
+    each into its low and high 16 bits, dropping the last high half when ``n`` is odd. With
+    PCG64 on a little-endian machine, the 16-bit view of raw 64-bit outputs is that sequence of
+    halves, drawn in bulk at twice the speed; other generators take numpy's own path.
+    """
+    bitgen = rng.bit_generator
+    if n <= 0 or type(bitgen) is not np.random.PCG64 or sys.byteorder != "little":
+        return np.asarray(rng.integers(0, 1 << 16, n, dtype=np.uint16))
+    with bitgen.lock:
+        return _uniform16_pcg64(bitgen, n)
+
+
+def _uniform16_pcg64(bitgen: np.random.PCG64, n: int) -> np.ndarray:
+    """``_uniform16`` from raw PCG64 outputs (``n`` > 0), with the kept 32-bit word of the bit
+    generator's state used first and updated as ``integers`` would leave it."""
+    state = bitgen.state
+    kept = int(state["uinteger"]) if state["has_uint32"] else None
+    words = (n + 1) // 2
+    fresh = words - (kept is not None)  # 32-bit words taken from new 64-bit outputs
+    raw = bitgen.random_raw((fresh + 1) // 2)
+    halves = raw.view(np.uint16)[: 2 * fresh]
+    if kept is None:
+        draws = halves
+    else:
+        draws = np.empty(2 * words, dtype=np.uint16)
+        draws[:2] = (kept & 0xFFFF, kept >> 16)
+        draws[2:] = halves
+    state = bitgen.state  # random_raw moved the generator; the kept word is set below
+    if len(raw):
+        # An odd number of fresh words leaves the last output's high word for the next request;
+        # numpy keeps that word's value even once it has been used.
+        state["has_uint32"] = fresh % 2
+        state["uinteger"] = int(raw[-1] >> np.uint64(32))
+    else:
+        state["has_uint32"] = 0  # the kept word was the only one needed
+    bitgen.state = state
+    return draws[:n]
+
+
+def _count(mask: np.ndarray) -> int:
+    """How many elements of ``mask`` are true."""
+    return int(np.count_nonzero(mask))
+
+
+def _select(rows: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """``rows[mask]`` (``mask`` a boolean array as long as ``rows``): ``np.compress`` gives the
+    same array several times faster than boolean indexing when the mask is mixed."""
+    return np.compress(mask, rows)
+
+
+def _rows_where(mask: np.ndarray, likely: np.ndarray | None) -> np.ndarray:
+    """``np.flatnonzero(mask)``, looked for among ``likely`` (increasing indices) first: if the
+    elements true there are as many as in the whole mask, they are all of them."""
+    if likely is not None:
+        rows = _select(likely, mask[likely])
+        if len(rows) == _count(mask):
+            return rows
+    return np.flatnonzero(mask)
+
+
+def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """The union, in increasing order, of two increasing index arrays with nothing in common."""
+    # A stable sort is a merge sort, which merges the two sorted runs in one pass.
+    return np.sort(np.concatenate((a, b)), kind="stable")
+
+
+def _integer_thresholds(scaled: np.ndarray) -> np.ndarray | None:
+    """16-bit thresholds ``t`` such that a 16-bit draw ``d`` is below ``t`` exactly when it is
+    below ``scaled``: an integer is below a real number when it is below its ceiling, and below
+    a NaN or a non-positive number never. Integer comparisons skip converting every draw to a
+    float. None if a threshold passes every draw (65536 does not fit in 16 bits)."""
+    ceiling = np.ceil(scaled)
+    if np.any(ceiling > (1 << 16) - 1):
+        return None
+    return np.where(ceiling > 0, ceiling, 0).astype(np.uint16)
 
 
 def reached_between(

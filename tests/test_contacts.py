@@ -1,0 +1,102 @@
+"""Aware contacts counted on the network's CSR arrays equal scipy's row product exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sim.world.contacts import AwareContactCounts, aware_contacts
+from sim.world.network import build_social_network
+from sim.world.rng import Stream, stream
+from sim.world.territory import generate_city
+
+
+def _symmetric_network(n: int, ties: list[tuple[int, int]]) -> sp.csr_matrix:
+    """A 0/1 symmetric CSR matrix of ``n`` residents (some possibly without a tie), as
+    ``build_social_network`` makes it: both directions, no self-tie, repeats merged."""
+    pairs = [(a % n, b % n) for a, b in ties if a % n != b % n] if n else []
+    rows = np.array([a for a, b in pairs] + [b for a, b in pairs], dtype=np.int64)
+    cols = np.array([b for a, b in pairs] + [a for a, b in pairs], dtype=np.int64)
+    matrix = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n), dtype=np.float32
+    )
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _plain(network: sp.csr_matrix, rows: np.ndarray, aware: np.ndarray) -> np.ndarray:
+    return np.asarray(network[rows] @ aware.astype(np.float32))
+
+
+NETWORKS = st.integers(1, 60).flatmap(
+    lambda n: st.tuples(
+        st.just(n),
+        st.lists(st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)), max_size=4 * n),
+    )
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(network=NETWORKS, data=st.data())
+def test_aware_contacts_equal_the_row_product(
+    network: tuple[int, list[tuple[int, int]]], data: st.DataObject
+) -> None:
+    """Random graphs with isolated residents, any selection (empty, repeated, unsorted rows),
+    any share of aware residents: both ways of counting give scipy's float32 counts."""
+    n, ties = network
+    matrix = _symmetric_network(n, ties)
+    aware = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+    rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=2 * n)), dtype=np.int64)
+    expected = _plain(matrix, rows, aware)
+    got = aware_contacts(matrix, rows, aware)
+    assert got.dtype == expected.dtype == np.float32
+    assert got.shape == expected.shape
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(AwareContactCounts(matrix).of(rows, aware), expected)
+
+
+@settings(max_examples=150, deadline=None)
+@given(network=NETWORKS, data=st.data())
+def test_kept_counts_follow_awareness_month_after_month(
+    network: tuple[int, list[tuple[int, int]]], data: st.DataObject
+) -> None:
+    """A sequence of awareness states (growing, and for robustness also shrinking): each call
+    gives the row product of that month's state."""
+    n, ties = network
+    matrix = _symmetric_network(n, ties)
+    counts = AwareContactCounts(matrix)
+    for _ in range(data.draw(st.integers(1, 5))):
+        aware = np.array(data.draw(st.lists(st.booleans(), min_size=n, max_size=n)), dtype=bool)
+        rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)
+        np.testing.assert_array_equal(counts.of(rows, aware), _plain(matrix, rows, aware))
+
+
+def test_both_sides_on_a_residents_network() -> None:
+    """The model's network: few aware (counted from the aware side) and many aware (the listed
+    side), and the kept counts as awareness spreads."""
+    city = generate_city(6, 12_000, seed=8)
+    sizes = [t.working_age_population for t in city.territories]
+    territory = np.repeat(np.arange(city.size), sizes)
+    graph = city.graph()
+    adjacency = [sorted(graph.neighbors(t)) for t in range(city.size)]
+    network = build_social_network(territory, adjacency, 6, 0.1, 0.5, stream(3, Stream.NETWORK))
+    rng = np.random.default_rng(5)
+    counts = AwareContactCounts(network)
+    aware = np.zeros(len(territory), dtype=bool)
+    for share in (0.001, 0.01, 0.1, 0.4, 0.8):
+        aware |= rng.random(len(territory)) < share
+        rows = np.flatnonzero(~aware & (rng.random(len(territory)) < 0.3))
+        expected = _plain(network, rows, aware)
+        np.testing.assert_array_equal(aware_contacts(network, rows, aware), expected)
+        np.testing.assert_array_equal(counts.of(rows, aware), expected)
+
+
+def test_docstring_example_runs() -> None:
+    import doctest
+
+    import sim.world.contacts
+
+    assert doctest.testmod(sim.world.contacts, raise_on_error=True).attempted >= 1
