@@ -183,6 +183,10 @@ class Delivery:
             np.add.at(counts, (t.offer_territory[on], t.specialty[t.offer_action[on]]), 1)
         return counts
 
+    def enrolled_now(self) -> np.ndarray:
+        """Residents enrolled in any action now."""
+        return self._participants
+
     def participants(self, index: int) -> np.ndarray:
         """Residents enrolled in action ``index`` now."""
         return np.flatnonzero(self.enrolment.action == index)

@@ -27,6 +27,7 @@ from sim.delivery.needs import all_needs, outcome_arrays
 from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
 from sim.funding.state import FundingState
+from sim.world.contacts import AwareContactCounts
 from sim.world.network import build_social_network
 from sim.world.params import FRENCH_NONE, ModelParams
 from sim.world.population import NOT_YET, MonthlyDraws, Population
@@ -121,6 +122,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             self.params.cross_territory_ties_per_resident,
             stream(seed, Stream.NETWORK),
         )
+        # Each need's count of aware contacts, kept from month to month (awareness only grows).
+        self._aware_contacts = [AwareContactCounts(self.social_network) for _ in all_needs()]
         self.enrolment = Enrolment(self.population.n)
         self.delivery = Delivery(self.population, self.enrolment, stream(seed, Stream.DELIVERY))
         self.actions: list[Action] = self.delivery.actions
@@ -218,7 +221,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             pop.per_resident(offers[:, s] > 0) if offers[:, s].any() else None
             for s in range(len(all_needs()))
         ]
-        met = np.flatnonzero(draws.contact < pop.contact_rate_scaled)
+        met = pop.met_by_services(draws)
         for service in self.services:
             service.meet(met, offered)
         self._spread_awareness(draws, offers, offered)
@@ -254,7 +257,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             listening = np.flatnonzero(~aware[s] & need.in_need(pop, slice(None)) & offered_here)
             if len(listening) == 0:
                 continue
-            contacts = self.social_network[listening] @ aware[s].astype(np.float32)
+            contacts = self._aware_contacts[s].of(listening, aware[s])
             silent = (1.0 - p.word_of_mouth_per_aware_contact) ** contacts * (
                 1.0 - p.association_outreach_per_month
             ) ** offers[pop.territory[listening], s]
@@ -265,24 +268,19 @@ class CityModel(mesa.Model):  # type: ignore[misc]
 
     def _record(self) -> None:
         pop, m, s = self.population, self.month, self.series
-        unemployed = ~pop.employed
-        count = np.count_nonzero
-        s["unemployment_rate"][m] = count(unemployed) / pop.n
-        s["long_term_unemployed"][m] = count(
-            unemployed & (pop.duration >= self.params.long_term_months)
-        )
-        s["rsa_eligible"][m] = count(pop.rsa_eligible)
-        s["rsa_claimed"][m] = count(pop.rsa_claimed)
+        counts = pop.monthly_counts()
+        s["unemployment_rate"][m] = counts.unemployed / pop.n
+        s["long_term_unemployed"][m] = counts.long_term_unemployed
+        s["rsa_eligible"][m] = counts.rsa_eligible
+        s["rsa_claimed"][m] = counts.rsa_claimed
         s["non_take_up"][m] = 1.0 - s["rsa_claimed"][m] / max(s["rsa_eligible"][m], 1.0)
-        s["french_a1_plus_initial_non_speakers"][m] = count(
+        s["french_a1_plus_initial_non_speakers"][m] = np.count_nonzero(
             pop.french[self._initial_non_speakers] > FRENCH_NONE
         ) / max(len(self._initial_non_speakers), 1)
-        s["enrolled"][m] = count(self.enrolment.action >= 0)
+        s["enrolled"][m] = len(self.delivery.enrolled_now())
         s["public_cost_eur"][m] = self._cost_this_month
-        s["sustained_jobs_cumulative"][m] = pop.sustained_job_count.sum(dtype=np.int64)
-        self.territory_unemployment[m] = (
-            np.add.reduceat(unemployed, pop.territory_starts) / pop.territory_sizes
-        )
+        s["sustained_jobs_cumulative"][m] = counts.sustained_jobs
+        self.territory_unemployment[m] = counts.unemployed_by_territory / pop.territory_sizes
 
     # ------------------------------------------------------------------ results
     def resident_outcomes(self) -> dict[str, np.ndarray]:
