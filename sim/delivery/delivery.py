@@ -306,14 +306,13 @@ class Delivery:
         on = open_actions[t.served_action]
         action, territory = t.served_action[on], t.served_territory[on]
         specialty = t.specialty[action]
-        free_now = enr.action == -1
         pool_parts, offset = [], 0
         lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
         for s in np.unique(specialty):
-            need = all_needs()[s]
-            pool = np.flatnonzero(
-                need.in_need(pop, slice(None)) & enr.aware[s] & ~enr.participated[s] & free_now
-            )
+            in_need = all_needs()[s].in_need_rows(pop)
+            pool = in_need[
+                enr.aware[s, in_need] & ~enr.participated[s, in_need] & (enr.action[in_need] == -1)
+            ]
             mine = specialty == s
             first = pop.territory_starts[territory[mine]]
             lo[mine] = np.searchsorted(pool, first) + offset

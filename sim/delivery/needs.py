@@ -100,11 +100,20 @@ class Need:
     unchanged_in_both: tuple[str, ...] = ()
     value_eur_per_outcome: float = 0.0
     value_source: str = "no value set (illustrative: 0)"
+    #: Only residents out of work can be in this need: scans start from their index set.
+    among_unemployed: bool = False
 
     @property
     def index(self) -> int:
         """Position of the need in the registry (rows of per-need arrays)."""
         return index_of(self.key)
+
+    def in_need_rows(self, pop: Population) -> np.ndarray:
+        """Indices (increasing) of the residents in this need."""
+        if self.among_unemployed:
+            rows = pop.unemployed_rows()
+            return np.asarray(rows[self.in_need(pop, rows)])
+        return np.flatnonzero(self.in_need(pop, slice(None)))
 
     def scaled_effect(self, params: ModelParams, factor: float) -> float:
         """Reference effect times a factor, within the need's largest effect."""
@@ -296,6 +305,7 @@ EMPLOYMENT_NEED = Need(
     # estimate in a sourced range of EUR 7,600-26,000: domain.md cost_ltu_year).
     value_eur_per_outcome=5_000.0,
     value_source="[C] 6 months x EUR 10,000/year public cost of long-term unemployment [E]",
+    among_unemployed=True,
 )
 FRENCH_NEED = Need(
     key="french",
@@ -345,6 +355,7 @@ RIGHTS_NEED = Need(
     published_rate=_published_takeup_rate,
     at_risk_month="rights_gap_month",
     unchanged_in_both=("months_employed",),
+    among_unemployed=True,  # minimum income rights end with a job
 )
 
 _REGISTRY: list[Need] = [EMPLOYMENT_NEED, FRENCH_NEED, RIGHTS_NEED]

@@ -254,7 +254,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         for s, (need, offered_here) in enumerate(zip(all_needs(), offered, strict=True)):
             if offered_here is None:
                 continue
-            listening = np.flatnonzero(~aware[s] & need.in_need(pop, slice(None)) & offered_here)
+            in_need = need.in_need_rows(pop)
+            listening = in_need[~aware[s, in_need] & offered_here[in_need]]
             if len(listening) == 0:
                 continue
             contacts = self._aware_contacts[s].of(listening, aware[s])
