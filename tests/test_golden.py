@@ -30,16 +30,26 @@ ARMS = {
 
 def fingerprints(arm: str) -> dict[str, str]:
     """SHA-256 (16 hex digits) of each per-resident outcome array and monthly series of a
-    36-month run of ``arm`` on the demo city, seed 3."""
+    36-month run of ``arm`` on the demo city, seed 3, and of its evaluations, pilot decisions
+    and cash flows."""
     model = CityModel(
         "demo", seed=3, months=36, mechanism=make_mechanism(arm, **ARMS[arm]), resident_agents=False
     )
     model.run()
     arrays = {**model.resident_outcomes(), **{f"series:{k}": v for k, v in model.series.items()}}
-    return {
+    prints = {
         name: hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()[:16]
         for name, values in sorted(arrays.items())
     }
+    # What funders decided, evaluated and paid (records print their floats exactly).
+    funding = model.funding
+    for name, records in (
+        ("evaluations", funding.evaluations),
+        ("decisions", funding.decisions),
+        ("cash_flows", funding.ledger.flows),
+    ):
+        prints[f"funding:{name}"] = hashlib.sha256(repr(list(records)).encode()).hexdigest()[:16]
+    return prints
 
 
 @pytest.mark.parametrize("arm", sorted(ARMS))

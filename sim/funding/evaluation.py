@@ -384,6 +384,62 @@ def _cell(pop: Population, rows: np.ndarray) -> np.ndarray:
     return np.asarray(group * (len(DURATION_BANDS_MONTHS) + 1) + band)
 
 
+def _register_samples(
+    joined: Sequence[tuple[ComparisonSampler, Action, np.ndarray]],
+    sizes: np.ndarray,
+    pop: Population,
+    enr: Enrolment,
+) -> MatchingGroups:
+    """For each sampler, about ``size`` residents drawn at random (with replacement, repeats
+    dropped) from those in need in its comparison territories, as an evaluator samples a
+    register, or all of them when they are fewer; in register order (territory, then
+    resident). Eligibility is checked next. Drawing before checking keeps the work proportional
+    to the samples, not to the city; one draw serves every sampler of the month."""
+    segments = [
+        (i, t) for i, (sampler, _, _) in enumerate(joined) for t in sampler.territories or ()
+    ]
+    item = np.array([i for i, _ in segments], dtype=np.int64)
+    territory = np.array([t for _, t in segments], dtype=np.int64)
+    specialty = np.array([a.specialty for _, a, _ in joined], dtype=np.int64)[item]
+    scans = {s: enr.in_need_anywhere(pop, int(s), False) for s in np.unique(specialty)}
+    offset = np.cumsum([0] + [len(scans[s]) for s in scans])
+    register = np.concatenate(list(scans.values())) if scans else np.empty(0, np.int64)
+    lo, hi = np.zeros(len(item), np.int64), np.zeros(len(item), np.int64)
+    for base, s in zip(offset, scans, strict=False):
+        mine = specialty == s
+        first = pop.territory_starts[territory[mine]]
+        lo[mine] = base + np.searchsorted(scans[s], first)
+        hi[mine] = base + np.searchsorted(scans[s], first + pop.territory_sizes[territory[mine]])
+    length = hi - lo
+    total = np.bincount(item, weights=length, minlength=len(joined)).astype(np.int64)
+    sampled = total > sizes
+    # Everyone, for the samplers whose register is small: whole segments.
+    whole = ~sampled[item]
+    rows_all, item_all = _expand(lo[whole], length[whole], item[whole])
+    # A sample of positions in the others' registers: position k of sampler i is in the
+    # segment whose cumulative end first exceeds k.
+    draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
+    positions = np.floor(joined[0][0].rng.random(len(draws)) * total[draws]).astype(np.int64)
+    key = np.unique(draws * (int(total.max(initial=0)) + 1) + positions)
+    draws, positions = np.divmod(key, int(total.max(initial=0)) + 1)
+    seg_end = np.cumsum(length)
+    item_start = np.concatenate(([0], np.cumsum(total)))[:-1]
+    segment = np.searchsorted(seg_end, item_start[draws] + positions, side="right")
+    within = item_start[draws] + positions - (seg_end[segment] - length[segment])
+    rows_drawn = register[lo[segment] + within]
+    order = np.argsort(np.concatenate((item_all, draws)), kind="stable")
+    rows = np.concatenate((rows_all, rows_drawn))[order]
+    return MatchingGroups(rows.astype(np.int64), np.concatenate((item_all, draws))[order])
+
+
+def _expand(
+    start: np.ndarray, length: np.ndarray, group: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions ``start .. start + length`` of each range, with the range's group."""
+    within = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    return np.repeat(start, length) + within, np.repeat(group, length)
+
+
 def _eligible_pools(
     sample: MatchingGroups,
     actions: Sequence[Action],
@@ -430,10 +486,12 @@ class ComparisonSampler:
 
     Args:
         observed: the evaluators' noisy barrier score of every resident.
+        rng: the run's comparison stream (samples are drawn for every sampler at once).
     """
 
-    def __init__(self, observed: np.ndarray) -> None:
+    def __init__(self, observed: np.ndarray, rng: np.random.Generator) -> None:
         self.observed = observed
+        self.rng = rng
         self.comparisons = Cohorts()
         self.territories: tuple[int, ...] | None = None
         self.source = ""
@@ -455,24 +513,24 @@ class ComparisonSampler:
         """Match the residents who just joined each action, for all the month's samplers at
         once: each draws its own pool; one matching pass then serves them all. Those joining
         now are already enrolled, so never anyone's comparison."""
-        samples, local, wanted = [], [], []
-        for sampler, action, rows in joined:
+        for sampler, action, _ in joined:
             sampler._enrolment = enr
-            size = COMPARISON_POOL_PER_PARTICIPANT * len(rows)
-            samples.append(sampler._sample(action, pop, enr, size))
-            wanted.append(size)
-            # Among the not yet enrolled of served territories, a participant's own territory.
-            local.append(sampler.source == NOT_YET_ENROLLED)
-        pool = _eligible_pools(
-            _grouped(samples), [action for _, action, _ in joined], np.array(wanted), pop, enr
-        )
+            sampler._comparison_territories(action, pop)
+        wanted = COMPARISON_POOL_PER_PARTICIPANT * np.array([len(rows) for _, _, rows in joined])
+        actions = [action for _, action, _ in joined]
+        sample = _register_samples(joined, 2 * wanted, pop, enr)
+        pool = _eligible_pools(sample, actions, wanted, pop, enr)
+        # Among the not yet enrolled of served territories, a participant's own territory.
+        local = np.array([sampler.source == NOT_YET_ENROLLED for sampler, _, _ in joined])
         participants = _grouped([rows for _, _, rows in joined])
-        matches = match_within_groups(
-            pop, participants, pool, joined[0][0].observed, np.array(local)
-        )
+        matches = match_within_groups(pop, participants, pool, joined[0][0].observed, local)
+        matched = matches >= 0
+        groups = np.zeros(len(matches), dtype=np.int64)
+        groups[matched] = pop.hazard_group(matches[matched])
         cuts = np.cumsum([len(rows) for _, _, rows in joined])[:-1]
-        for (sampler, _, _), found in zip(joined, np.split(matches, cuts), strict=True):
-            sampler.comparisons.add(found[found >= 0], month, pop)
+        parts = zip(joined, np.split(matches, cuts), np.split(groups, cuts), strict=True)
+        for (sampler, _, _), found, group in parts:
+            sampler.comparisons.add(found[found >= 0], month, pop, group[found >= 0])
 
     def enrolment_months(self, action: Action, rows: np.ndarray) -> np.ndarray | None:
         """The month each of ``rows`` joined an action of ``action``'s need (-1: never), from
@@ -481,36 +539,24 @@ class ComparisonSampler:
             return None
         return np.asarray(self._enrolment.enrol_month[action.specialty, rows], dtype=np.int64)
 
-    def _sample(self, action: Action, pop: Population, enr: Enrolment, size: int) -> np.ndarray:
-        """About twice ``size`` residents drawn at random from those in need in the comparison
-        territories, as an evaluator samples a register (eligibility is checked next, for all
-        samplers at once). Drawing before checking keeps the work proportional to the sample,
-        not to the city."""
-        territories = self._comparison_territories(action, pop)
-        scanned = [enr.in_need(pop, action.specialty, t, False) for t in territories]
-        everyone = scanned[0] if len(scanned) == 1 else np.concatenate(scanned)
-        if len(everyone) > 2 * size:
-            picks = action.rng.choice(len(everyone), size=2 * size, replace=False, shuffle=False)
-            everyone = everyone[np.sort(picks)]
-        return np.asarray(everyone)
-
     def _comparison_territories(self, action: Action, pop: Population) -> tuple[int, ...]:
         """Up to 3 territories the action does not serve, of the same QPV status as its first
         if possible, chosen once: comparisons there are not contaminated by the action itself.
         An action serving the whole city takes not-yet-enrolled residents of all its territories
         (each participant is then matched in their own territory)."""
         if self.territories is None:
-            served = set(action.spec.territories)
-            qpv = pop.qpv[action.spec.territories[0]]
-            others = [t for t in range(pop.n_territories) if t not in served]
-            if not others:
+            served = np.zeros(pop.n_territories, dtype=bool)
+            served[list(action.spec.territories)] = True
+            others = np.flatnonzero(~served)
+            if len(others) == 0:
                 self.source = NOT_YET_ENROLLED
-                self.territories = tuple(sorted(served))
+                self.territories = tuple(int(t) for t in np.flatnonzero(served))
                 return self.territories
-            alike = [t for t in others if pop.qpv[t] == qpv] or others
+            alike = others[pop.qpv[others] == pop.qpv[action.spec.territories[0]]]
+            alike = alike if len(alike) else others
             self.source = UNSERVED_TERRITORIES
             picked = action.rng.permutation(len(alike))[:3]
-            self.territories = tuple(sorted(alike[i] for i in picked))
+            self.territories = tuple(sorted(int(alike[i]) for i in picked))
         return self.territories
 
 

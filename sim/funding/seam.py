@@ -24,6 +24,7 @@ from sim.funding.records import EvaluationRecord, FundedAction
 from sim.funding.state import FundingState
 from sim.world.params import ModelParams
 from sim.world.population import Population
+from sim.world.rng import Stream, stream
 
 
 class Programme(Protocol):
@@ -87,6 +88,7 @@ class FundingContext:
         self._launch = launch
         self._clock = clock
         self._observed_barrier: np.ndarray | None = None
+        self._comparison_stream: np.random.Generator | None = None
 
     # ------------------------------------------------------------------ what funders see
     @property
@@ -184,7 +186,7 @@ class FundingContext:
         action = self._launch(spec)
         sampler = None
         if design == "comparison_group":
-            sampler = ComparisonSampler(self.observed_barrier())
+            sampler = ComparisonSampler(self.observed_barrier(), self.comparison_stream())
             action.watchers.append(sampler)
         self.state.evaluators[action.index] = Evaluator(design, baseline_bias, sampler)
         return action
@@ -229,6 +231,13 @@ class FundingContext:
         """Pay a reserved evaluation to the evaluator (of an action answering ``need``, or of
         several when it is "")."""
         self.state.ledger.pay(month, payer, EVALUATOR, EVALUATION, cost_eur, need)
+
+    def comparison_stream(self) -> np.random.Generator:
+        """The run's stream of comparison samples, shared by every comparison-group evaluator
+        (they draw together, once a month)."""
+        if self._comparison_stream is None:
+            self._comparison_stream = stream(self.seed, Stream.COMPARISON)
+        return self._comparison_stream
 
     def observed_barrier(self) -> np.ndarray:
         """The barrier score as evaluators measure it (noisy, fixed per resident)."""

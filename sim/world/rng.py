@@ -33,6 +33,7 @@ class Stream(StrEnum):
     DELIVERY = "delivery"  # enrolment, drop-out and control draws of all actions
     MECHANISM = "mechanism"
     EVALUATION = "evaluation"
+    COMPARISON = "comparison"  # comparison-group evaluators' samples of the registers
     MESA = "mesa"
 
 
