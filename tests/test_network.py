@@ -230,10 +230,11 @@ def test_network_is_the_reference_matrix_for_odd_cities(
 def test_network_is_the_reference_matrix_whatever_the_chunks(
     city: City, seed: int, chunk: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Chunks of draws and groups of rows change the memory, never the matrix: down to a
-    resident at a time, it is the reference builder's."""
+    """Chunks of draws, groups of rows and chunks of sorted entries change the memory, never
+    the matrix: down to a resident or an entry at a time, it is the reference builder's."""
     monkeypatch.setattr("sim.world.network.DRAW_CHUNK", chunk)
     monkeypatch.setattr("sim.world.network.ROW_GROUP", chunk)
+    monkeypatch.setattr("sim.world.network.KEY_CHUNK", chunk)
     territory, adjacency = _inputs(city)
     built, reference = (
         builder(territory, adjacency, DEGREE, 0.1, 0.5, stream(seed, Stream.NETWORK))

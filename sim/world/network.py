@@ -27,6 +27,8 @@ DRAW_CHUNK = 1 << 18
 #: Residents per group of territories whose rows are sorted together (a territory larger than
 #: this is a group of its own).
 ROW_GROUP = 1 << 18
+#: Sorted entries turned into columns at a time (a territory's rows are sorted together).
+KEY_CHUNK = 1 << 20
 #: The matrix's indices are int32: column indices and the row's place in a sort key fit in 31 bits.
 MAX_RESIDENTS = (1 << 31) - 1
 
@@ -192,10 +194,9 @@ def _symmetric_matrix(
     for first, stop in _territory_groups(counts, starts, ROW_GROUP):
         low, high = np.searchsorted(cross_keys, (first << 32, stop << 32))
         keys = _row_keys(first, stop, ring_targets, cross_keys[low:high])
-        columns, per_row = _distinct_columns(keys, stop - first)
-        indices[filled : filled + len(columns)] = columns
+        per_row = _write_distinct_columns(keys, stop - first, indices[filled:])
         indptr[first + 1 : stop + 1] = filled + np.cumsum(per_row)
-        filled += len(columns)
+        filled += int(per_row.sum())
     # Shrinks in place (no copy of tens of megabytes); nothing else refers to the array.
     indices.resize(filled, refcheck=False)
     matrix = sp.csr_matrix(
@@ -206,10 +207,13 @@ def _symmetric_matrix(
 
 
 def _cross_entry_keys(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
-    """Sorted keys (see ``_key``) of both directions of the ties across borders, self ties
-    dropped: a group of rows finds its entries with a binary search."""
+    """Sorted keys (see ``_write_keys``) of both directions of the ties across borders, self
+    ties dropped: a group of rows finds its entries with a binary search."""
     keep = src != dst
-    keys = np.concatenate((_key(src[keep], dst[keep]), _key(dst[keep], src[keep])))
+    src, dst = src[keep], dst[keep]
+    keys = np.empty(2 * len(src), dtype=np.int64)
+    _write_keys(keys[: len(src)], src, dst)
+    _write_keys(keys[len(src) :], dst, src)
     keys.sort()
     return keys
 
@@ -232,33 +236,49 @@ def _territory_groups(
 def _row_keys(
     first: int, stop: int, ring_targets: list[np.ndarray], cross_keys: np.ndarray
 ) -> np.ndarray:
-    """The keys (see ``_key``, rows counted from ``first``) of the entries of rows ``first`` to
-    ``stop``. A ring tie joins two residents of one territory, so both its directions are in
-    the range of whole territories that holds its source."""
+    """The keys (see ``_write_keys``, rows counted from ``first``) of the entries of rows
+    ``first`` to ``stop``, written into one array. A ring tie joins two residents of one
+    territory, so both its directions are in the range of whole territories that holds its
+    source."""
     residents = np.arange(first, stop, dtype=np.int32)
-    parts = [cross_keys - (first << 32)]
+    ties = []
     for targets in ring_targets:
         target = targets[first:stop]
         tied = target != residents
-        source, target = residents[tied], target[tied]
-        parts.append(_key(source - first, target))
-        parts.append(_key(target - first, source))
-    return np.concatenate(parts)
+        ties.append((residents[tied], target[tied]))
+    keys = np.empty(len(cross_keys) + 2 * sum(len(source) for source, _ in ties), dtype=np.int64)
+    np.subtract(cross_keys, first << 32, out=keys[: len(cross_keys)])
+    filled = len(cross_keys)
+    for source, target in ties:
+        for rows, cols in ((source, target), (target, source)):
+            _write_keys(keys[filled : filled + len(rows)], rows - first, cols)
+            filled += len(rows)
+    return keys
 
 
-def _key(rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """One int64 per entry, the row in the high 32 bits and the column in the low ones: sorting
-    the keys sorts the entries by row, then column."""
-    return (rows.astype(np.int64) << 32) | cols.astype(np.int64)
+def _write_keys(out: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> None:
+    """Writes one int64 key per entry into ``out``, the row in the high 32 bits and the column
+    in the low ones (sorting the keys sorts the entries by row, then column), in place."""
+    out[:] = rows
+    out <<= 32
+    out |= cols
 
 
-def _distinct_columns(keys: np.ndarray, rows: int) -> tuple[np.ndarray, np.ndarray]:
-    """Column of each distinct entry, sorted by row then column, and the entries of each row."""
+def _write_distinct_columns(keys: np.ndarray, rows: int, out: np.ndarray) -> np.ndarray:
+    """Sorts the keys of ``rows`` rows, writes the column of each distinct entry into ``out``
+    (by row, then column) a chunk at a time, and returns the number of each row's entries."""
     keys.sort()
     first_of_run = np.empty(len(keys), dtype=bool)
     first_of_run[:1] = True
     np.not_equal(keys[1:], keys[:-1], out=first_of_run[1:])
-    distinct = keys[first_of_run]
-    columns = (distinct & 0xFFFFFFFF).astype(np.int32)
-    per_row = np.bincount(distinct >> 32, minlength=rows)
-    return columns, per_row
+    per_row = np.zeros(rows, dtype=np.int64)
+    filled = 0
+    for low in range(0, len(keys), KEY_CHUNK):
+        distinct = keys[low : low + KEY_CHUNK][first_of_run[low : low + KEY_CHUNK]]
+        out[filled : filled + len(distinct)] = distinct & 0xFFFFFFFF
+        filled += len(distinct)
+        row = distinct >> 32
+        if len(row):
+            # Sorted rows: count them from the chunk's first.
+            per_row[row[0] : row[-1] + 1] += np.bincount(row - row[0])
+    return per_row
