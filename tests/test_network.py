@@ -125,3 +125,148 @@ def test_same_seed_same_network_and_another_seed_another(city: City) -> None:
     assert (first != again).nnz == 0
     assert np.array_equal(first.indices, again.indices)
     assert (first != other).nnz > 0
+
+
+# ---------------------------------------------------------------- the same matrix as before
+def _reference_network(
+    territory: np.ndarray,
+    adjacency: list[list[int]],
+    degree: int,
+    rewire_probability: float,
+    cross_ties_per_resident: float,
+    rng: np.random.Generator,
+) -> sp.csr_matrix:
+    """The builder as it was before it was made lean (whole edge lists, COO to CSR, duplicates
+    summed): the matrix it gives is the model's, draw for draw."""
+    n = len(territory)
+    counts = np.bincount(territory, minlength=len(adjacency))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    src_parts, dst_parts = [], []
+    index = np.arange(n)
+    local = index - starts[territory]
+    size = counts[territory]
+    for offset in range(1, max(1, degree // 2) + 1):
+        ok = size > offset
+        src = index[ok]
+        dst = starts[territory[ok]] + (local[ok] + offset) % size[ok]
+        rewire = rng.random(len(src)) < rewire_probability
+        random_local = (rng.random(len(src)) * size[ok]).astype(np.int64)
+        src_parts.append(src)
+        dst_parts.append(np.where(rewire, starts[territory[ok]] + random_local, dst))
+    n_ties = rng.poisson(cross_ties_per_resident * n / 2)
+    if n_ties > 0:
+        src = rng.integers(0, n, n_ties)
+        ties = np.array([len(a) for a in adjacency])
+        src = src[ties[territory[src]] > 0]
+        pick = (rng.random(len(src)) * ties[territory[src]]).astype(np.int64)
+        flat = np.concatenate(
+            [np.asarray(a, dtype=np.int64) for a in adjacency if a] or [np.empty(0, np.int64)]
+        )
+        first_tie = np.concatenate(([0], np.cumsum(ties)[:-1]))
+        target = flat[first_tie[territory[src]] + pick]
+        dst = starts[target] + (rng.random(len(src)) * counts[target]).astype(np.int64)
+        src_parts.append(src)
+        dst_parts.append(dst)
+    src_all, dst_all = np.concatenate(src_parts), np.concatenate(dst_parts)
+    keep = src_all != dst_all
+    rows = np.concatenate((src_all[keep], dst_all[keep]))
+    cols = np.concatenate((dst_all[keep], src_all[keep]))
+    matrix = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n, n))
+    matrix.sum_duplicates()
+    matrix.data[:] = 1.0
+    return matrix
+
+
+def _assert_identical(built: sp.csr_matrix, reference: sp.csr_matrix) -> None:
+    """Same shape, same arrays of the same types, and canonical (sorted, no duplicates)."""
+    assert isinstance(built, sp.csr_matrix)
+    assert built.shape == reference.shape
+    for name in ("indptr", "indices", "data"):
+        mine, theirs = getattr(built, name), getattr(reference, name)
+        assert mine.dtype == theirs.dtype, name
+        assert np.array_equal(mine, theirs), name
+    assert built.has_canonical_format
+    assert built.has_sorted_indices
+
+
+#: Territory sizes (residents grouped by territory) and each territory's neighbours.
+ODD_CITIES: dict[str, tuple[list[int], list[list[int]]]] = {
+    "one resident": ([1], [[]]),
+    "two residents": ([2], [[]]),
+    "tiny territories": ([1, 2, 3, 1, 5], [[1], [0, 2], [1, 3], [2, 4], [3]]),
+    "one large, one tiny": ([2_000, 1], [[1], [0]]),
+    "isolated territory": ([500, 400, 300], [[1], [0], []]),
+    "no borders": ([40, 60], [[], []]),
+}
+
+
+def _odd_city(name: str) -> tuple[np.ndarray, list[list[int]]]:
+    sizes, adjacency = ODD_CITIES[name]
+    return np.repeat(np.arange(len(sizes), dtype=np.int32), sizes), adjacency
+
+
+@pytest.mark.parametrize("name", sorted(ODD_CITIES))
+@pytest.mark.parametrize(
+    ("degree", "rewire", "cross"),
+    [(6, 0.1, 0.5), (6, 0.1, 0.0), (2, 0.0, 2.0), (7, 1.0, 0.5), (0, 0.5, 1.0), (12, 0.3, 3.0)],
+)
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_network_is_the_reference_matrix_for_odd_cities(
+    name: str, degree: int, rewire: float, cross: float, seed: int
+) -> None:
+    """Territories of one or two residents, degrees larger than a territory, odd or zero
+    degrees, no cross ties or many, territories without neighbours: the same matrix as the
+    reference builder, for every seed."""
+    territory, adjacency = _odd_city(name)
+    built, reference = (
+        builder(territory, adjacency, degree, rewire, cross, stream(seed, Stream.NETWORK))
+        for builder in (build_social_network, _reference_network)
+    )
+    _assert_identical(built, reference)
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+@pytest.mark.parametrize("chunk", [1, 5, 1_000, 1 << 18])
+def test_network_is_the_reference_matrix_whatever_the_chunks(
+    city: City, seed: int, chunk: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chunks of draws, groups of rows and chunks of sorted entries change the memory, never
+    the matrix: down to a resident or an entry at a time, it is the reference builder's."""
+    monkeypatch.setattr("sim.world.network.DRAW_CHUNK", chunk)
+    monkeypatch.setattr("sim.world.network.ROW_GROUP", chunk)
+    monkeypatch.setattr("sim.world.network.KEY_CHUNK", chunk)
+    territory, adjacency = _inputs(city)
+    built, reference = (
+        builder(territory, adjacency, DEGREE, 0.1, 0.5, stream(seed, Stream.NETWORK))
+        for builder in (build_social_network, _reference_network)
+    )
+    _assert_identical(built, reference)
+
+
+def test_network_of_the_demo_city_is_the_reference_matrix() -> None:
+    """The demo city's network with the model's parameters is the reference builder's."""
+    from sim.world.params import ModelParams
+    from sim.world.territory import load_city
+
+    demo, p = load_city("demo"), ModelParams()
+    territory, adjacency = _inputs(demo)
+    built, reference = (
+        builder(
+            territory,
+            adjacency,
+            p.network_degree,
+            p.network_rewire_probability,
+            p.cross_territory_ties_per_resident,
+            stream(3, Stream.NETWORK),
+        )
+        for builder in (build_social_network, _reference_network)
+    )
+    _assert_identical(built, reference)
+
+
+def test_residents_out_of_territory_order_are_refused() -> None:
+    """The builder relies on residents grouped in the territories' order: anything else is an
+    error rather than a wrong network."""
+    territory = np.array([1, 1, 0, 0], dtype=np.int32)
+    with pytest.raises(ValueError, match="grouped by territory"):
+        build_social_network(territory, [[1], [0]], 2, 0.1, 0.5, stream(1, Stream.NETWORK))

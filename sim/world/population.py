@@ -142,7 +142,9 @@ class Population:
             self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
         ).astype(np.float32)
         self.contact_rate = self.per_resident(self.contact_rate_by_territory)
-        self.contact_rate_scaled = self.contact_rate * np.float32(MonthlyDraws.SCALE)
+        self.contact_rate_scaled = self.per_resident(
+            self.contact_rate_by_territory * np.float32(MonthlyDraws.SCALE)
+        )
         self._streams = {
             name: stream(seed, name)
             for name in (Stream.LABOUR, Stream.RSA, Stream.LANGUAGE, Stream.SERVICES)
@@ -165,7 +167,8 @@ class Population:
     # ------------------------------------------------------------------ initial state
     def _init_state(self, city: City, rng: np.random.Generator) -> None:
         n, p = self.n, self.params
-        self.barrier = np.clip(rng.beta(2.0, 3.5, n), 0.0, 1.0).astype(np.float32)
+        drawn = rng.beta(2.0, 3.5, n)
+        self.barrier = np.clip(drawn, 0.0, 1.0, out=drawn).astype(np.float32)  # one temporary
         self.employed = np.ones(n, dtype=bool)
         self.duration = np.zeros(n, dtype=np.int32)
         self.rsa_eligible = np.zeros(n, dtype=bool)
@@ -268,9 +271,11 @@ class Population:
         scale = np.float32(MonthlyDraws.SCALE)
         self.group_rate = self.group_hazard * self.group_scale
         self.separation_established_per_resident = self.per_resident(self.separation_established)
-        self.separation_established_scaled = self.separation_established_per_resident * scale
-        self.churn_scaled = self.per_resident(self.churn) * scale
-        self.rsa_entry_scaled = self.per_resident(self.rsa_entry) * scale
+        # Scaled per territory, then spread: the same float32 products, without a pass over
+        # every resident (the warm-up refreshes them 40 times).
+        self.separation_established_scaled = self.per_resident(self.separation_established * scale)
+        self.churn_scaled = self.per_resident(self.churn * scale)
+        self.rsa_entry_scaled = self.per_resident(self.rsa_entry * scale)
         self.takeup_scale_per_resident = self.per_resident(self.takeup_scale)
 
     def _calibrate(self, smoothing: float) -> dict[str, np.ndarray]:
@@ -293,10 +298,18 @@ class Population:
         n_t = self.n_territories
         # Only the unemployed (about one in ten) enter the balances: work on their indices.
         rows = np.flatnonzero(~self.employed)
-        where = self.territory[rows]
+        # Converted once: bincount would convert int32 territories to intp on every call.
+        where = self.territory[rows].astype(np.intp)
+        # Sorted rows are grouped by territory: each territory's unemployed are one segment.
+        segments = np.searchsorted(rows, self._territory_bounds())
 
         def tsum(weights: np.ndarray) -> np.ndarray:
+            """Sum per territory, in the residents' order (the floating-point sums of before)."""
             return np.bincount(where, weights=weights, minlength=n_t)
+
+        def tcount(mask: np.ndarray) -> np.ndarray:
+            """How many per territory (exact: the same figures as ``tsum`` of the mask)."""
+            return _segment_counts(mask, segments).astype(np.float64)
 
         groups = self.hazard_group(rows)
         multiplier = self.trait_multiplier[rows]
@@ -307,7 +320,7 @@ class Population:
                 scale[g] = 1.0 / float(multiplier[members].mean())
         computed: dict[str, np.ndarray] = {"group_scale": scale}
         hazard = ((self.group_hazard * scale)[groups] * multiplier).astype(np.float64)
-        n_u = np.bincount(where, minlength=n_t).astype(np.float64)
+        n_u = np.diff(segments).astype(np.float64)
         # Separation of established jobs.
         mean_hazard = tsum(hazard) / np.maximum(n_u, 1)
         separation = np.array(
@@ -324,25 +337,25 @@ class Population:
         long_term = duration >= p.long_term_months
         at_11 = duration == p.long_term_months - 1
         # Stocks scaled to what they would be at the diagnosed long-term share.
-        n_long = tsum(long_term)
+        n_long = tcount(long_term)
         k_long = tg.long_term_share * n_u / np.maximum(n_long, 1)
         k_short = (1.0 - tg.long_term_share) * n_u / np.maximum(n_u - n_long, 1)
         numerator = k_short * tsum(at_11 * (1.0 - hazard)) - k_long * tsum(long_term * hazard)
-        denominator = k_short * tsum(at_11 & ~insured) + k_long * tsum(long_term & ~insured)
+        denominator = k_short * tcount(at_11 & ~insured) + k_long * tcount(long_term & ~insured)
         churn = np.clip(numerator / np.maximum(denominator, 1e-9), 0.0, 0.5)
         if p.unemployment_churn_per_month is not None:
             churn[:] = p.unemployment_churn_per_month
         computed["churn"] = churn
         # RSA entry of the uninsured who never were, or no longer are, recipients.
         eligible, left = self.rsa_eligible[rows], self.rsa_left[rows]
-        n_eligible = tsum(eligible)
+        n_eligible = tcount(eligible)
         leaving = tsum(eligible * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
         target_eligible = tg.rsa_eligible_share * self.territory_sizes
         k_eligible = target_eligible / np.maximum(n_eligible, 1)
         outside = ~eligible & ~insured
-        n_outside = tsum(outside)
+        n_outside = tcount(outside)
         # The pool that may enter, scaled to what it would be with the target eligible stock.
-        k_outside = np.maximum(n_u - tsum(insured) - target_eligible, 1.0) / np.maximum(
+        k_outside = np.maximum(n_u - tcount(insured) - target_eligible, 1.0) / np.maximum(
             n_outside, 1
         )
         returning = k_outside * tsum((outside & left) * (1.0 - hazard)) * p.rsa_reentry_per_month
@@ -359,7 +372,7 @@ class Population:
             p.takeup_hazard_unaware_per_month
         )
         base = np.where(self.rights_aware[rows], p.takeup_hazard_aware_per_month, unaware_hazard)
-        n_claimed = tsum(claimed)
+        n_claimed = tcount(claimed)
         k_claimed = (1.0 - p.rsa_non_take_up) * n_eligible / np.maximum(n_claimed, 1)
         k_waiting = p.rsa_non_take_up * n_eligible / np.maximum(n_eligible - n_claimed, 1)
         claim_leaving = tsum(claimed * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
@@ -370,9 +383,7 @@ class Population:
         takeup = np.clip(k_claimed * claim_leaving / np.maximum(claiming, 1e-9), 0.0, ceiling)
         computed["takeup_scale"] = takeup
         # Insured share of new spells (city-wide): job losses of new and established jobs.
-        new_job = np.bincount(
-            self.territory[np.flatnonzero(self.employed & (self.duration < 3))], minlength=n_t
-        )
+        new_job = _segment_counts(self.employed & (self.duration < 3), self._territory_bounds())
         established = self.territory_sizes - n_u - new_job
         losses = float(
             new_job.sum() * p.separation_new_per_month
@@ -478,6 +489,11 @@ class Population:
             rsa=_uniform16(s[Stream.RSA], n),
             french=_uniform16(s[Stream.LANGUAGE], n),
         )
+
+    def _territory_bounds(self) -> np.ndarray:
+        """First row of each territory, then the number of residents: territory ``t`` owns rows
+        ``bounds[t]`` to ``bounds[t + 1]``."""
+        return np.append(self.territory_starts, self.n)
 
     def per_resident(self, values: np.ndarray) -> np.ndarray:
         """Spread a value per territory to every resident of the territory."""
@@ -908,6 +924,19 @@ def reached_between(
     if last is not None:
         reached |= (last != NOT_YET) & (last >= start) & (last <= end)
     return np.asarray(reached)
+
+
+def _segment_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many items of ``mask`` are true in each segment ``bounds[i]:bounds[i + 1]`` (int64;
+    ``bounds`` non-decreasing and ending at ``len(mask)``). Faster than a bincount of the
+    segment of each item, and exact."""
+    counts = np.zeros(len(bounds) - 1, dtype=np.int64)
+    starts = bounds[:-1]
+    # reduceat sums from one index to the next, and gives an item, not 0, for an empty segment.
+    filled = starts < bounds[1:]
+    if filled.any():
+        counts[filled] = np.add.reduceat(mask, starts[filled], dtype=np.int64)
+    return counts
 
 
 def _weighted_pick(rng: np.random.Generator, weights: np.ndarray, k: int) -> np.ndarray:
