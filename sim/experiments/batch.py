@@ -1,9 +1,10 @@
 """Running a scenario's runs on one machine or a Dask cluster, into the results store.
 
 Workers run tasks (one sweep point and replication: the status-quo twin and the arms) and send
-back plain ``RunResult``s; only this process writes to the store, one run per transaction, as
-results arrive. A failing run is stored as failed with its error and the batch goes on; Ctrl-C
-stops cleanly; running the same command again resumes (finished runs are skipped).
+back plain ``RunResult``s; only this process writes to the store, one task's runs per
+transaction, as results arrive. A failing run is stored as failed with its error and the batch
+goes on; Ctrl-C stops cleanly; running the same command again resumes (finished runs are
+skipped).
 
 Names follow the direction of Mesa 4's runner (scenario, run configuration, store, executor) so
 that a later port stays cheap.
@@ -409,7 +410,7 @@ def run_batch(
     progress: bool = True,
     on_result: Callable[[RunResult], None] | None = None,
 ) -> BatchSummary:
-    """Run every unfinished run of a scenario and store each as it completes."""
+    """Run every unfinished run of a scenario and store each task's runs as it completes."""
     started = time.perf_counter()
     version, commit = package_version(), git_commit()
     batch_id = store.open_batch_once(
@@ -445,11 +446,12 @@ def run_batch(
     fault = True
     try:
         for _, results in executor.run(tasks):
-            for result in results:
-                store.store_run(batch_id, result, len(done) + ran)
-                ran += 1
-                failed += result.status == STATUS_FAILED
-                if on_result is not None:
+            # A task's runs in one transaction: a killed batch keeps them all or none.
+            store.store_runs(batch_id, results, len(done) + ran)
+            ran += len(results)
+            failed += sum(result.status == STATUS_FAILED for result in results)
+            if on_result is not None:
+                for result in results:
                     on_result(result)
             bar.update(len(results))
             bar.set_postfix(failed=failed)
