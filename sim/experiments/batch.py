@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
-from sim.experiments.metrics import fill_result
+from sim.experiments.metrics import SimulationMeasures, fill_result
 from sim.experiments.resettle import can_resettle, resettle_output, simulation_key
 from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult
 from sim.experiments.scenario import RunSpec, Scenario, TaskSpec
@@ -80,15 +80,17 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
             results.append(measured)
         else:
             results.append(_same_as(record, measured))
-    # Runs that differ only by settlement terms share one simulation, settled again.
-    simulated: dict[str, RunOutput] = {}
+    # Runs that differ only by settlement terms share one simulation, settled again, and what
+    # it shows whatever the terms (truth metrics, series, territories) is measured once.
+    simulated: dict[str, SimulationMeasures] = {}
     for spec in task.arms:
         arm_started = time.time()
         try:
             mechanism = arm_mechanism(spec.mechanism, spec.mechanism_params)
             key = simulation_key(spec) if can_resettle(mechanism) else None
             if key is not None and key in simulated:
-                output = resettle_output(simulated[key], mechanism)
+                measures = simulated[key]
+                output = resettle_output(measures.arm, mechanism)
             else:
                 output = simulate(
                     city,
@@ -99,9 +101,10 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
                     arm=spec.arm,
                     follow_up_months=spec.follow_up_months,
                 )
+                measures = SimulationMeasures(output, twin)
                 if key is not None:
-                    simulated[key] = output
-            results.append(_done(spec, output, twin, arm_started))
+                    simulated[key] = measures
+            results.append(_done(spec, output, twin, arm_started, measures))
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))
     return results
@@ -131,8 +134,14 @@ def _same_as(spec: RunSpec, measured: RunResult) -> RunResult:
     return result
 
 
-def _done(spec: RunSpec, output: RunOutput, twin: RunOutput, started: float) -> RunResult:
-    result = fill_result(_record(spec, started), output, twin)
+def _done(
+    spec: RunSpec,
+    output: RunOutput,
+    twin: RunOutput,
+    started: float,
+    measures: SimulationMeasures | None = None,
+) -> RunResult:
+    result = fill_result(_record(spec, started), output, twin, measures)
     result.status = STATUS_DONE
     result.finished_at = time.time()
     return result
