@@ -8,7 +8,13 @@ import math
 import pytest
 
 from sim.delivery.needs import need_keys
-from sim.experiments.metrics import run_metrics, spending_eur_by_need
+from sim.experiments.metrics import (
+    SimulationMeasures,
+    fill_result,
+    run_metrics,
+    spending_eur_by_need,
+)
+from sim.experiments.results import RunResult
 from sim.funding.impact_contract import ImpactContract
 from sim.funding.planned import Planned
 from sim.funding.status_quo import StatusQuo
@@ -99,3 +105,33 @@ def test_society_pays_what_the_investor_lost(city: City, twin: RunOutput) -> Non
     )
     assert metrics["investor_net_eur"] < 0, "at this price the investor loses"
     assert metrics["society_spending_eur_employment"] > metrics["public_spending_eur_employment"]
+
+
+def blank_result() -> RunResult:
+    """A result with only its identity."""
+    return RunResult("p0-r0-plan", 0, 0, "plan", "planned", 2, {}, {}, {})
+
+
+def test_measures_shared_by_settlements_give_what_measuring_afresh_gives(
+    city: City, twin: RunOutput
+) -> None:
+    """A result filled from a simulation's kept measures equals, bit for bit, one measured
+    afresh (NaN where NaN); the measures of another simulation are refused."""
+    arm = planned(city, "employment_support")
+    measures = SimulationMeasures(arm, twin)
+    fill_result(blank_result(), arm, twin, measures)  # the first run settled from it
+    shared = fill_result(blank_result(), arm, twin, measures)
+    fresh = fill_result(blank_result(), arm, twin)
+    assert shared.metrics.keys() == fresh.metrics.keys()
+    assert list(shared.metrics) == list(fresh.metrics)
+    for name, value in fresh.metrics.items():
+        assert value == shared.metrics[name] or (
+            math.isnan(value) and math.isnan(shared.metrics[name])
+        )
+    assert (shared.series, shared.territories, shared.evaluations) == (
+        fresh.series,
+        fresh.territories,
+        fresh.evaluations,
+    )
+    with pytest.raises(ValueError, match="another simulation"):
+        fill_result(blank_result(), twin, twin, measures)

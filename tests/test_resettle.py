@@ -55,10 +55,22 @@ def stored(db: Path) -> dict[str, pd.DataFrame]:
         metrics = store.metrics(batch_id, wide=False).drop(columns=["run_id"], errors="ignore")
         runs = store.runs(batch_id)[["run_key", "status", "error", "contract"]]
         flows = store.cash_flows(batch_id).drop(columns=["id", "run_id"], errors="ignore")
+        # What a run settled again shares with the simulation it was settled from.
+        shared = {
+            "series": store.series(batch_id),
+            "territories": store.territories(batch_id),
+            "evaluations": store.evaluations(batch_id),
+        }
     return {
         "metrics": metrics.sort_values(["run_key", "name"]).reset_index(drop=True),
         "runs": runs.sort_values("run_key").reset_index(drop=True),
         "flows": flows.sort_values(list(flows.columns)).reset_index(drop=True),
+        **{
+            name: frame.drop(columns=["id", "run_id"], errors="ignore")
+            .sort_values("run_key", kind="stable")
+            .reset_index(drop=True)
+            for name, frame in shared.items()
+        },
     }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import sqlite3
@@ -272,6 +273,74 @@ def test_rewriting_a_key_replaces_the_run_and_its_children(store: ResultStore) -
     assert once["territories"] == len(TERRITORIES)
     assert once["series"] == 6
     assert store.integrity_ok()
+
+
+def stored_frames(store: ResultStore, batch: int) -> dict[str, pd.DataFrame]:
+    """Every reader's frame of a batch, without the ids a database assigns."""
+    frames = {
+        "runs": store.runs(batch),
+        "metrics": store.metrics(batch, wide=False),
+        "series": store.series(batch),
+        "territories": store.territories(batch),
+        "cash_flows": store.cash_flows(batch),
+        "decisions": store.pilot_decisions(batch),
+        "evaluations": store.evaluations(batch),
+    }
+    return {
+        name: frame.drop(columns=["id", "run_id"], errors="ignore")
+        for name, frame in frames.items()
+    }
+
+
+def a_task_of_results() -> list[RunResult]:
+    """Results as a task sends them: a twin record and a copy of it under another key, a
+    contract settled twice from one simulation (the second shares the first's series,
+    territories, decisions and evaluations objects) and a failed run."""
+    twin = make_result("p0-r0-twin", arm="status_quo", metrics={"sustained_jobs": 5.0})
+    twin_again = copy.copy(twin)
+    twin_again.key, twin_again.point = "p1-r0-twin", 1
+    first = make_result("p0-r0-call")
+    settled_again = copy.copy(first)
+    settled_again.key, settled_again.point = "p1-r0-call", 1
+    settled_again.metrics = {**first.metrics, "npv_eur": 99.0}
+    settled_again.cash_flows = [CashFlowRecord(**CASH_FLOWS[0])]
+    failed = make_result("p0-r1-call", replication=1, status=STATUS_FAILED, error="boom")
+    return [twin, twin_again, first, settled_again, failed]
+
+
+def test_runs_written_together_store_what_writing_each_alone_stores(tmp_path: Path) -> None:
+    """A task's runs in one transaction, shared values converted once, read back exactly as
+    the same runs written one by one."""
+    frames = []
+    for together in (True, False):
+        with ResultStore(str(tmp_path / f"{together}.db")) as store:
+            batch = open_batch(store)
+            results = a_task_of_results()
+            if together:
+                store.write_runs(batch, results)
+            else:
+                for result in results:
+                    store.write_run(batch, result)
+            frames.append(stored_frames(store, batch))
+            assert store.integrity_ok()
+    for name, frame in frames[0].items():
+        assert len(frame) > 0 or name == "decisions", name
+        pd.testing.assert_frame_equal(frame, frames[1][name], check_exact=True)
+
+
+def test_runs_written_together_are_stored_all_or_none(store: ResultStore) -> None:
+    """A run of a task that cannot be stored leaves none of the task's runs (nor the earlier
+    attempt they were to replace) changed."""
+    batch = open_batch(store)
+    store.write_run(batch, make_result(status=STATUS_FAILED, error="first attempt"))
+    before = stored_frames(store, batch)
+    broken = make_result("p0-r1-call", replication=1, territories=[CashFlowRecord(**CASH_FLOWS[0])])
+    with pytest.raises(ValueError, match="territory_results has no column"):
+        store.write_runs(batch, [make_result(), broken])
+    for name, frame in stored_frames(store, batch).items():
+        pd.testing.assert_frame_equal(frame, before[name])
+    with pytest.raises(ValueError, match="repeat keys"):
+        store.write_runs(batch, [make_result(), make_result()])
 
 
 def test_failed_run_stores_its_error_but_no_children(store: ResultStore) -> None:

@@ -1,9 +1,10 @@
 """Running a scenario's runs on one machine or a Dask cluster, into the results store.
 
 Workers run tasks (one sweep point and replication: the status-quo twin and the arms) and send
-back plain ``RunResult``s; only this process writes to the store, one run per transaction, as
-results arrive. A failing run is stored as failed with its error and the batch goes on; Ctrl-C
-stops cleanly; running the same command again resumes (finished runs are skipped).
+back plain ``RunResult``s; only this process writes to the store, one task's runs per
+transaction, as results arrive. A failing run is stored as failed with its error and the batch
+goes on; Ctrl-C stops cleanly; running the same command again resumes (finished runs are
+skipped).
 
 Names follow the direction of Mesa 4's runner (scenario, run configuration, store, executor) so
 that a later port stays cheap.
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.errors import UserInputError
-from sim.experiments.metrics import fill_result
+from sim.experiments.metrics import SimulationMeasures, fill_result
 from sim.experiments.resettle import can_resettle, resettle_output, simulation_key
 from sim.experiments.results import RUN_IDENTITY, STATUS_DONE, STATUS_FAILED, RunResult
 from sim.experiments.scenario import RunSpec, Scenario, TaskSpec
@@ -79,15 +80,17 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
             results.append(measured)
         else:
             results.append(_same_as(record, measured))
-    # Runs that differ only by settlement terms share one simulation, settled again.
-    simulated: dict[str, RunOutput] = {}
+    # Runs that differ only by settlement terms share one simulation, settled again, and what
+    # it shows whatever the terms (truth metrics, series, territories) is measured once.
+    simulated: dict[str, SimulationMeasures] = {}
     for spec in task.arms:
         arm_started = time.time()
         try:
             mechanism = arm_mechanism(spec.mechanism, spec.mechanism_params)
             key = simulation_key(spec) if can_resettle(mechanism) else None
             if key is not None and key in simulated:
-                output = resettle_output(simulated[key], mechanism)
+                measures = simulated[key]
+                output = resettle_output(measures.arm, mechanism)
             else:
                 output = simulate(
                     city,
@@ -98,9 +101,10 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
                     arm=spec.arm,
                     follow_up_months=spec.follow_up_months,
                 )
+                measures = SimulationMeasures(output, twin)
                 if key is not None:
-                    simulated[key] = output
-            results.append(_done(spec, output, twin, arm_started))
+                    simulated[key] = measures
+            results.append(_done(spec, output, twin, arm_started, measures))
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))
     return results
@@ -130,8 +134,14 @@ def _same_as(spec: RunSpec, measured: RunResult) -> RunResult:
     return result
 
 
-def _done(spec: RunSpec, output: RunOutput, twin: RunOutput, started: float) -> RunResult:
-    result = fill_result(_record(spec, started), output, twin)
+def _done(
+    spec: RunSpec,
+    output: RunOutput,
+    twin: RunOutput,
+    started: float,
+    measures: SimulationMeasures | None = None,
+) -> RunResult:
+    result = fill_result(_record(spec, started), output, twin, measures)
     result.status = STATUS_DONE
     result.finished_at = time.time()
     return result
@@ -409,7 +419,7 @@ def run_batch(
     progress: bool = True,
     on_result: Callable[[RunResult], None] | None = None,
 ) -> BatchSummary:
-    """Run every unfinished run of a scenario and store each as it completes."""
+    """Run every unfinished run of a scenario and store each task's runs as it completes."""
     started = time.perf_counter()
     version, commit = package_version(), git_commit()
     batch_id = store.open_batch_once(
@@ -445,11 +455,12 @@ def run_batch(
     fault = True
     try:
         for _, results in executor.run(tasks):
-            for result in results:
-                store.store_run(batch_id, result, len(done) + ran)
-                ran += 1
-                failed += result.status == STATUS_FAILED
-                if on_result is not None:
+            # A task's runs in one transaction: a killed batch keeps them all or none.
+            store.store_runs(batch_id, results, len(done) + ran)
+            ran += len(results)
+            failed += sum(result.status == STATUS_FAILED for result in results)
+            if on_result is not None:
+                for result in results:
                     on_result(result)
             bar.update(len(results))
             bar.set_postfix(failed=failed)

@@ -14,6 +14,7 @@ between payers and investor and is reported apart).
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import defaultdict
 from typing import Any
@@ -24,7 +25,7 @@ from sim.delivery.needs import index_of, need_keys, need_of
 from sim.experiments.results import CashFlowRecord, RunResult, TerritoryResult
 from sim.funding.discounting import npv_eur
 from sim.funding.ledger import CITY, EVALUATOR, INTERMEDIARY, INVESTOR, PUBLIC_PAYERS
-from sim.funding.records import EvaluationRecord
+from sim.funding.records import EvaluationRecord, PilotDecision
 from sim.simulation.output import RunOutput
 from sim.world.population import LONG_TERM, NOT_YET, ON_RSA
 
@@ -296,33 +297,114 @@ def per_need_cost_metrics(
     return metrics
 
 
-def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
-    """Every headline metric of an arm against its twin, per need where it concerns outcomes."""
+class SimulationMeasures:
+    """What one simulation of an arm shows against its twin whatever its contract's settlement
+    terms, each part computed on first use and then kept.
+
+    Settling a run again (``sim.experiments.resettle``) changes only its contract, cash flows
+    and the payer's budget limit: the residents, series, evaluations, decisions and territories
+    are the simulation's. Every run settled from one simulation therefore shares these measures,
+    computed once: the same code on the same arrays, so bit-identical to computing them again.
+    """
+
+    def __init__(self, arm: RunOutput, twin: RunOutput) -> None:
+        self.arm = arm
+        self.twin = twin
+
+    @staticmethod
+    def measure(
+        arm: RunOutput, twin: RunOutput, known: SimulationMeasures | None
+    ) -> SimulationMeasures:
+        """``known`` when they are the measures of ``arm`` (settled under any terms) against
+        ``twin``, new ones when None.
+
+        Raises:
+            ValueError: ``known`` are those of another simulation or twin.
+        """
+        if known is None:
+            return SimulationMeasures(arm, twin)
+        same_run = arm.residents is known.arm.residents and arm.series is known.arm.series
+        if not same_run or twin is not known.twin:
+            raise ValueError("the measures given are those of another simulation")
+        return known
+
+    @functools.cached_property
+    def additional(self) -> dict[str, int]:
+        """True additional outcomes of each need."""
+        return {need: true_additional_outcomes(self.arm, self.twin, need) for need in need_keys()}
+
+    @functools.cached_property
+    def avoided_eur_by_month(self) -> np.ndarray:
+        """Public costs of residents avoided each month."""
+        return avoided_cost_eur_by_month(self.arm, self.twin)
+
+    @functools.cached_property
+    def outcome_metrics(self) -> dict[str, float]:
+        """Participants, additional, measured and counted outcomes, deadweight and additional
+        months employed: the metrics ``run_metrics`` lists before the spending."""
+        arm, twin = self.arm, self.twin
+        measured = measured_additional_outcomes(arm)
+        counts = counted_and_deadweight(arm, twin)
+        return {
+            "participants": float(len(participants(arm))),
+            **{f"true_additional_{need}": float(v) for need, v in self.additional.items()},
+            **{f"measured_additional_{need}": v for need, v in measured.items()},
+            **{f"counted_{need}": float(c) for need, (c, _) in counts.items()},
+            **{f"deadweight_{need}": float(d) for need, (_, d) in counts.items()},
+            **{
+                f"deadweight_share_of_counted_{need}": d / c if c else math.nan
+                for need, (c, d) in counts.items()
+            },
+            "additional_employment_months": float(
+                arm.residents["months_employed"].sum(dtype=np.int64)
+                - twin.residents["months_employed"].sum(dtype=np.int64)
+            ),
+        }
+
+    @functools.cached_property
+    def reach_metrics(self) -> dict[str, float]:
+        """Who took part and the pilots' decisions: the metrics ``run_metrics`` lists after the
+        costs."""
+        reference = self.twin.residents["barrier"][~self.twin.residents["initial_employed"]]
+        return {**reach_shares(self.arm, reference), **pilot_decision_metrics(self.arm)}
+
+    @functools.cached_property
+    def series(self) -> dict[str, list[float]]:
+        """The arm's monthly series, as plain floats."""
+        return {name: [float(v) for v in values] for name, values in self.arm.series.items()}
+
+    @functools.cached_property
+    def territories(self) -> list[TerritoryResult]:
+        """The arm's true additional outcomes per territory."""
+        return additional_outcomes_by_territory(self.arm, self.twin)
+
+    @functools.cached_property
+    def decisions(self) -> list[PilotDecision]:
+        """The pilots' decisions."""
+        return list(self.arm.decisions)
+
+    @functools.cached_property
+    def evaluations(self) -> list[EvaluationRecord]:
+        """The evaluations the mechanism made."""
+        return list(self.arm.evaluations)
+
+
+def run_metrics(
+    arm: RunOutput, twin: RunOutput, measures: SimulationMeasures | None = None
+) -> dict[str, float]:
+    """Every headline metric of an arm against its twin, per need where it concerns outcomes.
+    ``measures``: those of the simulation ``arm`` was settled from, when computed already."""
+    shared = SimulationMeasures.measure(arm, twin, measures)
     spending = spending_eur_by_kind(arm)
     spent = sum(spending.values())
-    avoided_by_month = avoided_cost_eur_by_month(arm, twin)
+    avoided_by_month = shared.avoided_eur_by_month
     avoided = float(avoided_by_month.sum())
-    additional = {need: true_additional_outcomes(arm, twin, need) for need in need_keys()}
-    measured = measured_additional_outcomes(arm)
-    counts = counted_and_deadweight(arm, twin)
+    additional = shared.additional
     public_by_need = spending_eur_by_need(arm)
     society_by_need = spending_eur_by_need(arm, society=True)
     net_flows = avoided_by_month - public_spending_eur_by_month(arm)
-    reference = twin.residents["barrier"][~twin.residents["initial_employed"]]
     metrics: dict[str, float] = {
-        "participants": float(len(participants(arm))),
-        **{f"true_additional_{need}": float(v) for need, v in additional.items()},
-        **{f"measured_additional_{need}": v for need, v in measured.items()},
-        **{f"counted_{need}": float(c) for need, (c, _) in counts.items()},
-        **{f"deadweight_{need}": float(d) for need, (_, d) in counts.items()},
-        **{
-            f"deadweight_share_of_counted_{need}": d / c if c else math.nan
-            for need, (c, d) in counts.items()
-        },
-        "additional_employment_months": float(
-            arm.residents["months_employed"].sum(dtype=np.int64)
-            - twin.residents["months_employed"].sum(dtype=np.int64)
-        ),
+        **shared.outcome_metrics,
         "public_spending_eur": spent,
         **{f"spending_eur_{kind}": v for kind, v in spending.items()},
         **per_need_cost_metrics(public_by_need, additional, "public"),
@@ -333,8 +415,7 @@ def run_metrics(arm: RunOutput, twin: RunOutput) -> dict[str, float]:
         "net_public_cost_eur": spent - avoided,
         "npv_eur": npv_eur(net_flows, arm.discount_rate_per_year),
         "budget_limit_eur": arm.budget_limit_eur,
-        **reach_shares(arm, reference),
-        **pilot_decision_metrics(arm),
+        **shared.reach_metrics,
         **contract_metrics(arm, twin),
     }
     return metrics
@@ -369,15 +450,24 @@ def aggregate_cash_flows(flows: list[dict[str, Any]]) -> list[CashFlowRecord]:
     ]
 
 
-def fill_result(result: RunResult, arm: RunOutput, twin: RunOutput) -> RunResult:
-    """Fill a result's data from an arm's output and its twin's (the twin against itself)."""
+def fill_result(
+    result: RunResult, arm: RunOutput, twin: RunOutput, measures: SimulationMeasures | None = None
+) -> RunResult:
+    """Fill a result's data from an arm's output and its twin's (the twin against itself).
+
+    ``measures``: those of the simulation ``arm`` was settled from, shared with the runs settled
+    from it before. The result then holds the same series, territories, decisions and
+    evaluations objects as theirs (the store converts a shared object once): read them, never
+    change them.
+    """
+    measures = SimulationMeasures.measure(arm, twin, measures)
     is_twin = arm is twin
-    result.metrics = _finite(twin_metrics(twin) if is_twin else run_metrics(arm, twin))
-    result.series = {name: [float(v) for v in values] for name, values in arm.series.items()}
-    result.territories = additional_outcomes_by_territory(arm, twin)
+    result.metrics = _finite(twin_metrics(twin) if is_twin else run_metrics(arm, twin, measures))
+    result.series = measures.series
+    result.territories = measures.territories
     result.cash_flows = aggregate_cash_flows(arm.cash_flows)
-    result.decisions = list(arm.decisions)
-    result.evaluations = list(arm.evaluations)
+    result.decisions = measures.decisions
+    result.evaluations = measures.evaluations
     result.contract = _plain(arm.contract.to_dict()) if arm.contract is not None else {}
     return result
 
@@ -391,6 +481,12 @@ def _plain(record: dict[str, Any]) -> dict[str, Any]:
     """A record with numpy scalars and tuples turned into plain Python values (JSON-ready)."""
 
     def plain(value: Any) -> Any:
+        # Exact built-in types first: the checks below answer the same for them, slower.
+        kind = type(value)
+        if kind is str or kind is int or kind is bool or value is None:
+            return value
+        if kind is float:
+            return value if math.isfinite(value) else None
         if isinstance(value, dict):
             return {str(k): plain(v) for k, v in value.items()}
         if isinstance(value, list | tuple):

@@ -2,8 +2,8 @@
 
 One SQLite file per scenario by default (``results/<scenario>.db``); any SQLAlchemy URL works too
 (PostgreSQL, for instance). The parent process is the only writer: workers send ``RunResult``s
-back and the parent stores each in one transaction, so a batch interrupted at any point can be
-resumed by skipping the runs already done.
+back and the parent stores each task's runs in one transaction, so a batch interrupted at any
+point can be resumed by skipping the runs already done.
 
 The schema is versioned (``schema_info.schema_version``): a database written by another version
 of the schema is refused rather than silently mixed with new rows.
@@ -21,7 +21,7 @@ import threading
 import time
 import typing
 import urllib.parse
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -318,8 +318,24 @@ def _float(value: Any) -> float | None:
     return number if math.isfinite(number) else None
 
 
+#: Types whose values are JSON-ready as they are.
+_ATOMS = frozenset({str, int, bool, type(None)})
+
+
 def _plain(value: Any) -> Any:
     """A value turned into JSON-ready Python data (non-finite floats become None)."""
+    # The built-in types nearly every value has, told by their exact type first: the general
+    # checks below (an ABC's isinstance, a missing attribute) answer the same, several times
+    # slower, and a contract holds hundreds of values.
+    kind = type(value)
+    if kind in _ATOMS:
+        return value
+    if kind is float:
+        return value if math.isfinite(value) else None
+    if kind is dict:
+        return {str(k): _plain(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [_plain(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): _plain(v) for k, v in value.items()}
     if isinstance(value, list | tuple | set | frozenset):
@@ -337,47 +353,119 @@ def _json(value: Any) -> str:
     return json.dumps(_plain(value), sort_keys=True, allow_nan=False, default=str)
 
 
-def _cell(column: Column[Any], value: Any) -> Any:
-    """A record's value converted to what its column holds (numpy scalars made plain)."""
-    if value is None:
-        return None
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
+#: Python types a value of a record is most often already in: no numpy scalar to make plain.
+_PLAIN_TYPES = (bool, int, float, str)
+
+
+def _converter(column: Column[Any]) -> Callable[[Any], Any]:
+    """How a value becomes what ``column`` holds: a float (None when not finite), a bool, an
+    int or a text."""
     kind = column.type
     if isinstance(kind, Float):
-        return _float(value)
+        return _float
     if isinstance(kind, Boolean):
-        return bool(value)
+        return bool
     if isinstance(kind, Integer):
-        return int(value)
-    return str(value)
+        return int
+    return str
+
+
+def _cell(convert: Callable[[Any], Any], value: Any) -> Any:
+    """A record's value converted by its column's converter (numpy scalars made plain)."""
+    if value is None:
+        return None
+    if type(value) not in _PLAIN_TYPES and hasattr(value, "item"):
+        value = value.item()
+    return convert(value)
+
+
+#: The fields of each record type seen, in order (looked up once per type, not per record).
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+def _field_names(record_type: type) -> tuple[str, ...]:
+    """The fields of a record type, in order."""
+    names = _FIELD_NAMES.get(record_type)
+    if names is None:
+        names = _FIELD_NAMES[record_type] = tuple(f.name for f in dataclasses.fields(record_type))
+    return names
 
 
 def _flat_record(record: Any) -> dict[str, Any]:
-    """A record's fields, a per-need mapping spread over ``<field>_<need>`` keys."""
+    """A record's fields, a per-need mapping spread over ``<field>_<need>`` keys and a tuple
+    joined by ``;``. Read field by field: ``dataclasses.asdict`` deep-copies every value first,
+    which cost more than the rest of storing a run, and fields hold plain values only."""
     flat: dict[str, Any] = {}
-    for key, value in dataclasses.asdict(record).items():
+    for name in _field_names(type(record)):
+        value = getattr(record, name)
         if isinstance(value, dict):
-            flat.update({f"{key}_{need}": v for need, v in value.items()})
+            flat.update({f"{name}_{need}": v for need, v in value.items()})
         elif isinstance(value, tuple):
-            flat[key] = ";".join(str(v) for v in value)
+            flat[name] = ";".join(str(v) for v in value)
         else:
-            flat[key] = value
+            flat[name] = value
     return flat
 
 
-def _record_rows(table: Table, run_id: int, records: Iterable[Any]) -> list[dict[str, Any]]:
-    """Rows of a child table from typed records; a field without a column is an error, never
-    silently dropped."""
-    columns = {c.name: c for c in table.columns if c.name not in ("id", "run_id")}
-    rows = []
-    for record in records:
-        flat = _flat_record(record)
-        unknown = set(flat) - set(columns)
-        if unknown:
-            raise ValueError(f"table {table.name} has no column for {sorted(unknown)}")
-        rows.append({"run_id": run_id, **{k: _cell(columns[k], v) for k, v in flat.items()}})
-    return rows
+def _data_columns(table: Table) -> list[Column[Any]]:
+    """The columns a stored row fills, in table order: all but an autoincremented ``id``."""
+    return [c for c in table.columns if not (c.name == "id" and c.autoincrement is True)]
+
+
+@dataclass(frozen=True)
+class _RecordLayout:
+    """Where a child table's record fields go, worked out once per table rather than per run:
+    its data columns after ``run_id``, in table order, each with its conversion."""
+
+    table: Table
+    names: tuple[str, ...]
+    converters: tuple[Callable[[Any], Any], ...]
+
+    @classmethod
+    def of(cls, table: Table) -> _RecordLayout:
+        """The layout of a child table of ``runs``."""
+        columns = [c for c in _data_columns(table) if c.name != "run_id"]
+        return cls(table, tuple(c.name for c in columns), tuple(map(_converter, columns)))
+
+    def values(self, records: Iterable[Any]) -> list[tuple[Any, ...]]:
+        """Each record's column values (without ``run_id``); a field without a column is an
+        error, never silently dropped."""
+        rows = []
+        for record in records:
+            flat = _flat_record(record)
+            unknown = flat.keys() - set(self.names)
+            if unknown:
+                raise ValueError(f"table {self.table.name} has no column for {sorted(unknown)}")
+            rows.append(
+                tuple(
+                    _cell(convert, flat.get(name))
+                    for name, convert in zip(self.names, self.converters, strict=True)
+                )
+            )
+        return rows
+
+
+def _metric_values(metrics: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+    """``run_metrics`` rows of a run (without ``run_id``): name, value."""
+    return [(name, _float(value)) for name, value in metrics.items()]
+
+
+def _series_values(series: Mapping[str, Sequence[Any]]) -> list[tuple[Any, ...]]:
+    """``series`` rows of a run (without ``run_id``): name, month, value."""
+    return [
+        (name, month, _float(value))
+        for name, values in series.items()
+        for month, value in enumerate(values)
+    ]
+
+
+#: A done run's children: each table, the ``RunResult`` field it is stored from, and how that
+#: field's value becomes rows (without ``run_id``).
+CHILD_SOURCES: tuple[tuple[Table, str, Callable[[Any], list[tuple[Any, ...]]]], ...] = (
+    (run_metrics_table, "metrics", _metric_values),
+    (series_table, "series", _series_values),
+    *((table, field, _RecordLayout.of(table).values) for field, table in RECORD_TABLES.items()),
+)
 
 
 def _sqlite_read_only_pragmas(dbapi_connection: Any, _connection_record: Any) -> None:
@@ -542,6 +630,8 @@ class ResultStore:
     def __init__(self, url: str, read_only: bool = False) -> None:
         self.read_only = read_only
         self._heartbeat: threading.Event | None = None
+        #: SQL text of each table's insert, compiled once per store (SQLite: ``_insert``).
+        self._statements: dict[str, str] = {}
         sa_url, self._location = _to_url(url)
         self._file = _sqlite_file(sa_url)
         if read_only and self._file is not None:
@@ -763,62 +853,39 @@ class ResultStore:
             return batch_id
 
     def write_run(self, batch_id: int, result: RunResult) -> None:
-        """Store one run with all its records, in one transaction.
+        """Store one run with all its records, in one transaction (``write_runs`` of one)."""
+        self.write_runs(batch_id, [result])
+
+    def write_runs(self, batch_id: int, results: Sequence[RunResult]) -> None:
+        """Store runs (a task's) with all their records, in one transaction: a batch stopped at
+        any moment, ``kill -9`` included, keeps each call's runs all or none, and the same
+        command runs again the ones it lost.
 
         An earlier row of the same key in the batch (a failed attempt) is replaced, with its
-        children. A failed run stores its identity and error but no metrics or records.
+        children. A failed run stores its identity and error but no metrics or records. What
+        several results share (a task's twin records; the runs settled again from one
+        simulation share its series, territories, decisions and evaluations) is converted to
+        rows once.
 
         Args:
-            batch_id: The batch the run belongs to.
-            result: What the worker sent back.
+            batch_id: The batch the runs belong to.
+            results: What the worker sent back.
 
         Raises:
-            ValueError: The result's status is neither ``done`` nor ``failed``.
+            ValueError: A result's status is neither ``done`` nor ``failed``, or two results
+                have the same key.
         """
-        if result.status not in (STATUS_DONE, STATUS_FAILED):
-            raise ValueError(
-                f"run {result.key!r}: status {result.status!r} is not "
-                f"'{STATUS_DONE}' or '{STATUS_FAILED}'"
-            )
-        started, finished = _iso(result.started_at), _iso(result.finished_at)
-        elapsed = (
-            _float(result.finished_at - result.started_at)
-            if started is not None and finished is not None
-            else None
-        )
+        _check_results(results)
+        if not results:
+            return
+        keys = [result.key for result in results]
         with self._engine.begin() as conn:
-            earlier = conn.execute(
-                select(runs_table.c.id).where(
-                    runs_table.c.batch_id == batch_id, runs_table.c.run_key == result.key
-                )
-            ).scalar_one_or_none()
-            if earlier is not None:
-                for child in CHILD_TABLES:
-                    conn.execute(delete(child).where(child.c.run_id == earlier))
-                conn.execute(delete(runs_table).where(runs_table.c.id == earlier))
-            inserted = conn.execute(
-                insert(runs_table).values(
-                    batch_id=batch_id,
-                    run_key=result.key,
-                    point=int(result.point),
-                    replication=int(result.replication),
-                    arm=result.arm,
-                    mechanism=result.mechanism,
-                    seed=int(result.seed),
-                    mechanism_params=_json(result.mechanism_params),
-                    model_params=_json(result.model_params),
-                    point_values=_json(result.point_values),
-                    status=result.status,
-                    error=result.error,
-                    started_at=started,
-                    finished_at=finished,
-                    elapsed_seconds=elapsed,
-                    contract=_json(result.contract),
-                )
-            )
-            run_id = _inserted_id(inserted)
-            if result.status == STATUS_DONE:
-                self._write_children(conn, run_id, result)
+            self._delete_runs(conn, batch_id, keys)
+            self._insert(conn, runs_table, [_run_row(batch_id, result) for result in results])
+            run_ids = _run_ids(conn, batch_id, keys)
+            done = [(run_ids[r.key], r) for r in results if r.status == STATUS_DONE]
+            for table, field, to_rows in CHILD_SOURCES:
+                self._insert(conn, table, _child_rows(done, field, to_rows))
             conn.execute(
                 update(batches_table)
                 .where(batches_table.c.id == batch_id)
@@ -826,32 +893,47 @@ class ResultStore:
             )
 
     @staticmethod
-    def _write_children(conn: Connection, run_id: int, result: RunResult) -> None:
-        """Insert a done run's metrics, series and records (executemany, one per table)."""
-        rows: list[tuple[Table, list[dict[str, Any]]]] = [
-            (
-                run_metrics_table,
-                [
-                    {"run_id": run_id, "name": name, "value": _float(value)}
-                    for name, value in result.metrics.items()
-                ],
-            ),
-            (
-                series_table,
-                [
-                    {"run_id": run_id, "name": name, "month": month, "value": _float(value)}
-                    for name, values in result.series.items()
-                    for month, value in enumerate(values)
-                ],
-            ),
-        ]
-        rows += [
-            (table, _record_rows(table, run_id, getattr(result, field)))
-            for field, table in RECORD_TABLES.items()
-        ]
-        for table, table_rows in rows:
-            if table_rows:  # an empty parameter list would insert one row of NULLs
-                conn.execute(insert(table), table_rows)
+    def _delete_runs(conn: Connection, batch_id: int, keys: Sequence[str]) -> None:
+        """Delete the batch's runs of these keys (failed attempts), children first."""
+        for chunk in _chunks(keys):
+            earlier = (
+                conn.execute(
+                    select(runs_table.c.id).where(
+                        runs_table.c.batch_id == batch_id, runs_table.c.run_key.in_(chunk)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+            if earlier:
+                for child in CHILD_TABLES:
+                    conn.execute(delete(child).where(child.c.run_id.in_(earlier)))
+                conn.execute(delete(runs_table).where(runs_table.c.id.in_(earlier)))
+
+    def _insert(self, conn: Connection, table: Table, rows: list[tuple[Any, ...]]) -> None:
+        """Insert rows given as tuples in the order of ``_data_columns(table)``, in one
+        executemany.
+
+        SQLite gets them through its driver: SQLAlchemy would hand them to the same
+        ``cursor.executemany`` after building and processing a parameter set per row, which
+        took twice as long as the insert itself for the series of the shipped terms sweep. The
+        values are already what the columns hold (``_cell``, ``_float``), as SQLAlchemy's SQLite
+        bind processors would make them (a bool goes in as the integer either way). Other
+        databases get SQLAlchemy's insert, which batches the rows its own way for each driver.
+        """
+        if not rows:  # an empty parameter list would insert one row of NULLs
+            return
+        names = [c.name for c in _data_columns(table)]
+        if conn.dialect.name != "sqlite":
+            conn.execute(insert(table), [dict(zip(names, row, strict=True)) for row in rows])
+            return
+        statement = self._statements.get(table.name)
+        if statement is None:
+            compiled = insert(table).compile(dialect=conn.dialect, column_keys=names)
+            if list(compiled.positiontup or ()) != names:
+                raise RuntimeError(f"unexpected parameter order inserting into {table.name}")
+            statement = self._statements[table.name] = compiled.string
+        conn.exec_driver_sql(statement, rows)
 
     def finish_batch(self, batch_id: int, status: str) -> None:
         """Mark a batch finished, interrupted or finished with failures.
@@ -980,18 +1062,18 @@ class ResultStore:
             self._heartbeat.set()
             self._heartbeat = None
 
-    def store_run(self, batch_id: int, result: RunResult, stored: int) -> None:
-        """``write_run``, with a full disk or an unwritable file as a clean fault that says what
+    def store_runs(self, batch_id: int, results: Sequence[RunResult], stored: int) -> None:
+        """``write_runs``, with a full disk or an unwritable file as a clean fault that says what
         is kept (``stored`` runs of this batch, each complete) and how to go on."""
         try:
-            self.write_run(batch_id, result)
+            self.write_runs(batch_id, results)
         except (exc.OperationalError, OSError) as error:
             cause = getattr(error, "orig", None) or error
             raise StoreWriteError(
-                f"cannot store run {result.key} in {self._location}: {cause}. The {stored} "
-                "run(s) stored before are complete and kept (a run is written in one "
-                "transaction); free some space (or make the file writable) and run the same "
-                "command again to resume"
+                f"cannot store {_what(results)} in {self._location}: {cause}. The {stored} "
+                "run(s) stored before are complete and kept (the runs of a task are written "
+                "together in one transaction); free some space (or make the file writable) and "
+                "run the same command again to resume"
             ) from None
 
     def finish_batch_if_possible(self, batch_id: int, status: str) -> None:
@@ -1233,3 +1315,101 @@ def _inserted_id(result: CursorResult[Any]) -> int:
 def _run_order() -> list[Column[Any]]:
     """Order of runs in every reader: sweep point, replication, arm, key."""
     return [runs_table.c.point, runs_table.c.replication, runs_table.c.arm, runs_table.c.run_key]
+
+
+#: Keys looked up or deleted per statement: below SQLite's oldest limit of 999 parameters.
+KEYS_PER_STATEMENT = 500
+
+
+def _chunks(items: Sequence[str]) -> Iterator[Sequence[str]]:
+    """``items`` in slices of at most ``KEYS_PER_STATEMENT``."""
+    for start in range(0, len(items), KEYS_PER_STATEMENT):
+        yield items[start : start + KEYS_PER_STATEMENT]
+
+
+def _what(results: Sequence[RunResult]) -> str:
+    """'run <key>' or 'runs <first key> and N others', to name what could not be stored."""
+    if len(results) == 1:
+        return f"run {results[0].key}"
+    return f"runs {results[0].key} and {len(results) - 1} others"
+
+
+def _check_results(results: Sequence[RunResult]) -> None:
+    """Refuse results that are neither done nor failed, or that repeat a key."""
+    for result in results:
+        if result.status not in (STATUS_DONE, STATUS_FAILED):
+            raise ValueError(
+                f"run {result.key!r}: status {result.status!r} is not "
+                f"'{STATUS_DONE}' or '{STATUS_FAILED}'"
+            )
+    keys = [result.key for result in results]
+    if len(set(keys)) != len(keys):
+        repeated = sorted({key for key in keys if keys.count(key) > 1})
+        raise ValueError(f"runs stored together repeat keys {repeated}")
+
+
+#: Columns of a ``runs`` row, in table order.
+RUN_COLUMNS = tuple(c.name for c in _data_columns(runs_table))
+
+
+def _run_row(batch_id: int, result: RunResult) -> tuple[Any, ...]:
+    """A run's ``runs`` row, in ``RUN_COLUMNS`` order."""
+    started, finished = _iso(result.started_at), _iso(result.finished_at)
+    elapsed = (
+        _float(result.finished_at - result.started_at)
+        if started is not None and finished is not None
+        else None
+    )
+    row = {
+        "batch_id": batch_id,
+        "run_key": result.key,
+        "point": int(result.point),
+        "replication": int(result.replication),
+        "arm": result.arm,
+        "mechanism": result.mechanism,
+        "seed": int(result.seed),
+        "mechanism_params": _json(result.mechanism_params),
+        "model_params": _json(result.model_params),
+        "point_values": _json(result.point_values),
+        "status": result.status,
+        "error": result.error,
+        "started_at": started,
+        "finished_at": finished,
+        "elapsed_seconds": elapsed,
+        "contract": _json(result.contract),
+    }
+    return tuple(row[name] for name in RUN_COLUMNS)
+
+
+def _run_ids(conn: Connection, batch_id: int, keys: Sequence[str]) -> dict[str, int]:
+    """The ids of the batch's runs of these keys."""
+    ids: dict[str, int] = {}
+    for chunk in _chunks(keys):
+        found = conn.execute(
+            select(runs_table.c.run_key, runs_table.c.id).where(
+                runs_table.c.batch_id == batch_id, runs_table.c.run_key.in_(chunk)
+            )
+        )
+        ids.update((str(key), int(run_id)) for key, run_id in found)
+    return ids
+
+
+def _child_rows(
+    done: Sequence[tuple[int, RunResult]],
+    field: str,
+    to_rows: Callable[[Any], list[tuple[Any, ...]]],
+) -> list[tuple[Any, ...]]:
+    """A child table's rows of done runs (``run_id`` first), from each result's ``field``.
+
+    A value that several results hold (the same object: a task's twin records, the runs settled
+    again from one simulation) is converted once. Its ``id`` is a safe key: ``done`` keeps every
+    value alive while this runs."""
+    converted: dict[int, list[tuple[Any, ...]]] = {}
+    rows: list[tuple[Any, ...]] = []
+    for run_id, result in done:
+        source = getattr(result, field)
+        values = converted.get(id(source))
+        if values is None:
+            values = converted[id(source)] = to_rows(source)
+        rows += [(run_id, *value) for value in values]
+    return rows
