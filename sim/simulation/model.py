@@ -259,9 +259,16 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             if len(listening) == 0:
                 continue
             contacts = self._aware_contacts[s].of(listening, aware[s])
-            silent = (1.0 - p.word_of_mouth_per_aware_contact) ** contacts * (
-                1.0 - p.association_outreach_per_month
-            ) ** offers[pop.territory[listening], s]
+            # Powers of whole counts, looked up: the same values as raising each resident's
+            # count (float32 contacts, float64 offers), computed once per distinct count.
+            silent_by_contacts = (1.0 - p.word_of_mouth_per_aware_contact) ** np.arange(
+                int(contacts.max()) + 1, dtype=np.float32
+            )
+            silent_by_territory = (1.0 - p.association_outreach_per_month) ** offers[:, s]
+            silent = (
+                silent_by_contacts[contacts.astype(np.intp)]
+                * silent_by_territory[pop.territory[listening]]
+            )
             # One draw per resident, indexed by resident: the same residents see the same draws
             # in every arm, whoever else is listening.
             hears = draws.diffusion(s, pop.n)[listening] < (1.0 - silent) * MonthlyDraws.SCALE
