@@ -39,7 +39,9 @@ from sim.funding.base import Mechanism
 from sim.funding.registry import MECHANISMS
 from sim.simulation.output import RunOutput
 from sim.simulation.run import simulate
+from sim.simulation.start import CityStart, build_city_start
 from sim.world.params import ModelParams
+from sim.world.territory import City
 
 if TYPE_CHECKING:
     from sim.experiments.store import ResultStore
@@ -49,12 +51,14 @@ EXECUTORS = ("serial", "processes", "dask")
 
 # ---------------------------------------------------------------------------- the worker side
 def execute_task(task: TaskSpec) -> list[RunResult]:
-    """Run a task's twin and arms in this process; never raises for a failing run."""
+    """Run a task's twin and arms in this process; never raises for a failing run. The runs
+    start from one build of the replication's residents, network and associations."""
     twin_spec = task.twin
     started = time.time()
     try:
         city = twin_spec.city.build()
         params = ModelParams().with_overrides(**twin_spec.model_params)
+        start_of = CityStarts(city, params)
         twin = simulate(
             city,
             arm_mechanism("status_quo", {}),
@@ -63,6 +67,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
             params,
             arm=twin_spec.arm,
             follow_up_months=twin_spec.follow_up_months,
+            city_start=start_of(twin_spec.seed),
         )
     except Exception:  # a failing run is data, not a crash: it is stored with its error
         error = (
@@ -97,6 +102,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
                     params,
                     arm=spec.arm,
                     follow_up_months=spec.follow_up_months,
+                    city_start=start_of(spec.seed),
                 )
                 if key is not None:
                     simulated[key] = output
@@ -104,6 +110,23 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))
     return results
+
+
+class CityStarts:
+    """The city starts of one task's runs (which share the city and the model parameters),
+    built on first use for each seed: a replication's runs share one build, runs of other
+    seeds never do."""
+
+    def __init__(self, city: City, params: ModelParams) -> None:
+        self.city = city
+        self.params = params
+        self._built: dict[int, CityStart] = {}
+
+    def __call__(self, seed: int) -> CityStart:
+        """The start of the runs of ``seed``."""
+        if seed not in self._built:
+            self._built[seed] = build_city_start(self.city, self.params, seed)
+        return self._built[seed]
 
 
 def arm_mechanism(name: str, params: dict[str, Any]) -> Mechanism:
