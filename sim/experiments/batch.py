@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import gc
 import os
 import signal
 import subprocess
@@ -59,7 +60,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         city = twin_spec.city.build()
         params = ModelParams().with_overrides(**twin_spec.model_params)
         start_of = CityStarts(city, params)
-        twin = simulate(
+        twin = _simulate_and_free(
             city,
             arm_mechanism("status_quo", {}),
             twin_spec.seed,
@@ -94,7 +95,7 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
             if key is not None and key in simulated:
                 output = resettle_output(simulated[key], mechanism)
             else:
-                output = simulate(
+                output = _simulate_and_free(
                     city,
                     mechanism,
                     spec.seed,
@@ -110,6 +111,16 @@ def execute_task(task: TaskSpec) -> list[RunResult]:
         except Exception:
             results.append(_failed(spec, traceback.format_exc(), arm_started))
     return results
+
+
+def _simulate_and_free(*args: Any, **kwargs: Any) -> RunOutput:
+    """``simulate``, then free its model at once. A model is a cycle of references (Mesa's
+    agents and their model, the funding context's callbacks): left to the collector, it goes
+    only after many runs, and a worker's memory grew by a model's arrays at each run."""
+    try:
+        return simulate(*args, **kwargs)
+    finally:
+        gc.collect()
 
 
 class CityStarts:
@@ -184,8 +195,9 @@ class SerialExecutor:
 
     def run(self, tasks: Sequence[TaskSpec]) -> Iterator[tuple[TaskSpec, list[RunResult]]]:
         """Results in task order."""
-        for task in tasks:
-            yield task, execute_task(task)
+        with _frozen_while_running():
+            for task in tasks:
+                yield task, execute_task(task)
 
     def shutdown(self) -> None:
         """Nothing to stop."""
@@ -316,6 +328,27 @@ def prepare_worker(owner_pid: int, owner_start: str, kill_with_parent: bool = Tr
     if kill_with_parent:
         _die_with_parent()
     watch_owner(owner_pid, owner_start)
+    _freeze_what_is_loaded()
+
+
+@contextlib.contextmanager
+def _frozen_while_running() -> Iterator[None]:
+    """Leave this process's objects out of the collections while it runs tasks itself, so that
+    the one after each run walks only what the runs create (a tenth of a second less per run);
+    they are all given back to the collector afterwards."""
+    _freeze_what_is_loaded()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _freeze_what_is_loaded() -> None:
+    """Leave the objects the worker has loaded so far (modules, the executor's own) out of every
+    later collection, so that the one after each run (``_simulate_and_free``) walks only what
+    runs create: a few milliseconds instead of about a tenth of a second."""
+    gc.collect()
+    gc.freeze()
 
 
 def watch_owner(owner_pid: int, owner_start: str, every_seconds: float = WATCH_SECONDS) -> None:
