@@ -29,9 +29,10 @@ MAX_EUR = 1e12
 #: Residents of one territory and of a whole city.
 MAX_TERRITORY_RESIDENTS = 50_000_000
 #: Bytes a run needs per resident besides its social ties (arrays of the population, enrolment
-#: and the month's draws; measured with tracemalloc: 160 B) and per tie of the social network
+#: and the month's draws; measured with tracemalloc: 160 B; plus the residents as built, which a
+#: worker keeps for the other runs of the replication: 95 B) and per tie of the social network
 #: (sparse matrix and its construction: 52 B), plus the interpreter and libraries (150 MiB).
-BYTES_PER_RESIDENT = 160
+BYTES_PER_RESIDENT = 255
 BYTES_PER_TIE = 52
 BASE_BYTES = 150 * 2**20
 DEFAULT_DEGREE = ModelParams.network_degree

@@ -21,16 +21,16 @@ import numpy as np
 from sim.delivery.actions import Action, ActionSpec, Enrolment
 from sim.delivery.agents import Association as AssociationAgent
 from sim.delivery.agents import PublicService, Resident
-from sim.delivery.associations import AssociationProfile, generate_associations
+from sim.delivery.associations import AssociationProfile
 from sim.delivery.delivery import Delivery
 from sim.delivery.needs import all_needs, outcome_arrays
 from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
 from sim.funding.state import FundingState
+from sim.simulation.start import CityStart, build_city_start
 from sim.world.contacts import AwareContactCounts
-from sim.world.network import build_social_network
 from sim.world.params import FRENCH_NONE, ModelParams
-from sim.world.population import NOT_YET, MonthlyDraws, Population
+from sim.world.population import NOT_YET, MonthlyDraws
 from sim.world.rng import Stream, indexed_stream, stream, stream_seed
 from sim.world.territory import City, load_city
 
@@ -85,6 +85,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         associations: association profiles (default: generated from the seed).
         resident_agents: create one ``Resident`` Mesa agent per row (turn off in batches, where
             nobody queries them, to save a second per 260,000 residents).
+        city_start: residents, network and associations built beforehand for this city, params
+            and seed (``sim.simulation.start.build_city_start``), so that the runs of a
+            replication build them once; the model runs its own copy of the residents.
     """
 
     def __init__(
@@ -99,6 +102,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         mechanism: Programme | None = None,
         associations: Sequence[AssociationProfile] | None = None,
         resident_agents: bool = True,
+        city_start: CityStart | None = None,
     ) -> None:
         """Build the city, its residents, associations and services (see the class docstring)."""
         super().__init__(rng=int(stream_seed(seed, Stream.MESA).generate_state(1)[0]))
@@ -111,29 +115,17 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         months = months + follow_up_months
         self.months = months
         self.params = params or ModelParams()
-        self.population = Population(self.city, self.params, seed)
+        start = city_start or build_city_start(self.city, self.params, seed)
+        start.check_fits(self.city, self.params, seed)
+        self.population = start.new_population()
         self.territory_graph = self.city.graph()
-        adjacency = [sorted(self.territory_graph.neighbors(t)) for t in range(self.city.size)]
-        self.social_network = build_social_network(
-            self.population.territory,
-            adjacency,
-            self.params.network_degree,
-            self.params.network_rewire_probability,
-            self.params.cross_territory_ties_per_resident,
-            stream(seed, Stream.NETWORK),
-        )
+        self.social_network = start.social_network
         # Each need's count of aware contacts, kept from month to month (awareness only grows).
         self._aware_contacts = [AwareContactCounts(self.social_network) for _ in all_needs()]
         self.enrolment = Enrolment(self.population.n)
         self.delivery = Delivery(self.population, self.enrolment, stream(seed, Stream.DELIVERY))
         self.actions: list[Action] = self.delivery.actions
-        profiles = (
-            associations
-            if associations is not None
-            else generate_associations(
-                self.city.size, self.population.qpv, stream(seed, Stream.ASSOCIATIONS)
-            )
-        )
+        profiles = associations if associations is not None else start.associations
         self.associations = {p.name: AssociationAgent(self, p) for p in profiles}
         self.association_profiles = {p.name: p for p in profiles}
         everywhere = tuple(range(self.city.size))

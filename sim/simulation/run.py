@@ -14,6 +14,7 @@ from sim.delivery.associations import AssociationProfile
 from sim.funding.base import Mechanism
 from sim.simulation.model import CityModel
 from sim.simulation.output import ActionRecord, RunOutput, resident_fields
+from sim.simulation.start import CityStart
 from sim.world.params import ModelParams
 from sim.world.territory import City
 
@@ -27,9 +28,11 @@ def simulate(
     arm: str | None = None,
     associations: Sequence[AssociationProfile] | None = None,
     follow_up_months: int = 0,
+    city_start: CityStart | None = None,
 ) -> RunOutput:
-    """Build the city, run the mechanism for ``months`` of delivery and ``follow_up_months``
-    after them (outcomes go on, nobody joins), and collect the output."""
+    """Build the city (or copy ``city_start``, built for the same city, params and seed), run
+    the mechanism for ``months`` of delivery and ``follow_up_months`` after them (outcomes go on,
+    nobody joins), and collect the output."""
     model = CityModel(
         city,
         seed=seed,
@@ -39,6 +42,7 @@ def simulate(
         mechanism=mechanism,
         associations=associations,
         resident_agents=False,
+        city_start=city_start,
     )
     model.run()
     return collect_output(model, arm or mechanism.name)
