@@ -112,8 +112,11 @@ html:has(.sim-present) {{ scroll-snap-type: y mandatory; scroll-padding-top: {BA
 .sim-present .sim-figure-screen .sim-figure svg {{ position: absolute; top: 0; left: 0;
   width: 100%; height: 100%; max-width: none; }}
 .sim-present .sim-figure-nav .v-btn {{ font-size: 1.4em; min-width: 64px; }}
-/* Vuetify sizes its labels in pixels: large type for them too. */
-.sim-present .v-input .v-label {{ font-size: 0.8em; height: auto; line-height: 1.3; }}
+/* Vuetify sizes its labels in pixels (em inside them is 16px): large type for them too. */
+.sim-present .sim-page .v-input .v-label {{ font-size: 20px; height: auto; line-height: 1.3; }}
+/* ... and above their slider: beside it, a long French label left the slider a few pixels. */
+.sim-present .sim-terms .v-input__slot {{ flex-wrap: wrap; }}
+.sim-present .sim-terms .v-input__slot > .v-label {{ flex: 1 0 100%; margin-bottom: 4px; }}
 """
 
 BAR_STYLE = "align-items: center; gap: 12px; padding: 6px 12px; background: #243b53; color: white;"
@@ -562,9 +565,11 @@ share_value = solara.reactive(0.8)
 contract_arm: solara.Reactive[str | None] = solara.reactive(None)
 region_view = solara.reactive(False)
 
-#: How long the terms must stand still before the Contract page's figure is redrawn: long
-#: enough to skip the steps of a slider moved key after key, short enough to feel immediate.
-STILL_SECONDS = 0.25
+#: How long the terms must stand still before the Contract page's figure is redrawn: longer than
+#: the gap between key presses of someone nudging a slider (a figure drawn in between took the
+#: processor from the next move: at 0.25 s the slowest moves took twice as long on a loaded
+#: machine), short enough that the figure follows as soon as the hand stops.
+STILL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -715,12 +720,13 @@ def ContractLive(chosen: list[StoredContract]) -> None:
             classes=["sim-results"],
         )
     with solara.Column(classes=["sim-screen", "sim-figure-screen"]):
-        solara.Switch(
-            label=texts.t("fig.region.title", target=texts.labels.pct(target, 1)),
-            value=region_view.value,
-            on_value=region_view.set,
-            classes=["sim-region-switch"],
-        )
+        with solara.Row():  # as wide as its label: stretched, it did not toggle off its label
+            solara.Switch(
+                label=texts.t("fig.region.title", target=texts.labels.pct(target, 1)),
+                value=region_view.value,
+                on_value=region_view.set,
+                classes=["sim-region-switch"],
+            )
         if region_view.value:
             RegionView(chosen, terms, stored, target, share, kind)
         else:
