@@ -129,10 +129,10 @@ def _open(page: Any, server: str, path: str) -> None:
     page.wait_for_selector(".sim-page")
 
 
-def _shot(page: Any, name: str) -> None:
+def _shot(page: Any, name: str, full_page: bool = True) -> None:
     SHOTS.mkdir(exist_ok=True)
     page.wait_for_timeout(300)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def test_pages_open_in_both_languages(page: Any, server: str) -> None:
@@ -179,14 +179,16 @@ def _euros(text: str) -> float:
     return float(digits)
 
 
-def _expected_payer_npv(db: str, price: float) -> float:
-    """The payer's mean NPV over the contract's replications with ``price``, from ``settle``."""
+def _expected_payer_npv(db: str, price: float, threshold: float) -> float:
+    """The payer's mean NPV over the contract's replications with ``price`` and ``threshold``,
+    from ``settle``."""
     data = load(db, None)
     values = []
     for stored in stored_contracts(data.runs, data.metrics):
         record = stored.contract
         terms = dict(record["terms"], payment_months=tuple(record["terms"]["payment_months"]))
         terms["price_eur_per_outcome"] = price
+        terms["threshold_value"] = threshold
         terms["payment_cap_eur"] = (
             round(
                 float(
@@ -219,34 +221,138 @@ def _expected_payer_npv(db: str, price: float) -> float:
     return float(np.mean(values))
 
 
+#: In the page: the time of each key pressed on the price slider, of the first change of the
+#: payer's NPV shown after it, and of the next frame drawn (what the issue measures: from the
+#: change to the NPV on screen, without Playwright's own round trips).
+TIME_MOVES_IN_PAGE = """() => {
+  const thumb = document.querySelector('.sim-slider-price [role=slider]');
+  const npv = () => document.querySelector('.sim-npv-exact');
+  window.simMoves = [];
+  thumb.addEventListener('keydown', () => window.simMoves.push({start: performance.now()}), true);
+  let last = npv().innerText;
+  new MutationObserver(() => {
+    const now = npv() && npv().innerText;
+    if (!now || now === last) return;
+    last = now;
+    const move = window.simMoves[window.simMoves.length - 1];
+    if (move && move.shown === undefined) {
+      move.shown = performance.now();
+      requestAnimationFrame(() => { move.drawn = performance.now(); });
+    }
+  }).observe(document.body, {subtree: true, childList: true, characterData: true});
+}"""
+
+SLIDER_MOVES = 8
+
+
+def _spread(values: list[float]) -> dict[str, Any]:
+    return {
+        "median_ms": round(statistics.median(values), 1),
+        "max_ms": round(max(values), 1),
+        "all_ms": [round(v) for v in values],
+    }
+
+
 def test_contract_slider_resettles_live(page: Any, server: str, dashboard_db: str) -> None:
     _open(page, server, "/contract")
     page.wait_for_selector(".sim-npv-exact")
+    # Threshold 0 first: with the stored threshold the small batch pays nothing, and the NPV
+    # would not move with the price.
+    threshold = page.locator(".sim-slider-threshold [role=slider]")
+    threshold.focus()
+    threshold.press("Home")
+    page.wait_for_function(
+        "() => document.querySelector('.sim-value-threshold').innerText === '0.0'"
+    )
     thumb = page.locator(".sim-slider-price [role=slider]")
     thumb.focus()
+    page.evaluate(TIME_MOVES_IN_PAGE)
     timings = []
-    for _ in range(5):
-        before = page.inner_text(".sim-value-price")
+    for _ in range(SLIDER_MOVES):
+        price_before = page.inner_text(".sim-value-price")
+        npv_before = page.inner_text(".sim-npv-exact")
         started = time.perf_counter()
         thumb.press("ArrowRight")
+        # The measure is the NPV shown for the new price (not the slider's own label).
         page.wait_for_function(
-            "before => document.querySelector('.sim-value-price').innerText !== before", arg=before
+            "([price, npv]) => document.querySelector('.sim-value-price').innerText !== price"
+            " && document.querySelector('.sim-npv-exact').innerText !== npv",
+            arg=[price_before, npv_before],
         )
         timings.append((time.perf_counter() - started) * 1000.0)
-    page.wait_for_timeout(200)
+    page.wait_for_timeout(300)
+    in_page = page.evaluate(
+        "() => window.simMoves.map(m => [m.shown - m.start, m.drawn - m.start])"
+    )
     price = _euros(page.inner_text(".sim-value-price"))
     shown = _euros(page.inner_text(".sim-npv-exact"))
-    expected = _expected_payer_npv(dashboard_db, price)
+    expected = _expected_payer_npv(dashboard_db, price, 0.0)
     assert math.isclose(shown, expected, abs_tol=1.0), (shown, expected, price)
+    report = {
+        "moves": SLIDER_MOVES,
+        "key_to_npv_shown_in_page": _spread([shown_ms for shown_ms, _ in in_page]),
+        "key_to_npv_drawn_in_page": _spread([drawn_ms for _, drawn_ms in in_page]),
+        "press_to_npv_seen_by_playwright": _spread(timings),
+        "load_average": [round(x, 2) for x in os.getloadavg()],
+    }
     SHOTS.mkdir(exist_ok=True)
-    report = {"slider_ms": timings, "median_ms": statistics.median(timings)}
-    (SHOTS / "slider_response.json").write_text(json.dumps(report))
-    print(f"\nslider response (ms): {[round(t) for t in timings]}")
+    (SHOTS / "slider_response.json").write_text(json.dumps(report, indent=1))
+    print(f"\nslider response: {json.dumps(report)}")
+    # The issue's target is 300 ms (reported above); the ceiling asserted is looser, so that a
+    # machine loaded by other work does not fail the test.
     assert statistics.median(timings) < 1000.0
     # The feasible region is drawn on demand.
     page.click(".sim-region-switch")
     page.wait_for_selector(".sim-figure-feasible_region svg", timeout=TIMEOUT_MS)
     _shot(page, "contract_region_en")
+
+
+def _figure_fits_the_window(page: Any) -> None:
+    """The shown figure is whole in the window, under the bar, and fills most of its height."""
+    box = page.evaluate(
+        "() => { const r = document.querySelector('.sim-figure svg').getBoundingClientRect();"
+        " const bar = document.querySelector('.sim-bar').getBoundingClientRect();"
+        " return {top: r.top, bottom: r.bottom, height: r.height, bar: bar.bottom,"
+        " window: innerHeight}; }"
+    )
+    assert box["top"] >= box["bar"] - 1, box
+    assert box["bottom"] <= box["window"] + 1, box
+    assert box["height"] >= 0.55 * box["window"], box
+
+
+@pytest.mark.parametrize("lang", ["en", "fr"])
+def test_presentation_shows_one_figure_per_screen(page: Any, server: str, lang: str) -> None:
+    _open(page, server, "/")
+    page.click(f".sim-lang-{lang}")
+    page.wait_for_selector(f".sim-figure-outcomes.sim-figure-{lang} svg")
+    page.click(".sim-present-switch")
+    page.wait_for_selector(".sim-present")
+    assert not page.is_visible(".sim-comparison")  # the table is for the normal mode
+    _figure_fits_the_window(page)
+    _shot(page, f"compare_{lang}_presentation", full_page=False)
+    page.keyboard.press("ArrowRight")  # arrows turn the figures
+    page.wait_for_selector(".sim-figure-validated svg")
+    _figure_fits_the_window(page)
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_selector(".sim-figure-outcomes svg")
+    page.click(".sim-nav-contract")
+    page.wait_for_selector(".sim-npv-exact")
+    _shot(page, f"contract_{lang}_presentation", full_page=False)
+    # The figure has its own screen below the terms and the numbers.
+    page.wait_for_selector(f".sim-figure-investor_returns.sim-figure-{lang} svg")
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    page.keyboard.press("PageDown")  # the window snaps to the next screen
+    page.wait_for_timeout(800)
+    _figure_fits_the_window(page)
+    _shot(page, f"contract_{lang}_presentation_figure", full_page=False)
+    page.click(".sim-region-switch")
+    page.wait_for_selector(f".sim-figure-feasible_region.sim-figure-{lang} svg")
+    _figure_fits_the_window(page)
+    _shot(page, f"contract_{lang}_presentation_region", full_page=False)
+    page.click(".sim-nav-city")
+    page.wait_for_selector(f".sim-figure-city.sim-figure-{lang} svg")
+    _figure_fits_the_window(page)
+    _shot(page, f"city_{lang}_presentation", full_page=False)
 
 
 def test_live_city_steps_and_plays(page: Any, server: str) -> None:

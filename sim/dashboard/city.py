@@ -15,6 +15,7 @@ import networkx as nx
 import numpy as np
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 import sim.funding  # noqa: F401  (loads the mechanisms before the model that uses them)
 from sim.dashboard.texts import Texts
@@ -141,16 +142,26 @@ class LiveCity:
             ax.set_title(name, fontsize=12)
             ax.set_axis_off()
             ax.margins(0.1)
-        fig.colorbar(
+        bar = fig.colorbar(
             mpl.cm.ScalarMappable(norm=norm, cmap=cmap),
             ax=maps,
             shrink=0.8,
             label=texts.t(f"city.colour.{colouring}"),
         )
+        # The scale reads like the territories' labels (12 %, not 0.12; French separators).
+        bar.ax.yaxis.set_major_formatter(
+            FuncFormatter(
+                lambda v, _pos: labels.pct(v) if colouring == "unemployment" else labels.integer(v)
+            )
+        )
         months = np.arange(month + 1)
         curve.plot(months, jobs[0], color="#d62728", label=names[0])
         curve.plot(months, jobs[1], color="#4d4d4d", linestyle="--", label=names[1])
         curve.set_xlim(0, self.months)
+        # Jobs are counted: whole numbers from zero (month 0 would otherwise show -0.04 to 0.04).
+        curve.set_ylim(bottom=0.0, top=max(1.0, float(max(j.max() for j in jobs)) * 1.1))
+        curve.yaxis.set_major_locator(MaxNLocator(integer=True))
+        curve.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: labels.integer(v)))
         curve.set_xlabel(texts.t("city.months_axis"))
         curve.set_ylabel(texts.t("city.jobs"))
         curve.legend(frameon=False, loc="upper left")

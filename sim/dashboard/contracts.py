@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -301,18 +301,30 @@ class FeasibleRegion:
         return (self.payer_ok >= share - 1e-12) & (self.investor_ok >= share - 1e-12)
 
 
+class RegionCancelled(Exception):
+    """The feasible region was no longer wanted (the terms moved while it was computed)."""
+
+
 def feasible_region(
     contracts: Sequence[StoredContract],
     overrides: TermsOverrides,
     prices: Sequence[float],
     thresholds: Sequence[float],
     target_return_per_year: float,
+    cancelled: Callable[[], bool] | None = None,
 ) -> FeasibleRegion:
-    """Score a grid of prices and thresholds (the other terms as in ``overrides``)."""
+    """Score a grid of prices and thresholds (the other terms as in ``overrides``).
+
+    Raises:
+        RegionCancelled: ``cancelled()`` became true (checked before each cell, so that a page
+            stops a grid whose terms have moved on without tracing every line of it).
+    """
     payer = np.zeros((len(thresholds), len(prices)))
     investor = np.zeros((len(thresholds), len(prices)))
     for i, threshold in enumerate(thresholds):
         for j, price in enumerate(prices):
+            if cancelled is not None and cancelled():
+                raise RegionCancelled
             cell = replace(overrides, price_eur_per_outcome=price, threshold_value=threshold)
             summary = settle_replications(contracts, cell)
             if not summary.outcomes:

@@ -60,6 +60,10 @@ TEXTS: dict[str, tuple[str, str]] = {
         "No data for this figure: {reason}",
         "Pas de données pour cette figure : {reason}",
     ),
+    "figure.failed": (
+        "This figure could not be drawn: {reason}",
+        "Cette figure n'a pas pu être dessinée : {reason}",
+    ),
     "export.png": ("Download PNG", "Télécharger en PNG"),
     "export.svg": ("Download SVG", "Télécharger en SVG"),
     "sweep.parameter": ("Swept parameter", "Paramètre balayé"),
@@ -122,7 +126,10 @@ TEXTS: dict[str, tuple[str, str]] = {
     ),
     "fig.returns.x": ("annual return", "rendement annuel"),
     "fig.returns.y": ("replications", "réplications"),
-    "fig.returns.none": ("no return (lost everything)", "aucun rendement (tout perdu)"),
+    "fig.returns.none": (
+        "no return (lost everything): {n}",
+        "aucun rendement (tout perdu) : {n}",
+    ),
     "fig.returns.target": ("target", "cible"),
     "fig.region.title": (
         "Feasible terms: payer's NPV > 0 and investor's return ≥ {target}",

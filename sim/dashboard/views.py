@@ -22,7 +22,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
-from matplotlib.ticker import MaxNLocator
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
 from sim.dashboard.contracts import FeasibleRegion, TermsSummary
 from sim.dashboard.texts import Texts
@@ -48,13 +48,12 @@ def databases(db: str | None) -> list[str]:
     return [db, *others]
 
 
-def batch_choices(db: str) -> list[tuple[int, str]]:
-    """(id, 'id: name (status)') of every batch of a database, latest first."""
+def batch_choices(db: str) -> list[tuple[int, str, str]]:
+    """(id, name, status) of every batch of a database, latest first."""
     with ResultStore(db, read_only=True) as store:
         batches = store.batches()
     return [
-        (int(row.id), f"{row.id}: {row.name} ({row.status})")
-        for row in batches.iloc[::-1].itertuples()
+        (int(row.id), str(row.name), str(row.status)) for row in batches.iloc[::-1].itertuples()
     ]
 
 
@@ -72,26 +71,33 @@ def point_values(data: BatchData) -> dict[int, dict[str, Any]]:
 
 
 # ---------------------------------------------------------------------------- per-need table
+#: Rows shown under each need's heading, in this order (``{need}`` is the need's key), with the
+#: dashboard's own label, or None for the metric's label (which does not name the need).
+NEED_ROWS: tuple[tuple[str | None, str], ...] = (
+    ("row.true", "true_additional_{need}"),
+    ("row.measured", "measured_additional_{need}"),
+    (None, "deadweight_share_of_counted_{need}"),
+    (None, "public_cost_eur_per_additional_{need}"),
+    (None, "society_cost_eur_per_additional_{need}"),
+)
+#: Rows about the arm as a whole, under "All needs".
+OVERALL_ROWS = ("participants", "reach_share_barrier_q4", "creaming_index", "npv_eur")
+
+
 def comparison_rows(
     data: BatchData, point: int, texts: Texts
 ) -> tuple[list[str], list[tuple[str, bool, list[str]]]]:
-    """The arms side by side for one sweep point, per need.
+    """The arms side by side for one sweep point, each need's rows under its own heading (the
+    per-need metrics share a label, so only the heading tells them apart).
 
     Returns:
         (arm names, rows): each row is (label, is a heading, one cell text per arm).
     """
     metrics = data.metrics[data.metrics["point"] == point]
-    names = [
-        *(f"true_additional_{need}" for need in NEEDS),
-        *(f"measured_additional_{need}" for need in NEEDS),
-        *(f"deadweight_share_of_counted_{need}" for need in NEEDS),
-        *(f"public_cost_eur_per_additional_{need}" for need in NEEDS),
-        *(f"society_cost_eur_per_additional_{need}" for need in NEEDS),
-        "participants",
-        "reach_share_barrier_q4",
-        "creaming_index",
-        "npv_eur",
+    per_need = [
+        (need, key, pattern.format(need=need)) for need in NEEDS for key, pattern in NEED_ROWS
     ]
+    names = [name for _need, _key, name in per_need] + list(OVERALL_ROWS)
     names = [n for n in names if n in metrics.columns or cost_ratio_parts(n) is not None]
     comparison = compare_arms(metrics, names)
     if comparison.empty:
@@ -113,13 +119,13 @@ def comparison_rows(
         if f"true_additional_{need}" not in names:
             continue
         rows.append((texts.t(f"need.{need}"), True, []))
-        rows.append(line(texts.t("row.true"), f"true_additional_{need}"))
-        if f"measured_additional_{need}" in names:
-            rows.append(line(texts.t("row.measured"), f"measured_additional_{need}"))
+        rows.extend(
+            line(texts.t(key) if key else labels.metric(name), name)
+            for one, key, name in per_need
+            if one == need and name in names
+        )
     rows.append((texts.t("row.overall"), True, []))
-    for metric in names:
-        if not metric.startswith(("true_additional_", "measured_additional_")):
-            rows.append(line(labels.metric(metric), metric))
+    rows.extend(line(labels.metric(metric), metric) for metric in OVERALL_ROWS if metric in names)
     return [labels.arm(a) for a in arms], rows
 
 
@@ -225,7 +231,7 @@ def investor_figure(summary: TermsSummary, texts: Texts, target: float) -> Figur
         ax.text(
             0.02,
             0.95,
-            f"{texts.t('fig.returns.none')}: {labels.integer(missing)}",
+            texts.t("fig.returns.none", n=labels.integer(missing)),
             transform=ax.transAxes,
             va="top",
             fontsize=9,
@@ -233,10 +239,70 @@ def investor_figure(summary: TermsSummary, texts: Texts, target: float) -> Figur
     ax.set_xlabel(texts.t("fig.returns.x") + " (%)")
     ax.set_ylabel(texts.t("fig.returns.y"))
     ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    ax.legend(frameon=False, loc="upper right")
+    # Above the axes: inside, the legend sat on the tallest bar whenever it was at the right.
+    ax.legend(frameon=False, loc="lower right", bbox_to_anchor=(1.0, 1.0), borderaxespad=0.2)
     ax.grid(axis="y", alpha=0.3)
     fig.suptitle(texts.t("fig.returns.title"), fontsize=11.5)
     return fig
+
+
+def contract_numbers_html(
+    summary: TermsSummary, texts: Texts, share_wanted: float, elapsed_ms: float
+) -> str:
+    """The Contract page's numbers as one HTML block (one widget to update at each move, not
+    twenty): the payer's NPV, the investor's loss and return, the costs and the Bordeaux rule.
+    Every text is escaped."""
+    labels = texts.labels
+    npv = summary.payer_npv_eur_mean
+    irr = summary.investor_irr()
+    median = float(np.nanmedian(irr)) if np.isfinite(irr).any() else math.nan
+    share = summary.share_payer_below_direct
+    holds = share >= share_wanted
+    rule = (
+        texts.t("result.rule", share=labels.pct(share))
+        + " — "
+        + texts.t("result.rule_ok" if holds else "result.rule_broken")
+    )
+    first = _number(
+        texts.t("result.payer_npv"),
+        labels.eur(npv),
+        "sim-npv",
+        ("sim-npv-exact", f"({labels.num(npv, 0)} €)"),
+    )
+    costs = (
+        _number(texts.t("result.paid"), labels.eur(summary.payer_cost_eur_mean), "sim-paid"),
+        _number(
+            texts.t("result.direct"), labels.eur(summary.operating_cost_eur_mean), "sim-direct"
+        ),
+    )
+    elapsed = (
+        texts.t("result.replications", n=summary.replications)
+        + " · "
+        + texts.t("result.elapsed", ms=labels.num(elapsed_ms, 0))
+    )
+    return (
+        '<div class="sim-numbers">'
+        + first
+        + _number(
+            texts.t("result.loss"), labels.pct(summary.probability_investor_loses), "sim-loss"
+        )
+        + _number(texts.t("result.irr"), labels.pct(median, 1), "sim-irr")
+        + '</div><div class="sim-numbers">'
+        + "".join(costs)
+        + f'</div><div class="sim-rule {"sim-ok" if holds else "sim-broken"}">'
+        + html.escape(rule)
+        + f'</div><div class="sim-elapsed sim-secondary">{html.escape(elapsed)}</div>'
+    )
+
+
+def _number(label: str, value: str, css: str, exact: tuple[str, str] | None = None) -> str:
+    """One number of the Contract page: its label, the value in large type, and optionally the
+    exact value below (CSS class, text)."""
+    below = f'<div class="{exact[0]}">{html.escape(exact[1])}</div>' if exact else ""
+    return (
+        f'<div class="sim-number"><div class="sim-number-label">{html.escape(label)}</div>'
+        f'<div class="sim-big {css}">{html.escape(value)}</div>{below}</div>'
+    )
 
 
 REGION_COLOURS = ("#d9d9d9", "#fdb863", "#b2abd2", "#1b9e77")
@@ -264,6 +330,9 @@ def region_figure(
     ax.plot(*current, marker="*", markersize=16, color="black", linestyle="")
     ax.set_xlabel(texts.t("fig.region.x"))
     ax.set_ylabel(texts.t("fig.region.y"))
+    # Prices read like the page's (15,000 or 15 000, not 15000).
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _pos: labels.integer(v)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: labels.num(v)))
     keys = ("fig.region.neither", "fig.region.payer", "fig.region.investor", "fig.region.both")
     handles: list[Any] = [
         Patch(color=c, label=texts.t(k)) for c, k in zip(REGION_COLOURS, keys, strict=True)
@@ -307,6 +376,7 @@ def _tick_name(ax: Any, x: float) -> str | None:
 def _tag_tooltips(fig: Figure, texts: Texts) -> dict[str, str | list[str]]:
     """Give the data artists of a figure ids and the texts to show on hover."""
     tips: dict[str, str | list[str]] = {}
+    colon = " : " if texts.lang == "fr" else ": "  # French sets a space before the colon
     for ax in fig.axes:
         for artist in ax.patches:
             if isinstance(artist, Rectangle) and artist.get_width() and artist.get_height():
@@ -317,7 +387,7 @@ def _tag_tooltips(fig: Figure, texts: Texts) -> dict[str, str | list[str]]:
                     part for part in (name, None if label.startswith("_") else label) if part
                 )
                 value = _fmt(float(artist.get_y() + artist.get_height()), texts)
-                tip = f"{prefix}: {value}" if prefix else value
+                tip = f"{prefix}{colon}{value}" if prefix else value
                 gid = f"simtip{len(tips)}"
                 artist.set_gid(gid)
                 tips[gid] = tip
@@ -332,7 +402,8 @@ def _tag_tooltips(fig: Figure, texts: Texts) -> dict[str, str | list[str]]:
             gid = f"simtip{len(tips)}"
             line.set_gid(gid)
             tips[gid] = [
-                f"{prefix}{_fmt(x, texts)}: {_fmt(y, texts)}" for x, y in zip(xs, ys, strict=True)
+                f"{prefix}{_fmt(x, texts)}{colon}{_fmt(y, texts)}"
+                for x, y in zip(xs, ys, strict=True)
             ]
         for collection in ax.collections:
             if not isinstance(collection, PathCollection):
@@ -342,7 +413,7 @@ def _tag_tooltips(fig: Figure, texts: Texts) -> dict[str, str | list[str]]:
                 continue
             gid = f"simtip{len(tips)}"
             collection.set_gid(gid)
-            tips[gid] = [f"{_fmt(x, texts)}: {_fmt(y, texts)}" for x, y in offsets]
+            tips[gid] = [f"{_fmt(x, texts)}{colon}{_fmt(y, texts)}" for x, y in offsets]
     return tips
 
 
