@@ -145,14 +145,13 @@ class Ledger:
             raise UserInputError(f"payee must differ from payer, got payer == payee == {payer!r}")
         return amount
 
-    def pay_instalment(self, month: int, grant: CashFlow) -> None:
-        """Record one month's instalment of a grant whose terms were checked when it was
-        granted (``check_payment``): the same payer, payee, kind, amount and need each month."""
-        if grant.amount_eur != 0.0:
-            flow = CashFlow(
-                month, grant.payer, grant.payee, grant.kind, grant.amount_eur, grant.need
-            )
-            self._flows.append(flow)
+    def pay_checked(
+        self, month: int, payer: str, payee: str, kind: str, amount_eur: float, need: str = ""
+    ) -> None:
+        """Record a payment whose terms were checked once already (``check_payment``), such
+        as a funded action's monthly instalment, without checking them again each month."""
+        if amount_eur != 0.0:
+            self._flows.append(CashFlow(month, payer, payee, kind, amount_eur, need))
 
     @property
     def flows(self) -> tuple[CashFlow, ...]:

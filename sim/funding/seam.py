@@ -19,7 +19,7 @@ from sim.delivery.actions import Action, ActionSpec
 from sim.delivery.associations import AssociationProfile
 from sim.delivery.needs import Need, need_of
 from sim.funding.evaluation import ComparisonSampler, Evaluator, observed_barrier
-from sim.funding.ledger import CITY, EVALUATION, EVALUATOR, CashFlow, Ledger
+from sim.funding.ledger import CITY, EVALUATION, EVALUATOR, Ledger
 from sim.funding.records import EvaluationRecord, FundedAction
 from sim.funding.state import FundingState
 from sim.world.params import ModelParams
@@ -176,9 +176,6 @@ class FundingContext:
             evaluation_cost_eur=evaluation_cost_eur,
             need=action.need.key,
         )
-        self.state.instalments[action.index] = CashFlow(
-            spec.start_month, payer, spec.association, kind, monthly_eur, action.need.key
-        )
         return action
 
     def launch(self, spec: ActionSpec, design: str, baseline_bias: float = 1.0) -> Action:
@@ -194,10 +191,13 @@ class FundingContext:
     def pay_funded_actions(self) -> None:
         """Pay this month's instalment of every funded action (a fixed volume, whatever the
         results)."""
-        month, ledger, instalments = self.month, self.state.ledger, self.state.instalments
-        for index, grant in self.state.funded.items():
+        month, ledger = self.month, self.state.ledger
+        for grant in self.state.funded.values():
             if grant.from_month <= month <= grant.until_month:
-                ledger.pay_instalment(month, instalments[index])
+                # Checked once, when the action was funded (``fund``).
+                ledger.pay_checked(
+                    month, grant.payer, grant.payee, grant.kind, grant.monthly_eur, grant.need
+                )
 
     def evaluate(
         self,

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from sim.funding.evaluation import Evaluator
-from sim.funding.ledger import CashFlow, Ledger
+from sim.funding.ledger import Ledger
 from sim.funding.records import (
     ContractRecord,
     EvaluationRecord,
@@ -39,8 +39,6 @@ class FundingState:
     budget_limit_eur: float = 0.0
     committed_eur: float = 0.0
     funded: dict[int, FundedAction] = field(default_factory=dict)
-    #: Each funded action's monthly instalment, checked once when it was funded.
-    instalments: dict[int, CashFlow] = field(default_factory=dict)
     evaluators: dict[int, Evaluator] = field(default_factory=dict)
     evaluations: list[EvaluationRecord] = field(default_factory=list)
     decisions: list[PilotDecision] = field(default_factory=list)

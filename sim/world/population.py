@@ -149,7 +149,6 @@ class Population:
             name: stream(seed, name)
             for name in (Stream.LABOUR, Stream.RSA, Stream.LANGUAGE, Stream.SERVICES)
         }
-        self._frozen_groups: np.ndarray | None = None
         self._just_lost = np.empty(0, dtype=np.int64)
         self._init_state(city, stream(seed, Stream.POPULATION))
         self._init_outcomes()
@@ -507,23 +506,9 @@ class Population:
         )
         return factors[self.french if rows is None else self.french[rows]]
 
-    def freeze_groups(self) -> None:
-        """Compute every resident's hazard group once while nothing changes them (services and
-        associations act between the start of the month and the labour market step), so that
-        the many small lookups of enrolment and matching are single index operations."""
-        self._frozen_groups = None
-        self._frozen_groups = self.hazard_group()  # computed from the live state, then kept
-
-    def thaw_groups(self) -> None:
-        """Groups change from here on (jobs found and lost, RSA entries and exits)."""
-        self._frozen_groups = None
-
     def hazard_group(self, rows: np.ndarray | None = None) -> np.ndarray:
         """SHORT_TERM, LONG_TERM or ON_RSA for the unemployed (minimum income first), EMPLOYED
         for the others (whose duration is a job tenure)."""
-        if self._frozen_groups is not None:
-            frozen = self._frozen_groups
-            return np.asarray(frozen if rows is None else frozen[rows])
         duration = self.duration if rows is None else self.duration[rows]
         rsa = self.rsa_eligible if rows is None else self.rsa_eligible[rows]
         employed = self.employed if rows is None else self.employed[rows]
