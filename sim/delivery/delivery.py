@@ -36,6 +36,7 @@ from sim.delivery.actions import (
     Enrolment,
     EnrolmentWatcher,
 )
+from sim.delivery.groups import expand_ranges, first_of_group, group_slices, rank_in_group
 from sim.delivery.needs import Need, all_needs
 from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
@@ -122,8 +123,7 @@ class Applications:
 
     def first_of_action(self) -> np.ndarray:
         """For each row, the position of its action's first row."""
-        starts = np.flatnonzero(np.diff(self.action, prepend=-1))
-        return np.repeat(starts, np.diff(starts, append=len(self.action)))
+        return first_of_group(self.action)
 
 
 class Delivery:
@@ -322,8 +322,7 @@ class Delivery:
         pools = np.concatenate(pool_parts) if pool_parts else np.empty(0, np.int64)
         lengths = hi - lo
         pair_action = np.repeat(action, lengths)
-        within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        pair_resident = pools[np.repeat(lo, lengths) + within]
+        pair_resident = pools[expand_ranges(lo, lengths)]
         ok = self._within_targets(pair_action, pair_resident)
         pair_action, pair_resident = pair_action[ok], pair_resident[ok]
         score = self._preference(pair_action, pair_resident)
@@ -388,7 +387,7 @@ class Delivery:
             return chosen, Applications(chosen.action[:0], chosen.resident[:0])
         to_control = np.zeros(len(chosen), dtype=bool)
         to_control[randomised] = self.rng.random(int(randomised.sum())) < share[randomised]
-        before = _rank_in_group(~to_control, chosen.first_of_action())
+        before = rank_in_group(~to_control, chosen.first_of_action())
         joins = ~to_control & (before < free[chosen.action])
         return (
             Applications(chosen.action[joins], chosen.resident[joins]),
@@ -447,7 +446,7 @@ def _deferred_acceptance(
     while True:
         room = wanted - np.bincount(action[status == held], minlength=len(wanted))
         fresh = status == untried
-        proposing = fresh & (_rank_in_group(fresh, first) < room[action])
+        proposing = fresh & (rank_in_group(fresh, first) < room[action])
         if not proposing.any():
             return np.asarray(status == held)
         status[proposing] = held
@@ -458,35 +457,19 @@ def _deferred_acceptance(
         status[holding[earliest[who] != which]] = declined
 
 
-def _rank_in_group(member: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """How many ``member`` rows of the same group come before each row (rows sorted by group;
-    ``first``: the position of each row's group's first row)."""
-    before = np.cumsum(member) - member
-    return np.asarray(before - before[first])
-
-
 def _group_ranks(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     """Rank of each value within its group, scaled to [0, 1] (rows sorted by ``group``)."""
     order = np.lexsort((values, group))
-    first_of_group = np.searchsorted(group, group)
+    first = first_of_group(group)
     sizes = np.bincount(group)[group]
     position = np.empty(len(values))
-    position[order] = np.arange(len(values)) - first_of_group[order]
+    position[order] = np.arange(len(values)) - first[order]
     return np.asarray(position / np.maximum(sizes - 1, 1))
 
 
 def _by_action(applications: Applications) -> list[tuple[int, np.ndarray]]:
     """(action index, residents) of each action, for rows sorted by action."""
-    if len(applications) == 0:
-        return []
-    starts = np.flatnonzero(np.diff(applications.action, prepend=-1)).tolist()
-    ends = [*starts[1:], len(applications)]
-    actions = applications.action[starts].tolist()
-    resident = applications.resident
-    return [
-        (index, resident[start:end])
-        for index, start, end in zip(actions, starts, ends, strict=True)
-    ]
+    return [(k, applications.resident[rows]) for k, rows in group_slices(applications.action)]
 
 
 def _column(values: list[object], dtype: type | np.dtype[np.generic]) -> np.ndarray:

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from sim.delivery.actions import Action, Cohorts, Enrolment, Target, within_target
+from sim.delivery.groups import expand_ranges, first_of_group, rank_in_group
 from sim.delivery.needs import Need
 from sim.errors import UserInputError
 from sim.world.population import NOT_YET, Population
@@ -415,7 +416,8 @@ def _register_samples(
     sampled = total > sizes
     # Everyone, for the samplers whose register is small: whole segments.
     whole = ~sampled[item]
-    rows_all, item_all = _expand(lo[whole], length[whole], item[whole])
+    rows_all = expand_ranges(lo[whole], length[whole])
+    item_all = np.repeat(item[whole], length[whole])
     # A sample of positions in the others' registers: position k of sampler i is in the
     # segment whose cumulative end first exceeds k.
     draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
@@ -430,14 +432,6 @@ def _register_samples(
     order = np.argsort(np.concatenate((item_all, draws)), kind="stable")
     rows = np.concatenate((rows_all, rows_drawn))[order]
     return MatchingGroups(rows.astype(np.int64), np.concatenate((item_all, draws))[order])
-
-
-def _expand(
-    start: np.ndarray, length: np.ndarray, group: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """Positions ``start .. start + length`` of each range, with the range's group."""
-    within = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
-    return np.repeat(start, length) + within, np.repeat(group, length)
 
 
 def _eligible_pools(
@@ -458,9 +452,7 @@ def _eligible_pools(
         if target != Target():
             mine = np.isin(group, [i for i, t in enumerate(targets) if t == target])
             ok[mine] &= within_target(pop, rows[mine], target)
-    before = np.cumsum(ok) - ok
-    first_of_group = np.searchsorted(group, group)
-    kept = ok & (before - before[first_of_group] < wanted[group])
+    kept = ok & (rank_in_group(ok, first_of_group(group)) < wanted[group])
     return MatchingGroups(rows[kept], group[kept])
 
 

@@ -1,0 +1,36 @@
+"""Rows in consecutive groups (applications by action, register samples by evaluator): the few
+array operations that let a month's work on many actions be done in one pass instead of one
+action at a time. Every function takes rows sorted by group."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def first_of_group(group: np.ndarray) -> np.ndarray:
+    """For each row, the position of its group's first row."""
+    return np.asarray(np.searchsorted(group, group))
+
+
+def rank_in_group(member: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """How many ``member`` rows of the same group come before each row (``first``: from
+    ``first_of_group``)."""
+    before = np.cumsum(member) - member
+    return np.asarray(before - before[first])
+
+
+def expand_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """The positions ``start .. start + length - 1`` of every range, laid end to end."""
+    within = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
+    return np.asarray(np.repeat(start, length) + within)
+
+
+def group_slices(group: np.ndarray) -> list[tuple[int, slice]]:
+    """(group, the slice of its rows) of each group present, in order."""
+    if len(group) == 0:
+        return []
+    starts = np.flatnonzero(np.diff(group, prepend=group[0] - 1)).tolist()
+    ends = [*starts[1:], len(group)]
+    return [
+        (int(g), slice(a, b)) for g, a, b in zip(group[starts].tolist(), starts, ends, strict=True)
+    ]
