@@ -171,3 +171,42 @@ def test_boosts_counters_and_enrolment_stay_consistent_month_after_month(city: C
     counts = np.bincount(enr.action[enr.action >= 0], minlength=len(model.actions))
     places = np.array([a.spec.places for a in model.actions])
     assert (counts <= places).all()
+
+
+def test_register_samples_are_residents_in_need_of_the_comparison_territories(city: City) -> None:
+    """Whether a sampler's register is small (taken whole) or large (sampled), every resident
+    it draws is in need, not yet served, and lives in one of its comparison territories; a
+    small register is taken whole."""
+    from sim.delivery.actions import Action, ActionSpec, Enrolment
+    from sim.funding.evaluation import ComparisonSampler, _register_samples
+    from sim.world.rng import Stream, indexed_stream, stream
+
+    pop = Population(city, ModelParams(), seed=4)
+    enr = Enrolment(pop.n)
+    enr.start_enrolment_round()
+    spec = ActionSpec(
+        association="toy",
+        specialty="employment_support",
+        territories=(0,),
+        places=10,
+        duration_months=6,
+        true_effect=0.0,
+        cost_eur_per_participant_month=100.0,
+    )
+    joined = []
+    for index, territories in enumerate([(1, 2), (3,)]):
+        sampler = ComparisonSampler(pop.barrier, stream(4, Stream.COMPARISON))
+        sampler.territories, sampler.source = territories, "unserved_territories"
+        action = Action(index, spec, indexed_stream(4, Stream.PROGRAMME, index))
+        joined.append((sampler, action, np.arange(3)))
+    in_need = enr.in_need_anywhere(pop, 0, False)
+    register_sizes = [np.isin(pop.territory[in_need], t).sum() for t in [(1, 2), (3,)]]
+    sizes = np.array([10, 10 * max(register_sizes)])  # the first sampled, the second whole
+    sample = _register_samples(joined, sizes, pop, enr)
+    for index, (sampler, _, _) in enumerate(joined):
+        rows = sample.rows[sample.group == index]
+        assert len(rows) > 0
+        assert np.isin(rows, in_need).all()
+        assert np.isin(pop.territory[rows], sampler.territories).all()
+    whole = sample.rows[sample.group == 1]
+    assert np.array_equal(whole, in_need[pop.territory[in_need] == 3])

@@ -416,7 +416,7 @@ def _register_samples(
     sampled = total > sizes
     # Everyone, for the samplers whose register is small: whole segments.
     whole = ~sampled[item]
-    rows_all = expand_ranges(lo[whole], length[whole])
+    rows_all = register[expand_ranges(lo[whole], length[whole])]
     item_all = np.repeat(item[whole], length[whole])
     # A sample of positions in the others' registers: position k of sampler i is in the
     # segment whose cumulative end first exceeds k.
