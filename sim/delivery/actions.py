@@ -253,7 +253,7 @@ class Action:
         self.watchers: list[EnrolmentWatcher] = []
         self.enrolled = Cohort(CohortLog(), index)
         self.controls = Cohort(CohortLog(), index)
-        self.counters = ActionCounters()
+        self.counters = ActionCounters(index + 1)  # its own, until a run's delivery shares one
         #: Last month anyone may join, whatever the spec says: the run's delivery horizon (the
         #: model sets it; the months after it are a follow-up without new enrolments).
         self.enrol_until: int | None = None
@@ -266,22 +266,22 @@ class Action:
     @property
     def completions(self) -> int:
         """Participants who completed the action (or reached its outcome while in it)."""
-        return int(self.counters.completions[self.counters.row(self)])
+        return int(self.counters.completions[self.index])
 
     @property
     def dropouts(self) -> int:
         """Participants who left before completing."""
-        return int(self.counters.dropouts[self.counters.row(self)])
+        return int(self.counters.dropouts[self.index])
 
     @property
     def participant_months(self) -> int:
         """Months of delivery summed over participants."""
-        return int(self.counters.participant_months[self.counters.row(self)])
+        return int(self.counters.participant_months[self.index])
 
     @property
     def closed(self) -> bool:
         """Whether the action has ended (no one left and no one may join)."""
-        return bool(self.counters.closed[self.counters.row(self)])
+        return bool(self.counters.closed[self.index])
 
     def enrol_end(self) -> int | None:
         """Last month anyone may join (None: no end)."""
@@ -306,27 +306,14 @@ class Action:
 
 
 class ActionCounters:
-    """What actions have delivered, one row per action (a growing set of arrays shared by the
-    actions of a run, so that the monthly pass updates them all at once)."""
+    """What actions have delivered, one row per action index (a growing set of arrays shared by
+    the actions of a run, so that the monthly pass updates them all at once)."""
 
-    def __init__(self) -> None:
-        self.completions = np.zeros(1, dtype=np.int64)
-        self.dropouts = np.zeros(1, dtype=np.int64)
-        self.participant_months = np.zeros(1, dtype=np.int64)
-        self.closed = np.zeros(1, dtype=bool)
-        self._shared = False
-
-    def row(self, action: Action) -> int:
-        """The action's row: its index in a run's shared counters, 0 in its own."""
-        return action.index if self._shared else 0
-
-    @classmethod
-    def shared(cls, size: int) -> ActionCounters:
-        """Counters for ``size`` actions of a run."""
-        counters = cls()
-        counters._shared = True
-        counters.resize(size)
-        return counters
+    def __init__(self, size: int = 0) -> None:
+        self.completions = np.zeros(size, dtype=np.int64)
+        self.dropouts = np.zeros(size, dtype=np.int64)
+        self.participant_months = np.zeros(size, dtype=np.int64)
+        self.closed = np.zeros(size, dtype=bool)
 
     def resize(self, size: int) -> None:
         """Room for ``size`` actions (new rows at zero)."""

@@ -140,7 +140,7 @@ class Delivery:
         self.enrolment = enrolment
         self.rng = rng
         self.actions: list[Action] = []
-        self.counters = ActionCounters.shared(0)
+        self.counters = ActionCounters()
         self.joined, self.controlled = CohortLog(), CohortLog()
         self._table: ActionTable | None = None
         #: Scratch: the earliest action holding each resident, during enrolment.
