@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.delivery.delivery import Applications, _deferred_acceptance
+from sim.delivery.delivery import SHORTLIST_MARGIN, Applications, _deferred_acceptance
 from sim.funding.evaluation import (
     DURATION_BANDS_MONTHS,
     MatchingGroups,
@@ -58,11 +58,15 @@ def _applications(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 def test_deferred_acceptance_is_serving_actions_one_by_one(
     case: tuple[np.ndarray, np.ndarray, np.ndarray],
 ) -> None:
-    """All at once, the matching is the one of actions served one by one in launch order."""
+    """All at once, the matching is the one of actions served one by one in launch order,
+    whether made on shortlists (short ones: the matching often has to go back to the whole
+    lists) or on the whole lists."""
     action, resident, wanted = case
     scratch = np.empty(12, dtype=np.int64)
-    accepted = _deferred_acceptance(Applications(action, resident), wanted, scratch)
-    assert np.array_equal(accepted, _one_by_one(action, resident, wanted))
+    expected = _one_by_one(action, resident, wanted)
+    for margin in (0, 1, SHORTLIST_MARGIN, 100):
+        accepted = _deferred_acceptance(Applications(action, resident), wanted, scratch, margin)
+        assert np.array_equal(accepted, expected), margin
 
 
 @pytest.fixture(scope="module")

@@ -92,10 +92,23 @@ class Enrolment:
         # never; RCT controls are not enrolled), as the programme registers evaluators read show.
         self.enrol_month = np.full((len(all_needs()), n), -1, dtype=np.int16)
         self._in_need: dict[tuple[int, bool], np.ndarray] = {}
+        self._need_rows: dict[int, np.ndarray] = {}
+        self._need_rows_month: int | None = None
 
     def start_enrolment_round(self) -> None:
         """Forget last month's scans of who is in need (call before associations enrol)."""
         self._in_need.clear()
+
+    def need_rows(self, pop: Population, specialty: int, month: int) -> np.ndarray:
+        """Residents in need of a specialty in ``month``, in increasing order: one scan a month
+        for word of mouth and enrolment, as needs change only in the residents' monthly steps,
+        which come after both."""
+        if month != self._need_rows_month:
+            self._need_rows.clear()
+            self._need_rows_month = month
+        if specialty not in self._need_rows:
+            self._need_rows[specialty] = all_needs()[specialty].in_need_rows(pop)
+        return self._need_rows[specialty]
 
     def in_need_anywhere(self, pop: Population, specialty: int, aware_only: bool) -> np.ndarray:
         """Residents of the whole city in need of a specialty (and aware of its offer) not yet

@@ -36,7 +36,7 @@ from sim.delivery.actions import (
     Enrolment,
     EnrolmentWatcher,
 )
-from sim.delivery.groups import expand_ranges, first_of_group, group_slices, rank_in_group
+from sim.delivery.groups import expand_ranges, first_of_group, rank_in_group
 from sim.delivery.needs import Need, all_needs
 from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
@@ -291,7 +291,7 @@ class Delivery:
         wanted = np.where(
             t.control_share > 0, np.ceil(free / (1.0 - t.control_share)).astype(np.int64), free
         )
-        applications = self._applications(free > 0)
+        applications = self._applications(free > 0, month)
         if len(applications) == 0:
             return nobody
         held = _deferred_acceptance(applications, wanted, self._earliest)
@@ -300,7 +300,7 @@ class Delivery:
         self._record_joiners(joined, controls, month)
         return joined
 
-    def _applications(self, open_actions: np.ndarray) -> Applications:
+    def _applications(self, open_actions: np.ndarray, month: int) -> Applications:
         """Every (action, applicant) pair of the actions with free places, ranked."""
         t, pop, enr = self.table, self.pop, self.enrolment
         on = open_actions[t.served_action]
@@ -309,7 +309,7 @@ class Delivery:
         pool_parts, offset = [], 0
         lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
         for s in np.unique(specialty):
-            in_need = all_needs()[s].in_need_rows(pop)
+            in_need = enr.need_rows(pop, int(s), month)
             pool = in_need[
                 enr.aware[s, in_need] & ~enr.participated[s, in_need] & (enr.action[in_need] == -1)
             ]
@@ -420,7 +420,7 @@ class Delivery:
         actions at once (an ``enrolled_together`` static method, such as comparison samplers)
         are told together, in action order."""
         together: dict[Any, list[tuple[EnrolmentWatcher, Action, np.ndarray]]] = {}
-        for index, rows in _by_action(joined):
+        for index, rows in _watched_by_action(joined, self.actions):
             action = self.actions[index]
             for watcher in action.watchers:
                 if hasattr(type(watcher), "enrolled_together"):
@@ -432,29 +432,74 @@ class Delivery:
 
 
 def _deferred_acceptance(
-    applications: Applications, wanted: np.ndarray, earliest: np.ndarray
+    applications: Applications,
+    wanted: np.ndarray,
+    earliest: np.ndarray,
+    margin: int | None = None,
 ) -> np.ndarray:
     """Which applications are accepted: each action proposes to its best applicants not yet
     tried, up to its wanted number; each resident holds the earliest action that proposed and
     declines the others; until no action has room and applicants left. With every resident
     preferring the earliest action, this is the matching that serving actions one by one in
-    launch order gives (the only stable one). ``earliest``: scratch, one slot per resident."""
-    action, resident = applications.action, applications.resident
+    launch order gives (the only stable one). ``earliest``: scratch, one slot per resident.
+
+    Actions seldom go far down their lists (a few hundred places a month against tens of
+    thousands of applications), so the matching is first made on each action's best
+    ``2 * wanted + margin`` applicants (``SHORTLIST_MARGIN`` by default). An action that has
+    room left once its shortlist is used up would have gone further down: the matching is then
+    made on the whole lists. Either way it is the matching of the whole lists."""
+    margin = SHORTLIST_MARGIN if margin is None else margin
     first = applications.first_of_action()
-    untried, held, declined = 0, 1, 2
-    status = np.full(len(action), untried, dtype=np.int8)
+    rank = np.arange(len(applications)) - first
+    shortlisted = np.flatnonzero(rank < (2 * wanted + margin)[applications.action])
+    if len(shortlisted) < len(applications):
+        action = applications.action[shortlisted]
+        status = _propose_until_stable(
+            action, applications.resident[shortlisted], first_of_group(action), wanted, earliest
+        )
+        held = status == _HELD
+        room = wanted - np.bincount(action[held], minlength=len(wanted))
+        tried_all = np.bincount(action[status == _UNTRIED], minlength=len(wanted)) == 0
+        listed = np.bincount(applications.action, minlength=len(wanted))
+        shortlist = np.bincount(action, minlength=len(wanted))
+        if not np.any((room > 0) & tried_all & (listed > shortlist)):
+            accepted = np.zeros(len(applications), dtype=bool)
+            accepted[shortlisted[held]] = True
+            return accepted
+    status = _propose_until_stable(
+        applications.action, applications.resident, first, wanted, earliest
+    )
+    return np.asarray(status == _HELD)
+
+
+#: Applicants beyond twice the wanted number that an action's shortlist keeps (see
+#: ``_deferred_acceptance``): a margin for declines, which only changes the speed.
+SHORTLIST_MARGIN = 8
+_UNTRIED, _HELD, _DECLINED = 0, 1, 2
+
+
+def _propose_until_stable(
+    action: np.ndarray,
+    resident: np.ndarray,
+    first: np.ndarray,
+    wanted: np.ndarray,
+    earliest: np.ndarray,
+) -> np.ndarray:
+    """The deferred acceptance of ``_deferred_acceptance`` on these rows (sorted by action, then
+    preference): each row's final status (untried, held or declined)."""
+    status = np.full(len(action), _UNTRIED, dtype=np.int8)
     while True:
-        room = wanted - np.bincount(action[status == held], minlength=len(wanted))
-        fresh = status == untried
+        room = wanted - np.bincount(action[status == _HELD], minlength=len(wanted))
+        fresh = status == _UNTRIED
         proposing = fresh & (rank_in_group(fresh, first) < room[action])
         if not proposing.any():
-            return np.asarray(status == held)
-        status[proposing] = held
-        holding = np.flatnonzero(status == held)
+            return status
+        status[proposing] = _HELD
+        holding = np.flatnonzero(status == _HELD)
         who, which = resident[holding], action[holding]
         earliest[who] = len(wanted)
         np.minimum.at(earliest, who, which)
-        status[holding[earliest[who] != which]] = declined
+        status[holding[earliest[who] != which]] = _DECLINED
 
 
 def _group_ranks(values: np.ndarray, group: np.ndarray) -> np.ndarray:
@@ -467,9 +512,21 @@ def _group_ranks(values: np.ndarray, group: np.ndarray) -> np.ndarray:
     return np.asarray(position / np.maximum(sizes - 1, 1))
 
 
-def _by_action(applications: Applications) -> list[tuple[int, np.ndarray]]:
-    """(action index, residents) of each action, for rows sorted by action."""
-    return [(k, applications.resident[rows]) for k, rows in group_slices(applications.action)]
+def _watched_by_action(
+    applications: Applications, actions: list[Action]
+) -> list[tuple[int, np.ndarray]]:
+    """(action index, residents) of each action that has watchers, for rows sorted by action
+    (most actions have none: their rows are not sliced)."""
+    present = np.unique(applications.action).tolist()
+    watched = np.array([k for k in present if actions[k].watchers], dtype=np.int64)
+    if len(watched) == 0:
+        return []
+    starts = np.searchsorted(applications.action, watched).tolist()
+    ends = np.searchsorted(applications.action, watched, side="right").tolist()
+    return [
+        (k, applications.resident[a:b])
+        for k, a, b in zip(watched.tolist(), starts, ends, strict=True)
+    ]
 
 
 def _column(values: list[object], dtype: type | np.dtype[np.generic]) -> np.ndarray:

@@ -9,7 +9,9 @@ import numpy as np
 
 def first_of_group(group: np.ndarray) -> np.ndarray:
     """For each row, the position of its group's first row."""
-    return np.asarray(np.searchsorted(group, group))
+    starts = np.ones(len(group), dtype=bool)
+    np.not_equal(group[1:], group[:-1], out=starts[1:])
+    return np.asarray(np.maximum.accumulate(np.where(starts, np.arange(len(group)), 0)))
 
 
 def rank_in_group(member: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -23,14 +25,3 @@ def expand_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """The positions ``start .. start + length - 1`` of every range, laid end to end."""
     within = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
     return np.asarray(np.repeat(start, length) + within)
-
-
-def group_slices(group: np.ndarray) -> list[tuple[int, slice]]:
-    """(group, the slice of its rows) of each group present, in order."""
-    if len(group) == 0:
-        return []
-    starts = np.flatnonzero(np.diff(group, prepend=group[0] - 1)).tolist()
-    ends = [*starts[1:], len(group)]
-    return [
-        (int(g), slice(a, b)) for g, a, b in zip(group[starts].tolist(), starts, ends, strict=True)
-    ]

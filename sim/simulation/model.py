@@ -243,10 +243,10 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
         pop, aware = self.population, self.enrolment.aware
         p = self.params
-        for s, (need, offered_here) in enumerate(zip(all_needs(), offered, strict=True)):
+        for s, offered_here in enumerate(offered):
             if offered_here is None:
                 continue
-            in_need = need.in_need_rows(pop)
+            in_need = self.enrolment.need_rows(pop, s, self.month)
             listening = in_need[~aware[s, in_need] & offered_here[in_need]]
             if len(listening) == 0:
                 continue
