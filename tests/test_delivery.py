@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.delivery.delivery import SHORTLIST_MARGIN, Applications, _deferred_acceptance
+from sim.delivery.delivery import SHORTLIST_MARGIN, RankedPairs, _deferred_acceptance
 from sim.funding.evaluation import (
     DURATION_BANDS_MONTHS,
     MatchingGroups,
@@ -40,33 +40,52 @@ def _one_by_one(action: np.ndarray, resident: np.ndarray, wanted: np.ndarray) ->
 
 
 @st.composite
-def _applications(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _applications(draw: st.DrawFn) -> tuple[RankedPairs, np.ndarray]:
+    """Pairs grouped by action, each with a preference drawn from few values (ties are common),
+    as the rows of a month's applications."""
     actions = draw(st.integers(1, 6))
     residents = draw(st.integers(1, 12))
     wanted = np.array(draw(st.lists(st.integers(0, 5), min_size=actions, max_size=actions)))
     pairs = []
     for k in range(actions):
         applicants = draw(st.lists(st.integers(0, residents - 1), unique=True, max_size=residents))
-        pairs += [(k, r) for r in applicants]  # the drawn order is the action's preference
+        scores = draw(
+            st.lists(
+                st.sampled_from([0.0, 0.25, 0.5, 0.999]),
+                min_size=len(applicants),
+                max_size=len(applicants),
+            )
+        )
+        pairs += [(k, r, k + p) for r, p in zip(applicants, scores, strict=True)]
     action = np.array([p[0] for p in pairs], dtype=np.int64)
     resident = np.array([p[1] for p in pairs], dtype=np.int64)
-    return action, resident, wanted
+    key = np.array([p[2] for p in pairs], dtype=np.float64)
+    return RankedPairs(action, resident, key), wanted
 
 
 @settings(max_examples=300, deadline=None)
 @given(_applications())
 def test_deferred_acceptance_is_serving_actions_one_by_one(
-    case: tuple[np.ndarray, np.ndarray, np.ndarray],
+    case: tuple[RankedPairs, np.ndarray],
 ) -> None:
-    """All at once, the matching is the one of actions served one by one in launch order,
-    whether made on shortlists (short ones: the matching often has to go back to the whole
-    lists) or on the whole lists."""
-    action, resident, wanted = case
+    """All at once, the matching is the one of actions served one by one in launch order, each
+    taking its applicants in the order of a stable sort of their keys, whether it is made on
+    shortlists (short ones: the matching often has to go back to the whole lists) or on the
+    whole lists; and the shortlists are the first rows of that sort."""
+    ranked, wanted = case
     scratch = np.empty(12, dtype=np.int64)
-    expected = _one_by_one(action, resident, wanted)
+    ordered = ranked.ordered()
+    expected = _one_by_one(ordered.action, ordered.resident, wanted)
     for margin in (0, 1, SHORTLIST_MARGIN, 100):
-        accepted = _deferred_acceptance(Applications(action, resident), wanted, scratch, margin)
-        assert np.array_equal(accepted, expected), margin
+        accepted = _deferred_acceptance(ranked, wanted, scratch, margin)
+        assert np.array_equal(accepted.action, ordered.action[expected]), margin
+        assert np.array_equal(accepted.resident, ordered.resident[expected]), margin
+        count = 2 * wanted + margin
+        best, _ = ranked.best(count)
+        rank = np.arange(len(ordered)) - ordered.first_of_action()
+        first = rank < count[ordered.action]
+        assert np.array_equal(best.action, ordered.action[first])
+        assert np.array_equal(best.resident, ordered.resident[first])
 
 
 @pytest.fixture(scope="module")
@@ -187,7 +206,6 @@ def test_register_samples_are_residents_in_need_of_the_comparison_territories(ci
 
     pop = Population(city, ModelParams(), seed=4)
     enr = Enrolment(pop.n)
-    enr.start_enrolment_round()
     spec = ActionSpec(
         association="toy",
         specialty="employment_support",
@@ -203,10 +221,10 @@ def test_register_samples_are_residents_in_need_of_the_comparison_territories(ci
         sampler.territories, sampler.source = territories, "unserved_territories"
         action = Action(index, spec, indexed_stream(4, Stream.PROGRAMME, index))
         joined.append((sampler, action, np.arange(3)))
-    in_need = enr.in_need_anywhere(pop, 0, False)
+    in_need = enr.in_need_anywhere(pop, 0, month=1)
     register_sizes = [np.isin(pop.territory[in_need], t).sum() for t in [(1, 2), (3,)]]
     sizes = np.array([10, 10 * max(register_sizes)])  # the first sampled, the second whole
-    sample = _register_samples(joined, sizes, pop, enr)
+    sample = _register_samples(joined, sizes, pop, enr, 1)
     for index, (sampler, _, _) in enumerate(joined):
         rows = sample.rows[sample.group == index]
         assert len(rows) > 0

@@ -46,7 +46,6 @@ def _enrol(city: City, specialty: str, selection: str) -> tuple[Population, np.n
     )
     delivery = Delivery(pop, enrolment, stream(2, Stream.DELIVERY))
     delivery.add(Action(0, spec, indexed_stream(2, Stream.PROGRAMME, 0)))
-    enrolment.start_enrolment_round()
     delivery.deliver(1)
     enrolled = delivery.participants(0)
     assert len(enrolled) == PLACES

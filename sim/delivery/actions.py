@@ -91,13 +91,8 @@ class Enrolment:
         # (specialty, resident): the month a resident first joined an action of each need (-1
         # never; RCT controls are not enrolled), as the programme registers evaluators read show.
         self.enrol_month = np.full((len(all_needs()), n), -1, dtype=np.int16)
-        self._in_need: dict[tuple[int, bool], np.ndarray] = {}
         self._need_rows: dict[int, np.ndarray] = {}
         self._need_rows_month: int | None = None
-
-    def start_enrolment_round(self) -> None:
-        """Forget last month's scans of who is in need (call before associations enrol)."""
-        self._in_need.clear()
 
     def need_rows(self, pop: Population, specialty: int, month: int) -> np.ndarray:
         """Residents in need of a specialty in ``month``, in increasing order: one scan a month
@@ -110,29 +105,16 @@ class Enrolment:
             self._need_rows[specialty] = all_needs()[specialty].in_need_rows(pop)
         return self._need_rows[specialty]
 
-    def in_need_anywhere(self, pop: Population, specialty: int, aware_only: bool) -> np.ndarray:
-        """Residents of the whole city in need of a specialty (and aware of its offer) not yet
-        served in it, in increasing order: one scan per enrolment round."""
-        key = (specialty, aware_only)
-        if key not in self._in_need:
-            rows = all_needs()[specialty].in_need_rows(pop)
-            ok = ~self.participated[specialty, rows]
-            if aware_only:
-                ok &= self.aware[specialty, rows]
-            self._in_need[key] = rows[ok]
-        return self._in_need[key]
-
-    def in_need(
-        self, pop: Population, specialty: int, territory: int, aware_only: bool
+    def in_need_anywhere(
+        self, pop: Population, specialty: int, month: int, aware_only: bool = False
     ) -> np.ndarray:
-        """Residents of a territory in need of a specialty (and aware of its offer) not yet
-        served in it, in increasing order. The city is scanned once per enrolment round and
-        specialty (need and awareness do not change while actions enrol); each territory is
-        then a slice of that scan, its residents being contiguous."""
-        rows = self.in_need_anywhere(pop, specialty, aware_only)
-        first = pop.territory_starts[territory]
-        start, end = np.searchsorted(rows, (first, first + pop.territory_sizes[territory]))
-        return np.asarray(rows[start:end])
+        """Residents of the whole city in need of a specialty in ``month`` (and aware of its
+        offer) not yet served in it, in increasing order."""
+        rows = self.need_rows(pop, specialty, month)
+        ok = ~self.participated[specialty, rows]
+        if aware_only:
+            ok &= self.aware[specialty, rows]
+        return np.asarray(rows[ok])
 
 
 class Cohorts:

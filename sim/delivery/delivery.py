@@ -126,6 +126,50 @@ class Applications:
         return first_of_group(self.action)
 
 
+@dataclass(frozen=True)
+class RankedPairs:
+    """Who may join which action this month, not yet sorted: one row per (action, applicant),
+    rows grouped by action in increasing order, and each row's rank ``key``: the action's
+    index plus a number in [0, 1) that is lower for a preferred applicant. Sorting the rows by
+    key (stably: equal keys keep their row order) gives ``Applications``."""
+
+    action: np.ndarray
+    resident: np.ndarray
+    key: np.ndarray
+
+    def ordered(self) -> Applications:
+        """Every row, sorted."""
+        order = np.argsort(self.key, kind="stable")
+        return Applications(self.action[order], self.resident[order])
+
+    def best(self, count: np.ndarray) -> tuple[Applications, np.ndarray]:
+        """The first ``count[action]`` rows of each action in sorted order, sorted, and how many
+        rows each action has (``count``: one per action index), without sorting them all.
+
+        Each action's keys are counted in ``SHORTLIST_BINS`` bins of their fractional part;
+        the rows up to the bin where an action reaches its count are sure to hold its first
+        ones (equal keys fall in one bin), and only they are sorted."""
+        size = len(count)
+        listed = np.bincount(self.action, minlength=size)
+        # The action is a whole number at most the key, so the subtraction is exact and the
+        # bins follow the keys' order.
+        part = self.key - self.action
+        bins = np.minimum((part * SHORTLIST_BINS).astype(np.int64), SHORTLIST_BINS - 1)
+        present = np.flatnonzero(listed)
+        dense = np.searchsorted(present, self.action)
+        histogram = np.bincount(
+            dense * SHORTLIST_BINS + bins, minlength=len(present) * SHORTLIST_BINS
+        )
+        reached = np.cumsum(histogram.reshape(len(present), SHORTLIST_BINS), axis=1)
+        last_bin = np.count_nonzero(reached < count[present, None], axis=1)
+        candidates = np.flatnonzero(bins <= last_bin[dense])
+        order = candidates[np.argsort(self.key[candidates], kind="stable")]
+        action = self.action[order]
+        rank = np.arange(len(order)) - first_of_group(action)
+        kept = order[rank < count[action]]
+        return Applications(self.action[kept], self.resident[kept]), listed
+
+
 class Delivery:
     """The actions of a run and their monthly delivery (see the module docstring).
 
@@ -291,17 +335,16 @@ class Delivery:
         wanted = np.where(
             t.control_share > 0, np.ceil(free / (1.0 - t.control_share)).astype(np.int64), free
         )
-        applications = self._applications(free > 0, month)
-        if len(applications) == 0:
+        ranked = self._applications(free > 0, month)
+        if len(ranked.action) == 0:
             return nobody
-        held = _deferred_acceptance(applications, wanted, self._earliest)
-        chosen = Applications(applications.action[held], applications.resident[held])
+        chosen = _deferred_acceptance(ranked, wanted, self._earliest)
         joined, controls = self._split_controls(chosen, free)
         self._record_joiners(joined, controls, month)
         return joined
 
-    def _applications(self, open_actions: np.ndarray, month: int) -> Applications:
-        """Every (action, applicant) pair of the actions with free places, ranked."""
+    def _applications(self, open_actions: np.ndarray, month: int) -> RankedPairs:
+        """Every (action, applicant) pair of the actions with free places, with its rank key."""
         t, pop, enr = self.table, self.pop, self.enrolment
         on = open_actions[t.served_action]
         action, territory = t.served_action[on], t.served_territory[on]
@@ -326,10 +369,11 @@ class Delivery:
         ok = self._within_targets(pair_action, pair_resident)
         pair_action, pair_resident = pair_action[ok], pair_resident[ok]
         score = self._preference(pair_action, pair_resident)
-        # One sort by action, then by score (best first) within it: the score squashed into
+        # Sorted by action, then by score (best first) within it: the score squashed into
         # (0, 1), decreasing, is added to the action's index.
-        order = np.argsort(pair_action + (0.5 - np.arctan(score) / np.pi), kind="stable")
-        return Applications(pair_action[order], pair_resident[order])
+        return RankedPairs(
+            pair_action, pair_resident, pair_action + (0.5 - np.arctan(score) / np.pi)
+        )
 
     def _within_targets(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
         """Whether each applicant is within the target of the action applied to."""
@@ -432,12 +476,12 @@ class Delivery:
 
 
 def _deferred_acceptance(
-    applications: Applications,
+    ranked: RankedPairs,
     wanted: np.ndarray,
     earliest: np.ndarray,
     margin: int | None = None,
-) -> np.ndarray:
-    """Which applications are accepted: each action proposes to its best applicants not yet
+) -> Applications:
+    """The accepted applications, sorted: each action proposes to its best applicants not yet
     tried, up to its wanted number; each resident holds the earliest action that proposed and
     declines the others; until no action has room and applicants left. With every resident
     preferring the earliest action, this is the matching that serving actions one by one in
@@ -445,36 +489,33 @@ def _deferred_acceptance(
 
     Actions seldom go far down their lists (a few hundred places a month against tens of
     thousands of applications), so the matching is first made on each action's best
-    ``2 * wanted + margin`` applicants (``SHORTLIST_MARGIN`` by default). An action that has
-    room left once its shortlist is used up would have gone further down: the matching is then
-    made on the whole lists. Either way it is the matching of the whole lists."""
+    ``2 * wanted + margin`` applicants (``SHORTLIST_MARGIN`` by default), sorted without
+    sorting the rest. An action that has room left once its shortlist is used up would have
+    gone further down: the matching is then made on the whole sorted lists. Either way it is
+    the matching of the whole lists."""
     margin = SHORTLIST_MARGIN if margin is None else margin
-    first = applications.first_of_action()
-    rank = np.arange(len(applications)) - first
-    shortlisted = np.flatnonzero(rank < (2 * wanted + margin)[applications.action])
-    if len(shortlisted) < len(applications):
-        action = applications.action[shortlisted]
+    short, listed = ranked.best(2 * wanted + margin)
+    status = _propose_until_stable(
+        short.action, short.resident, short.first_of_action(), wanted, earliest
+    )
+    held = status == _HELD
+    room = wanted - np.bincount(short.action[held], minlength=len(wanted))
+    tried_all = np.bincount(short.action[status == _UNTRIED], minlength=len(wanted)) == 0
+    shortlist = np.bincount(short.action, minlength=len(wanted))
+    if np.any((room > 0) & tried_all & (listed > shortlist)):
+        short = ranked.ordered()
         status = _propose_until_stable(
-            action, applications.resident[shortlisted], first_of_group(action), wanted, earliest
+            short.action, short.resident, short.first_of_action(), wanted, earliest
         )
         held = status == _HELD
-        room = wanted - np.bincount(action[held], minlength=len(wanted))
-        tried_all = np.bincount(action[status == _UNTRIED], minlength=len(wanted)) == 0
-        listed = np.bincount(applications.action, minlength=len(wanted))
-        shortlist = np.bincount(action, minlength=len(wanted))
-        if not np.any((room > 0) & tried_all & (listed > shortlist)):
-            accepted = np.zeros(len(applications), dtype=bool)
-            accepted[shortlisted[held]] = True
-            return accepted
-    status = _propose_until_stable(
-        applications.action, applications.resident, first, wanted, earliest
-    )
-    return np.asarray(status == _HELD)
+    return Applications(short.action[held], short.resident[held])
 
 
 #: Applicants beyond twice the wanted number that an action's shortlist keeps (see
 #: ``_deferred_acceptance``): a margin for declines, which only changes the speed.
 SHORTLIST_MARGIN = 8
+#: Bins of the rank keys that find each action's shortlist (``RankedPairs.best``).
+SHORTLIST_BINS = 512
 _UNTRIED, _HELD, _DECLINED = 0, 1, 2
 
 

@@ -390,6 +390,7 @@ def _register_samples(
     sizes: np.ndarray,
     pop: Population,
     enr: Enrolment,
+    month: int,
 ) -> MatchingGroups:
     """For each sampler, about ``size`` residents drawn at random (with replacement, repeats
     dropped) from those in need in its comparison territories, as an evaluator samples a
@@ -402,7 +403,7 @@ def _register_samples(
     item = np.array([i for i, _ in segments], dtype=np.int64)
     territory = np.array([t for _, t in segments], dtype=np.int64)
     specialty = np.array([a.specialty for _, a, _ in joined], dtype=np.int64)[item]
-    scans = {s: enr.in_need_anywhere(pop, int(s), False) for s in np.unique(specialty)}
+    scans = {s: enr.in_need_anywhere(pop, int(s), month) for s in np.unique(specialty)}
     offset = np.cumsum([0] + [len(scans[s]) for s in scans])
     register = np.concatenate(list(scans.values())) if scans else np.empty(0, np.int64)
     lo, hi = np.zeros(len(item), np.int64), np.zeros(len(item), np.int64)
@@ -510,7 +511,7 @@ class ComparisonSampler:
             sampler._comparison_territories(action, pop)
         wanted = COMPARISON_POOL_PER_PARTICIPANT * np.array([len(rows) for _, _, rows in joined])
         actions = [action for _, action, _ in joined]
-        sample = _register_samples(joined, 2 * wanted, pop, enr)
+        sample = _register_samples(joined, 2 * wanted, pop, enr, month)
         pool = _eligible_pools(sample, actions, wanted, pop, enr)
         # Among the not yet enrolled of served territories, a participant's own territory.
         local = np.array([sampler.source == NOT_YET_ENROLLED for sampler, _, _ in joined])

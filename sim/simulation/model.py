@@ -217,7 +217,6 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         for service in self.services:
             service.meet(met, offered)
         self._spread_awareness(draws, offers, offered)
-        self.enrolment.start_enrolment_round()
         if self.actions:
             self.delivery.deliver(self.month)
             self.delivery.apply_effects(self.month)
