@@ -202,7 +202,7 @@ def test_register_samples_are_residents_in_need_of_the_comparison_territories(ci
     small register is taken whole."""
     from sim.delivery.actions import Action, ActionSpec, Enrolment
     from sim.funding.evaluation import ComparisonSampler, _register_samples
-    from sim.world.rng import Stream, indexed_stream, stream
+    from sim.world.rng import Stream, stream
 
     pop = Population(city, ModelParams(), seed=4)
     enr = Enrolment(pop.n)
@@ -219,7 +219,7 @@ def test_register_samples_are_residents_in_need_of_the_comparison_territories(ci
     for index, territories in enumerate([(1, 2), (3,)]):
         sampler = ComparisonSampler(pop.barrier, stream(4, Stream.COMPARISON))
         sampler.territories, sampler.source = territories, "unserved_territories"
-        action = Action(index, spec, indexed_stream(4, Stream.PROGRAMME, index))
+        action = Action(index, spec, 4)
         joined.append((sampler, action, np.arange(3)))
     in_need = enr.in_need_anywhere(pop, 0, month=1)
     register_sizes = [np.isin(pop.territory[in_need], t).sum() for t in [(1, 2), (3,)]]

@@ -11,7 +11,7 @@ from sim.delivery.delivery import Delivery
 from sim.delivery.needs import need_of
 from sim.world.params import ModelParams
 from sim.world.population import Population
-from sim.world.rng import Stream, indexed_stream, stream
+from sim.world.rng import Stream, stream
 from sim.world.territory import City, generate_city
 
 PLACES = 40
@@ -45,7 +45,7 @@ def _enrol(city: City, specialty: str, selection: str) -> tuple[Population, np.n
         selection=selection,
     )
     delivery = Delivery(pop, enrolment, stream(2, Stream.DELIVERY))
-    delivery.add(Action(0, spec, indexed_stream(2, Stream.PROGRAMME, 0)))
+    delivery.add(Action(0, spec, 2))
     delivery.deliver(1)
     enrolled = delivery.participants(0)
     assert len(enrolled) == PLACES

@@ -16,6 +16,7 @@ do at enrolment (drawing a comparison group) is theirs: an action only tells the
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -25,6 +26,7 @@ from sim.delivery.needs import all_needs, index_of, need_of
 from sim.errors import UserInputError
 from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
+from sim.world.rng import Stream, indexed_stream
 
 SELECTION_POLICIES = ("first_come", "neediest_first", "creaming")
 
@@ -117,44 +119,11 @@ class Enrolment:
         return np.asarray(rows[ok])
 
 
-class Cohorts:
-    """Residents who joined a group (participants, controls, comparisons) month by month, with
-    their hazard group when they joined (0 short-term, 1 long-term unemployed, 2 RSA)."""
-
-    def __init__(self) -> None:
-        self._rows: list[np.ndarray] = []
-        self._months: list[np.ndarray] = []
-        self._groups: list[np.ndarray] = []
-
-    def add(
-        self, rows: np.ndarray, month: int, pop: Population, groups: np.ndarray | None = None
-    ) -> None:
-        """Record residents joining at ``month`` (with their hazard groups if already known)."""
-        if len(rows) == 0:
-            return
-        self._rows.append(rows)
-        self._months.append(np.full(len(rows), month, dtype=np.int64))
-        self._groups.append((pop.hazard_group(rows) if groups is None else groups).astype(np.int64))
-
-    def __len__(self) -> int:
-        return sum(len(r) for r in self._rows)
-
-    def data(self, until_month: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(rows, start months, groups) of everyone who joined by ``until_month``."""
-        if not self._rows:
-            empty = np.empty(0, dtype=np.int64)
-            return empty, empty, empty
-        rows, months, groups = (np.concatenate(x) for x in (self._rows, self._months, self._groups))
-        if until_month is not None:
-            keep = months <= until_month
-            rows, months, groups = rows[keep], months[keep], groups[keep]
-        return rows, months, groups
-
-
 class CohortLog:
-    """Residents who joined the actions of a run (or their control groups) month by month, one
-    log for all actions, appended once a month with every action's joiners: what an action's
-    ``Cohort`` reads."""
+    """Residents who joined the actions of a run (or their control groups, or were taken as
+    their comparisons) month by month, with their hazard group when they joined (0 short-term,
+    1 long-term unemployed, 2 RSA): one log for all actions, appended once a month with every
+    action's joiners; what an action's ``Cohort`` reads."""
 
     def __init__(self) -> None:
         self._parts: list[tuple[np.ndarray, np.ndarray, int, np.ndarray]] = []
@@ -199,8 +168,8 @@ class CohortLog:
 
 
 class Cohort:
-    """Those who joined one action (or its control group): a view of the run's ``CohortLog``
-    with the ``Cohorts`` reading interface."""
+    """Those who joined one action (or its control group, or its comparisons): a view of the
+    run's ``CohortLog``."""
 
     def __init__(self, log: CohortLog, index: int) -> None:
         self.log = log
@@ -237,14 +206,12 @@ class Action:
     ``dropouts``, ``participant_months``, ``closed``) as rows of arrays; an action reads its row.
     """
 
-    def __init__(self, index: int, spec: ActionSpec, rng: np.random.Generator) -> None:
+    def __init__(self, index: int, spec: ActionSpec, seed: int) -> None:
         self.index = index
         self.spec = spec
         self.need = need_of(spec.specialty)
         self.specialty = index_of(spec.specialty)
-        #: The action's own stream (its evaluator's sampling); delivery draws from the run's
-        #: ``delivery`` stream.
-        self.rng = rng
+        self.seed = seed
         self.watchers: list[EnrolmentWatcher] = []
         self.enrolled = Cohort(CohortLog(), index)
         self.controls = Cohort(CohortLog(), index)
@@ -252,6 +219,13 @@ class Action:
         #: Last month anyone may join, whatever the spec says: the run's delivery horizon (the
         #: model sets it; the months after it are a follow-up without new enrolments).
         self.enrol_until: int | None = None
+
+    @functools.cached_property
+    def rng(self) -> np.random.Generator:
+        """The action's own stream, the run's ``programme`` stream of its index (its evaluator's
+        sampling), made when first drawn from: most actions never draw. Delivery draws from
+        the run's ``delivery`` stream."""
+        return indexed_stream(self.seed, Stream.PROGRAMME, self.index)
 
     @property
     def name(self) -> str:

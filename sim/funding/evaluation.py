@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from sim.delivery.actions import Action, Cohorts, Enrolment, Target, within_target
+from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
 from sim.delivery.groups import expand_ranges, first_of_group, rank_in_group
 from sim.delivery.needs import Need
 from sim.errors import UserInputError
@@ -480,12 +480,17 @@ class ComparisonSampler:
     Args:
         observed: the evaluators' noisy barrier score of every resident.
         rng: the run's comparison stream (samples are drawn for every sampler at once).
+        comparisons: where its comparisons are recorded: its action's view of the run's log of
+            comparisons (one log for every sampler of a run, added to once a month); by
+            default a log of its own.
     """
 
-    def __init__(self, observed: np.ndarray, rng: np.random.Generator) -> None:
+    def __init__(
+        self, observed: np.ndarray, rng: np.random.Generator, comparisons: Cohort | None = None
+    ) -> None:
         self.observed = observed
         self.rng = rng
-        self.comparisons = Cohorts()
+        self.comparisons = Cohort(CohortLog(), 0) if comparisons is None else comparisons
         self.territories: tuple[int, ...] | None = None
         self.source = ""
         self._enrolment: Enrolment | None = None
@@ -517,13 +522,14 @@ class ComparisonSampler:
         local = np.array([sampler.source == NOT_YET_ENROLLED for sampler, _, _ in joined])
         participants = _grouped([rows for _, _, rows in joined])
         matches = match_within_groups(pop, participants, pool, joined[0][0].observed, local)
-        matched = matches >= 0
-        groups = np.zeros(len(matches), dtype=np.int64)
-        groups[matched] = pop.hazard_group(matches[matched])
-        cuts = np.cumsum([len(rows) for _, _, rows in joined])[:-1]
-        parts = zip(joined, np.split(matches, cuts), np.split(groups, cuts), strict=True)
-        for (sampler, _, _), found, group in parts:
-            sampler.comparisons.add(found[found >= 0], month, pop, group[found >= 0])
+        matched = np.flatnonzero(matches >= 0)
+        groups = pop.hazard_group(matches[matched])
+        sampler_of = participants.group[matched]
+        logs = [sampler.comparisons.log for sampler, _, _ in joined]
+        index = np.array([sampler.comparisons.index for sampler, _, _ in joined], dtype=np.int64)
+        for log in {id(log): log for log in logs}.values():
+            mine = np.array([other is log for other in logs])[sampler_of]
+            log.add(index[sampler_of[mine]], matches[matched[mine]], month, groups[mine])
 
     def enrolment_months(self, action: Action, rows: np.ndarray) -> np.ndarray | None:
         """The month each of ``rows`` joined an action of ``action``'s need (-1: never), from

@@ -15,7 +15,7 @@ from typing import Protocol
 import networkx as nx
 import numpy as np
 
-from sim.delivery.actions import Action, ActionSpec
+from sim.delivery.actions import Action, ActionSpec, Cohort, CohortLog
 from sim.delivery.associations import AssociationProfile
 from sim.delivery.needs import Need, need_of
 from sim.funding.evaluation import ComparisonSampler, Evaluator, observed_barrier
@@ -89,6 +89,8 @@ class FundingContext:
         self._clock = clock
         self._observed_barrier: np.ndarray | None = None
         self._comparison_stream: np.random.Generator | None = None
+        #: Every comparison-group evaluator's comparisons, one log for the run.
+        self._comparisons = CohortLog()
 
     # ------------------------------------------------------------------ what funders see
     @property
@@ -183,7 +185,11 @@ class FundingContext:
         action = self._launch(spec)
         sampler = None
         if design == "comparison_group":
-            sampler = ComparisonSampler(self.observed_barrier(), self.comparison_stream())
+            sampler = ComparisonSampler(
+                self.observed_barrier(),
+                self.comparison_stream(),
+                Cohort(self._comparisons, action.index),
+            )
             action.watchers.append(sampler)
         self.state.evaluators[action.index] = Evaluator(design, baseline_bias, sampler)
         return action

@@ -31,7 +31,7 @@ from sim.simulation.start import CityStart, build_city_start
 from sim.world.contacts import AwareContactCounts
 from sim.world.params import FRENCH_NONE, ModelParams
 from sim.world.population import NOT_YET, MonthlyDraws
-from sim.world.rng import Stream, indexed_stream, stream, stream_seed
+from sim.world.rng import Stream, stream, stream_seed
 from sim.world.territory import City, load_city
 
 SERIES = (
@@ -186,7 +186,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             self.associations[spec.association] = AssociationAgent(self, profile)
             self.association_profiles[spec.association] = profile
         index = len(self.actions)
-        action = Action(index, spec, indexed_stream(self.seed, Stream.PROGRAMME, index))
+        action = Action(index, spec, self.seed)
         action.enrol_until = self.delivery_months
         self.delivery.add(action)
         self.associations[spec.association].actions.append(action)
