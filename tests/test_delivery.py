@@ -232,3 +232,12 @@ def test_register_samples_are_residents_in_need_of_the_comparison_territories(ci
         assert np.isin(pop.territory[rows], sampler.territories).all()
     whole = sample.rows[sample.group == 1]
     assert np.array_equal(whole, in_need[pop.territory[in_need] == 3])
+
+
+@given(st.lists(st.integers(-5, 5), max_size=30))
+def test_distinct_is_numpy_unique(values: list[int]) -> None:
+    """The distinct values, sorted, as ``np.unique`` gives them (empty input included)."""
+    from sim.delivery.groups import distinct
+
+    array = np.array(values, dtype=np.int64)
+    assert np.array_equal(distinct(array), np.unique(array))

@@ -36,7 +36,7 @@ from sim.delivery.actions import (
     Enrolment,
     EnrolmentWatcher,
 )
-from sim.delivery.groups import expand_ranges, first_of_group, rank_in_group
+from sim.delivery.groups import distinct, expand_ranges, first_of_group, rank_in_group
 from sim.delivery.needs import Need, all_needs
 from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
@@ -558,7 +558,7 @@ def _watched_by_action(
 ) -> list[tuple[int, np.ndarray]]:
     """(action index, residents) of each action that has watchers, for rows sorted by action
     (most actions have none: their rows are not sliced)."""
-    present = np.unique(applications.action).tolist()
+    present = distinct(applications.action).tolist()
     watched = np.array([k for k in present if actions[k].watchers], dtype=np.int64)
     if len(watched) == 0:
         return []

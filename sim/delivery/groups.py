@@ -25,3 +25,13 @@ def expand_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """The positions ``start .. start + length - 1`` of every range, laid end to end."""
     within = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
     return np.asarray(np.repeat(start, length) + within)
+
+
+def distinct(values: np.ndarray) -> np.ndarray:
+    """The distinct ``values``, in increasing order: ``np.unique`` without its hash table,
+    which is an order of magnitude slower than a sort for the few thousand integers of a
+    month's applications or samples."""
+    ordered = np.sort(values)
+    return np.asarray(
+        ordered[np.concatenate((ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]))]
+    )

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
-from sim.delivery.groups import expand_ranges, first_of_group, rank_in_group
+from sim.delivery.groups import distinct, expand_ranges, first_of_group, rank_in_group
 from sim.delivery.needs import Need
 from sim.errors import UserInputError
 from sim.world.population import NOT_YET, Population
@@ -298,6 +298,10 @@ def match_within_groups(
     matches = np.full(len(participants.rows), -1, dtype=np.int64)
     if len(pool.rows) == 0 or len(participants.rows) == 0:
         return matches
+    # The pool in increasing observed score (stably) once: each level then sorts it by cell
+    # alone, stably, which orders it by cell and score as a sort on both would.
+    by_value = np.argsort(observed_barrier[pool.rows], kind="stable")
+    pool = MatchingGroups(pool.rows[by_value], pool.group[by_value])
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
     for level_p, level_pool in _matching_levels(pop, participants, pool, same_territory):
@@ -348,17 +352,19 @@ def _nearest_in_cells(
     observed: np.ndarray,
 ) -> np.ndarray:
     """For each participant, the pool resident of the same cell with the nearest value (the
-    lower one on a tie), -1 when the cell has none. The pool is sorted by cell and value once;
-    cells are then consecutive blocks, searched all at once on a key of (cell rank, value)."""
+    lower one on a tie), -1 when the cell has none. The pool (given in increasing value) is
+    sorted by cell, stably, once; cells are then consecutive blocks of increasing values,
+    searched all at once on a key of (cell rank, value)."""
     value_q = observed[rows_q].astype(np.float64)
-    order = np.lexsort((value_q, cell_q))
+    order = np.argsort(cell_q, kind="stable")
     cell_sorted, value_sorted, rows_sorted = cell_q[order], value_q[order], rows_q[order]
     first = np.searchsorted(cell_sorted, cell_p, side="left")
     end = np.searchsorted(cell_sorted, cell_p, side="right")
     found = end > first
     # One sorted key: the cell's rank, then the value within it (the value shifted to >= 0 and
     # cells spaced wider than the values' span, so the key is sorted like (cell, value)).
-    rank = np.cumsum(np.diff(cell_sorted, prepend=cell_sorted[0]) != 0)
+    rank = np.zeros(len(cell_sorted), dtype=np.int64)
+    np.cumsum(cell_sorted[1:] != cell_sorted[:-1], out=rank[1:])
     value_p = value_p.astype(np.float64)
     low = min(float(value_sorted.min()), float(value_p.min()))
     spacing = max(float(value_sorted.max()), float(value_p.max())) - low + 1.0
@@ -423,7 +429,7 @@ def _register_samples(
     # segment whose cumulative end first exceeds k.
     draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
     positions = np.floor(joined[0][0].rng.random(len(draws)) * total[draws]).astype(np.int64)
-    key = np.unique(draws * (int(total.max(initial=0)) + 1) + positions)
+    key = distinct(draws * (int(total.max(initial=0)) + 1) + positions)
     draws, positions = np.divmod(key, int(total.max(initial=0)) + 1)
     seg_end = np.cumsum(length)
     item_start = np.concatenate(([0], np.cumsum(total)))[:-1]
