@@ -351,7 +351,7 @@ class Delivery:
         specialty = t.specialty[action]
         pool_parts, offset = [], 0
         lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
-        for s in np.unique(specialty):
+        for s in distinct(specialty):
             in_need = enr.need_rows(pop, int(s), month)
             pool = in_need[
                 enr.aware[s, in_need] & ~enr.participated[s, in_need] & (enr.action[in_need] == -1)

@@ -409,7 +409,7 @@ def _register_samples(
     item = np.array([i for i, _ in segments], dtype=np.int64)
     territory = np.array([t for _, t in segments], dtype=np.int64)
     specialty = np.array([a.specialty for _, a, _ in joined], dtype=np.int64)[item]
-    scans = {s: enr.in_need_anywhere(pop, int(s), month) for s in np.unique(specialty)}
+    scans = {s: enr.in_need_anywhere(pop, int(s), month) for s in distinct(specialty)}
     offset = np.cumsum([0] + [len(scans[s]) for s in scans])
     register = np.concatenate(list(scans.values())) if scans else np.empty(0, np.int64)
     lo, hi = np.zeros(len(item), np.int64), np.zeros(len(item), np.int64)
