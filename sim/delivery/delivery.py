@@ -156,7 +156,8 @@ class RankedPairs:
         part = self.key - self.action
         bins = np.minimum((part * SHORTLIST_BINS).astype(np.int64), SHORTLIST_BINS - 1)
         present = np.flatnonzero(listed)
-        dense = np.searchsorted(present, self.action)
+        dense = np.zeros(len(self.action), dtype=np.int64)  # the action's rank among present
+        np.cumsum(self.action[1:] != self.action[:-1], out=dense[1:])
         histogram = np.bincount(
             dense * SHORTLIST_BINS + bins, minlength=len(present) * SHORTLIST_BINS
         )
@@ -513,7 +514,7 @@ def _deferred_acceptance(
 
 #: Applicants beyond twice the wanted number that an action's shortlist keeps (see
 #: ``_deferred_acceptance``): a margin for declines, which only changes the speed.
-SHORTLIST_MARGIN = 8
+SHORTLIST_MARGIN = 32
 #: Bins of the rank keys that find each action's shortlist (``RankedPairs.best``).
 SHORTLIST_BINS = 512
 _UNTRIED, _HELD, _DECLINED = 0, 1, 2
