@@ -241,3 +241,28 @@ def test_distinct_is_numpy_unique(values: list[int]) -> None:
 
     array = np.array(values, dtype=np.int64)
     assert np.array_equal(distinct(array), np.unique(array))
+
+
+@given(st.lists(st.integers(-3, 2**33), max_size=40), st.sampled_from([0, 100, 70_000, 2**32]))
+def test_stable_argsort_is_numpys(values: list[int], ceiling: int) -> None:
+    """The order of ``np.argsort(kind="stable")``, ties in row order, for keys of any width."""
+    from sim.delivery.groups import stable_argsort
+
+    keys = np.array(values, dtype=np.int64)
+    if ceiling:
+        keys = np.abs(keys) % ceiling
+    assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+@given(
+    st.lists(
+        st.floats(width=32, allow_nan=False) | st.sampled_from([0.0, -0.0, 1.5, -1.5]),
+        max_size=40,
+    )
+)
+def test_stable_argsort_of_floats_is_numpys(values: list[float]) -> None:
+    """32-bit floats (infinities, -0 and +0 included) sort as numpy sorts them, stably."""
+    from sim.delivery.groups import stable_argsort
+
+    keys = np.array(values, dtype=np.float32)
+    assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))

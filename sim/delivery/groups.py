@@ -35,3 +35,25 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return np.asarray(
         ordered[np.concatenate((ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]))]
     )
+
+
+def stable_argsort(keys: np.ndarray) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")``, in passes of 16 bits for whole numbers below 2**32
+    and for 32-bit floats (by their bits, in the floats' order): numpy sorts 16-bit integers by
+    radix, three to four times faster than it sorts wider ones or floats (the order is the
+    same: each pass is stable)."""
+    if keys.dtype == np.float32 and not np.isnan(keys).any():
+        keys = _float32_order(keys)
+    if len(keys) == 0 or keys.dtype.kind not in "iu" or keys.min() < 0 or keys.max() >= 1 << 32:
+        return np.asarray(np.argsort(keys, kind="stable"))
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    if keys.max() >= 1 << 16:
+        order = order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+    return np.asarray(order)
+
+
+def _float32_order(values: np.ndarray) -> np.ndarray:
+    """Whole numbers in the order of 32-bit floats (no NaN; -0 and +0 equal, as they compare):
+    a negative float's bits reversed, a positive one's above every negative."""
+    bits = (values + np.float32(0.0)).view(np.uint32).astype(np.int64)
+    return np.asarray(np.where(bits >= 1 << 31, (1 << 32) - 1 - bits, bits + (1 << 31)))

@@ -38,7 +38,13 @@ from typing import Any
 import numpy as np
 
 from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
-from sim.delivery.groups import distinct, expand_ranges, first_of_group, rank_in_group
+from sim.delivery.groups import (
+    distinct,
+    expand_ranges,
+    first_of_group,
+    rank_in_group,
+    stable_argsort,
+)
 from sim.delivery.needs import Need
 from sim.errors import UserInputError
 from sim.world.population import NOT_YET, Population
@@ -300,7 +306,7 @@ def match_within_groups(
         return matches
     # The pool in increasing observed score (stably) once: each level then sorts it by cell
     # alone, stably, which orders it by cell and score as a sort on both would.
-    by_value = np.argsort(observed_barrier[pool.rows], kind="stable")
+    by_value = stable_argsort(observed_barrier[pool.rows])
     pool = MatchingGroups(pool.rows[by_value], pool.group[by_value])
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
@@ -356,7 +362,7 @@ def _nearest_in_cells(
     sorted by cell, stably, once; cells are then consecutive blocks of increasing values,
     searched all at once on a key of (cell rank, value)."""
     value_q = observed[rows_q].astype(np.float64)
-    order = np.argsort(cell_q, kind="stable")
+    order = stable_argsort(cell_q)
     cell_sorted, value_sorted, rows_sorted = cell_q[order], value_q[order], rows_q[order]
     first = np.searchsorted(cell_sorted, cell_p, side="left")
     end = np.searchsorted(cell_sorted, cell_p, side="right")
@@ -436,7 +442,7 @@ def _register_samples(
     segment = np.searchsorted(seg_end, item_start[draws] + positions, side="right")
     within = item_start[draws] + positions - (seg_end[segment] - length[segment])
     rows_drawn = register[lo[segment] + within]
-    order = np.argsort(np.concatenate((item_all, draws)), kind="stable")
+    order = stable_argsort(np.concatenate((item_all, draws)))
     rows = np.concatenate((rows_all, rows_drawn))[order]
     return MatchingGroups(rows.astype(np.int64), np.concatenate((item_all, draws))[order])
 
