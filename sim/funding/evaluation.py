@@ -344,8 +344,9 @@ def _matching_levels(
     # Groups matched without territory take their cell as finest level (a repeat, harmless).
     fine_p = np.where(same_territory[participants.group], cell_p * n + pop.territory[p], cell_p)
     fine_q = np.where(same_territory[pool.group], cell_q * n + pop.territory[q], cell_q)
-    hazard_p = pop.hazard_group(p).astype(np.int64)
-    hazard_q = pop.hazard_group(q).astype(np.int64)
+    # The cell's leading part is the hazard group (see ``_cell``).
+    per_group = 3 * (len(DURATION_BANDS_MONTHS) + 1)
+    hazard_p, hazard_q = cell_p // per_group, cell_q // per_group
     anyone_p, anyone_q = np.zeros(len(p), np.int64), np.zeros(len(q), np.int64)
     return [(fine_p, fine_q), (cell_p, cell_q), (hazard_p, hazard_q), (anyone_p, anyone_q)]
 
