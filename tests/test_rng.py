@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sim.world.rng import Stream, indexed_stream, monthly_stream, stream, stream_key
+from sim.world.rng import Stream, counter_uniform16, indexed_stream, stream, stream_key
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sim"
 
@@ -35,10 +35,15 @@ def test_a_stream_depends_only_on_its_seed_and_name() -> None:
     a = indexed_stream(3, Stream.PROGRAMME, 2).random(3)
     b = indexed_stream(3, Stream.PROGRAMME, 2).random(3)
     assert np.array_equal(a, b)
-    assert (
-        monthly_stream(3, Stream.DIFFUSION, 5).random()
-        != monthly_stream(3, Stream.DIFFUSION, 6).random()
+    rows = np.arange(8)
+    assert np.array_equal(
+        counter_uniform16(3, Stream.DIFFUSION, 5, 0, rows),
+        counter_uniform16(3, Stream.DIFFUSION, 5, 0, rows),
     )
+    for other in [(4, 5, 0), (3, 6, 0), (3, 5, 1)]:
+        seed, month, part = other
+        drawn = counter_uniform16(seed, Stream.DIFFUSION, month, part, rows)
+        assert not np.array_equal(drawn, counter_uniform16(3, Stream.DIFFUSION, 5, 0, rows))
 
 
 def test_every_stream_the_code_draws_from_is_declared_and_used() -> None:
@@ -57,10 +62,39 @@ def test_every_stream_the_code_draws_from_is_declared_and_used() -> None:
                 "stream",
                 "stream_seed",
                 "indexed_stream",
-                "monthly_stream",
+                "counter_uniform16",
             ):
                 name = node.args[1] if len(node.args) > 1 else None
                 assert not isinstance(name, ast.Constant), (
                     f"{path.name}:{node.lineno} names a stream by a string literal"
                 )
     assert used == {s.name for s in Stream}
+
+
+def test_a_counter_based_draw_depends_only_on_its_row() -> None:
+    """The draws of some rows are those rows' draws among everyone's, in any order and with
+    repeats: who else draws never changes a resident's draw."""
+    everyone = counter_uniform16(11, Stream.DIFFUSION, 40, 2, np.arange(100_000))
+    rows = np.random.default_rng(0).integers(0, 100_000, 5_000)
+    assert np.array_equal(counter_uniform16(11, Stream.DIFFUSION, 40, 2, rows), everyone[rows])
+
+
+def test_counter_based_draws_are_uniform_and_independent() -> None:
+    """Over 2^20 residents: each of 256 bins of the 16-bit range holds its share within the
+    chi-square's spread (255 degrees of freedom: mean 255, s.d. 22.6; 6 s.d. allowed), a
+    threshold ``p * 65536`` is passed with probability ``p`` within 6 binomial standard errors,
+    and the draws of two months, of two parts and of neighbouring residents are uncorrelated
+    within 6 standard errors (1 / sqrt(n))."""
+    n = 1 << 20
+    rows = np.arange(n)
+    a = counter_uniform16(5, Stream.DIFFUSION, 7, 0, rows).astype(np.float64)
+    counts = np.bincount((a // 256).astype(np.int64), minlength=256)
+    chi2 = float(((counts - n / 256) ** 2 / (n / 256)).sum())
+    assert abs(chi2 - 255) < 6 * np.sqrt(2 * 255)
+    for p in (0.01, 0.3):
+        share = float(np.mean(a < p * 65536))
+        assert abs(share - p) < 6 * np.sqrt(p * (1 - p) / n)
+    month = counter_uniform16(5, Stream.DIFFUSION, 8, 0, rows).astype(np.float64)
+    part = counter_uniform16(5, Stream.DIFFUSION, 7, 1, rows).astype(np.float64)
+    for x, y in [(a, month), (a, part), (a[:-1], a[1:])]:
+        assert abs(np.corrcoef(x, y)[0, 1]) < 6 / np.sqrt(len(x))

@@ -260,9 +260,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
                 silent_by_contacts[contacts.astype(np.intp)]
                 * silent_by_territory[pop.territory[listening]]
             )
-            # One draw per resident, indexed by resident: the same residents see the same draws
-            # in every arm, whoever else is listening.
-            hears = draws.diffusion(s, pop.n)[listening] < (1.0 - silent) * MonthlyDraws.SCALE
+            hears = draws.diffusion(s, listening) < (1.0 - silent) * MonthlyDraws.SCALE
             aware[s, listening[hears]] = True
 
     def _record(self) -> None:

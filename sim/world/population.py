@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from sim.world.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
-from sim.world.rng import Stream, monthly_stream, stream
+from sim.world.rng import Stream, counter_uniform16, stream
 from sim.world.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
@@ -47,10 +47,11 @@ class MonthlyDraws:
     rsa: np.ndarray
     french: np.ndarray
 
-    def diffusion(self, specialty: int, n: int) -> np.ndarray:
-        """Word-of-mouth draws of ``n`` residents for one specialty, drawn only in months where
-        it has an offer (the month-keyed stream keeps other months' draws unchanged)."""
-        return _uniform16(monthly_stream(self.seed, Stream.DIFFUSION, self.month, specialty), n)
+    def diffusion(self, specialty: int, rows: np.ndarray) -> np.ndarray:
+        """Word-of-mouth draws of residents ``rows`` for one specialty: counter-based, so only
+        the residents listening for an offer are drawn, and each sees the same draw in every
+        arm whoever else listens."""
+        return counter_uniform16(self.seed, Stream.DIFFUSION, self.month, specialty, rows)
 
 
 @dataclass(frozen=True)

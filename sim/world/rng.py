@@ -26,7 +26,7 @@ class Stream(StrEnum):
     RSA = "rsa"
     LANGUAGE = "language"
     SERVICES = "services"
-    DIFFUSION = "diffusion"  # keyed by month and need
+    DIFFUSION = "diffusion"  # keyed by month and need, counter-based (``counter_uniform16``)
     WARMUP = "warmup"  # the baseline months simulated before month 0
     # Programme side: what funding changes.
     PROGRAMME = "programme"  # one per action, keyed by its index (its evaluator's sampling)
@@ -62,18 +62,38 @@ def indexed_stream(seed: int, name: Stream, index: int) -> np.random.Generator:
     return np.random.Generator(np.random.PCG64(sequence))
 
 
-def monthly_stream(seed: int, name: Stream, month: int, part: int = 0) -> np.random.Generator:
-    """Generator of one month (and part) of a named stream.
-
-    Keyed by the month rather than drawn in sequence, so a process that some arms skip in some
-    months (diffusion of an offer that only exists in one arm) still gives every arm identical
-    draws in the months it runs.
-    """
-    sequence = np.random.SeedSequence(entropy=seed, spawn_key=(stream_key(name), month, part))
-    return np.random.Generator(np.random.PCG64(sequence))
-
-
 def replication_seeds(root_seed: int, replications: int) -> list[int]:
     """Run seeds of a batch's replications, spawned from its root seed (one per replication)."""
     children = np.random.SeedSequence(root_seed).spawn(replications)
     return [int(child.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for child in children]
+
+
+#: SplitMix64's increment (the golden ratio in 64 bits) and its two mixing multipliers.
+_GAMMA = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+def counter_uniform16(
+    seed: int, name: Stream, month: int, part: int, rows: np.ndarray
+) -> np.ndarray:
+    """Uniform 16-bit draws (integers in [0, 65536)) of ``rows`` from a counter-based stream:
+    the draw of row ``i`` is the top 16 bits of the ``i``-th output of SplitMix64 (Steele, Lea
+    and Flood, 2014) started from the named stream's key for this month and part. A row's draw
+    depends on nothing else, so the draws of a few rows cost what those rows cost, and a
+    resident sees the same draw in every arm, whoever else draws that month.
+
+    Example:
+        >>> rows = np.array([3, 7])
+        >>> a = counter_uniform16(1, Stream.DIFFUSION, 5, 0, np.arange(10))
+        >>> bool((counter_uniform16(1, Stream.DIFFUSION, 5, 0, rows) == a[rows]).all())
+        True
+    """
+    key = np.random.SeedSequence(
+        entropy=seed, spawn_key=(stream_key(name), month, part)
+    ).generate_state(1, dtype=np.uint64)
+    z = key + (np.asarray(rows, dtype=np.uint64) + np.uint64(1)) * _GAMMA
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    z ^= z >> np.uint64(31)
+    return np.asarray(z >> np.uint64(48), dtype=np.uint16)
