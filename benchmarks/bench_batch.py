@@ -14,7 +14,7 @@ compares each executor with local processes.
 
 ``memory``: resident memory of one worker process (this benchmark's child, running the tasks of
 the scenario one after the other as a worker does) after its first task and after every later
-one, until it has run ``--runs`` runs.
+one, until it has run ``--runs`` runs; and its peak so far (within the tasks).
 
     python benchmarks/bench_batch.py [--replications 48] [--workers 2]
     python benchmarks/bench_batch.py cpu --scenario scenarios/bordeaux_comparison.toml \\
@@ -197,11 +197,11 @@ def cpu(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------------- worker memory
-def resident_mib() -> float:
-    """This process's resident set size (Linux), MiB."""
+def resident_mib(field: str = "VmRSS") -> float:
+    """This process's resident set size (Linux), MiB; ``VmHWM``: its peak so far."""
     with open("/proc/self/status") as status:
         for line in status:
-            if line.startswith("VmRSS:"):
+            if line.startswith(f"{field}:"):
                 return int(line.split()[1]) / 1024
     return float("nan")
 
@@ -220,7 +220,8 @@ def worker_loop(args: argparse.Namespace) -> None:
         runs += len(results)
         failed = sum(r.status != "done" for r in results)
         del results
-        print(json.dumps({"runs": runs, "failed": failed, "rss_mib": round(resident_mib(), 1)}))
+        rss, peak = round(resident_mib(), 1), round(resident_mib("VmHWM"), 1)
+        print(json.dumps({"runs": runs, "failed": failed, "rss_mib": rss, "peak_rss_mib": peak}))
         sys.stdout.flush()
         if runs >= args.runs:
             break
@@ -249,6 +250,7 @@ def memory(args: argparse.Namespace) -> None:
                 "growth_from_first_replication": round(
                     last["rss_mib"] / replication["rss_mib"] - 1.0, 3
                 ),
+                "peak_rss_mib": last["peak_rss_mib"],
                 "failed": sum(p["failed"] for p in points),
             }
         )

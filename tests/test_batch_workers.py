@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import pytest
 from helpers import TINY
 
+from sim.experiments import batch
 from sim.experiments.batch import DaskExecutor, execute_task, local_dask_settings
 from sim.experiments.scenario import parse_scenario
 from sim.simulation.model import CityModel
@@ -105,3 +106,48 @@ def test_a_worker_started_with_a_malloc_threshold_reuses_freed_memory() -> None:
     than 128 KiB was mapped afresh (a page fault per 4 KiB); with the thresholds set back where
     glibc adapts them, freed memory is reused."""
     assert _page_faults("reuse") * 10 < _page_faults("as started")
+
+
+#: Allocates 40 MiB in blocks glibc takes from its heap (under its mmap threshold), frees all but
+#: the last (which keeps the heap's top in use), then gives freed memory back if asked; prints
+#: the resident memory freed by that, MiB.
+GIVE_BACK = """
+import sys
+from sim.experiments.batch import give_back_freed_memory
+
+def resident_kib():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+
+blocks = [bytearray(100_000) for _ in range(400)]
+last = blocks.pop()
+del blocks
+before = resident_kib()
+if sys.argv[1] == "give back":
+    give_back_freed_memory()
+print((before - resident_kib()) / 1024)
+"""
+
+
+def _freed_mib(mode: str) -> float:
+    out = subprocess.run(
+        [sys.executable, "-c", GIVE_BACK, mode], capture_output=True, text=True, check=True
+    )
+    return float(out.stdout.split()[-1])
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc_trim")
+def test_freed_memory_is_given_back() -> None:
+    """Memory freed below blocks still in use stays in the process (glibc keeps it for later)
+    until it is given back, as a worker does after each task."""
+    assert _freed_mib("keep") < 5
+    assert _freed_mib("give back") > 30
+
+
+def test_a_task_gives_freed_memory_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Once after each task."""
+    calls: list[None] = []
+    monkeypatch.setattr(batch, "give_back_freed_memory", lambda: calls.append(None))
+    task = parse_scenario(TINY, source="tiny.toml").expand()[0]
+    execute_task(task)
+    assert len(calls) == 1
