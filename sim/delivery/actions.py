@@ -113,9 +113,9 @@ class Enrolment:
         """Residents of the whole city in need of a specialty in ``month`` (and aware of its
         offer) not yet served in it, in increasing order."""
         rows = self.need_rows(pop, specialty, month)
-        ok = ~self.participated[specialty, rows]
+        ok = ~self.participated[specialty][rows]
         if aware_only:
-            ok &= self.aware[specialty, rows]
+            ok &= self.aware[specialty][rows]
         return np.asarray(rows[ok])
 
 

@@ -355,7 +355,7 @@ class Delivery:
         for s in distinct(specialty):
             in_need = enr.need_rows(pop, int(s), month)
             pool = in_need[
-                enr.aware[s, in_need] & ~enr.participated[s, in_need] & (enr.action[in_need] == -1)
+                enr.aware[s][in_need] & ~enr.participated[s][in_need] & (enr.action[in_need] == -1)
             ]
             mine = specialty == s
             first = pop.territory_starts[territory[mine]]

@@ -246,7 +246,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             if offered_here is None:
                 continue
             in_need = self.enrolment.need_rows(pop, s, self.month)
-            listening = in_need[~aware[s, in_need] & offered_here[in_need]]
+            listening = in_need[~aware[s][in_need] & offered_here[in_need]]
             if len(listening) == 0:
                 continue
             contacts = self._aware_contacts[s].of(listening, aware[s])
@@ -261,7 +261,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
                 * silent_by_territory[pop.territory[listening]]
             )
             hears = draws.diffusion(s, listening) < (1.0 - silent) * MonthlyDraws.SCALE
-            aware[s, listening[hears]] = True
+            aware[s][listening[hears]] = True
 
     def _record(self) -> None:
         pop, m, s = self.population, self.month, self.series
