@@ -394,32 +394,39 @@ class Delivery:
     def _preference(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
         """Each action's score of its applicants, higher first: chance (first come), low
         readiness (neediest first) or high readiness (creaming), tilted toward the most ready
-        by the creaming degree (rank-blended within the action, so both scales compare)."""
+        by the creaming degree (rank-blended within the action, so both scales compare). Only
+        the applicants of actions that rank by readiness have theirs computed."""
         t = self.table
         noise = self.rng.random(len(action))
         selection, creaming = t.selection[action], t.creaming[action]
-        ranked = (selection != FIRST_COME) | (creaming > 0)
-        if not ranked.any():
+        ranked = np.flatnonzero((selection != FIRST_COME) | (creaming > 0))
+        if len(ranked) == 0:
             return noise
-        readiness = np.zeros(len(action))
+        action, resident = action[ranked], resident[ranked]
+        selection, creaming = selection[ranked], creaming[ranked]
+        readiness = np.zeros(len(ranked))
         specialty = t.specialty[action]
         for need in all_needs():
-            mine = ranked & (specialty == need.index)
+            mine = specialty == need.index
             if mine.any():
                 readiness[mine] = need.readiness(self.pop, resident[mine])
-        tie = TIE_BREAK * noise
-        base = np.select(
-            [selection == NEEDIEST_FIRST, selection == CREAMING],
-            [-readiness + tie, readiness + tie],
-            noise,
+        tie = TIE_BREAK * noise[ranked]
+        base = np.where(
+            selection == NEEDIEST_FIRST,
+            -readiness + tie,
+            np.where(selection == CREAMING, readiness + tie, noise[ranked]),
         )
         tilted = creaming > 0
-        if not tilted.any():
-            return np.asarray(base)
-        blended = (1 - creaming) * _group_ranks(base, action) + creaming * _group_ranks(
-            readiness + tie, action
-        )
-        return np.asarray(np.where(tilted, blended, base))
+        if tilted.any():
+            # Every applicant of an action is ranked or none: ranks within the ranked applicants
+            # are ranks within the action.
+            blended = (1 - creaming) * _group_ranks(base, action) + creaming * _group_ranks(
+                readiness + tie, action
+            )
+            base = np.where(tilted, blended, base)
+        score = noise.copy()
+        score[ranked] = base
+        return score
 
     def _split_controls(
         self, chosen: Applications, free: np.ndarray
