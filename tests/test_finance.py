@@ -110,6 +110,34 @@ def test_ledger_skips_zero_and_exports_records() -> None:
     }
 
 
+def test_instalments_are_flows_in_the_order_paid() -> None:
+    """A month's instalments of funded actions read as the flows paying each one would have
+    recorded, in order among the other payments, zero instalments left out, whether the
+    ledger is read before or after later payments."""
+    from sim.funding.records import FundedAction
+
+    def grant(action: int, monthly: float) -> FundedAction:
+        return FundedAction(action, monthly, 1, 3, ACTIVITY, CITY, f"assoc{action}", need="x")
+
+    ledger = Ledger()
+    ledger.pay(1, CITY, EVALUATOR, EVALUATION, 10.0)
+    ledger.pay_instalments(1, [grant(0, 100.0), grant(1, 0.0), grant(2, 50.0)])
+    seen = ledger.flows
+    ledger.pay(2, CITY, EVALUATOR, EVALUATION, 20.0)
+    ledger.pay_instalments(2, [grant(2, 50.0)])
+    expected = [
+        (1, CITY, EVALUATOR, EVALUATION, 10.0, ""),
+        (1, CITY, "assoc0", ACTIVITY, 100.0, "x"),
+        (1, CITY, "assoc2", ACTIVITY, 50.0, "x"),
+        (2, CITY, EVALUATOR, EVALUATION, 20.0, ""),
+        (2, CITY, "assoc2", ACTIVITY, 50.0, "x"),
+    ]
+    as_tuples = [(f.month, f.payer, f.payee, f.kind, f.amount_eur, f.need) for f in ledger.flows]
+    assert as_tuples == expected
+    assert len(seen) == 3
+    assert ledger.balance_eur(CITY) == -230.0
+
+
 def test_ledger_by_month_gives_net_flow_per_month() -> None:
     """by_month_eur nets what a party received and paid in each month."""
     ledger = filled_ledger()

@@ -8,8 +8,9 @@ its cash flows here, so that all of them can be compared on the same flows.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -101,6 +102,36 @@ class CashFlow:
     need: str = ""
 
 
+class Instalment(Protocol):
+    """A monthly payment whose terms were checked when it was granted (``check_payment``)."""
+
+    @property
+    def payer(self) -> str: ...
+    @property
+    def payee(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def monthly_eur(self) -> float: ...
+    @property
+    def need(self) -> str: ...
+
+
+@dataclass(frozen=True)
+class _MonthsInstalments:
+    """One month's instalments, kept as the terms they pay (payer, payee, kind, amount, need)
+    and spelled out as flows when the ledger is read: hundreds of funded actions are paid
+    every month, and the ledger is read once, after the run."""
+
+    month: int
+    terms: tuple[tuple[str, str, str, float, str], ...]
+
+    def flows(self) -> Iterator[CashFlow]:
+        for payer, payee, kind, amount, need in self.terms:
+            if amount != 0.0:
+                yield CashFlow(self.month, payer, payee, kind, amount, need)
+
+
 class Ledger:
     """Double-entry record of every payment in a run.
 
@@ -110,7 +141,8 @@ class Ledger:
 
     def __init__(self) -> None:
         """Create an empty ledger."""
-        self._flows: list[CashFlow] = []
+        self._entries: list[CashFlow | _MonthsInstalments] = []
+        self._spelled_out: list[CashFlow] | None = []
 
     def pay(
         self, month: int, payer: str, payee: str, kind: str, amount_eur: float, need: str = ""
@@ -132,7 +164,7 @@ class Ledger:
         amount = self.check_payment(payer, payee, kind, amount_eur)
         if amount == 0.0:
             return
-        self._flows.append(CashFlow(month_checked, payer, payee, kind, amount, need))
+        self._record(CashFlow(month_checked, payer, payee, kind, amount, need))
 
     @staticmethod
     def check_payment(payer: str, payee: str, kind: str, amount_eur: float) -> float:
@@ -145,13 +177,29 @@ class Ledger:
             raise UserInputError(f"payee must differ from payer, got payer == payee == {payer!r}")
         return amount
 
-    def pay_checked(
-        self, month: int, payer: str, payee: str, kind: str, amount_eur: float, need: str = ""
-    ) -> None:
-        """Record a payment whose terms were checked once already (``check_payment``), such
-        as a funded action's monthly instalment, without checking them again each month."""
-        if amount_eur != 0.0:
-            self._flows.append(CashFlow(month, payer, payee, kind, amount_eur, need))
+    def pay_instalments(self, month: int, grants: Sequence[Instalment]) -> None:
+        """Record this month's instalment of each of ``grants`` (terms checked once, when
+        granted: ``check_payment``), in their order; zero instalments are not recorded."""
+        if grants:
+            terms = tuple((g.payer, g.payee, g.kind, g.monthly_eur, g.need) for g in grants)
+            self._entries.append(_MonthsInstalments(month, terms))
+            self._spelled_out = None
+
+    def _record(self, flow: CashFlow) -> None:
+        self._entries.append(flow)
+        if self._spelled_out is not None:
+            self._spelled_out.append(flow)
+
+    @property
+    def _flows(self) -> list[CashFlow]:
+        """Every flow, in the order paid (instalments spelled out once, when first read)."""
+        if self._spelled_out is None:
+            self._spelled_out = [
+                flow
+                for entry in self._entries
+                for flow in (entry.flows() if isinstance(entry, _MonthsInstalments) else (entry,))
+            ]
+        return self._spelled_out
 
     @property
     def flows(self) -> tuple[CashFlow, ...]:

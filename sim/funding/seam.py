@@ -197,13 +197,12 @@ class FundingContext:
     def pay_funded_actions(self) -> None:
         """Pay this month's instalment of every funded action (a fixed volume, whatever the
         results)."""
-        month, ledger = self.month, self.state.ledger
-        for grant in self.state.funded.values():
-            if grant.from_month <= month <= grant.until_month:
-                # Checked once, when the action was funded (``fund``).
-                ledger.pay_checked(
-                    month, grant.payer, grant.payee, grant.kind, grant.monthly_eur, grant.need
-                )
+        month = self.month
+        # Checked once, when the action was funded (``fund``).
+        self.state.ledger.pay_instalments(
+            month,
+            [g for g in self.state.funded.values() if g.from_month <= month <= g.until_month],
+        )
 
     def evaluate(
         self,
