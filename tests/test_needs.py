@@ -106,3 +106,17 @@ def test_a_toy_need_is_one_object_and_flows_to_the_metrics() -> None:
     # +20 points of monthly hazard while enrolled: many more first jobs than in the twin.
     assert metrics["true_additional_first_job"] > 0
     assert "first_job" not in need_keys(), "the registration ends with the block"
+
+
+def test_the_residents_in_each_need_are_those_its_rule_selects() -> None:
+    """However a need finds its residents (from the unemployed's index set, or all of them when
+    every one out of work is in need), they are exactly those its ``in_need`` rule selects."""
+    from sim.delivery.needs import all_needs
+    from sim.world.params import ModelParams
+    from sim.world.population import Population
+    from sim.world.territory import generate_city
+
+    pop = Population(generate_city(3, 3_000, seed=2), ModelParams(), seed=2)
+    for need in all_needs():
+        expected = np.flatnonzero(need.in_need(pop, slice(None)))
+        assert np.array_equal(need.in_need_rows(pop), expected), need.key

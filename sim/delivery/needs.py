@@ -102,6 +102,8 @@ class Need:
     value_source: str = "no value set (illustrative: 0)"
     #: Only residents out of work can be in this need: scans start from their index set.
     among_unemployed: bool = False
+    #: Every resident out of work is in this need (and only they): no scan at all.
+    all_unemployed: bool = False
 
     @property
     def index(self) -> int:
@@ -110,6 +112,8 @@ class Need:
 
     def in_need_rows(self, pop: Population) -> np.ndarray:
         """Indices (increasing) of the residents in this need."""
+        if self.all_unemployed:
+            return np.array(pop.unemployed_rows())
         if self.among_unemployed:
             rows = pop.unemployed_rows()
             return np.asarray(rows[self.in_need(pop, rows)])
@@ -306,6 +310,7 @@ EMPLOYMENT_NEED = Need(
     value_eur_per_outcome=5_000.0,
     value_source="[C] 6 months x EUR 10,000/year public cost of long-term unemployment [E]",
     among_unemployed=True,
+    all_unemployed=True,
 )
 FRENCH_NEED = Need(
     key="french",
