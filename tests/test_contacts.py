@@ -74,6 +74,27 @@ def test_kept_counts_follow_awareness_month_after_month(
         np.testing.assert_array_equal(counts.of(rows, aware), _plain(matrix, rows, aware))
 
 
+@settings(max_examples=150, deadline=None)
+@given(network=NETWORKS, data=st.data())
+def test_counts_told_who_became_aware_follow_awareness(
+    network: tuple[int, list[tuple[int, int]]], data: st.DataObject
+) -> None:
+    """Awareness growing month after month: told who was made aware (with repeats and some
+    already aware), and sometimes not told of others (found by their number): each call still
+    gives the row product."""
+    n, ties = network
+    matrix = _symmetric_network(n, ties)
+    counts = AwareContactCounts(matrix)
+    aware = np.zeros(n, dtype=bool)
+    for _ in range(data.draw(st.integers(1, 6))):
+        told = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)
+        aware[told] = True
+        aware[data.draw(st.lists(st.integers(0, n - 1), max_size=2))] = True
+        rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)
+        got = counts.of(rows, aware, told)
+        np.testing.assert_array_equal(got, _plain(matrix, rows, aware))
+
+
 def test_both_sides_on_a_residents_network() -> None:
     """The model's network: few aware (counted from the aware side) and many aware (the listed
     side), and the kept counts as awareness spreads."""

@@ -83,6 +83,7 @@ class Enrolment:
         # (specialty, resident): a row per specialty keeps each specialty's mask contiguous.
         self.participated = np.zeros((len(all_needs()), n), dtype=bool)
         self.aware = np.zeros((len(all_needs()), n), dtype=bool)
+        self._newly_aware: list[list[np.ndarray]] = [[] for _ in all_needs()]
         self.post_job_boost = np.zeros(n, dtype=np.float32)
         self.post_until = np.full(n, -1, dtype=np.int16)
         self.first_action = np.full(n, -1, dtype=np.int32)
@@ -95,6 +96,18 @@ class Enrolment:
         self.enrol_month = np.full((len(all_needs()), n), -1, dtype=np.int16)
         self._need_rows: dict[int, np.ndarray] = {}
         self._need_rows_month: int | None = None
+
+    def make_aware(self, specialty: int, rows: np.ndarray) -> None:
+        """Residents ``rows`` hear of the offers of a need (some may know already)."""
+        self.aware[specialty][rows] = True
+        self._newly_aware[specialty].append(rows)
+
+    def newly_aware(self, specialty: int) -> np.ndarray:
+        """Who was made aware of a need's offers since the last call (with repeats, and some
+        who already were)."""
+        told = self._newly_aware[specialty]
+        self._newly_aware[specialty] = []
+        return np.concatenate(told) if told else np.empty(0, dtype=np.int64)
 
     def need_rows(self, pop: Population, specialty: int, month: int) -> np.ndarray:
         """Residents in need of a specialty in ``month``, in increasing order: one scan a month

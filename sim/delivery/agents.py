@@ -139,4 +139,4 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
             here = offered[s]
             if here is not None:
                 referred = here[mine] & all_needs()[s].in_need(pop, mine)
-                enr.aware[s, mine[referred]] = True
+                enr.make_aware(s, mine[referred])

@@ -249,7 +249,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             listening = in_need[~aware[s][in_need] & offered_here[in_need]]
             if len(listening) == 0:
                 continue
-            contacts = self._aware_contacts[s].of(listening, aware[s])
+            contacts = self._aware_contacts[s].of(
+                listening, aware[s], self.enrolment.newly_aware(s)
+            )
             # Powers of whole counts, looked up: the same values as raising each resident's
             # count (float32 contacts, float64 offers), computed once per distinct count.
             silent_by_contacts = (1.0 - p.word_of_mouth_per_aware_contact) ** np.arange(
@@ -261,7 +263,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
                 * silent_by_territory[pop.territory[listening]]
             )
             hears = draws.diffusion(s, listening) < (1.0 - silent) * MonthlyDraws.SCALE
-            aware[s][listening[hears]] = True
+            self.enrolment.make_aware(s, listening[hears])
 
     def _record(self) -> None:
         pop, m, s = self.population, self.month, self.series

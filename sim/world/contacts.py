@@ -66,16 +66,32 @@ class AwareContactCounts:
         self._aware = np.zeros(n, dtype=bool)
         # int64: numpy's fast path of np.add.at (an int32 array takes one ~30x slower).
         self._counts = np.zeros(n, dtype=np.int64)
+        self._known = 0  # how many residents ``_aware`` holds
 
-    def of(self, rows: np.ndarray, aware: np.ndarray) -> np.ndarray:
+    def of(self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None) -> np.ndarray:
         """For each of ``rows``, how many of its contacts are ``aware``, as float32: exactly
-        ``aware_contacts(network, rows, aware)``."""
-        changed = np.flatnonzero(aware != self._aware)
-        if len(changed):
-            now_aware = np.asarray(aware[changed], dtype=bool)
-            self._add(changed[now_aware], 1)
-            self._add(changed[~now_aware], -1)
-            self._aware[changed] = now_aware
+        ``aware_contacts(network, rows, aware)``.
+
+        ``told``: the residents made aware since the previous call, if the caller knows them
+        (repeats and residents already aware allowed), for awareness that only grows (as in a
+        run): only their ties are then added, unless the number of aware residents shows that
+        others became aware untold, when every resident is compared."""
+        if told is not None:
+            fresh = told[~self._aware[told]]
+            if len(fresh):
+                fresh = np.sort(fresh)
+                fresh = fresh[np.concatenate(([True], fresh[1:] != fresh[:-1]))]
+                self._aware[fresh] = True
+                self._add(fresh, 1)
+                self._known += len(fresh)
+        if told is None or np.count_nonzero(aware) != self._known:
+            changed = np.flatnonzero(aware != self._aware)
+            if len(changed):
+                now_aware = np.asarray(aware[changed], dtype=bool)
+                self._add(changed[now_aware], 1)
+                self._add(changed[~now_aware], -1)
+                self._aware[changed] = now_aware
+                self._known = int(np.count_nonzero(self._aware))
         return self._counts[np.asarray(rows, dtype=np.intp)].astype(np.float32)
 
     def _add(self, sources: np.ndarray, sign: int) -> None:
