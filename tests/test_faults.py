@@ -5,12 +5,14 @@ terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from helpers import TINY
 from sqlalchemy import event
 
+from sim._ctrl_c import is_the_sim_command
 from sim.cli import _rerun_command, main
 from sim.errors import EnvironmentFault
 from sim.experiments import store as store_module
@@ -120,33 +123,103 @@ def test_kill_9_of_the_parent_leaves_no_process_of_the_batch(tmp_path: Path) -> 
     assert "running" not in listing
 
 
-@pytest.mark.slow  # a residual start-up race still prints a traceback now and then (README)
-def test_ctrl_c_of_the_process_group_prints_no_traceback(tmp_path: Path) -> None:
-    """Ctrl-C from a terminal signals the whole process group: during start-up and during the
-    batch, the command exits with 130 and no process prints a traceback."""
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _fork_server_started(pid: int) -> bool:
+    """Whether ``sim run`` (process ``pid``) has started its fork server."""
+    return any(b"multiprocessing.forkserver" in _command_line(p) for p in _descendants(pid))
+
+
+def _worker_started(pid: int) -> bool:
+    """Whether ``sim run`` (process ``pid``) has started a worker (a child of its fork server)."""
+    family = _descendants(pid)
+    servers = {p for p in family if b"multiprocessing.forkserver" in _command_line(p)}
+    return any(_descendants(server) for server in servers)
+
+
+def _ctrl_c_when(
+    tmp_path: Path, name: str, ready: Callable[[int, Path], bool], delay: float = 0.0
+) -> None:
+    """Start ``sim run`` (2 workers) as from a terminal, press Ctrl-C (SIGINT to its whole
+    process group) ``delay`` seconds after ``ready(pid, db)``, and check that it exits with 130,
+    its clean message and no traceback from any process (they all share its standard error)."""
     scenario = _slow(tmp_path)
-    for delay in (1.0, 3.0, None):
-        db = tmp_path / f"c{delay}.db"
-        process = _sim(
-            "run",
-            str(scenario),
-            "--db",
-            str(db),
-            "--workers",
-            "2",
-            "--no-progress",
-            cwd=tmp_path,
-            new_session=True,
-        )
-        if delay is None:
-            _wait_for_runs(db, 1, process)
-        else:
-            time.sleep(delay)
+    db = tmp_path / f"{name}.db"
+    args = ("run", str(scenario), "--db", str(db), "--workers", "2", "--no-progress")
+    process = _sim(*args, cwd=tmp_path, new_session=True)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and not ready(process.pid, db):
+        assert time.monotonic() < deadline, name
+        time.sleep(0.005)
+    time.sleep(delay)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 130, (delay, out, err)
-        assert "Traceback" not in err, (delay, err)
-        assert "Traceback" not in out
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, (name, delay, out, err)
+    assert "Traceback" not in err + out, (name, delay, err)
+    assert "Interrupted" in err + out, (name, delay, out, err)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize(
+    ("name", "ready", "delay"),
+    [
+        ("loading", lambda pid, db: True, 1.0),
+        ("fork server starting", lambda pid, db: _fork_server_started(pid), 0.1),
+        ("running", lambda pid, db: _done_runs(db) >= 1, 0.0),
+    ],
+    ids=["loading", "fork-server-starting", "running"],
+)
+def test_ctrl_c_of_the_process_group_prints_no_traceback(
+    tmp_path: Path, name: str, ready: Callable[[int, Path], bool], delay: float
+) -> None:
+    """Ctrl-C from a terminal signals the whole process group: while the command loads, while
+    its fork server starts (its interpreter's first tenth of a second printed a traceback nearly
+    every time) and while the batch runs, the command exits with 130 and one clean message, and
+    no process prints a traceback."""
+    _ctrl_c_when(tmp_path, name, ready, delay)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_ctrl_c_at_many_moments_prints_no_traceback(tmp_path: Path) -> None:
+    """As above, Ctrl-C every 0.1 s of the command's first two seconds (from 0.3 s: before,
+    Python itself may still be starting, see README), every 0.05 s of its fork server's first
+    two, and as each of its first workers starts."""
+    for step in range(20):
+        _ctrl_c_when(tmp_path, f"start {step}", lambda pid, db: True, 0.3 + 0.1 * step)
+    for step in range(5):
+        _ctrl_c_when(tmp_path, f"worker {step}", lambda pid, db: _worker_started(pid), 0.0)
+    for step in range(40):
+        _ctrl_c_when(
+            tmp_path, f"fork server {step}", lambda pid, db: _fork_server_started(pid), 0.05 * step
+        )
+
+
+def test_only_the_sim_command_ends_at_once_on_ctrl_c_while_loading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``import sim`` takes Ctrl-C over (to end at once while loading) only in the ``sim``
+    command itself: its console script, or ``python -m sim.cli`` with or without options of
+    Python's; never in a program, notebook or worker that imports sim."""
+    monkeypatch.setattr(sys, "argv", ["-m"])
+    for argv, expected in (
+        (["python", "-m", "sim.cli", "run", "x.toml"], True),
+        (["python", "-X", "importtime", "-B", "-m", "sim.cli"], True),
+        (["python", "-msim.cli", "list"], True),
+        (["python", "script.py", "-m", "sim.cli"], False),
+        (["python", "-c", "import sim"], False),
+        (["python", "-m", "pytest", "-m", "sim.cli"], False),
+    ):
+        monkeypatch.setattr(sys, "orig_argv", argv)
+        assert is_the_sim_command() is expected, argv
+    monkeypatch.setattr(sys, "argv", [str(Path("venv", "bin", "sim")), "run"])
+    assert is_the_sim_command()
 
 
 def test_a_second_run_of_a_batch_in_progress_refuses(tmp_path: Path) -> None:
