@@ -553,18 +553,23 @@ def _list(args: argparse.Namespace) -> int:
             for row in batches.itertuples():
                 runs = store.runs(int(row.id))
                 failed = runs[runs["status"] == "failed"]
-                status = store.shown_status(int(row.id), str(row.status))
-                if status != row.status:
-                    status += " (its process ended without closing it; run it again to resume)"
                 _say(
                     f"  batch {row.id} '{row.name}': {len(runs) - len(failed)}/"
-                    f"{row.planned_runs} runs done, {len(failed)} failed, {status}, "
-                    f"started {row.created_at}"
+                    f"{row.planned_runs} runs done, {len(failed)} failed, "
+                    f"{_status_text(row.status, row.stored_status)}, started {row.created_at}"
                 )
                 for run in failed.head(5).itertuples():
                     last = str(run.error).strip().splitlines()[-1] if run.error else ""
                     _say(f"    failed {run.run_key}: {one_line(last, 300)}")
     return 0
+
+
+def _status_text(status: str, stored_status: str) -> str:
+    """A batch's status as ``ResultStore.batches`` gives it, and why when it is not the stored
+    one (a batch left running by a process that is gone)."""
+    if status != stored_status:
+        return f"{status} (its process ended without closing it; run it again to resume)"
+    return status
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -612,6 +617,13 @@ def _compare(args: argparse.Namespace) -> int:
             args,
             f"warning: only {fewest} replication(s) per arm: the 95 % intervals are wide and "
             "not reliable; add replications to the scenario before concluding",
+        )
+    if info["status"] != "finished":
+        done = int((runs["status"] == "done").sum())
+        _note(
+            args,
+            f"note: batch {batch} is {_status_text(info['status'], info['stored_status'])}; "
+            f"the comparison covers its {done} run(s) done of {info['planned_runs']} planned",
         )
     if args.format in ("csv", "json"):
         out = comparison.assign(arm_label=[labels.arm(str(a)) for a in comparison["arm"]])

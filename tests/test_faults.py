@@ -8,12 +8,14 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -220,6 +222,65 @@ def test_only_the_sim_command_ends_at_once_on_ctrl_c_while_loading(
         assert is_the_sim_command() is expected, argv
     monkeypatch.setattr(sys, "argv", [str(Path("venv", "bin", "sim")), "run"])
     assert is_the_sim_command()
+
+
+def _as_left_by_a_killed_run(db: Path, pid: int, process_start: str) -> None:
+    """Make batch 1 of ``db`` look as a ``sim run`` leaves it while it runs, or once killed with
+    ``kill -9``: stored as running, owned by process ``pid`` of this host."""
+    now = datetime.now(UTC).isoformat()
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("UPDATE batches SET status = 'running', finished_at = NULL WHERE id = 1")
+        con.execute("DELETE FROM batch_owners")
+        con.execute(
+            "INSERT INTO batch_owners VALUES (1, ?, ?, ?, ?, ?)",
+            (pid, socket.gethostname(), process_start, now, now),
+        )
+
+
+def test_a_batch_left_running_by_a_dead_process_reads_as_interrupted_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch stored as running whose process has ended reads as interrupted wherever its status
+    reaches people, all through ``ResultStore.batches``: ``sim list``, ``sim compare`` (table and
+    CSV), the report (its HTML, its French provenance), the dashboard's batch list and
+    ``sim.open_results``. Owned by a live process, it reads as running."""
+    from sim.api import open_results
+    from sim.dashboard.views import batch_choices
+    from sim.reading.i18n import Labels
+    from sim.reading.report import load_batch, provenance, write_report
+
+    db = tmp_path / "left.db"
+    with ResultStore(str(db)) as store:
+        run_batch(parse_scenario(TINY, source="tiny.toml"), store, make_executor("serial"), False)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    _as_left_by_a_killed_run(db, int(ended.stdout), "0")
+    with ResultStore(str(db), read_only=True) as store:
+        row = store.batches().iloc[0]
+    assert (row["status"], row["stored_status"]) == ("interrupted", "running")
+    why = "interrupted (its process ended without closing it; run it again to resume)"
+    assert main(["list", "--db", str(db)]) == 0
+    assert why in capsys.readouterr().out
+    for form in ("table", "csv"):
+        assert main(["compare", "--db", str(db), "--format", form]) == 0
+        err = capsys.readouterr().err
+        assert f"note: batch 1 is {why}; the comparison covers its 6 run(s) done of 6" in err
+    page = write_report(str(db), tmp_path / "report").read_text(encoding="utf-8")
+    assert '<th scope="row">Batch status</th><td>interrupted</td>' in page
+    french = {row["label"]: row["value"] for row in provenance(load_batch(str(db)), Labels("fr"))}
+    assert french["État du lot"] == "interrompu"
+    assert batch_choices(str(db)) == [(1, "tiny", "interrupted")]
+    assert open_results(str(db)).batch_info["status"] == "interrupted"
+
+    _as_left_by_a_killed_run(db, os.getpid(), store_module._process_start(os.getpid()))
+    assert open_results(str(db)).batch_info["status"] == "running"
+    assert batch_choices(str(db)) == [(1, "tiny", "running")]
+    assert main(["compare", "--db", str(db), "--format", "csv"]) == 0
+    assert "note: batch 1 is running; the comparison covers" in capsys.readouterr().err
 
 
 def test_a_second_run_of_a_batch_in_progress_refuses(tmp_path: Path) -> None:
