@@ -98,17 +98,20 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
-def test_kill_9_of_the_parent_leaves_no_process_of_the_batch(tmp_path: Path) -> None:
-    """After ``kill -9`` of ``sim run`` (2 worker processes), every process it started (fork
-    server, resource tracker, workers) is gone within seconds; the batch then shows as
-    interrupted, and running it again resumes it."""
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_kill_9_of_the_parent_leaves_no_process_of_the_batch(tmp_path: Path, executor: str) -> None:
+    """After ``kill -9`` of ``sim run`` (2 worker processes, local or a local Dask cluster's),
+    every process it started (fork server, resource tracker, workers) is gone within seconds;
+    the batch then shows as interrupted."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
     scenario = _slow(tmp_path)
     db = tmp_path / "k.db"
     args = ("run", str(scenario), "--db", str(db), "--workers", "2", "--no-progress")
-    process = _sim(*args, cwd=tmp_path)
+    process = _sim(*args, "--executor", executor, cwd=tmp_path)
     _wait_for_runs(db, 2, process)
     family = _descendants(process.pid)
-    assert len(family) >= 3, "fork server, resource tracker and workers"
+    assert len(family) >= 4, "fork server, resource tracker and two workers"
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     deadline = time.monotonic() + 20
