@@ -10,6 +10,12 @@ for the analysis stack (pandas, SQLAlchemy, SciPy's statistics).
 
 from __future__ import annotations
 
+from sim import _ctrl_c
+
+if _ctrl_c.is_the_sim_command():
+    # First thing in the command line: a Ctrl-C while it loads ends it with one line.
+    _ctrl_c.quit_on_ctrl_c()
+
 import importlib
 from typing import TYPE_CHECKING, Any
 

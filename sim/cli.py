@@ -6,32 +6,25 @@ import os
 import signal
 import sys
 
+from sim import _ctrl_c
 
-def _interrupted_at_start(_signum: int, _frame: object) -> None:
-    """Ctrl-C while the command is still loading: nothing was started, nothing to keep."""
-    os.write(2, b"\nInterrupted while starting; nothing was run.\n")
-    os._exit(130)
+if __name__ == "__main__" or _ctrl_c.is_the_sim_command():
+    # The command line, not an import (sim/__init__ has done this already, unless started in a
+    # way it does not recognise): a Ctrl-C while it loads ends it with one line.
+    _ctrl_c.quit_on_ctrl_c()
 
+import argparse
+import contextlib
+import json
+import shlex
+import shutil
+import textwrap
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
 
-if (__name__ == "__main__" or os.path.basename(sys.argv[0]) == "sim") and (
-    signal.getsignal(signal.SIGINT) is signal.default_int_handler
-):
-    # The command line, not an import: quiet Ctrl-C from the first line until main() takes over
-    # (a Ctrl-C ignored by whoever started the command, as with nohup, stays ignored).
-    signal.signal(signal.SIGINT, _interrupted_at_start)
-
-import argparse  # noqa: E402
-import contextlib  # noqa: E402
-import json  # noqa: E402
-import shlex  # noqa: E402
-import shutil  # noqa: E402
-import textwrap  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any, TextIO  # noqa: E402
-
-from sim.errors import (  # noqa: E402
+from sim.errors import (
     EnvironmentFault,
     UserInputError,
     did_you_mean,
@@ -356,8 +349,6 @@ def _note(args: argparse.Namespace, text: str) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sim`` command: the command's exit code, never a traceback for bad
     input, a fault of the environment or Ctrl-C."""
-    if signal.getsignal(signal.SIGINT) is _interrupted_at_start:
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         return _main(argv)
     except KeyboardInterrupt:
@@ -392,6 +383,8 @@ def _main(argv: Sequence[str] | None) -> int:
         "demo": _demo,
         "dashboard": _dashboard,
     }
+    if args.command not in ("run", "sensitivity"):
+        _ctrl_c.raise_on_ctrl_c()  # those two do once their batch starts
     try:
         code = handlers[args.command](args)
         sys.stdout.flush()
@@ -430,7 +423,6 @@ def _run(args: argparse.Namespace) -> int:
     shown_db = mask_password(db)
     quiet = getattr(args, "quiet", False)
     with ResultStore(db) as store:
-        executor = make_executor(args.executor, args.workers, args.scheduler)
         if not quiet:
             _say(
                 f"Scenario '{scenario.name}': {scenario.run_count()} runs "
@@ -441,16 +433,22 @@ def _run(args: argparse.Namespace) -> int:
         if scenario.auto_replications is not None:
             from sim.experiments.uncertainty import run_adaptive
 
+            command_line = _ctrl_c.raise_on_ctrl_c()  # the batch stops cleanly from here
             adaptive = run_adaptive(
                 scenario,
                 store,
                 lambda: make_executor(args.executor, args.workers, args.scheduler),
                 progress=progress,
             )
-            _say(adaptive.describe())
             summary = adaptive.last
         else:
+            executor = make_executor(args.executor, args.workers, args.scheduler)
+            command_line = _ctrl_c.raise_on_ctrl_c()  # the batch stops cleanly from here
             summary = run_batch(scenario, store, executor, progress=progress)
+        if command_line:
+            _ctrl_c.ignore_ctrl_c()  # the batch is over: what is left is closing the store
+        if scenario.auto_replications is not None:
+            _say(adaptive.describe())
     if summary.interrupted:
         _say(
             f"Interrupted. Batch {summary.batch_id}: {summary.ran_now} run(s) stored now, "
@@ -555,18 +553,23 @@ def _list(args: argparse.Namespace) -> int:
             for row in batches.itertuples():
                 runs = store.runs(int(row.id))
                 failed = runs[runs["status"] == "failed"]
-                status = store.shown_status(int(row.id), str(row.status))
-                if status != row.status:
-                    status += " (its process ended without closing it; run it again to resume)"
                 _say(
                     f"  batch {row.id} '{row.name}': {len(runs) - len(failed)}/"
-                    f"{row.planned_runs} runs done, {len(failed)} failed, {status}, "
-                    f"started {row.created_at}"
+                    f"{row.planned_runs} runs done, {len(failed)} failed, "
+                    f"{_status_text(row.status, row.stored_status)}, started {row.created_at}"
                 )
                 for run in failed.head(5).itertuples():
                     last = str(run.error).strip().splitlines()[-1] if run.error else ""
                     _say(f"    failed {run.run_key}: {one_line(last, 300)}")
     return 0
+
+
+def _status_text(status: str, stored_status: str) -> str:
+    """A batch's status as ``ResultStore.batches`` gives it, and why when it is not the stored
+    one (a batch left running by a process that is gone)."""
+    if status != stored_status:
+        return f"{status} (its process ended without closing it; run it again to resume)"
+    return status
 
 
 def _compare(args: argparse.Namespace) -> int:
@@ -614,6 +617,13 @@ def _compare(args: argparse.Namespace) -> int:
             args,
             f"warning: only {fewest} replication(s) per arm: the 95 % intervals are wide and "
             "not reliable; add replications to the scenario before concluding",
+        )
+    if info["status"] != "finished":
+        done = int((runs["status"] == "done").sum())
+        _note(
+            args,
+            f"note: batch {batch} is {_status_text(info['status'], info['stored_status'])}; "
+            f"the comparison covers its {done} run(s) done of {info['planned_runs']} planned",
         )
     if args.format in ("csv", "json"):
         out = comparison.assign(arm_label=[labels.arm(str(a)) for a in comparison["arm"]])
@@ -833,6 +843,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
     )
     with ResultStore(db) as store:
         if scenario.auto_replications is not None:
+            _ctrl_c.raise_on_ctrl_c()  # the batch stops cleanly from here
             adaptive = run_adaptive(
                 scenario,
                 store,
@@ -843,6 +854,7 @@ def _sensitivity(args: argparse.Namespace) -> int:
             summary = adaptive.last
         else:
             executor = make_executor(args.executor, args.workers, args.scheduler)
+            _ctrl_c.raise_on_ctrl_c()  # the batch stops cleanly from here
             summary = run_batch(scenario, store, executor, progress=not args.no_progress)
         print(
             f"Batch {summary.batch_id}: {summary.ran_now} run(s) now, {summary.already_done} "

@@ -5,19 +5,24 @@ terminal."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from helpers import TINY
 from sqlalchemy import event
 
+from sim._ctrl_c import is_the_sim_command
 from sim.cli import _rerun_command, main
 from sim.errors import EnvironmentFault
 from sim.experiments import store as store_module
@@ -93,17 +98,20 @@ def _alive(pid: int) -> bool:
 
 
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
-def test_kill_9_of_the_parent_leaves_no_process_of_the_batch(tmp_path: Path) -> None:
-    """After ``kill -9`` of ``sim run`` (2 worker processes), every process it started (fork
-    server, resource tracker, workers) is gone within seconds; the batch then shows as
-    interrupted, and running it again resumes it."""
+@pytest.mark.parametrize("executor", ["processes", "dask"])
+def test_kill_9_of_the_parent_leaves_no_process_of_the_batch(tmp_path: Path, executor: str) -> None:
+    """After ``kill -9`` of ``sim run`` (2 worker processes, local or a local Dask cluster's),
+    every process it started (fork server, resource tracker, workers) is gone within seconds;
+    the batch then shows as interrupted."""
+    if executor == "dask":
+        pytest.importorskip("distributed")
     scenario = _slow(tmp_path)
     db = tmp_path / "k.db"
     args = ("run", str(scenario), "--db", str(db), "--workers", "2", "--no-progress")
-    process = _sim(*args, cwd=tmp_path)
+    process = _sim(*args, "--executor", executor, cwd=tmp_path)
     _wait_for_runs(db, 2, process)
     family = _descendants(process.pid)
-    assert len(family) >= 3, "fork server, resource tracker and workers"
+    assert len(family) >= 4, "fork server, resource tracker and two workers"
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
     deadline = time.monotonic() + 20
@@ -120,33 +128,162 @@ def test_kill_9_of_the_parent_leaves_no_process_of_the_batch(tmp_path: Path) -> 
     assert "running" not in listing
 
 
-@pytest.mark.slow  # a residual start-up race still prints a traceback now and then (README)
-def test_ctrl_c_of_the_process_group_prints_no_traceback(tmp_path: Path) -> None:
-    """Ctrl-C from a terminal signals the whole process group: during start-up and during the
-    batch, the command exits with 130 and no process prints a traceback."""
+def _command_line(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _fork_server_started(pid: int) -> bool:
+    """Whether ``sim run`` (process ``pid``) has started its fork server."""
+    return any(b"multiprocessing.forkserver" in _command_line(p) for p in _descendants(pid))
+
+
+def _worker_started(pid: int) -> bool:
+    """Whether ``sim run`` (process ``pid``) has started a worker (a child of its fork server)."""
+    family = _descendants(pid)
+    servers = {p for p in family if b"multiprocessing.forkserver" in _command_line(p)}
+    return any(_descendants(server) for server in servers)
+
+
+def _ctrl_c_when(
+    tmp_path: Path, name: str, ready: Callable[[int, Path], bool], delay: float = 0.0
+) -> None:
+    """Start ``sim run`` (2 workers) as from a terminal, press Ctrl-C (SIGINT to its whole
+    process group) ``delay`` seconds after ``ready(pid, db)``, and check that it exits with 130,
+    its clean message and no traceback from any process (they all share its standard error)."""
     scenario = _slow(tmp_path)
-    for delay in (1.0, 3.0, None):
-        db = tmp_path / f"c{delay}.db"
-        process = _sim(
-            "run",
-            str(scenario),
-            "--db",
-            str(db),
-            "--workers",
-            "2",
-            "--no-progress",
-            cwd=tmp_path,
-            new_session=True,
-        )
-        if delay is None:
-            _wait_for_runs(db, 1, process)
-        else:
-            time.sleep(delay)
+    db = tmp_path / f"{name}.db"
+    args = ("run", str(scenario), "--db", str(db), "--workers", "2", "--no-progress")
+    process = _sim(*args, cwd=tmp_path, new_session=True)
+    deadline = time.monotonic() + 120
+    while process.poll() is None and not ready(process.pid, db):
+        assert time.monotonic() < deadline, name
+        time.sleep(0.005)
+    time.sleep(delay)
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, signal.SIGINT)
-        out, err = process.communicate(timeout=120)
-        assert process.returncode == 130, (delay, out, err)
-        assert "Traceback" not in err, (delay, err)
-        assert "Traceback" not in out
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == 130, (name, delay, out, err)
+    assert "Traceback" not in err + out, (name, delay, err)
+    assert "Interrupted" in err + out, (name, delay, out, err)
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+@pytest.mark.parametrize(
+    ("name", "ready", "delay"),
+    [
+        ("loading", lambda pid, db: True, 1.0),
+        ("fork server starting", lambda pid, db: _fork_server_started(pid), 0.1),
+        ("running", lambda pid, db: _done_runs(db) >= 1, 0.0),
+    ],
+    ids=["loading", "fork-server-starting", "running"],
+)
+def test_ctrl_c_of_the_process_group_prints_no_traceback(
+    tmp_path: Path, name: str, ready: Callable[[int, Path], bool], delay: float
+) -> None:
+    """Ctrl-C from a terminal signals the whole process group: while the command loads, while
+    its fork server starts (its interpreter's first tenth of a second printed a traceback nearly
+    every time) and while the batch runs, the command exits with 130 and one clean message, and
+    no process prints a traceback."""
+    _ctrl_c_when(tmp_path, name, ready, delay)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs /proc (Linux)")
+def test_ctrl_c_at_many_moments_prints_no_traceback(tmp_path: Path) -> None:
+    """As above, Ctrl-C every 0.1 s of the command's first two seconds (from 0.3 s: before,
+    Python itself may still be starting, see README), every 0.05 s of its fork server's first
+    two, and as each of its first workers starts."""
+    for step in range(20):
+        _ctrl_c_when(tmp_path, f"start {step}", lambda pid, db: True, 0.3 + 0.1 * step)
+    for step in range(5):
+        _ctrl_c_when(tmp_path, f"worker {step}", lambda pid, db: _worker_started(pid), 0.0)
+    for step in range(40):
+        _ctrl_c_when(
+            tmp_path, f"fork server {step}", lambda pid, db: _fork_server_started(pid), 0.05 * step
+        )
+
+
+def test_only_the_sim_command_ends_at_once_on_ctrl_c_while_loading(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``import sim`` takes Ctrl-C over (to end at once while loading) only in the ``sim``
+    command itself: its console script, or ``python -m sim.cli`` with or without options of
+    Python's; never in a program, notebook or worker that imports sim."""
+    monkeypatch.setattr(sys, "argv", ["-m"])
+    for argv, expected in (
+        (["python", "-m", "sim.cli", "run", "x.toml"], True),
+        (["python", "-X", "importtime", "-B", "-m", "sim.cli"], True),
+        (["python", "-msim.cli", "list"], True),
+        (["python", "script.py", "-m", "sim.cli"], False),
+        (["python", "-c", "import sim"], False),
+        (["python", "-m", "pytest", "-m", "sim.cli"], False),
+    ):
+        monkeypatch.setattr(sys, "orig_argv", argv)
+        assert is_the_sim_command() is expected, argv
+    monkeypatch.setattr(sys, "argv", [str(Path("venv", "bin", "sim")), "run"])
+    assert is_the_sim_command()
+
+
+def _as_left_by_a_killed_run(db: Path, pid: int, process_start: str) -> None:
+    """Make batch 1 of ``db`` look as a ``sim run`` leaves it while it runs, or once killed with
+    ``kill -9``: stored as running, owned by process ``pid`` of this host."""
+    now = datetime.now(UTC).isoformat()
+    with closing(sqlite3.connect(db)) as con, con:
+        con.execute("UPDATE batches SET status = 'running', finished_at = NULL WHERE id = 1")
+        con.execute("DELETE FROM batch_owners")
+        con.execute(
+            "INSERT INTO batch_owners VALUES (1, ?, ?, ?, ?, ?)",
+            (pid, socket.gethostname(), process_start, now, now),
+        )
+
+
+def test_a_batch_left_running_by_a_dead_process_reads_as_interrupted_everywhere(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A batch stored as running whose process has ended reads as interrupted wherever its status
+    reaches people, all through ``ResultStore.batches``: ``sim list``, ``sim compare`` (table and
+    CSV), the report (its HTML, its French provenance), the dashboard's batch list and
+    ``sim.open_results``. Owned by a live process, it reads as running."""
+    from sim.api import open_results
+    from sim.dashboard.views import batch_choices
+    from sim.reading.i18n import Labels
+    from sim.reading.report import load_batch, provenance, write_report
+
+    db = tmp_path / "left.db"
+    with ResultStore(str(db)) as store:
+        run_batch(parse_scenario(TINY, source="tiny.toml"), store, make_executor("serial"), False)
+    ended = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    _as_left_by_a_killed_run(db, int(ended.stdout), "0")
+    with ResultStore(str(db), read_only=True) as store:
+        row = store.batches().iloc[0]
+    assert (row["status"], row["stored_status"]) == ("interrupted", "running")
+    why = "interrupted (its process ended without closing it; run it again to resume)"
+    assert main(["list", "--db", str(db)]) == 0
+    assert why in capsys.readouterr().out
+    for form in ("table", "csv"):
+        assert main(["compare", "--db", str(db), "--format", form]) == 0
+        err = capsys.readouterr().err
+        assert f"note: batch 1 is {why}; the comparison covers its 6 run(s) done of 6" in err
+    page = write_report(str(db), tmp_path / "report").read_text(encoding="utf-8")
+    assert '<th scope="row">Batch status</th><td>interrupted</td>' in page
+    french = {row["label"]: row["value"] for row in provenance(load_batch(str(db)), Labels("fr"))}
+    assert french["État du lot"] == "interrompu"
+    assert batch_choices(str(db)) == [(1, "tiny", "interrupted")]
+    assert open_results(str(db)).batch_info["status"] == "interrupted"
+
+    _as_left_by_a_killed_run(db, os.getpid(), store_module._process_start(os.getpid()))
+    assert open_results(str(db)).batch_info["status"] == "running"
+    assert batch_choices(str(db)) == [(1, "tiny", "running")]
+    assert main(["compare", "--db", str(db), "--format", "csv"]) == 0
+    assert "note: batch 1 is running; the comparison covers" in capsys.readouterr().err
 
 
 def test_a_second_run_of_a_batch_in_progress_refuses(tmp_path: Path) -> None:

@@ -370,7 +370,11 @@ def test_open_batch_resumes_same_name_and_hash(store: ResultStore) -> None:
     assert store.batches()["status"].tolist() == ["interrupted"]
     assert open_batch(store) == first
     batches = store.batches()
-    assert batches["status"].tolist() == ["running"]
+    assert batches["stored_status"].tolist() == ["running"]
+    assert batches["status"].tolist() == ["interrupted"], "shown so while no process claims it"
+    store.claim_batch(first)
+    assert store.batches()["status"].tolist() == ["running"]
+    store.release_batch(first)
     assert batches["finished_at"].isna().all()
     second = open_batch(store, scenario_hash="def")
     assert second != first

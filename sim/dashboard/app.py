@@ -152,13 +152,19 @@ def cached_load(db: str, batch: int | None) -> BatchData:
 
 
 @lru_cache(maxsize=8)
-def _batches(db: str, stamp: float) -> list[tuple[int, str, str]]:
+def _batches(db: str, stamp: float, period: int) -> list[tuple[int, str, str]]:
     return batch_choices(db)
 
 
+#: Seconds a list of batches is reused while the file is unchanged: a batch whose process died
+#: turns from running to interrupted without a change to the file.
+BATCHES_REUSED_SECONDS = 10
+
+
 def cached_batches(db: str) -> list[tuple[int, str, str]]:
-    """The batches of a database (id, name, status), read again only when the file changed."""
-    return _batches(db, _stamp(db))
+    """The batches of a database (id, name, status as ``ResultStore.batches`` gives it), read
+    again when the file changed, or after ``BATCHES_REUSED_SECONDS``."""
+    return _batches(db, _stamp(db), int(time.time() // BATCHES_REUSED_SECONDS))
 
 
 _contracts_cache: dict[int, list[StoredContract]] = {}

@@ -28,7 +28,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from importlib import metadata
-from multiprocessing import forkserver, get_all_start_methods, get_context
+from multiprocessing import forkserver, get_all_start_methods, get_context, resource_tracker
 from multiprocessing.context import BaseContext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -256,6 +256,69 @@ def _failed(spec: RunSpec, error: str, started: float) -> RunResult:
     return result
 
 
+# ---------------------------------------------------------------------------- Ctrl-C
+class CtrlC:
+    """Ctrl-C while a batch runs (in the main thread, under Python's default handling): raised
+    as ``KeyboardInterrupt`` as usual, and remembered. Python runs a signal handler wherever the
+    main thread is, also inside a weak reference's callback or a ``__del__``, where an exception
+    is dropped; a remembered Ctrl-C is raised again at the next ``check`` (the batch checks at
+    each result, and twice a second while it waits for one) instead of being lost. Held back
+    (only remembered) while worker processes start; raised once they have."""
+
+    def __init__(self) -> None:
+        self.active = False
+        self.pressed = False
+        self.held = False
+
+    def _handle(self, _signum: int, _frame: object) -> None:
+        self.pressed = True
+        if not self.held:
+            raise KeyboardInterrupt
+
+    @contextlib.contextmanager
+    def remembered(self) -> Iterator[None]:
+        """Watch Ctrl-C in this block, where Python's default handler is in place in the main
+        thread (elsewhere, as under a handler of the caller's own, nothing changes)."""
+        if (
+            self.active
+            or threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+        ):
+            yield
+            return
+        self.active, self.pressed, self.held = True, False, False
+        signal.signal(signal.SIGINT, self._handle)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            self.active = self.held = self.pressed = False
+
+    @contextlib.contextmanager
+    def held_back(self, raise_at_end: bool = True) -> Iterator[None]:
+        """Only remember a Ctrl-C in this block; raise it at the block's end (or not at all)."""
+        with self.remembered():
+            held, self.held = self.held, True
+            try:
+                yield
+            finally:
+                self.held = held
+            if raise_at_end:
+                self.check()
+
+    def check(self) -> None:
+        """Raise ``KeyboardInterrupt`` if Ctrl-C was pressed (and is not held back)."""
+        if self.active and self.pressed and not self.held:
+            raise KeyboardInterrupt
+
+
+#: The batch's Ctrl-C (one batch at a time runs in the main thread).
+CTRL_C = CtrlC()
+
+#: Seconds between two checks of a remembered Ctrl-C while the batch waits for a result.
+CTRL_C_CHECK_SECONDS = 0.5
+
+
 # ---------------------------------------------------------------------------- executors
 class Executor(Protocol):
     """Runs tasks somewhere and yields each task's results as it completes."""
@@ -314,28 +377,41 @@ def _worker_pid(seconds: float) -> int:
 def _start_every_worker(pool: ProcessPoolExecutor, workers: int) -> None:
     """Start every worker process now, Ctrl-C held back meanwhile. A worker still starting when
     the command ends would fail to rebuild its queues' semaphores (gone with the parent) and
-    print a traceback; once all have started, the pool starts no other process. A Ctrl-C that
-    came in the meantime is raised once they have."""
-    interrupted: list[int] = []
-    previous = signal.getsignal(signal.SIGINT)
-    in_main_thread = threading.current_thread() is threading.main_thread()
-    if in_main_thread:
-        signal.signal(signal.SIGINT, lambda number, _frame: interrupted.append(number))
+    print a traceback; once all have started, the pool starts no other process. The processes
+    start with SIGINT blocked (``_children_start_deaf_to_ctrl_c``). A Ctrl-C that came in the
+    meantime is raised once they have."""
+    with CTRL_C.held_back(), _children_start_deaf_to_ctrl_c():
+        try:
+            started: set[int] = set()
+            deadline = time.monotonic() + 60
+            while len(started) < workers and time.monotonic() < deadline:
+                calls = [pool.submit(_worker_pid, 0.05) for _ in range(workers)]
+                started.update(call.result() for call in calls)
+        except (EOFError, OSError, BrokenProcessPool):
+            if not CTRL_C.pressed:
+                raise
+            # Stopped while they started (Ctrl-C): the pool is gone, as asked.
+
+
+@contextlib.contextmanager
+def _children_start_deaf_to_ctrl_c() -> Iterator[None]:
+    """Processes started from this thread meanwhile (the fork server, spawned workers) start with
+    SIGINT blocked, as CPython starts its resource tracker: a Ctrl-C in their first instants,
+    before they ignore it (the fork server once it serves, a worker in ``prepare_worker``),
+    cannot interrupt their interpreter's start-up or their imports, which printed a traceback.
+    Ctrl-C in this process is unchanged: Python handles it in the main thread whichever thread
+    the kernel gives it to (and a signal blocked here waits until the block ends)."""
+    if not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    # The resource tracker unblocks SIGINT in the calling thread once it has started itself:
+    # start it first (it ignores SIGINT in any case).
+    resource_tracker.ensure_running()
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
-        started: set[int] = set()
-        deadline = time.monotonic() + 60
-        while len(started) < workers and time.monotonic() < deadline:
-            calls = [pool.submit(_worker_pid, 0.05) for _ in range(workers)]
-            started.update(call.result() for call in calls)
-    except (EOFError, OSError, BrokenProcessPool):
-        if not interrupted:
-            raise
-        # Ctrl-C reached the fork server while it started: the pool is gone, as asked.
+        yield
     finally:
-        if in_main_thread:
-            signal.signal(signal.SIGINT, previous)
-    if interrupted and previous is signal.default_int_handler:
-        raise KeyboardInterrupt
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 #: What the fork server imports before it forks workers (``worker_group`` first: see there).
@@ -355,11 +431,13 @@ def _worker_context() -> BaseContext:
 def _start_fork_server_for_dask() -> bool:
     """Start the fork server now, with the simulator and Dask imported, where the platform has
     one; whether it runs. Dask would start it importing its own packages only, and each worker
-    would then import the simulator itself (seconds of CPU per worker, as with spawn)."""
+    would then import the simulator itself (seconds of CPU per worker, as with spawn). It starts
+    deaf to Ctrl-C, as the local workers' one does (``_children_start_deaf_to_ctrl_c``)."""
     if "forkserver" not in get_all_start_methods():
         return False
     get_context("forkserver").set_forkserver_preload([*WORKER_PRELOAD, "distributed"])
-    forkserver.ensure_running()
+    with _children_start_deaf_to_ctrl_c():
+        forkserver.ensure_running()
     return True
 
 
@@ -456,6 +534,8 @@ def prepare_worker(owner_pid: int, owner_start: str, kill_with_parent: bool = Tr
     thread checks the batch's process."""
     with contextlib.suppress(ValueError):  # not the main thread (Dask): its nanny handles it
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        if hasattr(signal, "pthread_sigmask"):  # it started with SIGINT blocked: ignored now
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     if kill_with_parent:
         _die_with_parent()
     watch_owner(owner_pid, owner_start)
@@ -556,11 +636,24 @@ def _bounded(
 
 
 def _wait_any(futures: list[Any]) -> list[Any]:
+    """The futures done, once one is; a remembered Ctrl-C is raised meanwhile (``CtrlC``)."""
+    while True:
+        done = _wait_some(futures, CTRL_C_CHECK_SECONDS)
+        CTRL_C.check()
+        if done or not futures:
+            return done
+
+
+def _wait_some(futures: list[Any], seconds: float) -> list[Any]:
+    """The futures done within ``seconds`` (none if none is)."""
     if futures and isinstance(futures[0], Future):
-        return list(wait(futures, return_when=FIRST_COMPLETED).done)
+        return list(wait(futures, timeout=seconds, return_when=FIRST_COMPLETED).done)
     from distributed import wait as dask_wait
 
-    return list(dask_wait(futures, return_when="FIRST_COMPLETED").done)
+    try:
+        return list(dask_wait(futures, timeout=seconds, return_when="FIRST_COMPLETED").done)
+    except TimeoutError:
+        return []
 
 
 def make_executor(name: str, workers: int | None = None, scheduler: str | None = None) -> Executor:
@@ -596,7 +689,20 @@ def run_batch(
     progress: bool = True,
     on_result: Callable[[RunResult], None] | None = None,
 ) -> BatchSummary:
-    """Run every unfinished run of a scenario and store each task's runs as it completes."""
+    """Run every unfinished run of a scenario and store each task's runs as it completes.
+    Ctrl-C stops it cleanly (``CtrlC``): the summary says it was interrupted; a Ctrl-C before the
+    batch is opened raises ``KeyboardInterrupt``, with nothing stored."""
+    with CTRL_C.remembered():
+        return _run_batch(scenario, store, executor, progress, on_result)
+
+
+def _run_batch(
+    scenario: Scenario,
+    store: ResultStore,
+    executor: Executor,
+    progress: bool,
+    on_result: Callable[[RunResult], None] | None,
+) -> BatchSummary:
     started = time.perf_counter()
     version, commit = package_version(), git_commit()
     batch_id = store.open_batch_once(
@@ -641,6 +747,7 @@ def run_batch(
                     on_result(result)
             bar.update(len(results))
             bar.set_postfix(failed=failed)
+            CTRL_C.check()
         fault = False
     except KeyboardInterrupt:
         interrupted = True
@@ -649,12 +756,17 @@ def run_batch(
         bar.close()
         try:
             executor.shutdown()
+        except KeyboardInterrupt:
+            # A second Ctrl-C while running tasks end: stop without waiting for them (their
+            # workers end with this process).
+            interrupted = True
         finally:
             if fault:  # a full disk, a database gone: say so in the batch if it still can
                 store.finish_batch_if_possible(batch_id, "interrupted")
     status = "interrupted" if interrupted else ("finished_with_failures" if failed else "finished")
-    store.finish_batch(batch_id, status)
-    store.release_batch(batch_id)
+    with CTRL_C.held_back(raise_at_end=False):  # the outcome is settled: record it
+        store.finish_batch(batch_id, status)
+        store.release_batch(batch_id)
     return BatchSummary(
         batch_id, total, len(done), ran, failed, interrupted, time.perf_counter() - started
     )

@@ -1183,8 +1183,18 @@ class ResultStore:
         return frame
 
     def batches(self) -> pd.DataFrame:
-        """Every batch, one row each, in creation order (all columns of ``batches``)."""
-        return self._frame(select(batches_table).order_by(batches_table.c.id))
+        """Every batch, one row each, in creation order: all columns of ``batches``, with
+        ``status`` as people should read it (``shown_status``: a batch left ``running`` by a
+        process that is gone is ``interrupted``) and, next to it, ``stored_status`` as written.
+        Every reader (``sim list``, ``sim compare``, reports, the dashboard, ``sim.open_results``)
+        shows this one."""
+        frame = self._frame(select(batches_table).order_by(batches_table.c.id))
+        stored = frame["status"].astype(str)
+        frame["status"] = [
+            self.shown_status(int(i), status) for i, status in zip(frame["id"], stored, strict=True)
+        ]
+        frame.insert(int(frame.columns.get_loc("status")) + 1, "stored_status", stored)
+        return frame
 
     def runs(self, batch_id: int) -> pd.DataFrame:
         """The batch's runs, one row each, ordered by point, replication, arm and key.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from sim.experiments.batch import BatchSummary, Executor, run_batch
+from sim.experiments.batch import CTRL_C, BatchSummary, Executor, run_batch
 from sim.experiments.design import contrast_interval, parse_outcome, stop_decision
 from sim.experiments.scenario import Scenario
 from sim.experiments.store import ResultStore
@@ -78,18 +78,27 @@ def run_adaptive(
         raise ValueError("run_adaptive needs a scenario with replications = 'auto'")
     n = auto.initial
     rounds: list[tuple[int, float]] = []
-    while True:
-        current = dataclasses.replace(scenario, replications=n)
-        summary = run_batch(current, store, make_executor(), progress=progress)
-        store.set_batch_size(summary.batch_id, n, current.run_count())
-        widest = float("nan")
-        if summary.interrupted:
-            return AdaptiveSummary(n, "interrupted", widest, auto.half_width, rounds, summary)
-        metrics = store.metrics(summary.batch_id)
-        widths = primary_half_widths(metrics, auto.contrast, auto.level)["half_width"]
-        widest = float(widths.max()) if len(widths) else widest
-        rounds.append((n, widest))
-        stop, reason, n_next = stop_decision(widths.tolist(), n, auto)
-        if stop:
-            return AdaptiveSummary(n, reason, widest, auto.half_width, rounds, summary)
-        n = n_next
+    with CTRL_C.remembered():  # a Ctrl-C between two rounds ends the batch as within one
+        executor = make_executor()
+        while True:
+            current = dataclasses.replace(scenario, replications=n)
+            summary = run_batch(current, store, executor, progress=progress)
+            widest = float("nan")
+            stop, reason = True, "interrupted"
+            with CTRL_C.held_back(raise_at_end=False):
+                store.set_batch_size(summary.batch_id, n, current.run_count())
+                if not summary.interrupted:
+                    metrics = store.metrics(summary.batch_id)
+                    widths = primary_half_widths(metrics, auto.contrast, auto.level)["half_width"]
+                    widest = float(widths.max()) if len(widths) else widest
+                    rounds.append((n, widest))
+                    stop, reason, n_next = stop_decision(widths.tolist(), n, auto)
+                    if not stop:
+                        executor = make_executor()
+            if stop:  # enough replications, or interrupted within the round
+                return AdaptiveSummary(n, reason, widest, auto.half_width, rounds, summary)
+            if CTRL_C.pressed:  # between two rounds
+                executor.shutdown()
+                summary = dataclasses.replace(summary, interrupted=True)
+                return AdaptiveSummary(n, "interrupted", widest, auto.half_width, rounds, summary)
+            n = n_next

@@ -641,7 +641,7 @@ _TEXTS: tuple[tuple[str, str, str], ...] = (
         "Résultat principal (classe les dispositifs)",
     ),
     ("prov.unknown", "unknown", "inconnu"),
-    ("status.running", "running or stopped before the end", "en cours ou arrêté avant la fin"),
+    ("status.running", "running", "en cours"),
     ("status.finished", "finished", "terminé"),
     ("status.interrupted", "interrupted", "interrompu"),
     ("status.finished_with_failures", "finished with failed runs", "terminé avec des échecs"),
