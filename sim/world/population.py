@@ -76,12 +76,16 @@ _RECENT_MONTHS = 6
 class _RecentSpells:
     """The residents whose duration may be each of 0 to 5 months: ``rows[k]`` holds those whose
     job or spell changed k months ago (or whose duration was k when derived from the array), a
-    superset of those whose duration is k, since a later change resets it. New jobs and jobs
-    held 6 months are looked up there rather than in every resident's duration. Describes the
-    ``duration`` array it was derived with (each labour step makes a new one)."""
+    superset of those whose duration is k, since a later change resets it; ``hires[k]`` those
+    of them who found a job then (all of ``rows[k]`` when derived), a superset of the employed
+    whose duration is k, as long as jobs are found only through the labour step (an outside
+    change of employment drops the spells: ``Population._confirmed_unemployed``). New jobs and
+    jobs held 6 months are looked up there rather than in every resident's duration. Describes
+    the ``duration`` array it was derived with (each labour step makes a new one)."""
 
     duration: np.ndarray
     rows: list[np.ndarray]
+    hires: list[np.ndarray]
 
     @classmethod
     def of(cls, duration: np.ndarray) -> _RecentSpells | None:
@@ -90,17 +94,29 @@ class _RecentSpells:
             return None
         recent = np.flatnonzero(duration < _RECENT_MONTHS)
         months = duration[recent]
-        return cls(duration, [recent[months == k] for k in range(_RECENT_MONTHS)])
+        rows = [recent[months == k] for k in range(_RECENT_MONTHS)]
+        return cls(duration, rows, list(rows))
 
     def rows_at(self, months: int) -> np.ndarray:
         """The residents whose duration is ``months`` (below 6)."""
         rows = self.rows[months]
         return _select(rows, self.duration[rows] == months)
 
-    def advanced(self, changed: np.ndarray, duration: np.ndarray) -> _RecentSpells:
-        """A month later, ``duration`` being the new durations: ``changed`` start at 0, the
-        others are a month older."""
-        return _RecentSpells(duration, [changed, *self.rows[:-1]])
+    def jobs_at(self, months: int, employed: np.ndarray) -> np.ndarray:
+        """The employed whose duration is ``months`` (below 6): in a job found then."""
+        rows = self.hires[months]
+        return _select(rows, (self.duration[rows] == months) & employed[rows])
+
+    def new_jobs(self, employed: np.ndarray) -> np.ndarray:
+        """The employed in the first 3 months of their job (in no particular order)."""
+        return np.concatenate([self.jobs_at(k, employed) for k in range(3)])
+
+    def advanced(
+        self, changed: np.ndarray, found: np.ndarray, duration: np.ndarray
+    ) -> _RecentSpells:
+        """A month later, ``duration`` being the new durations: ``changed`` start at 0 (of whom
+        ``found`` in a new job), the others are a month older."""
+        return _RecentSpells(duration, [changed, *self.rows[:-1]], [found, *self.hires[:-1]])
 
 
 @dataclass(frozen=True)
@@ -296,7 +312,7 @@ class Population:
         p, tg = self.params, self._targets
         n_t = self.n_territories
         # Only the unemployed (about one in ten) enter the balances: work on their indices.
-        rows = np.flatnonzero(~self.employed)
+        rows = self._confirmed_unemployed()
         # Converted once: bincount would convert int32 territories to intp on every call.
         where = self.territory[rows].astype(np.intp)
         # Sorted rows are grouped by territory: each territory's unemployed are one segment.
@@ -316,17 +332,16 @@ class Population:
         for g in (SHORT_TERM, LONG_TERM, ON_RSA):
             members = groups == g
             if members.any():
-                scale[g] = 1.0 / float(multiplier[members].mean())
+                scale[g] = 1.0 / float(np.compress(members, multiplier).mean())
         computed: dict[str, np.ndarray] = {"group_scale": scale}
         hazard = ((self.group_hazard * scale)[groups] * multiplier).astype(np.float64)
         n_u = np.diff(segments).astype(np.float64)
         # Separation of established jobs.
         mean_hazard = tsum(hazard) / np.maximum(n_u, 1)
-        separation = np.array(
-            [
-                _steady_state_separation(rate, f if f > 0 else p.job_hazard_short_per_month, p)
-                for rate, f in zip(tg.unemployment_rate, mean_hazard, strict=True)
-            ]
+        separation = _steady_state_separation(
+            tg.unemployment_rate,
+            np.where(mean_hazard > 0, mean_hazard, p.job_hazard_short_per_month),
+            p,
         )
         if p.separation_established_per_month is not None:
             separation[:] = p.separation_established_per_month
@@ -382,7 +397,7 @@ class Population:
         takeup = np.clip(k_claimed * claim_leaving / np.maximum(claiming, 1e-9), 0.0, ceiling)
         computed["takeup_scale"] = takeup
         # Insured share of new spells (city-wide): job losses of new and established jobs.
-        new_job = _segment_counts(self.employed & (self.duration < 3), self._territory_bounds())
+        new_job = self._new_jobs_by_territory()
         established = self.territory_sizes - n_u - new_job
         losses = float(
             new_job.sum() * p.separation_new_per_month
@@ -406,6 +421,16 @@ class Population:
         self.insured_entry_share += smoothing * (share - self.insured_entry_share)
         self._refresh_per_resident()
         return computed
+
+    def _new_jobs_by_territory(self) -> np.ndarray:
+        """How many residents of each territory are in the first 3 months of a job (int64),
+        counted among the recent spells rather than over every resident."""
+        spells = self._recent_spells()
+        if spells is None:
+            return _segment_counts(self.employed & (self.duration < 3), self._territory_bounds())
+        self._spells = spells  # the next labour step starts from them
+        new_jobs = spells.new_jobs(self.employed)
+        return np.bincount(self.territory[new_jobs], minlength=self.n_territories)
 
     def _warm_up(self, rng: np.random.Generator) -> None:
         """Simulate ``warmup_months`` of baseline dynamics before month 0, from the ``warmup``
@@ -437,14 +462,16 @@ class Population:
             # Only the labour draw concerns every resident; the others are drawn for the few
             # residents they concern (the warm-up needs no common random numbers across arms:
             # every arm starts from its result).
-            unaware = np.flatnonzero(self.rsa_eligible & ~self.rights_aware)
+            # The RSA-eligible are out of work: look for them among the unemployed first.
+            eligible = _rows_where(self.rsa_eligible, self.unemployed_rows())
+            unaware = _select(eligible, ~self.rights_aware[eligible])
             met = unaware[_uniform16(rng, len(unaware)) < self.contact_rate_scaled[unaware]]
             self.rights_aware[met] = True
             labour = _uniform16(rng, self.n)
             rsa = np.zeros(self.n, dtype=np.uint16)
             draws = MonthlyDraws(month, self.seed, rsa, labour, rsa, french=rsa)
             found = self.labour_step(month, draws, record=False)
-            out_of_work = np.flatnonzero(~self.employed)
+            out_of_work = self.unemployed_rows()
             rsa[out_of_work] = _uniform16(rng, len(out_of_work))
             self.rsa_step(month, draws, found)
         if months > 0 and adjusting == months:
@@ -457,16 +484,18 @@ class Population:
     #   the residents they hold have the state, and as many residents have it as they hold. (The
     #   unemployed are checked so at the start of the labour step; for the rest of the month, by
     #   their number and the identity of the ``employed`` array the step made.)
-    # - The recent spells, integer draw thresholds and the count of jobs held 6 months are kept
-    #   with the array they were derived from: only the per-month steps change ``duration`` and
-    #   ``sustained_job_count``, and the calibration replaces its per-resident arrays rather
-    #   than writing into them. Code that writes into one of these arrays otherwise calls
-    #   ``forget_derived``.
+    # - The recent spells, integer draw thresholds and bounds and the count of jobs held 6
+    #   months are kept with the array they were derived from: only the per-month steps change
+    #   ``duration`` and ``sustained_job_count``, and the calibration replaces its per-resident
+    #   arrays rather than writing into them. Code that writes into one of these arrays
+    #   otherwise calls ``forget_derived``. (The recent spells' hires also assume that jobs are
+    #   found in the labour step: the check of the unemployed sees when they were not.)
     _unemployed: tuple[np.ndarray, np.ndarray] | None = None  # (employed array, its unemployed)
     _seekers: np.ndarray | None = None  # the unemployed at the start of the last labour step
     _learning: np.ndarray | None = None
     _spells: _RecentSpells | None = None
     _thresholds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+    _bounds: dict[str, tuple[np.ndarray, np.uint16 | None]] | None = None
     _sustained_total: tuple[np.ndarray, int] | None = None
 
     def forget_derived(self) -> None:
@@ -475,7 +504,7 @@ class Population:
         Needed only after writing into ``duration``, ``sustained_job_count`` or a per-resident
         threshold array in place."""
         self._unemployed = self._seekers = self._learning = None
-        self._spells = self._thresholds = self._sustained_total = None
+        self._spells = self._thresholds = self._bounds = self._sustained_total = None
 
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
@@ -506,18 +535,20 @@ class Population:
         )
         return factors[self.french if rows is None else self.french[rows]]
 
-    def hazard_group(self, rows: np.ndarray | None = None) -> np.ndarray:
+    def hazard_group(self, rows: np.ndarray | None = None, out_of_work: bool = False) -> np.ndarray:
         """SHORT_TERM, LONG_TERM or ON_RSA for the unemployed (minimum income first), EMPLOYED
-        for the others (whose duration is a job tenure)."""
+        for the others (whose duration is a job tenure). ``out_of_work``: ``rows`` are known to
+        be unemployed (their jobs are not looked up)."""
         duration = self.duration if rows is None else self.duration[rows]
         rsa = self.rsa_eligible if rows is None else self.rsa_eligible[rows]
-        employed = self.employed if rows is None else self.employed[rows]
         # The long-term flag (SHORT_TERM 0 or LONG_TERM 1), raised to ON_RSA (2) by minimum
         # income, then to EMPLOYED (3) by a job: integer maxima, several times faster than
         # np.where or masked writes.
         groups = np.asarray(duration >= self.params.long_term_months).view(np.int8)
         np.maximum(groups, np.asarray(rsa).astype(np.int8) * np.int8(ON_RSA), out=groups)
-        np.maximum(groups, np.asarray(employed).astype(np.int8) * np.int8(EMPLOYED), out=groups)
+        if not out_of_work:
+            employed = self.employed if rows is None else self.employed[rows]
+            np.maximum(groups, employed.astype(np.int8) * np.int8(EMPLOYED), out=groups)
         return groups
 
     def job_hazard(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -539,10 +570,15 @@ class Population:
 
     def _confirmed_unemployed(self) -> np.ndarray:
         """``unemployed_rows`` checked resident by resident: the labour step starts from it, as
-        the state may have been set from outside since the last month."""
+        the state may have been set from outside since the last month. If it was, jobs may have
+        been found otherwise than in the labour step: the recent spells no longer know who
+        found one when (``_RecentSpells.hires``)."""
         rows = None if self._unemployed is None else self._unemployed[1]
         if rows is None or self.employed[rows].any() or len(rows) != self.n - _count(self.employed):
             rows = np.flatnonzero(~self.employed)
+            spells = self._spells
+            if spells is not None:
+                self._spells = _RecentSpells(spells.duration, spells.rows, list(spells.rows))
         self._unemployed = (self.employed, rows)
         return rows
 
@@ -551,14 +587,9 @@ class Population:
         date the outcomes (off in the warm-up before month 0)."""
         # Only the unemployed (about one in ten) can find a job: work on their indices.
         seekers = self._confirmed_unemployed()
-        hazard = self.job_hazard(seekers)
-        if self.treated.any():
-            hazard = hazard + self.job_boost[seekers] - self._displacement_penalty(seekers)
         draw = draws.labour[seekers]
-        finds = draw < hazard * MonthlyDraws.SCALE
-        # Churn: a spell not paid by insurance ends without a job and a new one starts. The top
-        # of the same draw (competing risks: it never overlaps job finding).
-        churns = ~self.insured[seekers] & (draw >= MonthlyDraws.SCALE - self.churn_scaled[seekers])
+        finds = self._job_finds(seekers, draw)
+        churns = self._churns(seekers, draw)
         spells = self._recent_spells()
         lost = self._job_losses(draws.labour, spells)
         found = seekers[finds]
@@ -573,7 +604,7 @@ class Population:
         self.employed, self.duration = employed, duration
         self._seekers = seekers
         self._unemployed = (employed, _merge_sorted(_select(seekers, ~finds), lost))
-        self._spells = spells.advanced(changed, duration) if spells is not None else None
+        self._spells = spells.advanced(changed, found, duration) if spells is not None else None
         self._just_lost = lost
         self.insured[found] = False
         self.rsa_left[found] = False
@@ -583,21 +614,84 @@ class Population:
             self._record_jobs(month, found)
         return found_mask
 
+    def _job_finds(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        """Which of ``seekers`` (the unemployed, their labour draws ``draw``) find a job: a draw
+        below the hazard (in draw units). Without programme effects, the hazards are computed
+        only for the few whose draw is below the largest hazard possible (``_hazard_bound``):
+        the others find no job whatever their group."""
+        scale = MonthlyDraws.SCALE
+        if self.treated.any():
+            hazard = self.job_hazard(seekers)
+            hazard = hazard + self.job_boost[seekers] - self._displacement_penalty(seekers)
+            return np.asarray(draw < hazard * scale)
+        traits = self.trait_multiplier[seekers]
+        bound = _hazard_bound(self.group_rate, traits)
+        if bound is None:
+            groups = self.hazard_group(seekers, out_of_work=True)
+            return np.asarray(draw < self.group_rate[groups] * traits * scale)
+        maybe = np.flatnonzero(draw < bound)
+        groups = self.hazard_group(seekers[maybe], out_of_work=True)
+        hazard = self.group_rate[groups] * traits[maybe]
+        finds = np.zeros(len(seekers), dtype=bool)
+        finds[maybe[draw[maybe] < hazard * scale]] = True
+        return finds
+
+    def _churns(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        """Which of ``seekers`` (their labour draws ``draw``) churn: a spell not paid by
+        insurance ends without a job and a new one starts. The top of the same draw as job
+        finding (competing risks: it never overlaps job finding): at or above 65536 minus the
+        churn hazard (in draw units), looked for among the few draws at or above 65536 minus
+        the largest (``_draw_bound`` of the churn hazards)."""
+        scale = MonthlyDraws.SCALE
+        top = self._draw_bound("churn_scaled")
+        if top is None:
+            maybe = np.arange(len(seekers))
+        elif top == 0:
+            maybe = np.empty(0, dtype=np.int64)
+        else:
+            maybe = np.flatnonzero(draw >= np.uint16(int(scale) - int(top)))
+        rows = seekers[maybe]
+        churn = ~self.insured[rows] & (draw[maybe] >= scale - self.churn_scaled[rows])
+        churns = np.zeros(len(seekers), dtype=bool)
+        churns[maybe[churn]] = True
+        return churns
+
     def _job_losses(self, labour: np.ndarray, spells: _RecentSpells | None) -> np.ndarray:
         """Indices, in increasing order, of the employed who lose their job this month: below
         the new-job separation in their first 3 months, below their territory's established-job
-        separation after."""
+        separation after. The established jobs are looked for among the few residents whose
+        draw is below the largest separation (``_draw_bound``) rather than among all."""
         p = self.params
-        lost = labour < self._draw_thresholds("separation_established_scaled")
-        lost &= self.employed
         if spells is None:
             new_jobs = np.flatnonzero(self.employed & (self.duration < 3))
         else:
-            new_jobs = np.concatenate([spells.rows_at(k) for k in range(3)])
-            new_jobs = new_jobs[self.employed[new_jobs]]
+            new_jobs = spells.new_jobs(self.employed)
         new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
-        lost[new_jobs] = labour[new_jobs] < new_separation
-        return np.flatnonzero(lost)
+        lost_new = new_jobs[labour[new_jobs] < new_separation]
+        bound = self._draw_bound("separation_established_scaled")
+        if bound is None:
+            candidates = np.flatnonzero(self.employed)
+        else:
+            candidates = np.flatnonzero(labour < bound)
+        established = self.employed[candidates] & (self.duration[candidates] >= 3)
+        candidates = _select(candidates, established)
+        separation = self.separation_established_scaled[candidates]
+        lost_established = _select(candidates, labour[candidates] < separation)
+        return np.sort(np.concatenate((lost_new, lost_established)))
+
+    def _draw_bound(self, name: str) -> np.uint16 | None:
+        """A bound on the 16-bit draws below the per-resident float thresholds of attribute
+        ``name`` (an array the calibration sets), derived once per array (``_integer_bound``):
+        only draws below it need to be compared with a resident's threshold. None if there is
+        none (a threshold passes every draw, or one is a NaN)."""
+        scaled = np.asarray(getattr(self, name))
+        if self._bounds is None:
+            self._bounds = {}
+        kept = self._bounds.get(name)
+        if kept is None or kept[0] is not scaled:
+            kept = (scaled, _integer_bound(scaled))
+            self._bounds[name] = kept
+        return kept[1]
 
     def _draw_thresholds(self, name: str) -> np.ndarray:
         """What to compare 16-bit draws with instead of the per-resident float thresholds of
@@ -636,8 +730,7 @@ class Population:
             if self._spells is None:
                 sustained = np.flatnonzero(self.employed & (self.duration == 5))
             else:
-                sustained = self._spells.rows_at(5)
-                sustained = sustained[self.employed[sustained]]
+                sustained = self._spells.jobs_at(5, self.employed)
             first = sustained[self.sustained_job_month[sustained] == NOT_YET]
             self.sustained_job_month[first] = month
             self.last_sustained_job_month[sustained] = month
@@ -702,11 +795,10 @@ class Population:
         self.rights_aware[leaving] = False
         # Entries: the uninsured unemployed without RSA (neither leaving it nor just out of a
         # job this month), at the return hazard if they left it before.
-        excluded = np.zeros(self.n, dtype=bool)
+        excluded = self.rsa_eligible | self.insured
         excluded[leaving] = True
         excluded[lost] = True
-        outside = ~self.rsa_eligible[unemployed] & ~self.insured[unemployed] & ~excluded[unemployed]
-        candidates = _select(unemployed, outside)
+        candidates = _select(unemployed, ~excluded[unemployed])
         hazard_scaled = np.where(
             self.rsa_left[candidates],
             np.float32(p.rsa_reentry_per_month * scale),
@@ -899,6 +991,36 @@ def _integer_thresholds(scaled: np.ndarray) -> np.ndarray | None:
     return np.where(ceiling > 0, ceiling, 0).astype(np.uint16)
 
 
+def _integer_bound(scaled: np.ndarray) -> np.uint16 | None:
+    """The largest of ``_integer_thresholds(scaled)`` (0 if there is none): a 16-bit draw is
+    below a threshold only if it is below this bound. None if a threshold passes every draw or
+    is a NaN (then no bound is known without looking at each)."""
+    if len(scaled) == 0:
+        return np.uint16(0)
+    largest = float(np.max(scaled))
+    if np.isnan(largest):
+        return None
+    ceiling = np.ceil(largest)
+    if ceiling > (1 << 16) - 1:
+        return None
+    return np.uint16(max(ceiling, 0.0))
+
+
+def _hazard_bound(rates: np.ndarray, traits: np.ndarray) -> np.uint16 | None:
+    """A 16-bit bound that no draw below a job-finding hazard ``rates[group] * trait`` (in draw
+    units) reaches: the ceiling (``_integer_bound``) of the largest rate times the largest
+    trait, in the same floating-point operations, as rounding keeps the order of products of
+    non-negative numbers. None if there is none (a negative or NaN rate or trait, an infinite
+    or NaN product)."""
+    if len(traits) == 0:
+        return np.uint16(0)
+    if not (rates.min() >= 0 and traits.min() >= 0):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
+        largest = rates.max() * traits.max() * MonthlyDraws.SCALE
+    return _integer_bound(np.array([largest]))
+
+
 def reached_between(
     first: np.ndarray, start: np.ndarray | int, end: int, last: np.ndarray | None = None
 ) -> np.ndarray:
@@ -940,11 +1062,12 @@ def new_job_period(p: ModelParams) -> tuple[float, float]:
     return sum((1.0 - s_new) ** k for k in range(3)), (1.0 - s_new) ** 3
 
 
-def _steady_state_separation(rate: float, hazard: float, p: ModelParams) -> float:
+def _steady_state_separation(rate: np.ndarray, hazard: np.ndarray, p: ModelParams) -> np.ndarray:
     """Established-job separation that makes ``rate`` the steady-state unemployment rate given a
-    job-finding hazard, a 3-month new-job period and the 3-month retention (flow balance)."""
+    job-finding hazard, a 3-month new-job period and the 3-month retention (flow balance), for
+    each rate and hazard (float64 arrays of one length; 0 where the rate is not positive)."""
     months_new, retained = new_job_period(p)
-    if rate <= 0.0:
-        return 0.0
-    denominator = (1.0 - rate) / (rate * hazard) - months_new
-    return float(np.clip(retained / denominator, 1e-4, 0.2)) if denominator > 0 else 0.2
+    with np.errstate(all="ignore"):  # not positive rates are set apart below
+        denominator = (1.0 - rate) / (rate * hazard) - months_new
+        separation = np.where(denominator > 0, np.clip(retained / denominator, 1e-4, 0.2), 0.2)
+    return np.asarray(np.where(rate <= 0.0, 0.0, separation))
