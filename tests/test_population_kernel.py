@@ -333,6 +333,29 @@ def test_counts_by_territory_are_the_sums_of_reduceat(sizes: list[int]) -> None:
         )
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 12), min_size=1, max_size=8),
+    share=st.floats(0.0, 1.0),
+    seed=st.integers(0, 1000),
+)
+def test_territory_values_spread_to_rows_are_the_per_resident_values(
+    sizes: list[int], share: float, seed: int
+) -> None:
+    """A value per territory spread to some residents (increasing rows, empty territories
+    included) is what indexing the per-resident copy gives."""
+    sizes_array = np.array(sizes)
+    stub = Population.__new__(Population)
+    stub.n, stub.territory_sizes = int(sizes_array.sum()), sizes_array
+    stub.territory_starts = np.concatenate(([0], np.cumsum(sizes_array)[:-1]))
+    rng = np.random.default_rng(seed)
+    values = rng.random(len(sizes)).astype(np.float32)
+    rows = np.flatnonzero(rng.random(stub.n) < share)
+    spread = stub._spread(values, rows)
+    assert spread.dtype == np.float32
+    np.testing.assert_array_equal(spread, stub.per_resident(values)[rows])
+
+
 @pytest.fixture(scope="module")
 def stepped(city: City) -> Population:
     """A population some months into a run (jobs found, lost and held, spells of every age)."""

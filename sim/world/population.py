@@ -282,16 +282,46 @@ class Population:
         self._refresh_per_resident()
 
     def _refresh_per_resident(self) -> None:
-        """Per-resident copies of the territory hazards, in the units of the 16-bit draws."""
+        """The group rates and the territory hazards in the units of the 16-bit draws, after
+        the calibration set them. The monthly steps spread a territory's hazard to the few
+        residents concerned (``_spread``) rather than keeping a copy for every resident."""
         scale = np.float32(MonthlyDraws.SCALE)
         self.group_rate = self.group_hazard * self.group_scale
-        self.separation_established_per_resident = self.per_resident(self.separation_established)
-        # Scaled per territory, then spread: the same float32 products, without a pass over
-        # every resident (the warm-up refreshes them 40 times).
-        self.separation_established_scaled = self.per_resident(self.separation_established * scale)
-        self.churn_scaled = self.per_resident(self.churn * scale)
-        self.rsa_entry_scaled = self.per_resident(self.rsa_entry * scale)
-        self.takeup_scale_per_resident = self.per_resident(self.takeup_scale)
+        self._separation_scaled = self.separation_established * scale
+        self._churn_scaled = self.churn * scale
+        self._rsa_entry_scaled = self.rsa_entry * scale
+
+    # Every resident's hazards, spread from their territory's (new arrays, for reading).
+    @property
+    def separation_established_per_resident(self) -> np.ndarray:
+        """Established-job separation of every resident."""
+        return self.per_resident(self.separation_established)
+
+    @property
+    def separation_established_scaled(self) -> np.ndarray:
+        """Established-job separation of every resident, in draw units (float32)."""
+        return self.per_resident(self._separation_scaled)
+
+    @property
+    def churn_scaled(self) -> np.ndarray:
+        """Churn hazard of every resident, in draw units (float32)."""
+        return self.per_resident(self._churn_scaled)
+
+    @property
+    def rsa_entry_scaled(self) -> np.ndarray:
+        """RSA entry hazard of every resident, in draw units (float32)."""
+        return self.per_resident(self._rsa_entry_scaled)
+
+    @property
+    def takeup_scale_per_resident(self) -> np.ndarray:
+        """Take-up scale of every resident."""
+        return self.per_resident(self.takeup_scale)
+
+    def _spread(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``per_resident(values)[rows]`` for increasing ``rows``: the value of each
+        territory repeated for as many of ``rows`` as it holds (they are consecutive, as the
+        residents are grouped by territory), without a gather."""
+        return np.repeat(values, np.diff(np.searchsorted(rows, self._territory_bounds())))
 
     def _calibrate(self, smoothing: float) -> dict[str, np.ndarray]:
         """One step of the calibration: the hazards that make this month's stocks, scaled to the
@@ -484,18 +514,19 @@ class Population:
     #   the residents they hold have the state, and as many residents have it as they hold. (The
     #   unemployed are checked so at the start of the labour step; for the rest of the month, by
     #   their number and the identity of the ``employed`` array the step made.)
-    # - The recent spells, integer draw thresholds and bounds and the count of jobs held 6
-    #   months are kept with the array they were derived from: only the per-month steps change
-    #   ``duration`` and ``sustained_job_count``, and the calibration replaces its per-resident
-    #   arrays rather than writing into them. Code that writes into one of these arrays
-    #   otherwise calls ``forget_derived``. (The recent spells' hires also assume that jobs are
-    #   found in the labour step: the check of the unemployed sees when they were not.)
+    # - The recent spells, integer draw thresholds and the count of jobs held 6 months are
+    #   kept with the array they were derived from: only the per-month steps change
+    #   ``duration`` and ``sustained_job_count``, and per-resident thresholds are set once.
+    #   Code that writes into one of these arrays otherwise calls ``forget_derived``. (The
+    #   recent spells' hires also assume that jobs are found in the labour step: the check of
+    #   the unemployed sees when they were not.)
+    # - The territory hazards in draw units are derived when the calibration sets them
+    #   (``_refresh_per_resident``): code that sets them otherwise calls it.
     _unemployed: tuple[np.ndarray, np.ndarray] | None = None  # (employed array, its unemployed)
     _seekers: np.ndarray | None = None  # the unemployed at the start of the last labour step
     _learning: np.ndarray | None = None
     _spells: _RecentSpells | None = None
     _thresholds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
-    _bounds: dict[str, tuple[np.ndarray, np.uint16 | None]] | None = None
     _sustained_total: tuple[np.ndarray, int] | None = None
 
     def forget_derived(self) -> None:
@@ -504,7 +535,7 @@ class Population:
         Needed only after writing into ``duration``, ``sustained_job_count`` or a per-resident
         threshold array in place."""
         self._unemployed = self._seekers = self._learning = None
-        self._spells = self._thresholds = self._bounds = self._sustained_total = None
+        self._spells = self._thresholds = self._sustained_total = None
 
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
@@ -641,9 +672,9 @@ class Population:
         insurance ends without a job and a new one starts. The top of the same draw as job
         finding (competing risks: it never overlaps job finding): at or above 65536 minus the
         churn hazard (in draw units), looked for among the few draws at or above 65536 minus
-        the largest (``_draw_bound`` of the churn hazards)."""
+        the largest (``_integer_bound`` of the territories' churn hazards)."""
         scale = MonthlyDraws.SCALE
-        top = self._draw_bound("churn_scaled")
+        top = _integer_bound(self._churn_scaled)
         if top is None:
             maybe = np.arange(len(seekers))
         elif top == 0:
@@ -651,7 +682,8 @@ class Population:
         else:
             maybe = np.flatnonzero(draw >= np.uint16(int(scale) - int(top)))
         rows = seekers[maybe]
-        churn = ~self.insured[rows] & (draw[maybe] >= scale - self.churn_scaled[rows])
+        churn_scaled = self._spread(self._churn_scaled, rows)
+        churn = ~self.insured[rows] & (draw[maybe] >= scale - churn_scaled)
         churns = np.zeros(len(seekers), dtype=bool)
         churns[maybe[churn]] = True
         return churns
@@ -660,7 +692,7 @@ class Population:
         """Indices, in increasing order, of the employed who lose their job this month: below
         the new-job separation in their first 3 months, below their territory's established-job
         separation after. The established jobs are looked for among the few residents whose
-        draw is below the largest separation (``_draw_bound``) rather than among all."""
+        draw is below the largest separation (``_integer_bound``) rather than among all."""
         p = self.params
         if spells is None:
             new_jobs = np.flatnonzero(self.employed & (self.duration < 3))
@@ -668,34 +700,20 @@ class Population:
             new_jobs = spells.new_jobs(self.employed)
         new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
         lost_new = new_jobs[labour[new_jobs] < new_separation]
-        bound = self._draw_bound("separation_established_scaled")
+        bound = _integer_bound(self._separation_scaled)
         if bound is None:
             candidates = np.flatnonzero(self.employed)
         else:
             candidates = np.flatnonzero(labour < bound)
         established = self.employed[candidates] & (self.duration[candidates] >= 3)
         candidates = _select(candidates, established)
-        separation = self.separation_established_scaled[candidates]
+        separation = self._spread(self._separation_scaled, candidates)
         lost_established = _select(candidates, labour[candidates] < separation)
         return np.sort(np.concatenate((lost_new, lost_established)))
 
-    def _draw_bound(self, name: str) -> np.uint16 | None:
-        """A bound on the 16-bit draws below the per-resident float thresholds of attribute
-        ``name`` (an array the calibration sets), derived once per array (``_integer_bound``):
-        only draws below it need to be compared with a resident's threshold. None if there is
-        none (a threshold passes every draw, or one is a NaN)."""
-        scaled = np.asarray(getattr(self, name))
-        if self._bounds is None:
-            self._bounds = {}
-        kept = self._bounds.get(name)
-        if kept is None or kept[0] is not scaled:
-            kept = (scaled, _integer_bound(scaled))
-            self._bounds[name] = kept
-        return kept[1]
-
     def _draw_thresholds(self, name: str) -> np.ndarray:
         """What to compare 16-bit draws with instead of the per-resident float thresholds of
-        attribute ``name`` (an array the calibration sets): the equivalent integer thresholds
+        attribute ``name`` (such as ``contact_rate_scaled``): the equivalent integer thresholds
         (``_integer_thresholds``), derived once per array, or the floats if there are none."""
         scaled = np.asarray(getattr(self, name))
         if self._thresholds is None:
@@ -802,7 +820,7 @@ class Population:
         hazard_scaled = np.where(
             self.rsa_left[candidates],
             np.float32(p.rsa_reentry_per_month * scale),
-            self.rsa_entry_scaled[candidates],
+            self._spread(self._rsa_entry_scaled, candidates),
         )
         entering = candidates[draws.rsa[candidates] < hazard_scaled]
         self.rsa_left[eligible[other_exit]] = True
@@ -819,7 +837,7 @@ class Population:
             np.float32(p.takeup_hazard_unaware_per_month),
         )
         hazard = np.minimum(
-            hazard * self.takeup_scale_per_resident[waiting] + self.takeup_boost[waiting],
+            hazard * self._spread(self.takeup_scale, waiting) + self.takeup_boost[waiting],
             np.float32(1.0 - p.rsa_other_exit_per_month),
         )
         claiming = waiting[draws.rsa[waiting] >= (1.0 - hazard) * scale]
