@@ -343,10 +343,9 @@ class Population:
         n_t = self.n_territories
         # Only the unemployed (about one in ten) enter the balances: work on their indices.
         rows = self._confirmed_unemployed()
-        # Converted once: bincount would convert int32 territories to intp on every call.
-        where = self.territory[rows].astype(np.intp)
         # Sorted rows are grouped by territory: each territory's unemployed are one segment.
         segments = np.searchsorted(rows, self._territory_bounds())
+        where = np.repeat(np.arange(n_t, dtype=np.intp), np.diff(segments))  # their territory
 
         def tsum(weights: np.ndarray) -> np.ndarray:
             """Sum per territory, in the residents' order (the floating-point sums of before)."""
@@ -356,7 +355,7 @@ class Population:
             """How many per territory (exact: the same figures as ``tsum`` of the mask)."""
             return _segment_counts(mask, segments).astype(np.float64)
 
-        groups = self.hazard_group(rows)
+        groups = self.hazard_group(rows, out_of_work=True)
         multiplier = self.trait_multiplier[rows]
         scale = self.group_scale.copy()
         for g in (SHORT_TERM, LONG_TERM, ON_RSA):
@@ -365,6 +364,8 @@ class Population:
                 scale[g] = 1.0 / float(np.compress(members, multiplier).mean())
         computed: dict[str, np.ndarray] = {"group_scale": scale}
         hazard = ((self.group_hazard * scale)[groups] * multiplier).astype(np.float64)
+        staying = 1.0 - hazard  # no job this month
+        exit_hazard = hazard + staying * p.rsa_other_exit_per_month  # out of RSA, either way
         n_u = np.diff(segments).astype(np.float64)
         # Separation of established jobs.
         mean_hazard = tsum(hazard) / np.maximum(n_u, 1)
@@ -384,7 +385,7 @@ class Population:
         n_long = tcount(long_term)
         k_long = tg.long_term_share * n_u / np.maximum(n_long, 1)
         k_short = (1.0 - tg.long_term_share) * n_u / np.maximum(n_u - n_long, 1)
-        numerator = k_short * tsum(at_11 * (1.0 - hazard)) - k_long * tsum(long_term * hazard)
+        numerator = k_short * tsum(at_11 * staying) - k_long * tsum(long_term * hazard)
         denominator = k_short * tcount(at_11 & ~insured) + k_long * tcount(long_term & ~insured)
         churn = np.clip(numerator / np.maximum(denominator, 1e-9), 0.0, 0.5)
         if p.unemployment_churn_per_month is not None:
@@ -393,7 +394,7 @@ class Population:
         # RSA entry of the uninsured who never were, or no longer are, recipients.
         eligible, left = self.rsa_eligible[rows], self.rsa_left[rows]
         n_eligible = tcount(eligible)
-        leaving = tsum(eligible * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
+        leaving = tsum(eligible * exit_hazard)
         target_eligible = tg.rsa_eligible_share * self.territory_sizes
         k_eligible = target_eligible / np.maximum(n_eligible, 1)
         outside = ~eligible & ~insured
@@ -402,8 +403,8 @@ class Population:
         k_outside = np.maximum(n_u - tcount(insured) - target_eligible, 1.0) / np.maximum(
             n_outside, 1
         )
-        returning = k_outside * tsum((outside & left) * (1.0 - hazard)) * p.rsa_reentry_per_month
-        newcomers = k_outside * tsum((outside & ~left) * (1.0 - hazard))
+        returning = k_outside * tsum((outside & left) * staying) * p.rsa_reentry_per_month
+        newcomers = k_outside * tsum((outside & ~left) * staying)
         entry = np.clip((k_eligible * leaving - returning) / np.maximum(newcomers, 1e-9), 0.0, 0.5)
         if p.rsa_entry_per_month is not None:
             entry[:] = p.rsa_entry_per_month
@@ -411,16 +412,17 @@ class Population:
         # Take-up.
         claimed = self.rsa_claimed[rows]
         # Public services make some of the unaware aware before they may claim this month.
-        contact = self.contact_rate[rows].astype(np.float64)
+        contact = self.contact_rate_by_territory.astype(np.float64)
         unaware_hazard = contact * p.takeup_hazard_aware_per_month + (1.0 - contact) * (
             p.takeup_hazard_unaware_per_month
         )
+        unaware_hazard = self._spread(unaware_hazard, rows)
         base = np.where(self.rights_aware[rows], p.takeup_hazard_aware_per_month, unaware_hazard)
         n_claimed = tcount(claimed)
         k_claimed = (1.0 - p.rsa_non_take_up) * n_eligible / np.maximum(n_claimed, 1)
         k_waiting = p.rsa_non_take_up * n_eligible / np.maximum(n_eligible - n_claimed, 1)
-        claim_leaving = tsum(claimed * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
-        claiming = k_waiting * tsum((eligible & ~claimed) * base * (1.0 - hazard))
+        claim_leaving = tsum(claimed * exit_hazard)
+        claiming = k_waiting * tsum((eligible & ~claimed) * base * staying)
         ceiling = (1.0 - p.rsa_other_exit_per_month) / max(
             p.takeup_hazard_aware_per_month, p.takeup_hazard_unaware_per_month, 1e-9
         )
@@ -434,7 +436,7 @@ class Population:
             + (established * self.separation_established).sum()
         )
         exhausting = insured & (duration == p.unemployment_insurance_months - 1)
-        insured_leaving = float((insured * hazard).sum() + (exhausting * (1.0 - hazard)).sum())
+        insured_leaving = float((insured * hazard).sum() + (exhausting * staying).sum())
         jobseekers = len(rows) - (1.0 - p.rsa_registered_share) * float(eligible.sum())
         k_insured = p.are_paid_jobseeker_share * jobseekers / max(int(insured.sum()), 1)
         share = min(1.0, k_insured * insured_leaving / max(losses, 1e-9))
