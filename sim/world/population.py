@@ -157,7 +157,6 @@ class Population:
         self.contact_rate_by_territory = np.where(
             self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
         ).astype(np.float32)
-        self.contact_rate = self.per_resident(self.contact_rate_by_territory)
         self.contact_rate_scaled = self.per_resident(
             self.contact_rate_by_territory * np.float32(MonthlyDraws.SCALE)
         )
@@ -167,7 +166,6 @@ class Population:
         }
         self._just_lost = np.empty(0, dtype=np.int64)
         self._init_state(city, stream(seed, Stream.POPULATION))
-        self._init_outcomes()
         self._targets = _Targets.of(city, params)
         self._init_calibration()
         if params.warmup_months > 0:
@@ -292,6 +290,11 @@ class Population:
         self._rsa_entry_scaled = self.rsa_entry * scale
 
     # Every resident's hazards, spread from their territory's (new arrays, for reading).
+    @property
+    def contact_rate(self) -> np.ndarray:
+        """Monthly chance of every resident to see a public service."""
+        return self.per_resident(self.contact_rate_by_territory)
+
     @property
     def separation_established_per_resident(self) -> np.ndarray:
         """Established-job separation of every resident."""
@@ -505,7 +508,7 @@ class Population:
             found = self.labour_step(month, draws, record=False)
             out_of_work = self.unemployed_rows()
             rsa[out_of_work] = _uniform16(rng, len(out_of_work))
-            self.rsa_step(month, draws, found)
+            self.rsa_step(month, draws, found, record=False)
         if months > 0 and adjusting == months:
             self._calibrate(smoothing=1.0)
 
@@ -789,11 +792,14 @@ class Population:
         bounds = np.append(self.territory_starts, self.n)
         return np.diff(np.searchsorted(rows, bounds))
 
-    def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
+    def rsa_step(
+        self, month: int, draws: MonthlyDraws, found_job: np.ndarray, record: bool = True
+    ) -> None:
         """Unemployment insurance and minimum income: insurance of the spells that start, its
         end; RSA exits (to a job or otherwise), entries and returns, take-up. One RSA draw per
         resident serves all of them (they concern disjoint residents, or are competing risks).
-        Works on the indices of the few residents concerned rather than on every resident."""
+        Works on the indices of the few residents concerned rather than on every resident.
+        ``record``: date the outcomes (off in the warm-up before month 0)."""
         p, scale = self.params, MonthlyDraws.SCALE
         unemployed = self.unemployed_rows()
         # Insurance: drawn when a spell starts, paid for at most unemployment_insurance_months.
@@ -831,8 +837,9 @@ class Population:
         # Take-up by those who were already eligible (an entrant's draw decided the entry).
         waiting = _select(eligible, ~leaves)
         waiting = _select(waiting, ~self.rsa_claimed[waiting])
-        in_gap = np.concatenate((waiting, entering))
-        self.rights_gap_month[in_gap[self.rights_gap_month[in_gap] == NOT_YET]] = month
+        if record:
+            in_gap = np.concatenate((waiting, entering))
+            self.rights_gap_month[in_gap[self.rights_gap_month[in_gap] == NOT_YET]] = month
         hazard = np.where(
             self.rights_aware[waiting],
             np.float32(p.takeup_hazard_aware_per_month),
@@ -844,8 +851,9 @@ class Population:
         )
         claiming = waiting[draws.rsa[waiting] >= (1.0 - hazard) * scale]
         self.rsa_claimed[claiming] = True
-        first = claiming[self.claim_month[claiming] == NOT_YET]
-        self.claim_month[first] = month
+        if record:
+            first = claiming[self.claim_month[claiming] == NOT_YET]
+            self.claim_month[first] = month
 
     def french_step(self, month: int, draws: MonthlyDraws) -> None:
         """French progression: slow without a course, faster with one (``french_boost``).
