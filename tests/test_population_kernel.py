@@ -1,5 +1,6 @@
 """The monthly resident kernel's shortcuts give exactly what the plain numpy expressions give: the
-16-bit draws, integer thresholds, index sets kept from month to month, hazard groups and counts."""
+16-bit draws, integer thresholds and bounds, index sets kept from month to month, hazard groups,
+job finding, churn and job losses, counts, the calibration's flow balance."""
 
 from __future__ import annotations
 
@@ -11,16 +12,21 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.simulation.model import CityModel
-from sim.world.params import FRENCH_A2, FRENCH_NONE
+from sim.world.params import FRENCH_A2, FRENCH_NONE, ModelParams
 from sim.world.population import (
     EMPLOYED,
     ON_RSA,
+    MonthlyDraws,
     Population,
+    _hazard_bound,
+    _integer_bound,
     _integer_thresholds,
     _merge_sorted,
     _rows_where,
     _select,
+    _steady_state_separation,
     _uniform16,
+    new_job_period,
 )
 from sim.world.territory import City, generate_city
 
@@ -77,18 +83,21 @@ def test_uniform16_at_city_scale_is_numpys() -> None:
     assert fast.bit_generator.state == plain.bit_generator.state
 
 
-@settings(max_examples=100, deadline=None)
-@given(
-    values=st.lists(
-        st.one_of(
-            st.floats(allow_nan=True, allow_infinity=True, width=32),
-            st.floats(-2.0, 65_537.0, width=32),
-            st.integers(-2, 65_536).map(float),
-        ),
-        min_size=1,
-        max_size=40,
-    )
+#: Per-resident thresholds in draw units: NaN, infinities, negatives, integers and their
+#: neighbours, and thresholds at and above 65535.
+THRESHOLDS = st.lists(
+    st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True, width=32),
+        st.floats(-2.0, 65_537.0, width=32),
+        st.integers(-2, 65_536).map(float),
+    ),
+    min_size=1,
+    max_size=40,
 )
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=THRESHOLDS)
 def test_integer_thresholds_pass_the_same_draws_as_the_floats(values: list[float]) -> None:
     """Every 16-bit draw against every threshold: NaN, infinities, negatives, integers and their
     neighbours, and thresholds at and above 65535."""
@@ -101,6 +110,97 @@ def test_integer_thresholds_pass_the_same_draws_as_the_floats(values: list[float
     assert thresholds.dtype == np.uint16
     draws = np.arange(1 << 16, dtype=np.uint16)[:, None]
     np.testing.assert_array_equal(draws < thresholds, draws < scaled)
+
+
+@settings(max_examples=100, deadline=None)
+@given(values=THRESHOLDS)
+def test_integer_bound_is_above_every_draw_a_threshold_passes(values: list[float]) -> None:
+    """Every 16-bit draw below some threshold is below the bound; no bound when a threshold
+    passes every draw or is a NaN."""
+    scaled = np.array(values, dtype=np.float32)
+    bound = _integer_bound(scaled)
+    if np.isnan(scaled).any() or np.ceil(scaled.max()) > 65_535:
+        assert bound is None
+        return
+    assert bound is not None
+    draws = np.arange(1 << 16, dtype=np.uint16)[:, None]
+    passed = (draws < scaled).any(axis=1)
+    assert not passed[int(bound) :].any()
+    assert _integer_bound(np.zeros(0, dtype=np.float32)) == 0
+
+
+HAZARDS = st.one_of(
+    st.floats(0.0, 1.0, width=32),
+    st.sampled_from([0.0, 1e-30, 0.0625, 0.5, 1.0, 4.0, 30_000.0]),
+    st.floats(allow_nan=True, allow_infinity=True, width=32),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    rates=st.lists(HAZARDS, min_size=4, max_size=4),
+    traits=st.lists(HAZARDS, min_size=0, max_size=30),
+)
+def test_hazard_bound_is_above_every_draw_a_hazard_passes(
+    rates: list[float], traits: list[float]
+) -> None:
+    """Job-finding hazards in draw units (``group_rate[group] * trait * SCALE``, the kernel's
+    float32 operations): every draw below one is below the bound; no bound for a negative or NaN
+    rate or trait, a NaN hazard (0 times infinity) or a hazard passing every draw."""
+    rate_array, trait_array = np.array(rates, np.float32), np.array(traits, np.float32)
+    bound = _hazard_bound(rate_array, trait_array)
+    with np.errstate(all="ignore"):
+        scaled = (rate_array[:, None] * trait_array[None, :]) * MonthlyDraws.SCALE
+    if bound is None:
+        assert len(traits) > 0
+        assert (
+            np.isnan(rate_array).any()
+            or np.isnan(trait_array).any()
+            or rate_array.min() < 0
+            or trait_array.min() < 0
+            or np.isnan(scaled).any()
+            or np.nanmax(scaled) > 65_535
+        )
+        return
+    if len(traits):
+        assert np.all(np.ceil(scaled) <= int(bound))
+
+
+def _plain_separation(
+    rate: np.float64, hazard: np.float64, months_new: float, retained: float
+) -> float:
+    """The flow balance as it was computed, one territory at a time."""
+    if rate <= 0.0:
+        return 0.0
+    denominator = (1.0 - rate) / (rate * hazard) - months_new
+    return float(np.clip(retained / denominator, 1e-4, 0.2)) if denominator > 0 else 0.2
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    pairs=st.lists(
+        st.tuples(
+            st.one_of(st.floats(-0.1, 1.1), st.sampled_from([0.0, 1.0, float("nan")])),
+            st.one_of(st.floats(1e-6, 1.0), st.sampled_from([1e-300, 0.058])),
+        ),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_steady_state_separation_is_the_flow_balance_of_each_territory(
+    pairs: list[tuple[float, float]],
+) -> None:
+    """The separations of all territories at once are those computed one territory at a time,
+    to the bit."""
+    p = ModelParams()
+    months_new, retained = new_job_period(p)
+    rate = np.array([r for r, _ in pairs])
+    hazard = np.array([h for _, h in pairs])
+    with np.errstate(all="ignore"):
+        expected = [
+            _plain_separation(r, h, months_new, retained) for r, h in zip(rate, hazard, strict=True)
+        ]
+    np.testing.assert_array_equal(_steady_state_separation(rate, hazard, p), expected)
 
 
 @settings(max_examples=100, deadline=None)
@@ -231,3 +331,126 @@ def test_counts_by_territory_are_the_sums_of_reduceat(sizes: list[int]) -> None:
         np.testing.assert_array_equal(
             stub._count_by_territory(np.flatnonzero(mask)), np.add.reduceat(mask, starts)
         )
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    sizes=st.lists(st.integers(0, 12), min_size=1, max_size=8),
+    share=st.floats(0.0, 1.0),
+    seed=st.integers(0, 1000),
+)
+def test_territory_values_spread_to_rows_are_the_per_resident_values(
+    sizes: list[int], share: float, seed: int
+) -> None:
+    """A value per territory spread to some residents (increasing rows, empty territories
+    included) is what indexing the per-resident copy gives."""
+    sizes_array = np.array(sizes)
+    stub = Population.__new__(Population)
+    stub.n, stub.territory_sizes = int(sizes_array.sum()), sizes_array
+    stub.territory_starts = np.concatenate(([0], np.cumsum(sizes_array)[:-1]))
+    rng = np.random.default_rng(seed)
+    values = rng.random(len(sizes)).astype(np.float32)
+    rows = np.flatnonzero(rng.random(stub.n) < share)
+    spread = stub._spread(values, rows)
+    assert spread.dtype == np.float32
+    np.testing.assert_array_equal(spread, stub.per_resident(values)[rows])
+
+
+@pytest.fixture(scope="module")
+def stepped(city: City) -> Population:
+    """A population some months into a run (jobs found, lost and held, spells of every age)."""
+    model = CityModel(city, seed=8, months=10, resident_agents=False)
+    for _ in range(7):
+        model.step()
+    return model.population
+
+
+#: Per-territory hazards of the kernel's draws: ordinary ones, none, certain, above 1 (every
+#: draw passes) and malformed ones (negative, NaN: no shortcut applies).
+TERRITORY_HAZARDS = st.one_of(
+    st.floats(0.0, 0.25, width=32),
+    st.integers(0, 20_000).map(lambda k: k / 65_536),  # a whole number of draws
+    st.sampled_from([0.0, 1.0, 1.5, -0.1, float("nan")]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    churn=st.lists(TERRITORY_HAZARDS, min_size=5, max_size=5),
+    separation=st.lists(TERRITORY_HAZARDS, min_size=5, max_size=5),
+    flat_traits=st.sampled_from([None, 0.7, 1.0, 2.3]),
+    odd_traits=st.lists(st.sampled_from([0.0, 40.0, 1e6, -1.0, float("nan")]), max_size=3),
+    treated=st.booleans(),
+    kept_spells=st.booleans(),
+)
+def test_job_finding_churn_and_losses_are_the_plain_expressions(
+    stepped: Population,
+    seed: int,
+    churn: list[float],
+    separation: list[float],
+    flat_traits: float | None,
+    odd_traits: list[float],
+    treated: bool,
+    kept_spells: bool,
+) -> None:
+    """Job finding and churn of the unemployed, job losses of the employed, computed among the
+    few draws that may pass (bounds of the hazards, recent spells): the residents of the plain
+    expressions over every resident, whatever the hazards and traits."""
+    pop = copy.deepcopy(stepped)
+    assert pop.n_territories == 5
+    rng = np.random.default_rng(seed)
+    pop.churn = np.array(churn, dtype=np.float32)
+    pop.separation_established = np.array(separation, dtype=np.float32)
+    pop._refresh_per_resident()
+    if flat_traits is not None:  # the largest rate times the largest trait is someone's hazard
+        pop.trait_multiplier = np.full(pop.n, flat_traits, dtype=np.float32)
+    if odd_traits:
+        pop.trait_multiplier = pop.trait_multiplier.copy()
+        pop.trait_multiplier[rng.choice(pop.n, len(odd_traits), replace=False)] = odd_traits
+    if treated:
+        some = rng.choice(pop.n, 200, replace=False)
+        pop.treated[some] = True
+        pop.job_boost[some] = 0.2
+    scale = MonthlyDraws.SCALE
+    labour = rng.integers(0, 1 << 16, pop.n, dtype=np.uint16)
+    # Draws at and next to each resident's thresholds, where a shortcut may be off by one.
+    with np.errstate(all="ignore"):
+        finding = pop.group_rate[_plain_group(pop, slice(None))] * pop.trait_multiplier * scale
+        edge = np.where(
+            pop.employed,
+            np.ceil(pop.separation_established_scaled),
+            np.ceil(np.where(rng.random(pop.n) < 0.5, finding, scale - pop.churn_scaled)),
+        ) + rng.integers(-1, 2, pop.n)
+    at_edge = (rng.random(pop.n) < 0.5) & (edge >= 0) & (edge < scale)
+    labour[at_edge] = edge[at_edge]
+    seekers = pop._confirmed_unemployed()
+    draw = labour[seekers]
+
+    hazard = pop.group_rate[_plain_group(pop, seekers)] * pop.trait_multiplier[seekers]
+    if treated:
+        hazard = hazard + pop.job_boost[seekers] - pop._displacement_penalty(seekers)
+    np.testing.assert_array_equal(pop._job_finds(seekers, draw), draw < hazard * scale)
+    churns = ~pop.insured[seekers] & (draw >= scale - pop.churn_scaled[seekers])
+    np.testing.assert_array_equal(pop._churns(seekers, draw), churns)
+
+    lost = labour < pop.separation_established_scaled
+    lost &= pop.employed
+    new_jobs = np.flatnonzero(pop.employed & (pop.duration < 3))
+    lost[new_jobs] = labour[new_jobs] < np.float32(pop.params.separation_new_per_month * scale)
+    spells = pop._recent_spells() if kept_spells else None
+    np.testing.assert_array_equal(pop._job_losses(labour, spells), np.flatnonzero(lost))
+
+
+def test_jobs_taken_outside_the_labour_step_are_new_jobs(city: City) -> None:
+    """Residents put in a job from outside (not found in a labour step) with a short spell are
+    in their first months of a job for the next months, as in a population deriving everything
+    afresh: the recent spells no longer take the hires of the labour steps for all of them."""
+    model = CityModel(city, seed=6, months=30, resident_agents=False)
+    for _ in range(8):
+        model.step()
+    pop = model.population
+    recent = np.flatnonzero(~pop.employed & (pop.duration < 3))
+    assert len(recent) > 10
+    pop.employed[recent] = True
+    _step_alike(pop, range(9, 14))

@@ -77,12 +77,16 @@ _RECENT_MONTHS = 6
 class _RecentSpells:
     """The residents whose duration may be each of 0 to 5 months: ``rows[k]`` holds those whose
     job or spell changed k months ago (or whose duration was k when derived from the array), a
-    superset of those whose duration is k, since a later change resets it. New jobs and jobs
-    held 6 months are looked up there rather than in every resident's duration. Describes the
-    ``duration`` array it was derived with (each labour step makes a new one)."""
+    superset of those whose duration is k, since a later change resets it; ``hires[k]`` those
+    of them who found a job then (all of ``rows[k]`` when derived), a superset of the employed
+    whose duration is k, as long as jobs are found only through the labour step (an outside
+    change of employment drops the spells: ``Population._confirmed_unemployed``). New jobs and
+    jobs held 6 months are looked up there rather than in every resident's duration. Describes
+    the ``duration`` array it was derived with (each labour step makes a new one)."""
 
     duration: np.ndarray
     rows: list[np.ndarray]
+    hires: list[np.ndarray]
 
     @classmethod
     def of(cls, duration: np.ndarray) -> _RecentSpells | None:
@@ -91,17 +95,29 @@ class _RecentSpells:
             return None
         recent = np.flatnonzero(duration < _RECENT_MONTHS)
         months = duration[recent]
-        return cls(duration, [recent[months == k] for k in range(_RECENT_MONTHS)])
+        rows = [recent[months == k] for k in range(_RECENT_MONTHS)]
+        return cls(duration, rows, list(rows))
 
     def rows_at(self, months: int) -> np.ndarray:
         """The residents whose duration is ``months`` (below 6)."""
         rows = self.rows[months]
         return _select(rows, self.duration[rows] == months)
 
-    def advanced(self, changed: np.ndarray, duration: np.ndarray) -> _RecentSpells:
-        """A month later, ``duration`` being the new durations: ``changed`` start at 0, the
-        others are a month older."""
-        return _RecentSpells(duration, [changed, *self.rows[:-1]])
+    def jobs_at(self, months: int, employed: np.ndarray) -> np.ndarray:
+        """The employed whose duration is ``months`` (below 6): in a job found then."""
+        rows = self.hires[months]
+        return _select(rows, (self.duration[rows] == months) & employed[rows])
+
+    def new_jobs(self, employed: np.ndarray) -> np.ndarray:
+        """The employed in the first 3 months of their job (in no particular order)."""
+        return np.concatenate([self.jobs_at(k, employed) for k in range(3)])
+
+    def advanced(
+        self, changed: np.ndarray, found: np.ndarray, duration: np.ndarray
+    ) -> _RecentSpells:
+        """A month later, ``duration`` being the new durations: ``changed`` start at 0 (of whom
+        ``found`` in a new job), the others are a month older."""
+        return _RecentSpells(duration, [changed, *self.rows[:-1]], [found, *self.hires[:-1]])
 
 
 @dataclass(frozen=True)
@@ -142,7 +158,6 @@ class Population:
         self.contact_rate_by_territory = np.where(
             self.qpv, params.service_contact_qpv_per_month, params.service_contact_per_month
         ).astype(np.float32)
-        self.contact_rate = self.per_resident(self.contact_rate_by_territory)
         self.contact_rate_scaled = self.per_resident(
             self.contact_rate_by_territory * np.float32(MonthlyDraws.SCALE)
         )
@@ -152,7 +167,6 @@ class Population:
         }
         self._just_lost = np.empty(0, dtype=np.int64)
         self._init_state(city, stream(seed, Stream.POPULATION))
-        self._init_outcomes()
         self._targets = _Targets.of(city, params)
         self._init_calibration()
         if params.warmup_months > 0:
@@ -267,16 +281,51 @@ class Population:
         self._refresh_per_resident()
 
     def _refresh_per_resident(self) -> None:
-        """Per-resident copies of the territory hazards, in the units of the 16-bit draws."""
+        """The group rates and the territory hazards in the units of the 16-bit draws, after
+        the calibration set them. The monthly steps spread a territory's hazard to the few
+        residents concerned (``_spread``) rather than keeping a copy for every resident."""
         scale = np.float32(MonthlyDraws.SCALE)
         self.group_rate = self.group_hazard * self.group_scale
-        self.separation_established_per_resident = self.per_resident(self.separation_established)
-        # Scaled per territory, then spread: the same float32 products, without a pass over
-        # every resident (the warm-up refreshes them 40 times).
-        self.separation_established_scaled = self.per_resident(self.separation_established * scale)
-        self.churn_scaled = self.per_resident(self.churn * scale)
-        self.rsa_entry_scaled = self.per_resident(self.rsa_entry * scale)
-        self.takeup_scale_per_resident = self.per_resident(self.takeup_scale)
+        self._separation_scaled = self.separation_established * scale
+        self._churn_scaled = self.churn * scale
+        self._rsa_entry_scaled = self.rsa_entry * scale
+
+    # Every resident's hazards, spread from their territory's (new arrays, for reading).
+    @property
+    def contact_rate(self) -> np.ndarray:
+        """Monthly chance of every resident to see a public service."""
+        return self.per_resident(self.contact_rate_by_territory)
+
+    @property
+    def separation_established_per_resident(self) -> np.ndarray:
+        """Established-job separation of every resident."""
+        return self.per_resident(self.separation_established)
+
+    @property
+    def separation_established_scaled(self) -> np.ndarray:
+        """Established-job separation of every resident, in draw units (float32)."""
+        return self.per_resident(self._separation_scaled)
+
+    @property
+    def churn_scaled(self) -> np.ndarray:
+        """Churn hazard of every resident, in draw units (float32)."""
+        return self.per_resident(self._churn_scaled)
+
+    @property
+    def rsa_entry_scaled(self) -> np.ndarray:
+        """RSA entry hazard of every resident, in draw units (float32)."""
+        return self.per_resident(self._rsa_entry_scaled)
+
+    @property
+    def takeup_scale_per_resident(self) -> np.ndarray:
+        """Take-up scale of every resident."""
+        return self.per_resident(self.takeup_scale)
+
+    def _spread(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        """``per_resident(values)[rows]`` for increasing ``rows``: the value of each
+        territory repeated for as many of ``rows`` as it holds (they are consecutive, as the
+        residents are grouped by territory), without a gather."""
+        return np.repeat(values, np.diff(np.searchsorted(rows, self._territory_bounds())))
 
     def _calibrate(self, smoothing: float) -> dict[str, np.ndarray]:
         """One step of the calibration: the hazards that make this month's stocks, scaled to the
@@ -297,11 +346,10 @@ class Population:
         p, tg = self.params, self._targets
         n_t = self.n_territories
         # Only the unemployed (about one in ten) enter the balances: work on their indices.
-        rows = np.flatnonzero(~self.employed)
-        # Converted once: bincount would convert int32 territories to intp on every call.
-        where = self.territory[rows].astype(np.intp)
+        rows = self._confirmed_unemployed()
         # Sorted rows are grouped by territory: each territory's unemployed are one segment.
         segments = np.searchsorted(rows, self._territory_bounds())
+        where = np.repeat(np.arange(n_t, dtype=np.intp), np.diff(segments))  # their territory
 
         def tsum(weights: np.ndarray) -> np.ndarray:
             """Sum per territory, in the residents' order (the floating-point sums of before)."""
@@ -311,23 +359,24 @@ class Population:
             """How many per territory (exact: the same figures as ``tsum`` of the mask)."""
             return _segment_counts(mask, segments).astype(np.float64)
 
-        groups = self.hazard_group(rows)
+        groups = self.hazard_group(rows, out_of_work=True)
         multiplier = self.trait_multiplier[rows]
         scale = self.group_scale.copy()
         for g in (SHORT_TERM, LONG_TERM, ON_RSA):
             members = groups == g
             if members.any():
-                scale[g] = 1.0 / float(multiplier[members].mean())
+                scale[g] = 1.0 / float(np.compress(members, multiplier).mean())
         computed: dict[str, np.ndarray] = {"group_scale": scale}
         hazard = ((self.group_hazard * scale)[groups] * multiplier).astype(np.float64)
+        staying = 1.0 - hazard  # no job this month
+        exit_hazard = hazard + staying * p.rsa_other_exit_per_month  # out of RSA, either way
         n_u = np.diff(segments).astype(np.float64)
         # Separation of established jobs.
         mean_hazard = tsum(hazard) / np.maximum(n_u, 1)
-        separation = np.array(
-            [
-                _steady_state_separation(rate, f if f > 0 else p.job_hazard_short_per_month, p)
-                for rate, f in zip(tg.unemployment_rate, mean_hazard, strict=True)
-            ]
+        separation = _steady_state_separation(
+            tg.unemployment_rate,
+            np.where(mean_hazard > 0, mean_hazard, p.job_hazard_short_per_month),
+            p,
         )
         if p.separation_established_per_month is not None:
             separation[:] = p.separation_established_per_month
@@ -340,7 +389,7 @@ class Population:
         n_long = tcount(long_term)
         k_long = tg.long_term_share * n_u / np.maximum(n_long, 1)
         k_short = (1.0 - tg.long_term_share) * n_u / np.maximum(n_u - n_long, 1)
-        numerator = k_short * tsum(at_11 * (1.0 - hazard)) - k_long * tsum(long_term * hazard)
+        numerator = k_short * tsum(at_11 * staying) - k_long * tsum(long_term * hazard)
         denominator = k_short * tcount(at_11 & ~insured) + k_long * tcount(long_term & ~insured)
         churn = np.clip(numerator / np.maximum(denominator, 1e-9), 0.0, 0.5)
         if p.unemployment_churn_per_month is not None:
@@ -349,7 +398,7 @@ class Population:
         # RSA entry of the uninsured who never were, or no longer are, recipients.
         eligible, left = self.rsa_eligible[rows], self.rsa_left[rows]
         n_eligible = tcount(eligible)
-        leaving = tsum(eligible * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
+        leaving = tsum(eligible * exit_hazard)
         target_eligible = tg.rsa_eligible_share * self.territory_sizes
         k_eligible = target_eligible / np.maximum(n_eligible, 1)
         outside = ~eligible & ~insured
@@ -358,8 +407,8 @@ class Population:
         k_outside = np.maximum(n_u - tcount(insured) - target_eligible, 1.0) / np.maximum(
             n_outside, 1
         )
-        returning = k_outside * tsum((outside & left) * (1.0 - hazard)) * p.rsa_reentry_per_month
-        newcomers = k_outside * tsum((outside & ~left) * (1.0 - hazard))
+        returning = k_outside * tsum((outside & left) * staying) * p.rsa_reentry_per_month
+        newcomers = k_outside * tsum((outside & ~left) * staying)
         entry = np.clip((k_eligible * leaving - returning) / np.maximum(newcomers, 1e-9), 0.0, 0.5)
         if p.rsa_entry_per_month is not None:
             entry[:] = p.rsa_entry_per_month
@@ -367,30 +416,31 @@ class Population:
         # Take-up.
         claimed = self.rsa_claimed[rows]
         # Public services make some of the unaware aware before they may claim this month.
-        contact = self.contact_rate[rows].astype(np.float64)
+        contact = self.contact_rate_by_territory.astype(np.float64)
         unaware_hazard = contact * p.takeup_hazard_aware_per_month + (1.0 - contact) * (
             p.takeup_hazard_unaware_per_month
         )
+        unaware_hazard = self._spread(unaware_hazard, rows)
         base = np.where(self.rights_aware[rows], p.takeup_hazard_aware_per_month, unaware_hazard)
         n_claimed = tcount(claimed)
         k_claimed = (1.0 - p.rsa_non_take_up) * n_eligible / np.maximum(n_claimed, 1)
         k_waiting = p.rsa_non_take_up * n_eligible / np.maximum(n_eligible - n_claimed, 1)
-        claim_leaving = tsum(claimed * (hazard + (1.0 - hazard) * p.rsa_other_exit_per_month))
-        claiming = k_waiting * tsum((eligible & ~claimed) * base * (1.0 - hazard))
+        claim_leaving = tsum(claimed * exit_hazard)
+        claiming = k_waiting * tsum((eligible & ~claimed) * base * staying)
         ceiling = (1.0 - p.rsa_other_exit_per_month) / max(
             p.takeup_hazard_aware_per_month, p.takeup_hazard_unaware_per_month, 1e-9
         )
         takeup = np.clip(k_claimed * claim_leaving / np.maximum(claiming, 1e-9), 0.0, ceiling)
         computed["takeup_scale"] = takeup
         # Insured share of new spells (city-wide): job losses of new and established jobs.
-        new_job = _segment_counts(self.employed & (self.duration < 3), self._territory_bounds())
+        new_job = self._new_jobs_by_territory()
         established = self.territory_sizes - n_u - new_job
         losses = float(
             new_job.sum() * p.separation_new_per_month
             + (established * self.separation_established).sum()
         )
         exhausting = insured & (duration == p.unemployment_insurance_months - 1)
-        insured_leaving = float((insured * hazard).sum() + (exhausting * (1.0 - hazard)).sum())
+        insured_leaving = float((insured * hazard).sum() + (exhausting * staying).sum())
         jobseekers = len(rows) - (1.0 - p.rsa_registered_share) * float(eligible.sum())
         k_insured = p.are_paid_jobseeker_share * jobseekers / max(int(insured.sum()), 1)
         share = min(1.0, k_insured * insured_leaving / max(losses, 1e-9))
@@ -407,6 +457,16 @@ class Population:
         self.insured_entry_share += smoothing * (share - self.insured_entry_share)
         self._refresh_per_resident()
         return computed
+
+    def _new_jobs_by_territory(self) -> np.ndarray:
+        """How many residents of each territory are in the first 3 months of a job (int64),
+        counted among the recent spells rather than over every resident."""
+        spells = self._recent_spells()
+        if spells is None:
+            return _segment_counts(self.employed & (self.duration < 3), self._territory_bounds())
+        self._spells = spells  # the next labour step starts from them
+        new_jobs = spells.new_jobs(self.employed)
+        return np.bincount(self.territory[new_jobs], minlength=self.n_territories)
 
     def _warm_up(self, rng: np.random.Generator) -> None:
         """Simulate ``warmup_months`` of baseline dynamics before month 0, from the ``warmup``
@@ -438,16 +498,18 @@ class Population:
             # Only the labour draw concerns every resident; the others are drawn for the few
             # residents they concern (the warm-up needs no common random numbers across arms:
             # every arm starts from its result).
-            unaware = np.flatnonzero(self.rsa_eligible & ~self.rights_aware)
+            # The RSA-eligible are out of work: look for them among the unemployed first.
+            eligible = _rows_where(self.rsa_eligible, self.unemployed_rows())
+            unaware = _select(eligible, ~self.rights_aware[eligible])
             met = unaware[_uniform16(rng, len(unaware)) < self.contact_rate_scaled[unaware]]
             self.rights_aware[met] = True
             labour = _uniform16(rng, self.n)
             rsa = np.zeros(self.n, dtype=np.uint16)
             draws = MonthlyDraws(month, self.seed, rsa, labour, rsa, french=rsa)
             found = self.labour_step(month, draws, record=False)
-            out_of_work = np.flatnonzero(~self.employed)
+            out_of_work = self.unemployed_rows()
             rsa[out_of_work] = _uniform16(rng, len(out_of_work))
-            self.rsa_step(month, draws, found)
+            self.rsa_step(month, draws, found, record=False)
         if months > 0 and adjusting == months:
             self._calibrate(smoothing=1.0)
 
@@ -458,11 +520,14 @@ class Population:
     #   the residents they hold have the state, and as many residents have it as they hold. (The
     #   unemployed are checked so at the start of the labour step; for the rest of the month, by
     #   their number and the identity of the ``employed`` array the step made.)
-    # - The recent spells, integer draw thresholds and the count of jobs held 6 months are kept
-    #   with the array they were derived from: only the per-month steps change ``duration`` and
-    #   ``sustained_job_count``, and the calibration replaces its per-resident arrays rather
-    #   than writing into them. Code that writes into one of these arrays otherwise calls
-    #   ``forget_derived``.
+    # - The recent spells, integer draw thresholds and the count of jobs held 6 months are
+    #   kept with the array they were derived from: only the per-month steps change
+    #   ``duration`` and ``sustained_job_count``, and per-resident thresholds are set once.
+    #   Code that writes into one of these arrays otherwise calls ``forget_derived``. (The
+    #   recent spells' hires also assume that jobs are found in the labour step: the check of
+    #   the unemployed sees when they were not.)
+    # - The territory hazards in draw units are derived when the calibration sets them
+    #   (``_refresh_per_resident``): code that sets them otherwise calls it.
     _unemployed: tuple[np.ndarray, np.ndarray] | None = None  # (employed array, its unemployed)
     _seekers: np.ndarray | None = None  # the unemployed at the start of the last labour step
     _learning: np.ndarray | None = None
@@ -507,18 +572,20 @@ class Population:
         )
         return factors[self.french if rows is None else self.french[rows]]
 
-    def hazard_group(self, rows: np.ndarray | None = None) -> np.ndarray:
+    def hazard_group(self, rows: np.ndarray | None = None, out_of_work: bool = False) -> np.ndarray:
         """SHORT_TERM, LONG_TERM or ON_RSA for the unemployed (minimum income first), EMPLOYED
-        for the others (whose duration is a job tenure)."""
+        for the others (whose duration is a job tenure). ``out_of_work``: ``rows`` are known to
+        be unemployed (their jobs are not looked up)."""
         duration = self.duration if rows is None else self.duration[rows]
         rsa = self.rsa_eligible if rows is None else self.rsa_eligible[rows]
-        employed = self.employed if rows is None else self.employed[rows]
         # The long-term flag (SHORT_TERM 0 or LONG_TERM 1), raised to ON_RSA (2) by minimum
         # income, then to EMPLOYED (3) by a job: integer maxima, several times faster than
         # np.where or masked writes.
         groups = np.asarray(duration >= self.params.long_term_months).view(np.int8)
         np.maximum(groups, np.asarray(rsa).astype(np.int8) * np.int8(ON_RSA), out=groups)
-        np.maximum(groups, np.asarray(employed).astype(np.int8) * np.int8(EMPLOYED), out=groups)
+        if not out_of_work:
+            employed = self.employed if rows is None else self.employed[rows]
+            np.maximum(groups, employed.astype(np.int8) * np.int8(EMPLOYED), out=groups)
         return groups
 
     def job_hazard(self, rows: np.ndarray | None = None) -> np.ndarray:
@@ -540,10 +607,15 @@ class Population:
 
     def _confirmed_unemployed(self) -> np.ndarray:
         """``unemployed_rows`` checked resident by resident: the labour step starts from it, as
-        the state may have been set from outside since the last month."""
+        the state may have been set from outside since the last month. If it was, jobs may have
+        been found otherwise than in the labour step: the recent spells no longer know who
+        found one when (``_RecentSpells.hires``)."""
         rows = None if self._unemployed is None else self._unemployed[1]
         if rows is None or self.employed[rows].any() or len(rows) != self.n - _count(self.employed):
             rows = np.flatnonzero(~self.employed)
+            spells = self._spells
+            if spells is not None:
+                self._spells = _RecentSpells(spells.duration, spells.rows, list(spells.rows))
         self._unemployed = (self.employed, rows)
         return rows
 
@@ -552,14 +624,9 @@ class Population:
         date the outcomes (off in the warm-up before month 0)."""
         # Only the unemployed (about one in ten) can find a job: work on their indices.
         seekers = self._confirmed_unemployed()
-        hazard = self.job_hazard(seekers)
-        if self.treated.any():
-            hazard = hazard + self.job_boost[seekers] - self._displacement_penalty(seekers)
         draw = draws.labour[seekers]
-        finds = draw < hazard * MonthlyDraws.SCALE
-        # Churn: a spell not paid by insurance ends without a job and a new one starts. The top
-        # of the same draw (competing risks: it never overlaps job finding).
-        churns = ~self.insured[seekers] & (draw >= MonthlyDraws.SCALE - self.churn_scaled[seekers])
+        finds = self._job_finds(seekers, draw)
+        churns = self._churns(seekers, draw)
         spells = self._recent_spells()
         lost = self._job_losses(draws.labour, spells)
         found = seekers[finds]
@@ -574,7 +641,7 @@ class Population:
         self.employed, self.duration = employed, duration
         self._seekers = seekers
         self._unemployed = (employed, _merge_sorted(_select(seekers, ~finds), lost))
-        self._spells = spells.advanced(changed, duration) if spells is not None else None
+        self._spells = spells.advanced(changed, found, duration) if spells is not None else None
         self._just_lost = lost
         self.insured[found] = False
         self.rsa_left[found] = False
@@ -584,25 +651,75 @@ class Population:
             self._record_jobs(month, found)
         return found_mask
 
+    def _job_finds(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        """Which of ``seekers`` (the unemployed, their labour draws ``draw``) find a job: a draw
+        below the hazard (in draw units). Without programme effects, the hazards are computed
+        only for the few whose draw is below the largest hazard possible (``_hazard_bound``):
+        the others find no job whatever their group."""
+        scale = MonthlyDraws.SCALE
+        if self.treated.any():
+            hazard = self.job_hazard(seekers)
+            hazard = hazard + self.job_boost[seekers] - self._displacement_penalty(seekers)
+            return np.asarray(draw < hazard * scale)
+        traits = self.trait_multiplier[seekers]
+        bound = _hazard_bound(self.group_rate, traits)
+        if bound is None:
+            groups = self.hazard_group(seekers, out_of_work=True)
+            return np.asarray(draw < self.group_rate[groups] * traits * scale)
+        maybe = np.flatnonzero(draw < bound)
+        groups = self.hazard_group(seekers[maybe], out_of_work=True)
+        hazard = self.group_rate[groups] * traits[maybe]
+        finds = np.zeros(len(seekers), dtype=bool)
+        finds[maybe[draw[maybe] < hazard * scale]] = True
+        return finds
+
+    def _churns(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        """Which of ``seekers`` (their labour draws ``draw``) churn: a spell not paid by
+        insurance ends without a job and a new one starts. The top of the same draw as job
+        finding (competing risks: it never overlaps job finding): at or above 65536 minus the
+        churn hazard (in draw units), looked for among the few draws at or above 65536 minus
+        the largest (``_integer_bound`` of the territories' churn hazards)."""
+        scale = MonthlyDraws.SCALE
+        top = _integer_bound(self._churn_scaled)
+        if top is None:
+            maybe = np.arange(len(seekers))
+        elif top == 0:
+            maybe = np.empty(0, dtype=np.int64)
+        else:
+            maybe = np.flatnonzero(draw >= np.uint16(int(scale) - int(top)))
+        rows = seekers[maybe]
+        churn_scaled = self._spread(self._churn_scaled, rows)
+        churn = ~self.insured[rows] & (draw[maybe] >= scale - churn_scaled)
+        churns = np.zeros(len(seekers), dtype=bool)
+        churns[maybe[churn]] = True
+        return churns
+
     def _job_losses(self, labour: np.ndarray, spells: _RecentSpells | None) -> np.ndarray:
         """Indices, in increasing order, of the employed who lose their job this month: below
         the new-job separation in their first 3 months, below their territory's established-job
-        separation after."""
+        separation after. The established jobs are looked for among the few residents whose
+        draw is below the largest separation (``_integer_bound``) rather than among all."""
         p = self.params
-        lost = labour < self._draw_thresholds("separation_established_scaled")
-        lost &= self.employed
         if spells is None:
             new_jobs = np.flatnonzero(self.employed & (self.duration < 3))
         else:
-            new_jobs = np.concatenate([spells.rows_at(k) for k in range(3)])
-            new_jobs = new_jobs[self.employed[new_jobs]]
+            new_jobs = spells.new_jobs(self.employed)
         new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
-        lost[new_jobs] = labour[new_jobs] < new_separation
-        return np.flatnonzero(lost)
+        lost_new = new_jobs[labour[new_jobs] < new_separation]
+        bound = _integer_bound(self._separation_scaled)
+        if bound is None:
+            candidates = np.flatnonzero(self.employed)
+        else:
+            candidates = np.flatnonzero(labour < bound)
+        established = self.employed[candidates] & (self.duration[candidates] >= 3)
+        candidates = _select(candidates, established)
+        separation = self._spread(self._separation_scaled, candidates)
+        lost_established = _select(candidates, labour[candidates] < separation)
+        return np.sort(np.concatenate((lost_new, lost_established)))
 
     def _draw_thresholds(self, name: str) -> np.ndarray:
         """What to compare 16-bit draws with instead of the per-resident float thresholds of
-        attribute ``name`` (an array the calibration sets): the equivalent integer thresholds
+        attribute ``name`` (such as ``contact_rate_scaled``): the equivalent integer thresholds
         (``_integer_thresholds``), derived once per array, or the floats if there are none."""
         scaled = np.asarray(getattr(self, name))
         if self._thresholds is None:
@@ -637,8 +754,7 @@ class Population:
             if self._spells is None:
                 sustained = np.flatnonzero(self.employed & (self.duration == 5))
             else:
-                sustained = self._spells.rows_at(5)
-                sustained = sustained[self.employed[sustained]]
+                sustained = self._spells.jobs_at(5, self.employed)
             first = sustained[self.sustained_job_month[sustained] == NOT_YET]
             self.sustained_job_month[first] = month
             self.last_sustained_job_month[sustained] = month
@@ -677,11 +793,14 @@ class Population:
         bounds = np.append(self.territory_starts, self.n)
         return np.diff(np.searchsorted(rows, bounds))
 
-    def rsa_step(self, month: int, draws: MonthlyDraws, found_job: np.ndarray) -> None:
+    def rsa_step(
+        self, month: int, draws: MonthlyDraws, found_job: np.ndarray, record: bool = True
+    ) -> None:
         """Unemployment insurance and minimum income: insurance of the spells that start, its
         end; RSA exits (to a job or otherwise), entries and returns, take-up. One RSA draw per
         resident serves all of them (they concern disjoint residents, or are competing risks).
-        Works on the indices of the few residents concerned rather than on every resident."""
+        Works on the indices of the few residents concerned rather than on every resident.
+        ``record``: date the outcomes (off in the warm-up before month 0)."""
         p, scale = self.params, MonthlyDraws.SCALE
         unemployed = self.unemployed_rows()
         # Insurance: drawn when a spell starts, paid for at most unemployment_insurance_months.
@@ -703,15 +822,14 @@ class Population:
         self.rights_aware[leaving] = False
         # Entries: the uninsured unemployed without RSA (neither leaving it nor just out of a
         # job this month), at the return hazard if they left it before.
-        excluded = np.zeros(self.n, dtype=bool)
+        excluded = self.rsa_eligible | self.insured
         excluded[leaving] = True
         excluded[lost] = True
-        outside = ~self.rsa_eligible[unemployed] & ~self.insured[unemployed] & ~excluded[unemployed]
-        candidates = _select(unemployed, outside)
+        candidates = _select(unemployed, ~excluded[unemployed])
         hazard_scaled = np.where(
             self.rsa_left[candidates],
             np.float32(p.rsa_reentry_per_month * scale),
-            self.rsa_entry_scaled[candidates],
+            self._spread(self._rsa_entry_scaled, candidates),
         )
         entering = candidates[draws.rsa[candidates] < hazard_scaled]
         self.rsa_left[eligible[other_exit]] = True
@@ -720,21 +838,23 @@ class Population:
         # Take-up by those who were already eligible (an entrant's draw decided the entry).
         waiting = _select(eligible, ~leaves)
         waiting = _select(waiting, ~self.rsa_claimed[waiting])
-        in_gap = np.concatenate((waiting, entering))
-        self.rights_gap_month[in_gap[self.rights_gap_month[in_gap] == NOT_YET]] = month
+        if record:
+            in_gap = np.concatenate((waiting, entering))
+            self.rights_gap_month[in_gap[self.rights_gap_month[in_gap] == NOT_YET]] = month
         hazard = np.where(
             self.rights_aware[waiting],
             np.float32(p.takeup_hazard_aware_per_month),
             np.float32(p.takeup_hazard_unaware_per_month),
         )
         hazard = np.minimum(
-            hazard * self.takeup_scale_per_resident[waiting] + self.takeup_boost[waiting],
+            hazard * self._spread(self.takeup_scale, waiting) + self.takeup_boost[waiting],
             np.float32(1.0 - p.rsa_other_exit_per_month),
         )
         claiming = waiting[draws.rsa[waiting] >= (1.0 - hazard) * scale]
         self.rsa_claimed[claiming] = True
-        first = claiming[self.claim_month[claiming] == NOT_YET]
-        self.claim_month[first] = month
+        if record:
+            first = claiming[self.claim_month[claiming] == NOT_YET]
+            self.claim_month[first] = month
 
     def french_step(self, month: int, draws: MonthlyDraws) -> None:
         """French progression: slow without a course, faster with one (``french_boost``).
@@ -900,6 +1020,36 @@ def _integer_thresholds(scaled: np.ndarray) -> np.ndarray | None:
     return np.where(ceiling > 0, ceiling, 0).astype(np.uint16)
 
 
+def _integer_bound(scaled: np.ndarray) -> np.uint16 | None:
+    """The largest of ``_integer_thresholds(scaled)`` (0 if there is none): a 16-bit draw is
+    below a threshold only if it is below this bound. None if a threshold passes every draw or
+    is a NaN (then no bound is known without looking at each)."""
+    if len(scaled) == 0:
+        return np.uint16(0)
+    largest = float(np.max(scaled))
+    if np.isnan(largest):
+        return None
+    ceiling = np.ceil(largest)
+    if ceiling > (1 << 16) - 1:
+        return None
+    return np.uint16(max(ceiling, 0.0))
+
+
+def _hazard_bound(rates: np.ndarray, traits: np.ndarray) -> np.uint16 | None:
+    """A 16-bit bound that no draw below a job-finding hazard ``rates[group] * trait`` (in draw
+    units) reaches: the ceiling (``_integer_bound``) of the largest rate times the largest
+    trait, in the same floating-point operations, as rounding keeps the order of products of
+    non-negative numbers. None if there is none (a negative or NaN rate or trait, an infinite
+    or NaN product)."""
+    if len(traits) == 0:
+        return np.uint16(0)
+    if not (rates.min() >= 0 and traits.min() >= 0):
+        return None
+    with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
+        largest = rates.max() * traits.max() * MonthlyDraws.SCALE
+    return _integer_bound(np.array([largest]))
+
+
 def reached_between(
     first: np.ndarray, start: np.ndarray | int, end: int, last: np.ndarray | None = None
 ) -> np.ndarray:
@@ -941,11 +1091,12 @@ def new_job_period(p: ModelParams) -> tuple[float, float]:
     return sum((1.0 - s_new) ** k for k in range(3)), (1.0 - s_new) ** 3
 
 
-def _steady_state_separation(rate: float, hazard: float, p: ModelParams) -> float:
+def _steady_state_separation(rate: np.ndarray, hazard: np.ndarray, p: ModelParams) -> np.ndarray:
     """Established-job separation that makes ``rate`` the steady-state unemployment rate given a
-    job-finding hazard, a 3-month new-job period and the 3-month retention (flow balance)."""
+    job-finding hazard, a 3-month new-job period and the 3-month retention (flow balance), for
+    each rate and hazard (float64 arrays of one length; 0 where the rate is not positive)."""
     months_new, retained = new_job_period(p)
-    if rate <= 0.0:
-        return 0.0
-    denominator = (1.0 - rate) / (rate * hazard) - months_new
-    return float(np.clip(retained / denominator, 1e-4, 0.2)) if denominator > 0 else 0.2
+    with np.errstate(all="ignore"):  # not positive rates are set apart below
+        denominator = (1.0 - rate) / (rate * hazard) - months_new
+        separation = np.where(denominator > 0, np.clip(retained / denominator, 1e-4, 0.2), 0.2)
+    return np.asarray(np.where(rate <= 0.0, 0.0, separation))
