@@ -175,6 +175,28 @@ def test_ctrl_c_stops_cleanly_and_says_how_to_resume(tmp_path: Path) -> None:
         assert store.batches()["status"].iloc[0] == "interrupted"
 
 
+def test_ctrl_c_while_a_task_is_stored_keeps_the_task_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Ctrl-C that arrives while a task's runs are being written waits for the transaction's
+    end: the task is stored whole and counted, and the batch ends as interrupted (before, the
+    interrupted commit left the connection unable to record the batch's end)."""
+    scenario = parse_scenario(TINY, source="tiny.toml")
+    real = ResultStore.store_runs
+
+    def interrupted_while_storing(self: ResultStore, *args: object, **kwargs: object) -> None:
+        os.kill(os.getpid(), signal.SIGINT)  # delivered at the next bytecode, inside the write
+        real(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ResultStore, "store_runs", interrupted_while_storing)
+    with ResultStore(str(tmp_path / "c.db")) as store:
+        summary = run_batch(scenario, store, make_executor("serial"), progress=False)
+        assert summary.interrupted
+        assert 0 < summary.ran_now < scenario.run_count()
+        assert len(store.done_run_keys(summary.batch_id)) == summary.ran_now
+        assert store.batches()["status"].iloc[0] == "interrupted"
+
+
 def test_cli_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """run, list and compare (table, csv, json) from a temporary directory."""
     scenario = tmp_path / "tiny.toml"

@@ -738,8 +738,11 @@ def _run_batch(
     fault = True
     try:
         for _, results in executor.run(tasks):
-            # A task's runs in one transaction: a killed batch keeps them all or none.
-            store.store_runs(batch_id, results, len(done) + ran)
+            # A task's runs in one transaction: a killed batch keeps them all or none, and a
+            # Ctrl-C during the transaction waits for its end (it would leave the connection in
+            # a transaction that can neither commit nor end).
+            with CTRL_C.held_back(raise_at_end=False):  # raised below, once counted
+                store.store_runs(batch_id, results, len(done) + ran)
             ran += len(results)
             failed += sum(result.status == STATUS_FAILED for result in results)
             if on_result is not None:
