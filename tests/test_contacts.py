@@ -79,7 +79,7 @@ def test_kept_counts_follow_awareness_month_after_month(
 def test_counts_told_who_became_aware_follow_awareness(
     network: tuple[int, list[tuple[int, int]]], data: st.DataObject
 ) -> None:
-    """Awareness growing month after month: told who was made aware (with repeats and some
+    """Awareness growing month after month: told who was made aware (each once, some
     already aware), and sometimes not told of others (found by their number): each call still
     gives the row product."""
     n, ties = network
@@ -87,7 +87,9 @@ def test_counts_told_who_became_aware_follow_awareness(
     counts = AwareContactCounts(matrix)
     aware = np.zeros(n, dtype=bool)
     for _ in range(data.draw(st.integers(1, 6))):
-        told = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)
+        told = np.array(
+            data.draw(st.lists(st.integers(0, n - 1), max_size=n, unique=True)), dtype=np.int64
+        )
         aware[told] = True
         aware[data.draw(st.lists(st.integers(0, n - 1), max_size=2))] = True
         rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)

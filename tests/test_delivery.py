@@ -266,3 +266,12 @@ def test_stable_argsort_of_floats_is_numpys(values: list[float]) -> None:
 
     keys = np.array(values, dtype=np.float32)
     assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
+
+
+@given(st.lists(st.integers(-3, 3), max_size=30))
+def test_group_number_counts_groups_in_order(values: list[int]) -> None:
+    """Rows sorted by group: each row's group number is its value's rank among the values."""
+    from sim.delivery.groups import group_number
+
+    group = np.sort(np.array(values, dtype=np.int64))
+    assert np.array_equal(group_number(group), np.unique(group, return_inverse=True)[1])

@@ -22,6 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
+from sim.delivery.groups import distinct
 from sim.delivery.needs import all_needs, index_of, need_of
 from sim.errors import UserInputError
 from sim.world.params import FRENCH_NONE
@@ -103,11 +104,11 @@ class Enrolment:
         self._newly_aware[specialty].append(rows)
 
     def newly_aware(self, specialty: int) -> np.ndarray:
-        """Who was made aware of a need's offers since the last call (with repeats, and some
-        who already were)."""
+        """Who was made aware of a need's offers since the last call, each once, in increasing
+        order (some may have been aware already)."""
         told = self._newly_aware[specialty]
         self._newly_aware[specialty] = []
-        return np.concatenate(told) if told else np.empty(0, dtype=np.int64)
+        return distinct(np.concatenate(told)) if told else np.empty(0, dtype=np.int64)
 
     def need_rows(self, pop: Population, specialty: int, month: int) -> np.ndarray:
         """Residents in need of a specialty in ``month``, in increasing order: one scan a month

@@ -36,7 +36,13 @@ from sim.delivery.actions import (
     Enrolment,
     EnrolmentWatcher,
 )
-from sim.delivery.groups import distinct, expand_ranges, first_of_group, rank_in_group
+from sim.delivery.groups import (
+    distinct,
+    expand_ranges,
+    first_of_group,
+    group_number,
+    rank_in_group,
+)
 from sim.delivery.needs import Need, all_needs
 from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
@@ -156,8 +162,7 @@ class RankedPairs:
         part = self.key - self.action
         bins = np.minimum((part * SHORTLIST_BINS).astype(np.int64), SHORTLIST_BINS - 1)
         present = np.flatnonzero(listed)
-        dense = np.zeros(len(self.action), dtype=np.int64)  # the action's rank among present
-        np.cumsum(self.action[1:] != self.action[:-1], out=dense[1:])
+        dense = group_number(self.action)  # the action's rank among those present
         histogram = np.bincount(
             dense * SHORTLIST_BINS + bins, minlength=len(present) * SHORTLIST_BINS
         )

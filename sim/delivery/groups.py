@@ -7,10 +7,21 @@ from __future__ import annotations
 import numpy as np
 
 
-def first_of_group(group: np.ndarray) -> np.ndarray:
-    """For each row, the position of its group's first row."""
+def group_starts(group: np.ndarray) -> np.ndarray:
+    """Whether each row is the first of its group."""
     starts = np.ones(len(group), dtype=bool)
     np.not_equal(group[1:], group[:-1], out=starts[1:])
+    return starts
+
+
+def group_number(group: np.ndarray) -> np.ndarray:
+    """For each row, its group's number: 0 for the first group, 1 for the next, ..."""
+    return np.asarray(np.cumsum(group_starts(group)) - 1)
+
+
+def first_of_group(group: np.ndarray) -> np.ndarray:
+    """For each row, the position of its group's first row."""
+    starts = group_starts(group)
     return np.asarray(np.maximum.accumulate(np.where(starts, np.arange(len(group)), 0)))
 
 
@@ -32,9 +43,7 @@ def distinct(values: np.ndarray) -> np.ndarray:
     which is an order of magnitude slower than a sort for the few thousand integers of a
     month's applications or samples."""
     ordered = np.sort(values)
-    return np.asarray(
-        ordered[np.concatenate((ordered[:1] == ordered[:1], ordered[1:] != ordered[:-1]))]
-    )
+    return np.asarray(ordered[group_starts(ordered)])
 
 
 def stable_argsort(keys: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ from sim.delivery.groups import (
     distinct,
     expand_ranges,
     first_of_group,
+    group_number,
     rank_in_group,
     stable_argsort,
 )
@@ -370,8 +371,7 @@ def _nearest_in_cells(
     found = end > first
     # One sorted key: the cell's rank, then the value within it (the value shifted to >= 0 and
     # cells spaced wider than the values' span, so the key is sorted like (cell, value)).
-    rank = np.zeros(len(cell_sorted), dtype=np.int64)
-    np.cumsum(cell_sorted[1:] != cell_sorted[:-1], out=rank[1:])
+    rank = group_number(cell_sorted)
     value_p = value_p.astype(np.float64)
     low = min(float(value_sorted.min()), float(value_p.min()))
     spacing = max(float(value_sorted.max()), float(value_p.max())) - low + 1.0

@@ -72,15 +72,13 @@ class AwareContactCounts:
         """For each of ``rows``, how many of its contacts are ``aware``, as float32: exactly
         ``aware_contacts(network, rows, aware)``.
 
-        ``told``: the residents made aware since the previous call, if the caller knows them
-        (repeats and residents already aware allowed), for awareness that only grows (as in a
+        ``told``: the residents made aware since the previous call, each once, if the caller
+        knows them (residents already aware allowed), for awareness that only grows (as in a
         run): only their ties are then added, unless the number of aware residents shows that
         others became aware untold, when every resident is compared."""
         if told is not None:
             fresh = told[~self._aware[told]]
             if len(fresh):
-                fresh = np.sort(fresh)
-                fresh = fresh[np.concatenate(([True], fresh[1:] != fresh[:-1]))]
                 self._aware[fresh] = True
                 self._add(fresh, 1)
                 self._known += len(fresh)
