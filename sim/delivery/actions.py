@@ -121,16 +121,11 @@ class Enrolment:
             self._need_rows[specialty] = all_needs()[specialty].in_need_rows(pop)
         return self._need_rows[specialty]
 
-    def in_need_anywhere(
-        self, pop: Population, specialty: int, month: int, aware_only: bool = False
-    ) -> np.ndarray:
-        """Residents of the whole city in need of a specialty in ``month`` (and aware of its
-        offer) not yet served in it, in increasing order."""
+    def in_need_anywhere(self, pop: Population, specialty: int, month: int) -> np.ndarray:
+        """Residents of the whole city in need of a specialty in ``month`` not yet served in it,
+        in increasing order (the registers comparison evaluators sample)."""
         rows = self.need_rows(pop, specialty, month)
-        ok = ~self.participated[specialty][rows]
-        if aware_only:
-            ok &= self.aware[specialty][rows]
-        return np.asarray(rows[ok])
+        return np.asarray(rows[~self.participated[specialty][rows]])
 
 
 class CohortLog:
