@@ -8,6 +8,7 @@ its cash flows here, so that all of them can be compared on the same flows.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -117,6 +118,10 @@ class Instalment(Protocol):
     def need(self) -> str: ...
 
 
+#: An instalment's terms as a tuple, read in C: hundreds of grants are paid every month.
+_INSTALMENT_TERMS = operator.attrgetter("payer", "payee", "kind", "monthly_eur", "need")
+
+
 @dataclass(frozen=True)
 class _MonthsInstalments:
     """One month's instalments, kept as the terms they pay (payer, payee, kind, amount, need)
@@ -181,7 +186,7 @@ class Ledger:
         """Record this month's instalment of each of ``grants`` (terms checked once, when
         granted: ``check_payment``), in their order; zero instalments are not recorded."""
         if grants:
-            terms = tuple((g.payer, g.payee, g.kind, g.monthly_eur, g.need) for g in grants)
+            terms = tuple(map(_INSTALMENT_TERMS, grants))
             self._entries.append(_MonthsInstalments(month, terms))
             self._spelled_out = None
 
