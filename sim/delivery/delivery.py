@@ -271,8 +271,9 @@ class Delivery:
         pop.job_boost[lasting] = enr.post_job_boost[lasting]
         rows = self._participants
         action = enr.action[rows]
+        specialty = np.where(t.true_effect != 0, t.specialty, -1)[action]  # -1: no effect
         for need in all_needs():
-            mine = (t.specialty[action] == need.index) & (t.true_effect[action] != 0)
+            mine = specialty == need.index
             if not mine.any():
                 continue
             who = rows[mine]
@@ -403,12 +404,11 @@ class Delivery:
         the applicants of actions that rank by readiness have theirs computed."""
         t = self.table
         noise = self.rng.random(len(action))
-        selection, creaming = t.selection[action], t.creaming[action]
-        ranked = np.flatnonzero((selection != FIRST_COME) | (creaming > 0))
+        ranked = np.flatnonzero(((t.selection != FIRST_COME) | (t.creaming > 0))[action])
         if len(ranked) == 0:
             return noise
         action, resident = action[ranked], resident[ranked]
-        selection, creaming = selection[ranked], creaming[ranked]
+        selection, creaming = t.selection[action], t.creaming[action]
         readiness = np.zeros(len(ranked))
         specialty = t.specialty[action]
         for need in all_needs():
