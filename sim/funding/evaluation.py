@@ -333,6 +333,7 @@ def match_within_groups(
             cell_q,
             rows_q,
             values_q,
+            groups * width,
         )
     return matches
 
@@ -370,12 +371,16 @@ def _nearest_in_cells(
     cell_q: np.ndarray,
     rows_q: np.ndarray,
     value_q: np.ndarray,
+    cells: int,
 ) -> np.ndarray:
     """For each participant, the pool resident of the same cell with the nearest value (the
     lower one on a tie), -1 when the cell has none. The pool (given in increasing value, as
-    64-bit floats like ``value_p``) is sorted by cell, stably, once; cells are then consecutive
-    blocks of increasing values, searched all at once on a key of (cell rank, value)."""
-    order = stable_argsort(cell_q)
+    64-bit floats like ``value_p``; cells below ``cells``) is sorted by cell, stably, once;
+    cells are then consecutive blocks of increasing values, searched all at once on a key of
+    (cell rank, value)."""
+    # Few cells (the usual case): one pass of numpy's radix sort of 16-bit keys.
+    small = cells <= 1 << 16
+    order = np.argsort(cell_q.astype(np.uint16), kind="stable") if small else stable_argsort(cell_q)
     cell_sorted, value_sorted, rows_sorted = cell_q[order], value_q[order], rows_q[order]
     first = np.searchsorted(cell_sorted, cell_p, side="left")
     end = np.searchsorted(cell_sorted, cell_p, side="right")
@@ -383,8 +388,10 @@ def _nearest_in_cells(
     # One sorted key: the cell's rank, then the value within it (the value shifted to >= 0 and
     # cells spaced wider than the values' span, so the key is sorted like (cell, value)).
     rank = group_number(cell_sorted)
-    low = min(float(value_q.min()), float(value_p.min()))
-    spacing = max(float(value_q.max()), float(value_p.max())) - low + 1.0
+    # The pool's extremes are its ends (a zero's sign, which may differ from the one ``min``
+    # finds, changes no comparison).
+    low = min(float(value_q[0]), float(value_p.min()))
+    spacing = max(float(value_q[-1]), float(value_p.max())) - low + 1.0
     key = rank * spacing + (value_sorted - low)
     last = len(key) - 1
     rank_p = rank[np.minimum(first, last)]
@@ -436,7 +443,6 @@ def _register_samples(
     # Everyone, for the samplers whose register is small: whole segments.
     whole = ~sampled[item]
     rows_all = register[expand_ranges(lo[whole], length[whole])]
-    item_all = np.repeat(item[whole], length[whole])
     # A sample of positions in the others' registers: position k of sampler i is in the
     # segment whose cumulative end first exceeds k.
     draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
@@ -448,11 +454,27 @@ def _register_samples(
     segment = np.searchsorted(seg_end, item_start[draws] + positions, side="right")
     within = item_start[draws] + positions - (seg_end[segment] - length[segment])
     rows_drawn = register[lo[segment] + within]
-    order = stable_argsort(np.concatenate((item_all, draws)))
-    rows = np.concatenate((rows_all, rows_drawn))[order]
-    return MatchingGroups(
-        rows.astype(np.int64, copy=False), np.concatenate((item_all, draws))[order]
-    )
+    # A sampler's rows are all drawn or all taken whole: both lists are in sampler order.
+    count_all = np.where(sampled, 0, total)
+    count_drawn = np.bincount(draws, minlength=len(samplers))
+    rows = merge_groups(rows_all, count_all, rows_drawn, count_drawn)
+    group = np.repeat(np.arange(len(samplers)), count_all + count_drawn)
+    return MatchingGroups(rows.astype(np.int64, copy=False), group)
+
+
+def merge_groups(
+    first: np.ndarray, first_counts: np.ndarray, second: np.ndarray, second_counts: np.ndarray
+) -> np.ndarray:
+    """Two arrays in consecutive groups (``*_counts``: rows of each group, the same groups in
+    the same order) merged group by group, a group's rows of ``first`` before its rows of
+    ``second``: what a stable sort by group of their concatenation gives, without the sort.
+    Each row moves by the rows of the other array in the groups before its own (and in its
+    own, for ``second``)."""
+    merged = np.empty(len(first) + len(second), dtype=np.result_type(first, second))
+    second_before = np.cumsum(second_counts) - second_counts
+    merged[np.arange(len(first)) + np.repeat(second_before, first_counts)] = first
+    merged[np.arange(len(second)) + np.repeat(np.cumsum(first_counts), second_counts)] = second
+    return merged
 
 
 def _segments(samplers: Sequence[SamplerFacts]) -> tuple[np.ndarray, np.ndarray]:
