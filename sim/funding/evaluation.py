@@ -303,17 +303,23 @@ def match_within_groups(
     matches = np.full(len(participants.rows), -1, dtype=np.int64)
     if len(pool.rows) == 0 or len(participants.rows) == 0:
         return matches
+    # What is read of the residents is read in the pool's given order (register order: close
+    # rows, read faster than the scattered rows of the score order).
+    cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
+    value_q = observed_barrier[pool.rows]
     # The pool in increasing observed score (stably) once: each level then sorts it by cell
     # alone, stably, which orders it by cell and score as a sort on both would.
-    by_value = stable_argsort(observed_barrier[pool.rows])
+    by_value = stable_argsort(value_q)
     pool = MatchingGroups(pool.rows[by_value], pool.group[by_value])
-    # The scores as the search compares them, read once for every level.
+    cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :][by_value]
+    # The scores as the search compares them, converted once for every level.
     value_p = observed_barrier[participants.rows].astype(np.float64)
-    value_q = observed_barrier[pool.rows].astype(np.float64)
+    value_q = value_q[by_value].astype(np.float64)
     groups = int(participants.group.max()) + 1
+    levels = _matching_levels(pop, participants, pool, same_territory, (cell_p, cell_q))
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
-    for level_p, level_pool in _matching_levels(pop, participants, pool, same_territory):
+    for level_p, level_pool in levels:
         waiting = np.flatnonzero(matches < 0)
         if len(waiting) == 0:
             break
@@ -343,12 +349,13 @@ def _matching_levels(
     participants: MatchingGroups,
     pool: MatchingGroups,
     same_territory: np.ndarray,
+    cells: tuple[np.ndarray, np.ndarray],
 ) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The matching cells of participants and pool, finest first, each made when the matching
-    reaches it (most months every participant is matched before the coarsest)."""
+    """The matching cells of participants and pool, finest first, from their ``_cell``s; each
+    made when the matching reaches it (most months every participant is matched before the
+    coarsest)."""
     p, q = participants.rows, pool.rows
-    cell = _cell(pop, np.concatenate((p, q)))
-    cell_p, cell_q = cell[: len(p)], cell[len(p) :]
+    cell_p, cell_q = cells
     # Without a group matched by territory the finest level would be the cell itself again,
     # which matches no one more: it is left out.
     if same_territory.any():
@@ -447,16 +454,16 @@ def _register_samples(
     # segment whose cumulative end first exceeds k.
     draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
     positions = np.floor(rng.random(len(draws)) * total[draws]).astype(np.int64)
-    key = distinct(draws * (int(total.max(initial=0)) + 1) + positions)
-    draws, positions = np.divmod(key, int(total.max(initial=0)) + 1)
+    # Positions in the samplers' registers laid end to end (sampler i's from the sum of the
+    # totals before it), each drawn once, in (sampler, position) order.
     seg_end = np.cumsum(length)
-    item_start = np.concatenate(([0], np.cumsum(total)))[:-1]
-    segment = np.searchsorted(seg_end, item_start[draws] + positions, side="right")
-    within = item_start[draws] + positions - (seg_end[segment] - length[segment])
-    rows_drawn = register[lo[segment] + within]
+    item_start = np.cumsum(total) - total
+    drawn = distinct(item_start[draws] + positions)
+    segment = np.searchsorted(seg_end, drawn, side="right")
+    rows_drawn = register[drawn + (lo - (seg_end - length))[segment]]
     # A sampler's rows are all drawn or all taken whole: both lists are in sampler order.
     count_all = np.where(sampled, 0, total)
-    count_drawn = np.bincount(draws, minlength=len(samplers))
+    count_drawn = np.bincount(item[segment], minlength=len(samplers))
     rows = merge_groups(rows_all, count_all, rows_drawn, count_drawn)
     group = np.repeat(np.arange(len(samplers)), count_all + count_drawn)
     return MatchingGroups(rows.astype(np.int64, copy=False), group)
