@@ -224,7 +224,8 @@ def test_register_samples_are_residents_in_need_of_the_comparison_territories(ci
     in_need = enr.in_need_anywhere(pop, 0, month=1)
     register_sizes = [np.isin(pop.territory[in_need], t).sum() for t in [(1, 2), (3,)]]
     sizes = np.array([10, 10 * max(register_sizes)])  # the first sampled, the second whole
-    sample = _register_samples(joined, sizes, pop, enr, 1)
+    facts = [sampler.facts(action, pop, enr) for sampler, action, _ in joined]
+    sample = _register_samples(facts, sizes, joined[0][0].rng, pop, enr, 1)
     for index, (sampler, _, _) in enumerate(joined):
         rows = sample.rows[sample.group == index]
         assert len(rows) > 0
@@ -275,3 +276,41 @@ def test_group_number_counts_groups_in_order(values: list[int]) -> None:
 
     group = np.sort(np.array(values, dtype=np.int64))
     assert np.array_equal(group_number(group), np.unique(group, return_inverse=True)[1])
+
+
+@given(
+    st.lists(st.tuples(st.integers(0, 5), st.booleans()), max_size=40),
+    st.lists(st.integers(0, 6), min_size=6, max_size=6),
+)
+def test_first_in_groups_is_the_rank_within_groups(
+    rows: list[tuple[int, bool]], wanted: list[int]
+) -> None:
+    """The first ``wanted`` members of each group (rows sorted by group, some groups empty)
+    are those whose rank among their group's members is below ``wanted``."""
+    from sim.delivery.groups import first_of_group, rank_in_group
+    from sim.funding.evaluation import first_in_groups
+
+    rows = sorted(rows, key=lambda row: row[0])
+    group = np.array([g for g, _ in rows], dtype=np.int64)
+    member = np.array([m for _, m in rows], dtype=bool)
+    want = np.array(wanted, dtype=np.int64)
+    expected = member & (rank_in_group(member, first_of_group(group)) < want[group])
+    assert np.array_equal(first_in_groups(member, group, want), expected)
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=4, max_size=4))
+def test_merge_groups_is_the_stable_sort_by_group(counts: list[tuple[int, int]]) -> None:
+    """Two arrays in the same consecutive groups (some empty) merge group by group as a
+    stable sort by group of their concatenation orders them."""
+    from sim.funding.evaluation import merge_groups
+
+    first_counts = np.array([a for a, _ in counts], dtype=np.int64)
+    second_counts = np.array([b for _, b in counts], dtype=np.int64)
+    first = np.arange(first_counts.sum())
+    second = 100 + np.arange(second_counts.sum())
+    group = np.concatenate(
+        (np.repeat(np.arange(4), first_counts), np.repeat(np.arange(4), second_counts))
+    )
+    expected = np.concatenate((first, second))[np.argsort(group, kind="stable")]
+    merged = merge_groups(first, first_counts, second, second_counts)
+    assert np.array_equal(merged, expected)

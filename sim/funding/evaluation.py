@@ -31,7 +31,7 @@ action; for a comparison-group design it samples its comparisons at each enrolme
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -41,9 +41,7 @@ from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, w
 from sim.delivery.groups import (
     distinct,
     expand_ranges,
-    first_of_group,
     group_number,
-    rank_in_group,
     stable_argsort,
 )
 from sim.delivery.needs import Need
@@ -305,29 +303,43 @@ def match_within_groups(
     matches = np.full(len(participants.rows), -1, dtype=np.int64)
     if len(pool.rows) == 0 or len(participants.rows) == 0:
         return matches
+    # What is read of the residents is read in the pool's given order (register order: close
+    # rows, read faster than the scattered rows of the score order).
+    cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
+    value_q = observed_barrier[pool.rows]
     # The pool in increasing observed score (stably) once: each level then sorts it by cell
     # alone, stably, which orders it by cell and score as a sort on both would.
-    by_value = stable_argsort(observed_barrier[pool.rows])
+    by_value = stable_argsort(value_q)
     pool = MatchingGroups(pool.rows[by_value], pool.group[by_value])
+    cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :][by_value]
+    # The scores as the search compares them, converted once for every level.
+    value_p = observed_barrier[participants.rows].astype(np.float64)
+    value_q = value_q[by_value].astype(np.float64)
+    groups = int(participants.group.max()) + 1
+    levels = _matching_levels(pop, participants, pool, same_territory, (cell_p, cell_q))
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
-    for level_p, level_pool in _matching_levels(pop, participants, pool, same_territory):
+    for level_p, level_pool in levels:
         waiting = np.flatnonzero(matches < 0)
         if len(waiting) == 0:
             break
         # Only the pools of groups with someone left to match (few at the coarser levels).
-        open_group = np.zeros(int(participants.group.max()) + 1, dtype=bool)
+        open_group = np.zeros(groups, dtype=bool)
         open_group[participants.group[waiting]] = True
         candidates = np.flatnonzero(open_group[pool.group])
         if len(candidates) == 0:
             break
         width = int(max(level_p.max(), level_pool.max())) + 1
+        cell_q, rows_q, values_q = pool.group * width + level_pool, pool.rows, value_q
+        if len(candidates) < len(pool.rows):
+            cell_q, rows_q, values_q = cell_q[candidates], rows_q[candidates], values_q[candidates]
         matches[waiting] = _nearest_in_cells(
             participants.group[waiting] * width + level_p[waiting],
-            observed_barrier[participants.rows[waiting]],
-            pool.group[candidates] * width + level_pool[candidates],
-            pool.rows[candidates],
-            observed_barrier,
+            value_p[waiting],
+            cell_q,
+            rows_q,
+            values_q,
+            groups * width,
         )
     return matches
 
@@ -337,19 +349,27 @@ def _matching_levels(
     participants: MatchingGroups,
     pool: MatchingGroups,
     same_territory: np.ndarray,
-) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The matching cells of participants and pool, finest first."""
+    cells: tuple[np.ndarray, np.ndarray],
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """The matching cells of participants and pool, finest first, from their ``_cell``s; each
+    made when the matching reaches it (most months every participant is matched before the
+    coarsest)."""
     p, q = participants.rows, pool.rows
-    cell_p, cell_q = _cell(pop, p), _cell(pop, q)
-    n = pop.n_territories
-    # Groups matched without territory take their cell as finest level (a repeat, harmless).
-    fine_p = np.where(same_territory[participants.group], cell_p * n + pop.territory[p], cell_p)
-    fine_q = np.where(same_territory[pool.group], cell_q * n + pop.territory[q], cell_q)
+    cell_p, cell_q = cells
+    # Without a group matched by territory the finest level would be the cell itself again,
+    # which matches no one more: it is left out.
+    if same_territory.any():
+        n = pop.n_territories
+        local_p, local_q = same_territory[participants.group], same_territory[pool.group]
+        yield (
+            np.where(local_p, cell_p * n + pop.territory[p], cell_p),
+            np.where(local_q, cell_q * n + pop.territory[q], cell_q),
+        )
+    yield cell_p, cell_q
     # The cell's leading part is the hazard group (see ``_cell``).
     per_group = 3 * (len(DURATION_BANDS_MONTHS) + 1)
-    hazard_p, hazard_q = cell_p // per_group, cell_q // per_group
-    anyone_p, anyone_q = np.zeros(len(p), np.int64), np.zeros(len(q), np.int64)
-    return [(fine_p, fine_q), (cell_p, cell_q), (hazard_p, hazard_q), (anyone_p, anyone_q)]
+    yield cell_p // per_group, cell_q // per_group
+    yield np.zeros(len(p), np.int64), np.zeros(len(q), np.int64)
 
 
 def _nearest_in_cells(
@@ -357,14 +377,17 @@ def _nearest_in_cells(
     value_p: np.ndarray,
     cell_q: np.ndarray,
     rows_q: np.ndarray,
-    observed: np.ndarray,
+    value_q: np.ndarray,
+    cells: int,
 ) -> np.ndarray:
     """For each participant, the pool resident of the same cell with the nearest value (the
-    lower one on a tie), -1 when the cell has none. The pool (given in increasing value) is
-    sorted by cell, stably, once; cells are then consecutive blocks of increasing values,
-    searched all at once on a key of (cell rank, value)."""
-    value_q = observed[rows_q].astype(np.float64)
-    order = stable_argsort(cell_q)
+    lower one on a tie), -1 when the cell has none. The pool (given in increasing value, as
+    64-bit floats like ``value_p``; cells below ``cells``) is sorted by cell, stably, once;
+    cells are then consecutive blocks of increasing values, searched all at once on a key of
+    (cell rank, value)."""
+    # Few cells (the usual case): one pass of numpy's radix sort of 16-bit keys.
+    small = cells <= 1 << 16
+    order = np.argsort(cell_q.astype(np.uint16), kind="stable") if small else stable_argsort(cell_q)
     cell_sorted, value_sorted, rows_sorted = cell_q[order], value_q[order], rows_q[order]
     first = np.searchsorted(cell_sorted, cell_p, side="left")
     end = np.searchsorted(cell_sorted, cell_p, side="right")
@@ -372,35 +395,42 @@ def _nearest_in_cells(
     # One sorted key: the cell's rank, then the value within it (the value shifted to >= 0 and
     # cells spaced wider than the values' span, so the key is sorted like (cell, value)).
     rank = group_number(cell_sorted)
-    value_p = value_p.astype(np.float64)
-    low = min(float(value_sorted.min()), float(value_p.min()))
-    spacing = max(float(value_sorted.max()), float(value_p.max())) - low + 1.0
+    # The pool's extremes are its ends (a zero's sign, which may differ from the one ``min``
+    # finds, changes no comparison).
+    low = min(float(value_q[0]), float(value_p.min()))
+    spacing = max(float(value_q[-1]), float(value_p.max())) - low + 1.0
     key = rank * spacing + (value_sorted - low)
-    rank_p = rank[np.minimum(first, len(rank) - 1)]
+    last = len(key) - 1
+    rank_p = rank[np.minimum(first, last)]
     position = np.searchsorted(key, rank_p * spacing + (value_p - low))
-    position = np.clip(position, first + 1, end - 1)
+    # Within the cell's block, between its second and last resident (``np.clip``, cheaper).
+    position = np.minimum(np.maximum(position, first + 1), end - 1)
     single = end - first == 1
     left = np.maximum(position - 1, 0)
-    right = np.minimum(position, len(key) - 1)
+    right = np.minimum(position, last)
     take_left = np.abs(value_p - value_sorted[left]) <= np.abs(value_p - value_sorted[right])
     chosen = np.where(single, first, np.where(take_left, left, right))
-    return np.asarray(np.where(found, rows_sorted[np.minimum(chosen, len(key) - 1)], -1))
+    return np.asarray(np.where(found, rows_sorted[np.minimum(chosen, last)], -1))
 
 
 #: Bands of months out of work (or in a job) that matching keeps apart, as registers record them.
 DURATION_BANDS_MONTHS = (6, 12, 24)
 
 
+_BAND_EDGES = np.array(DURATION_BANDS_MONTHS)
+
+
 def _cell(pop: Population, rows: np.ndarray) -> np.ndarray:
     """Matching cell: hazard group, French level and band of months in the current state."""
-    band = np.searchsorted(DURATION_BANDS_MONTHS, pop.duration[rows], side="right")
+    band = np.searchsorted(_BAND_EDGES, pop.duration[rows], side="right")
     group = pop.hazard_group(rows).astype(np.int64) * 3 + pop.french[rows]
     return np.asarray(group * (len(DURATION_BANDS_MONTHS) + 1) + band)
 
 
 def _register_samples(
-    joined: Sequence[tuple[ComparisonSampler, Action, np.ndarray]],
+    samplers: Sequence[SamplerFacts],
     sizes: np.ndarray,
+    rng: np.random.Generator,
     pop: Population,
     enr: Enrolment,
     month: int,
@@ -409,65 +439,119 @@ def _register_samples(
     dropped) from those in need in its comparison territories, as an evaluator samples a
     register, or all of them when they are fewer; in register order (territory, then
     resident). Eligibility is checked next. Drawing before checking keeps the work proportional
-    to the samples, not to the city; one draw serves every sampler of the month."""
-    segments = [
-        (i, t) for i, (sampler, _, _) in enumerate(joined) for t in sampler.territories or ()
-    ]
-    item = np.array([i for i, _ in segments], dtype=np.int64)
-    territory = np.array([t for _, t in segments], dtype=np.int64)
-    specialty = np.array([a.specialty for _, a, _ in joined], dtype=np.int64)[item]
-    scans = {s: enr.in_need_anywhere(pop, int(s), month) for s in distinct(specialty)}
-    offset = np.cumsum([0] + [len(scans[s]) for s in scans])
-    register = np.concatenate(list(scans.values())) if scans else np.empty(0, np.int64)
-    lo, hi = np.zeros(len(item), np.int64), np.zeros(len(item), np.int64)
-    for base, s in zip(offset, scans, strict=False):
-        mine = specialty == s
-        first = pop.territory_starts[territory[mine]]
-        lo[mine] = base + np.searchsorted(scans[s], first)
-        hi[mine] = base + np.searchsorted(scans[s], first + pop.territory_sizes[territory[mine]])
+    to the samples, not to the city; one draw (from ``rng``) serves every sampler of the
+    month."""
+    item, territory = _segments(samplers)
+    specialty = np.array([f.specialty for f in samplers], dtype=np.int64)
+    register, lo, hi = _register_segments(specialty[item], territory, pop, enr, month)
     length = hi - lo
-    total = np.bincount(item, weights=length, minlength=len(joined)).astype(np.int64)
+    total = np.bincount(item, weights=length, minlength=len(samplers)).astype(np.int64)
     sampled = total > sizes
     # Everyone, for the samplers whose register is small: whole segments.
     whole = ~sampled[item]
     rows_all = register[expand_ranges(lo[whole], length[whole])]
-    item_all = np.repeat(item[whole], length[whole])
     # A sample of positions in the others' registers: position k of sampler i is in the
     # segment whose cumulative end first exceeds k.
     draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
-    positions = np.floor(joined[0][0].rng.random(len(draws)) * total[draws]).astype(np.int64)
-    key = distinct(draws * (int(total.max(initial=0)) + 1) + positions)
-    draws, positions = np.divmod(key, int(total.max(initial=0)) + 1)
+    positions = np.floor(rng.random(len(draws)) * total[draws]).astype(np.int64)
+    # Positions in the samplers' registers laid end to end (sampler i's from the sum of the
+    # totals before it), each drawn once, in (sampler, position) order.
     seg_end = np.cumsum(length)
-    item_start = np.concatenate(([0], np.cumsum(total)))[:-1]
-    segment = np.searchsorted(seg_end, item_start[draws] + positions, side="right")
-    within = item_start[draws] + positions - (seg_end[segment] - length[segment])
-    rows_drawn = register[lo[segment] + within]
-    order = stable_argsort(np.concatenate((item_all, draws)))
-    rows = np.concatenate((rows_all, rows_drawn))[order]
-    return MatchingGroups(rows.astype(np.int64), np.concatenate((item_all, draws))[order])
+    item_start = np.cumsum(total) - total
+    drawn = distinct(item_start[draws] + positions)
+    segment = np.searchsorted(seg_end, drawn, side="right")
+    rows_drawn = register[drawn + (lo - (seg_end - length))[segment]]
+    # A sampler's rows are all drawn or all taken whole: both lists are in sampler order.
+    count_all = np.where(sampled, 0, total)
+    count_drawn = np.bincount(item[segment], minlength=len(samplers))
+    rows = merge_groups(rows_all, count_all, rows_drawn, count_drawn)
+    group = np.repeat(np.arange(len(samplers)), count_all + count_drawn)
+    return MatchingGroups(rows.astype(np.int64, copy=False), group)
+
+
+def merge_groups(
+    first: np.ndarray, first_counts: np.ndarray, second: np.ndarray, second_counts: np.ndarray
+) -> np.ndarray:
+    """Two arrays in consecutive groups (``*_counts``: rows of each group, the same groups in
+    the same order) merged group by group, a group's rows of ``first`` before its rows of
+    ``second``: what a stable sort by group of their concatenation gives, without the sort.
+    Each row moves by the rows of the other array in the groups before its own (and in its
+    own, for ``second``)."""
+    merged = np.empty(len(first) + len(second), dtype=np.result_type(first, second))
+    second_before = np.cumsum(second_counts) - second_counts
+    merged[np.arange(len(first)) + np.repeat(second_before, first_counts)] = first
+    merged[np.arange(len(second)) + np.repeat(np.cumsum(first_counts), second_counts)] = second
+    return merged
+
+
+def _segments(samplers: Sequence[SamplerFacts]) -> tuple[np.ndarray, np.ndarray]:
+    """(sampler, territory) of each of the samplers' comparison territories, sampler by
+    sampler: the segments of the month's registers."""
+    if not samplers:
+        return np.empty(0, np.int64), np.empty(0, np.int64)
+    territory = np.concatenate([f.territories for f in samplers])
+    item = np.repeat(np.arange(len(samplers)), [len(f.territories) for f in samplers])
+    return item, territory
+
+
+def _register_segments(
+    specialty: np.ndarray,
+    territory: np.ndarray,
+    pop: Population,
+    enr: Enrolment,
+    month: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The registers of the needs of ``specialty`` (residents in need not yet served, each
+    need's in increasing order, laid end to end) and where each (need, territory) segment
+    starts and ends in them. A register is ordered by resident, so by territory: each
+    territory's residents are one block of it, found by searching the territories' bounds."""
+    needs = sorted(set(specialty.tolist()))
+    scans = [enr.in_need_anywhere(pop, s, month) for s in needs]
+    starts = pop.territory_starts
+    edges = np.concatenate((starts, starts + pop.territory_sizes))
+    # Row s of the table: where each territory's block starts, then ends, in need s's scan.
+    table = np.zeros((max(needs, default=0) + 1, len(edges)), dtype=np.int64)
+    base = 0
+    for s, scan in zip(needs, scans, strict=True):
+        table[s] = base + np.searchsorted(scan, edges)
+        base += len(scan)
+    register = np.concatenate(scans) if scans else np.empty(0, np.int64)
+    lo, hi = table[specialty, territory], table[specialty, len(starts) + territory]
+    return register, lo, hi
 
 
 def _eligible_pools(
     sample: MatchingGroups,
-    actions: Sequence[Action],
+    samplers: Sequence[SamplerFacts],
     wanted: np.ndarray,
     pop: Population,
     enr: Enrolment,
 ) -> MatchingGroups:
     """Of each group's sample, the first ``wanted`` residents still free to join its action
     (not enrolled, not served in its need) and within its target: comparisons look like those
-    the action could have enrolled."""
+    the action could have enrolled. The sample comes from the registers of residents not yet
+    served in each need (``_register_samples``): only enrolment and targets are checked."""
     rows, group = sample.rows, sample.group
-    specialty = np.array([a.specialty for a in actions], dtype=np.int64)
-    ok = ~enr.participated[specialty[group], rows] & (enr.action[rows] == -1)
-    targets = [a.spec.target for a in actions]
-    for target in set(targets):
-        if target != Target():
-            mine = np.isin(group, [i for i, t in enumerate(targets) if t == target])
-            ok[mine] &= within_target(pop, rows[mine], target)
-    kept = ok & (rank_in_group(ok, first_of_group(group)) < wanted[group])
+    ok = enr.action[rows] == -1
+    targeted = [(i, f.target) for i, f in enumerate(samplers) if f.target is not None]
+    for target in {target for _, target in targeted}:
+        mine = np.isin(group, [i for i, t in targeted if t == target])
+        ok[mine] &= within_target(pop, rows[mine], target)
+    kept = first_in_groups(ok, group, wanted)
     return MatchingGroups(rows[kept], group[kept])
+
+
+def first_in_groups(member: np.ndarray, group: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each row is one of the first ``wanted[g]`` ``member`` rows of its group ``g``
+    (rows sorted by group): ``member & (rank_in_group(member, first_of_group(group)) <
+    wanted[group])`` in fewer passes. A member row is among its group's first ``w`` when the
+    members counted up to it, inclusive, are at most those before its group plus ``w``."""
+    if len(group) == 0:
+        return np.zeros(0, dtype=bool)
+    counted = np.cumsum(member)
+    starts = np.minimum(np.searchsorted(group, np.arange(len(wanted))), len(group) - 1)
+    before = counted[starts] - member[starts]
+    return np.asarray(member & (counted <= (before + wanted)[group]))
 
 
 def _grouped(parts: Sequence[np.ndarray]) -> MatchingGroups:
@@ -482,6 +566,26 @@ def observed_barrier(pop: Population) -> np.ndarray:
     ``evaluation`` stream)."""
     noise = stream(pop.seed, Stream.EVALUATION).normal(0.0, OBSERVED_BARRIER_NOISE_SD, pop.n)
     return np.asarray(pop.barrier + noise.astype(np.float32))
+
+
+@dataclass(frozen=True)
+class SamplerFacts:
+    """What the month's draw reads of a sampler and its action, fixed once its territories
+    are chosen (kept by the sampler, so that a month's Python work per sampler is one look-up).
+
+    Attributes:
+        action: the action it evaluates.
+        territories: its comparison territories.
+        specialty: the specialty (need) of its action.
+        target: its action's target, or None when it is everyone in need.
+        local: whether a participant is matched in their own territory (``NOT_YET_ENROLLED``).
+    """
+
+    action: Action
+    territories: np.ndarray
+    specialty: int
+    target: Target | None
+    local: bool
 
 
 class ComparisonSampler:
@@ -504,9 +608,31 @@ class ComparisonSampler:
         self.observed = observed
         self.rng = rng
         self.comparisons = Cohort(CohortLog(), 0) if comparisons is None else comparisons
-        self.territories: tuple[int, ...] | None = None
-        self.source = ""
+        self._territories: tuple[int, ...] | None = None
+        self._source = ""
+        self._facts: SamplerFacts | None = None
         self._enrolment: Enrolment | None = None
+
+    @property
+    def territories(self) -> tuple[int, ...] | None:
+        """Its comparison territories (None until its first enrolment)."""
+        return self._territories
+
+    @territories.setter
+    def territories(self, territories: tuple[int, ...] | None) -> None:
+        self._territories = territories
+        self._facts = None
+
+    @property
+    def source(self) -> str:
+        """Where its comparisons come from (``UNSERVED_TERRITORIES`` or ``NOT_YET_ENROLLED``;
+        "" until its first enrolment)."""
+        return self._source
+
+    @source.setter
+    def source(self, source: str) -> None:
+        self._source = source
+        self._facts = None
 
     def enrolled(
         self, action: Action, rows: np.ndarray, month: int, pop: Population, enr: Enrolment
@@ -524,15 +650,13 @@ class ComparisonSampler:
         """Match the residents who just joined each action, for all the month's samplers at
         once: each draws its own pool; one matching pass then serves them all. Those joining
         now are already enrolled, so never anyone's comparison."""
-        for sampler, action, _ in joined:
-            sampler._enrolment = enr
-            sampler._comparison_territories(action, pop)
+        facts = [sampler.facts(action, pop, enr) for sampler, action, _ in joined]
         wanted = COMPARISON_POOL_PER_PARTICIPANT * np.array([len(rows) for _, _, rows in joined])
-        actions = [action for _, action, _ in joined]
-        sample = _register_samples(joined, 2 * wanted, pop, enr, month)
-        pool = _eligible_pools(sample, actions, wanted, pop, enr)
+        rng = joined[0][0].rng
+        sample = _register_samples(facts, 2 * wanted, rng, pop, enr, month)
+        pool = _eligible_pools(sample, facts, wanted, pop, enr)
         # Among the not yet enrolled of served territories, a participant's own territory.
-        local = np.array([sampler.source == NOT_YET_ENROLLED for sampler, _, _ in joined])
+        local = np.array([f.local for f in facts])
         participants = _grouped([rows for _, _, rows in joined])
         matches = match_within_groups(pop, participants, pool, joined[0][0].observed, local)
         matched = np.flatnonzero(matches >= 0)
@@ -543,6 +667,24 @@ class ComparisonSampler:
         for log in {id(log): log for log in logs}.values():
             mine = np.array([other is log for other in logs])[sampler_of]
             log.add(index[sampler_of[mine]], matches[matched[mine]], month, groups[mine])
+
+    def facts(self, action: Action, pop: Population, enr: Enrolment) -> SamplerFacts:
+        """What this month's draw reads of the sampler (its territories chosen at its first
+        enrolment), made once; ``enr`` is kept for ``enrolment_months``."""
+        self._enrolment = enr
+        facts = self._facts
+        if facts is None or facts.action is not action:
+            territories = self._comparison_territories(action, pop)
+            target = action.spec.target
+            facts = SamplerFacts(
+                action,
+                np.array(territories, dtype=np.int64),
+                action.specialty,
+                None if target == Target() else target,
+                self.source == NOT_YET_ENROLLED,
+            )
+            self._facts = facts
+        return facts
 
     def enrolment_months(self, action: Action, rows: np.ndarray) -> np.ndarray | None:
         """The month each of ``rows`` joined an action of ``action``'s need (-1: never), from
