@@ -81,7 +81,7 @@ def test_counts_told_who_became_aware_follow_awareness(
 ) -> None:
     """Awareness growing month after month: told who was made aware (each once, some
     already aware), and sometimes not told of others (found by their number): each call still
-    gives the row product."""
+    gives the row product, as float32 counts or as whole numbers."""
     n, ties = network
     matrix = _symmetric_network(n, ties)
     counts = AwareContactCounts(matrix)
@@ -93,7 +93,12 @@ def test_counts_told_who_became_aware_follow_awareness(
         aware[told] = True
         aware[data.draw(st.lists(st.integers(0, n - 1), max_size=2))] = True
         rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)
-        got = counts.of(rows, aware, told)
+        if data.draw(st.booleans()):
+            got = counts.of(rows, aware, told)
+        else:
+            whole = counts.whole_counts_of(rows, aware, told)
+            assert whole.dtype == np.int64
+            got = whole.astype(np.float32)
         np.testing.assert_array_equal(got, _plain(matrix, rows, aware))
 
 

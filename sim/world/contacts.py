@@ -76,8 +76,22 @@ class AwareContactCounts:
         knows them (residents already aware allowed), for awareness that only grows (as in a
         run): only their ties are then added, unless the number of aware residents shows that
         others became aware untold, when every resident is compared."""
+        return self.whole_counts_of(rows, aware, told).astype(np.float32)
+
+    def whole_counts_of(
+        self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``of``'s counts as whole numbers (int64), for callers that index with them: no trip
+        through float32 and back."""
+        self._catch_up(aware, told)
+        return np.asarray(self._counts[np.asarray(rows, dtype=np.intp)])
+
+    def _catch_up(self, aware: np.ndarray, told: np.ndarray | None) -> None:
+        """Bring the kept awareness and counts to ``aware`` (``told`` as in ``of``)."""
         if told is not None:
-            fresh = told[~self._aware[told]]
+            fresh = self._aware[told]
+            np.logical_not(fresh, out=fresh)
+            fresh = told.compress(fresh)
             if len(fresh):
                 self._aware[fresh] = True
                 self._add(fresh, 1)
@@ -90,7 +104,6 @@ class AwareContactCounts:
                 self._add(changed[~now_aware], -1)
                 self._aware[changed] = now_aware
                 self._known = int(np.count_nonzero(self._aware))
-        return self._counts[np.asarray(rows, dtype=np.intp)].astype(np.float32)
 
     def _add(self, sources: np.ndarray, sign: int) -> None:
         """Count (sign 1) or uncount (-1) the ties of ``sources`` at their other ends."""

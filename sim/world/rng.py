@@ -72,6 +72,9 @@ def replication_seeds(root_seed: int, replications: int) -> list[int]:
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
+#: SplitMix64's first two shifts, and the shift that keeps an output's top 16 bits.
+_SHIFT1, _SHIFT2, _SHIFT_TOP = np.uint64(30), np.uint64(27), np.uint64(48)
+_MASK64 = (1 << 64) - 1
 
 
 def counter_uniform16(
@@ -91,9 +94,23 @@ def counter_uniform16(
     """
     key = np.random.SeedSequence(
         entropy=seed, spawn_key=(stream_key(name), month, part)
-    ).generate_state(1, dtype=np.uint64)
-    z = key + (np.asarray(rows, dtype=np.uint64) + np.uint64(1)) * _GAMMA
-    z = (z ^ (z >> np.uint64(30))) * _MIX1
-    z = (z ^ (z >> np.uint64(27))) * _MIX2
-    z ^= z >> np.uint64(31)
-    return np.asarray(z >> np.uint64(48), dtype=np.uint16)
+    ).generate_state(1, dtype=np.uint64)[0]
+    # SplitMix64's i-th state is key + (i + 1) * gamma, that is rows * gamma + (key + gamma)
+    # modulo 2**64: one multiplication and one addition in place on a copy of the rows.
+    z = np.asarray(rows).astype(np.uint64)
+    z *= _GAMMA
+    z += np.uint64((int(key) + int(_GAMMA)) & _MASK64)
+    shifted = z >> _SHIFT1
+    z ^= shifted
+    z *= _MIX1
+    np.right_shift(z, _SHIFT2, out=shifted)
+    z ^= shifted
+    z *= _MIX2
+    # The output's last step, z ^= z >> 31, leaves its top 33 bits as they are: the top 16 are
+    # those of z already.
+    return _top16(z)
+
+
+def _top16(z: np.ndarray) -> np.ndarray:
+    """The top 16 bits of each of ``z`` (uint64), as uint16."""
+    return np.asarray(z >> _SHIFT_TOP, dtype=np.uint16)
