@@ -57,9 +57,10 @@ def test_listening_is_the_unaware_in_need_of_offered_territories(
 def test_thresholds_by_cell_are_the_listeners_own(
     sizes: list[int], word: float, outreach: float, data: st.DataObject
 ) -> None:
-    """Looked up by (territory, count) cell, each listener's threshold has exactly the bits of
-    the listener-by-listener arithmetic: float32 powers of the contacts, float64 powers of the
-    territory's offers, their product, its complement times the scale."""
+    """Looked up by (territory, count) cell in a table of any width that holds every count,
+    each listener's threshold has exactly the bits of the listener-by-listener arithmetic:
+    float32 powers of the contacts, float64 powers of the territory's offers, their product,
+    its complement times the scale."""
     n = sum(sizes)
     rows = _rows(data, n)
     contacts = np.array(
@@ -75,10 +76,13 @@ def test_thresholds_by_cell_are_the_listeners_own(
     silent = silent_by_contacts[contacts] * ((1.0 - outreach) ** offers)[_territory(sizes)[rows]]
     expected = (1.0 - silent) * MonthlyDraws.SCALE
 
-    table = word_of_mouth.hearing_thresholds(word, outreach, offers, most)
-    got = table[word_of_mouth.cells(rows, contacts, _bounds(sizes), most + 1)]
+    # Cells as wide as the most contacts anyone could have, more than the listeners have.
+    widest = most + data.draw(st.integers(0, 60))
+    table = word_of_mouth.hearing_thresholds(word, outreach, tuple(offers.tolist()), widest)
+    got = table[word_of_mouth.cells(rows, contacts, _bounds(sizes), widest + 1)]
     assert got.dtype == expected.dtype == np.float64
     np.testing.assert_array_equal(got.view(np.uint64), expected.view(np.uint64))
+    assert not table.flags.writeable, "kept for later months: nobody may change it"
 
 
 @settings(max_examples=200, deadline=None)

@@ -14,6 +14,8 @@ the same values as computing them listener by listener, hence the same bits.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from sim.world.population import MonthlyDraws
@@ -39,27 +41,32 @@ def listening(
     return np.asarray(in_need.compress(keep))
 
 
+@functools.lru_cache(maxsize=32)
 def hearing_thresholds(
-    word_of_mouth: float, outreach: float, offers: np.ndarray, most_contacts: int
+    word_of_mouth: float, outreach: float, offers: tuple[float, ...], most_contacts: int
 ) -> np.ndarray:
     """The 16-bit draw below which a listener hears of an offer, per cell ``territory *
     (most_contacts + 1) + contacts``: ``MonthlyDraws.SCALE`` times the chance of hearing, one
     minus that of hearing from none of their aware contacts (each ``word_of_mouth``) and none
-    of the territory's ``offers`` (each ``outreach``).
+    of the territory's ``offers`` (each ``outreach``; one number per territory).
 
     The arithmetic of the listener-by-listener formulation, cell by cell: powers of whole
     counts (float32 for contacts, float64 for offers), their float64 product, then its
-    complement scaled, so that each cell holds exactly the value a listener would compute."""
+    complement scaled, so that each cell holds exactly the value a listener would compute.
+    Kept (read-only) for the next months with the same offers: they change only when an
+    action opens or closes."""
     silent_by_contacts = (1.0 - word_of_mouth) ** np.arange(most_contacts + 1, dtype=np.float32)
-    silent_by_territory = (1.0 - outreach) ** offers
+    silent_by_territory = (1.0 - outreach) ** np.array(offers)
     silent = silent_by_contacts[np.newaxis, :] * silent_by_territory[:, np.newaxis]
-    return np.asarray((1.0 - silent) * MonthlyDraws.SCALE).ravel()
+    thresholds = np.asarray((1.0 - silent) * MonthlyDraws.SCALE).ravel()
+    thresholds.flags.writeable = False
+    return thresholds
 
 
 def cells(rows: np.ndarray, contacts: np.ndarray, bounds: np.ndarray, width: int) -> np.ndarray:
     """The cell ``territory * width + contacts`` of each of ``rows`` (increasing; ``bounds`` as
     in ``territory_runs``), with ``contacts`` their whole numbers of aware contacts."""
-    firsts = np.arange(len(bounds) - 1, dtype=np.intp) * width
+    firsts = np.arange(0, (len(bounds) - 1) * width, width, dtype=np.intp)
     cell = np.repeat(firsts, territory_runs(rows, bounds))
     cell += contacts
     return cell

@@ -249,16 +249,16 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             listening = word_of_mouth.listening(in_need, enr.aware[s], offers_here > 0, bounds)
             if len(listening) == 0:
                 continue
-            contacts = self._aware_contacts[s].whole_counts_of(
-                listening, enr.aware[s], enr.newly_aware(s)
-            )
-            most = int(contacts.max())
+            counts = self._aware_contacts[s]
+            contacts = counts.whole_counts_of(listening, enr.aware[s], enr.newly_aware(s))
+            # Cells as wide as the most ties anyone has: one table for every month with the
+            # same offers, whatever the listeners' counts.
             thresholds = word_of_mouth.hearing_thresholds(
                 p.word_of_mouth_per_aware_contact,
                 p.association_outreach_per_month,
-                offers_here,
-                most,
-            )[word_of_mouth.cells(listening, contacts, bounds, most + 1)]
+                tuple(offers_here.tolist()),
+                counts.most_ties,
+            )[word_of_mouth.cells(listening, contacts, bounds, counts.most_ties + 1)]
             hears = draws.diffusion(s, listening) < thresholds
             enr.make_aware(s, listening.compress(hears))
 

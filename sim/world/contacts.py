@@ -64,8 +64,14 @@ class AwareContactCounts:
         self.network = network
         n = network.shape[0]
         self._aware = np.zeros(n, dtype=bool)
-        # int64: numpy's fast path of np.add.at (an int32 array takes one ~30x slower).
-        self._counts = np.zeros(n, dtype=np.int64)
+        # The narrowest whole numbers that hold any resident's number of ties: a count touches
+        # one resident's entry at random, and a small array stays in the processor's caches.
+        #: The most ties any resident has: no count exceeds it.
+        self.most_ties = int(np.diff(network.indptr).max()) if n else 0
+        self._counts = np.zeros(n, dtype=_count_type(self.most_ties))
+        # np.add.at takes numpy's fast path when the added value has the array's type (a Python
+        # integer sends a narrow array down a loop some 20x slower).
+        self._one = self._counts.dtype.type(1)
         self._known = 0  # how many residents ``_aware`` holds
 
     def of(self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None) -> np.ndarray:
@@ -81,8 +87,9 @@ class AwareContactCounts:
     def whole_counts_of(
         self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None
     ) -> np.ndarray:
-        """``of``'s counts as whole numbers (int64), for callers that index with them: no trip
-        through float32 and back."""
+        """``of``'s counts as whole numbers (the narrowest signed integers that hold any
+        resident's number of ties), for callers that index with them: no trip through float32
+        and back."""
         self._catch_up(aware, told)
         return np.asarray(self._counts[np.asarray(rows, dtype=np.intp)])
 
@@ -111,9 +118,17 @@ class AwareContactCounts:
             return
         ends = _tie_ends(self.network, sources)
         if sign > 0:
-            np.add.at(self._counts, ends, 1)
+            np.add.at(self._counts, ends, self._one)
         else:
-            np.subtract.at(self._counts, ends, 1)
+            np.subtract.at(self._counts, ends, self._one)
+
+
+def _count_type(most: int) -> np.dtype:
+    """The narrowest signed integer type (16 bits or more) that holds ``most``."""
+    for kind in (np.int16, np.int32):
+        if most <= np.iinfo(kind).max:
+            return np.dtype(kind)
+    return np.dtype(np.int64)
 
 
 def _tie_ends(network: sp.csr_matrix, sources: np.ndarray) -> np.ndarray:
