@@ -64,10 +64,10 @@ class AwareContactCounts:
         self.network = network
         n = network.shape[0]
         self._aware = np.zeros(n, dtype=bool)
-        # The narrowest whole numbers that hold any resident's number of ties: a count touches
-        # one resident's entry at random, and a small array stays in the processor's caches.
         #: The most ties any resident has: no count exceeds it.
         self.most_ties = int(np.diff(network.indptr).max()) if n else 0
+        # The narrowest whole numbers that hold any resident's number of ties: a count touches
+        # one resident's entry at random, and a small array stays in the processor's caches.
         self._counts = np.zeros(n, dtype=_count_type(self.most_ties))
         # np.add.at takes numpy's fast path when the added value has the array's type (a Python
         # integer sends a narrow array down a loop some 20x slower).
@@ -124,7 +124,8 @@ class AwareContactCounts:
 
 
 def _count_type(most: int) -> np.dtype:
-    """The narrowest signed integer type (16 bits or more) that holds ``most``."""
+    """The narrowest signed integer type that holds ``most``, from 16 bits (np.add.at is
+    slower on 8-bit integers)."""
     for kind in (np.int16, np.int32):
         if most <= np.iinfo(kind).max:
             return np.dtype(kind)
