@@ -81,7 +81,7 @@ def test_counts_told_who_became_aware_follow_awareness(
 ) -> None:
     """Awareness growing month after month: told who was made aware (each once, some
     already aware), and sometimes not told of others (found by their number): each call still
-    gives the row product."""
+    gives the row product, as float32 counts or as whole numbers."""
     n, ties = network
     matrix = _symmetric_network(n, ties)
     counts = AwareContactCounts(matrix)
@@ -93,7 +93,13 @@ def test_counts_told_who_became_aware_follow_awareness(
         aware[told] = True
         aware[data.draw(st.lists(st.integers(0, n - 1), max_size=2))] = True
         rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)
-        got = counts.of(rows, aware, told)
+        if data.draw(st.booleans()):
+            got = counts.of(rows, aware, told)
+        else:
+            whole = counts.whole_counts_of(rows, aware, told)
+            assert whole.dtype.kind == "i"
+            assert len(whole) == 0 or whole.max() <= counts.most_ties
+            got = whole.astype(np.float32)
         np.testing.assert_array_equal(got, _plain(matrix, rows, aware))
 
 
@@ -123,3 +129,13 @@ def test_docstring_example_runs() -> None:
     import sim.world.contacts
 
     assert doctest.testmod(sim.world.contacts, raise_on_error=True).attempted >= 1
+
+
+def test_counts_are_kept_in_integers_that_hold_the_most_ties() -> None:
+    """16 bits while every resident has fewer than 2**15 ties, wider beyond."""
+    from sim.world.contacts import _count_type
+
+    assert _count_type(0) == np.int16
+    assert _count_type(2**15 - 1) == np.int16
+    assert _count_type(2**15) == np.int32
+    assert _count_type(2**31) == np.int64

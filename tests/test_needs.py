@@ -120,3 +120,18 @@ def test_the_residents_in_each_need_are_those_its_rule_selects() -> None:
     for need in all_needs():
         expected = np.flatnonzero(need.in_need(pop, slice(None)))
         assert np.array_equal(need.in_need_rows(pop), expected), need.key
+
+
+def test_the_residents_in_each_need_are_those_its_rule_selects_month_after_month() -> None:
+    """The rows a need reads from the population's kept index sets (those below A2 for French)
+    stay those its rule selects as the residents' steps move them."""
+    from sim.delivery.needs import all_needs
+    from sim.simulation.model import CityModel
+
+    model = CityModel("demo", seed=4, months=8)
+    for _ in range(8):
+        model.step()
+        pop = model.population
+        for need in all_needs():
+            expected = np.flatnonzero(need.in_need(pop, slice(None)))
+            assert np.array_equal(need.in_need_rows(pop), expected), need.key

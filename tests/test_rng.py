@@ -7,8 +7,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from sim.world.rng import Stream, counter_uniform16, indexed_stream, stream, stream_key
+from sim.world.rng import (
+    Stream,
+    _counter_key,
+    counter_uniform16,
+    indexed_stream,
+    stream,
+    stream_key,
+)
 
 PACKAGE = Path(__file__).resolve().parent.parent / "sim"
 
@@ -98,3 +107,62 @@ def test_counter_based_draws_are_uniform_and_independent() -> None:
     part = counter_uniform16(5, Stream.DIFFUSION, 7, 1, rows).astype(np.float64)
     for x, y in [(a, month), (a, part), (a[:-1], a[1:])]:
         assert abs(np.corrcoef(x, y)[0, 1]) < 6 / np.sqrt(len(x))
+
+
+def _splitmix64_top16(key: int, row: int) -> int:
+    """The top 16 bits of SplitMix64's ``row``-th output from ``key``, in Python integers: the
+    textbook formulation (Steele, Lea and Flood, 2014)."""
+    mask = (1 << 64) - 1
+    z = (key + (row + 1) * 0x9E3779B97F4A7C15) & mask
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+    z ^= z >> 31
+    return z >> 48
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    seed=st.integers(0, 2**63 - 1),
+    month=st.integers(0, 400),
+    part=st.integers(0, 5),
+    rows=st.lists(st.integers(0, 2**40), max_size=50),
+)
+def test_counter_based_draws_are_splitmix64_outputs(
+    seed: int, month: int, part: int, rows: list[int]
+) -> None:
+    """Each draw is the top 16 bits of the row's SplitMix64 output from the stream's key for
+    the month and part, whatever shortcuts the vectorised arithmetic takes."""
+    key = int(
+        np.random.SeedSequence(
+            entropy=seed, spawn_key=(stream_key(Stream.DIFFUSION), month, part)
+        ).generate_state(1, dtype=np.uint64)[0]
+    )
+    drawn = counter_uniform16(seed, Stream.DIFFUSION, month, part, np.array(rows, dtype=np.int64))
+    assert drawn.dtype == np.uint16
+    assert drawn.tolist() == [_splitmix64_top16(key, row) for row in rows]
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seed=st.one_of(st.integers(0, 2**32), st.integers(0, 2**63 - 1), st.integers(0, 2**300)),
+    name=st.sampled_from(list(Stream)),
+    month=st.one_of(st.integers(0, 1_000), st.integers(0, 2**70)),
+    part=st.one_of(st.integers(0, 10), st.integers(0, 2**70)),
+)
+def test_the_counter_key_is_numpys_seed_sequence(
+    seed: int, name: Stream, month: int, part: int
+) -> None:
+    """The key computed in Python integers from the kept pool of the seed and stream is the
+    first 64-bit word of numpy's SeedSequence state, for seeds and keys of one word or many."""
+    expected = np.random.SeedSequence(
+        entropy=seed, spawn_key=(stream_key(name), month, part)
+    ).generate_state(1, dtype=np.uint64)[0]
+    assert _counter_key(seed, name, month, part) == int(expected)
+
+
+def test_the_counter_key_refuses_negative_numbers_like_numpy() -> None:
+    """numpy's SeedSequence refuses a negative spawn key; so does the key computed here."""
+    with pytest.raises(ValueError, match="negative"):
+        np.random.SeedSequence(entropy=1, spawn_key=(-1,))
+    with pytest.raises(ValueError, match="non-negative"):
+        _counter_key(1, Stream.DIFFUSION, -1, 0)

@@ -125,7 +125,9 @@ class Enrolment:
         """Residents of the whole city in need of a specialty in ``month`` not yet served in it,
         in increasing order (the registers comparison evaluators sample)."""
         rows = self.need_rows(pop, specialty, month)
-        return np.asarray(rows[~self.participated[specialty][rows]])
+        unserved = self.participated[specialty][rows]
+        np.logical_not(unserved, out=unserved)
+        return np.asarray(rows.compress(unserved))
 
 
 class CohortLog:

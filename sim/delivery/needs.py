@@ -104,6 +104,9 @@ class Need:
     among_unemployed: bool = False
     #: Every resident out of work is in this need (and only they): no scan at all.
     all_unemployed: bool = False
+    #: The population keeps the indices of the residents in this need (increasing), from
+    #: month to month: read, not scanned (None: scanned).
+    kept_rows: Callable[[Population], np.ndarray] | None = None
 
     @property
     def index(self) -> int:
@@ -114,9 +117,13 @@ class Need:
         """Indices (increasing) of the residents in this need."""
         if self.all_unemployed:
             return np.array(pop.unemployed_rows())
+        if self.kept_rows is not None:
+            # A copy: the population's own array is for it to replace or keep.
+            return np.array(self.kept_rows(pop))
         if self.among_unemployed:
             rows = pop.unemployed_rows()
-            return np.asarray(rows[self.in_need(pop, rows)])
+            # ``compress`` rather than a boolean index: the same rows, about twice as fast.
+            return np.asarray(rows.compress(self.in_need(pop, rows)))
         return np.flatnonzero(self.in_need(pop, slice(None)))
 
     def scaled_effect(self, params: ModelParams, factor: float) -> float:
@@ -335,6 +342,7 @@ FRENCH_NEED = Need(
     fit=_full_fit,
     readiness=_closeness,
     published_rate=_published_french_rate,
+    kept_rows=Population.learning_rows,  # those below A2: the residents the French step moves
 )
 RIGHTS_NEED = Need(
     key="rights",

@@ -18,6 +18,7 @@ from typing import Any
 import mesa
 import numpy as np
 
+from sim.delivery import word_of_mouth
 from sim.delivery.actions import Action, ActionSpec, Enrolment
 from sim.delivery.agents import Association as AssociationAgent
 from sim.delivery.agents import PublicService, Resident
@@ -216,7 +217,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         met = pop.met_by_services(draws)
         for service in self.services:
             service.meet(met, offered)
-        self._spread_awareness(draws, offers, offered)
+        self._spread_awareness(draws, offers)
         if self.actions:
             self.delivery.deliver(self.month)
             self.delivery.apply_effects(self.month)
@@ -235,35 +236,31 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         while self.month < self.months:
             self.step()
 
-    def _spread_awareness(
-        self, draws: MonthlyDraws, offers: np.ndarray, offered: list[np.ndarray | None]
-    ) -> None:
+    def _spread_awareness(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
         """Residents in need hear of an offer of their territory through the outreach of each
         action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
-        pop, aware = self.population, self.enrolment.aware
-        p = self.params
-        for s, offered_here in enumerate(offered):
-            if offered_here is None:
+        pop, enr, p = self.population, self.enrolment, self.params
+        bounds = np.append(pop.territory_starts, pop.n)
+        for s in range(offers.shape[1]):
+            offers_here = offers[:, s]
+            if not offers_here.any():
                 continue
-            in_need = self.enrolment.need_rows(pop, s, self.month)
-            listening = in_need[~aware[s][in_need] & offered_here[in_need]]
+            in_need = enr.need_rows(pop, s, self.month)
+            listening = word_of_mouth.listening(in_need, enr.aware[s], offers_here > 0, bounds)
             if len(listening) == 0:
                 continue
-            contacts = self._aware_contacts[s].of(
-                listening, aware[s], self.enrolment.newly_aware(s)
-            )
-            # Powers of whole counts, looked up: the same values as raising each resident's
-            # count (float32 contacts, float64 offers), computed once per distinct count.
-            silent_by_contacts = (1.0 - p.word_of_mouth_per_aware_contact) ** np.arange(
-                int(contacts.max()) + 1, dtype=np.float32
-            )
-            silent_by_territory = (1.0 - p.association_outreach_per_month) ** offers[:, s]
-            silent = (
-                silent_by_contacts[contacts.astype(np.intp)]
-                * silent_by_territory[pop.territory[listening]]
-            )
-            hears = draws.diffusion(s, listening) < (1.0 - silent) * MonthlyDraws.SCALE
-            self.enrolment.make_aware(s, listening[hears])
+            counts = self._aware_contacts[s]
+            contacts = counts.whole_counts_of(listening, enr.aware[s], enr.newly_aware(s))
+            # Cells as wide as the most ties anyone has: one table for every month with the
+            # same offers, whatever the listeners' counts.
+            thresholds = word_of_mouth.hearing_thresholds(
+                p.word_of_mouth_per_aware_contact,
+                p.association_outreach_per_month,
+                tuple(offers_here.tolist()),
+                counts.most_ties,
+            )[word_of_mouth.cells(listening, contacts, bounds, counts.most_ties + 1)]
+            hears = draws.diffusion(s, listening) < thresholds
+            enr.make_aware(s, listening.compress(hears))
 
     def _record(self) -> None:
         pop, m, s = self.population, self.month, self.series

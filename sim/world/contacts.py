@@ -64,8 +64,14 @@ class AwareContactCounts:
         self.network = network
         n = network.shape[0]
         self._aware = np.zeros(n, dtype=bool)
-        # int64: numpy's fast path of np.add.at (an int32 array takes one ~30x slower).
-        self._counts = np.zeros(n, dtype=np.int64)
+        #: The most ties any resident has: no count exceeds it.
+        self.most_ties = int(np.diff(network.indptr).max()) if n else 0
+        # The narrowest whole numbers that hold any resident's number of ties: a count touches
+        # one resident's entry at random, and a small array stays in the processor's caches.
+        self._counts = np.zeros(n, dtype=_count_type(self.most_ties))
+        # np.add.at takes numpy's fast path when the added value has the array's type (a Python
+        # integer sends a narrow array down a loop some 20x slower).
+        self._one = self._counts.dtype.type(1)
         self._known = 0  # how many residents ``_aware`` holds
 
     def of(self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None) -> np.ndarray:
@@ -76,8 +82,23 @@ class AwareContactCounts:
         knows them (residents already aware allowed), for awareness that only grows (as in a
         run): only their ties are then added, unless the number of aware residents shows that
         others became aware untold, when every resident is compared."""
+        return self.whole_counts_of(rows, aware, told).astype(np.float32)
+
+    def whole_counts_of(
+        self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None
+    ) -> np.ndarray:
+        """``of``'s counts as whole numbers (the narrowest signed integers that hold any
+        resident's number of ties), for callers that index with them: no trip through float32
+        and back."""
+        self._catch_up(aware, told)
+        return np.asarray(self._counts[np.asarray(rows, dtype=np.intp)])
+
+    def _catch_up(self, aware: np.ndarray, told: np.ndarray | None) -> None:
+        """Bring the kept awareness and counts to ``aware`` (``told`` as in ``of``)."""
         if told is not None:
-            fresh = told[~self._aware[told]]
+            fresh = self._aware[told]
+            np.logical_not(fresh, out=fresh)
+            fresh = told.compress(fresh)
             if len(fresh):
                 self._aware[fresh] = True
                 self._add(fresh, 1)
@@ -90,7 +111,6 @@ class AwareContactCounts:
                 self._add(changed[~now_aware], -1)
                 self._aware[changed] = now_aware
                 self._known = int(np.count_nonzero(self._aware))
-        return self._counts[np.asarray(rows, dtype=np.intp)].astype(np.float32)
 
     def _add(self, sources: np.ndarray, sign: int) -> None:
         """Count (sign 1) or uncount (-1) the ties of ``sources`` at their other ends."""
@@ -98,9 +118,18 @@ class AwareContactCounts:
             return
         ends = _tie_ends(self.network, sources)
         if sign > 0:
-            np.add.at(self._counts, ends, 1)
+            np.add.at(self._counts, ends, self._one)
         else:
-            np.subtract.at(self._counts, ends, 1)
+            np.subtract.at(self._counts, ends, self._one)
+
+
+def _count_type(most: int) -> np.dtype:
+    """The narrowest signed integer type that holds ``most``, from 16 bits (np.add.at is
+    slower on 8-bit integers)."""
+    for kind in (np.int16, np.int32):
+        if most <= np.iinfo(kind).max:
+            return np.dtype(kind)
+    return np.dtype(np.int64)
 
 
 def _tie_ends(network: sp.csr_matrix, sources: np.ndarray) -> np.ndarray:
