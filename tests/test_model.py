@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import mesa
 import numpy as np
 import pytest
@@ -162,3 +164,30 @@ def test_docstring_example_runs() -> None:
     import sim.simulation.model
 
     assert doctest.testmod(sim.simulation.model, raise_on_error=True).attempted >= 1
+
+
+def test_run_freezes_the_existing_objects_only_while_it_runs() -> None:
+    """The month loop runs with the objects that existed before it out of the collector's full
+    passes, and hands them back afterwards, also when a month fails."""
+    frozen_during: list[int] = []
+    model = CityModel("demo", seed=1, months=2, resident_agents=False)
+    step = model.step
+
+    def watched_step() -> None:
+        frozen_during.append(gc.get_freeze_count())
+        step()
+
+    model.step = watched_step  # type: ignore[method-assign]
+    model.run()
+    assert frozen_during and min(frozen_during) > 0
+    assert gc.get_freeze_count() == 0
+
+    failing = CityModel("demo", seed=1, months=2, resident_agents=False)
+
+    def failing_step() -> None:
+        raise RuntimeError("a month failed")
+
+    failing.step = failing_step  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        failing.run()
+    assert gc.get_freeze_count() == 0

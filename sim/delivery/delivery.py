@@ -360,9 +360,8 @@ class Delivery:
         lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
         for s in distinct(specialty):
             in_need = enr.need_rows(pop, int(s), month)
-            pool = in_need[
-                enr.aware[s][in_need] & ~enr.participated[s][in_need] & (enr.action[in_need] == -1)
-            ]
+            free = ~enr.participated[s][in_need] & (enr.action[in_need] == -1)
+            pool = in_need.compress(enr.aware[s][in_need] & free)  # compress: a faster mask
             mine = specialty == s
             first = pop.territory_starts[territory[mine]]
             lo[mine] = np.searchsorted(pool, first) + offset

@@ -11,7 +11,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -233,8 +235,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
 
     def run(self) -> None:
         """Run every remaining month of the horizon."""
-        while self.month < self.months:
-            self.step()
+        with objects_frozen():
+            while self.month < self.months:
+                self.step()
 
     def _spread_awareness(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
         """Residents in need hear of an offer of their territory through the outreach of each
@@ -321,3 +324,17 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             "actions": len(self.actions),
             "participants": int((self.enrolment.first_action >= 0).sum()),
         }
+
+
+@contextmanager
+def objects_frozen() -> Iterator[None]:
+    """Leave the objects that exist now (the modules, the city, the built model) out of the
+    garbage collector's full passes while the block runs: a run's month loop makes few objects,
+    but a full pass over the ~100,000 a loaded process holds costs 40-60 ms, about 3 % of a
+    Bordeaux-scale run. They are handed back to the collector afterwards, so nothing frozen
+    can leak."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
