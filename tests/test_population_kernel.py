@@ -5,6 +5,7 @@ job finding, churn and job losses, counts, the calibration's flow balance."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 
 import numpy as np
 import pytest
@@ -440,6 +441,76 @@ def test_job_finding_churn_and_losses_are_the_plain_expressions(
     lost[new_jobs] = labour[new_jobs] < np.float32(pop.params.separation_new_per_month * scale)
     spells = pop._recent_spells() if kept_spells else None
     np.testing.assert_array_equal(pop._job_losses(labour, spells), np.flatnonzero(lost))
+
+
+#: Job boosts of programmes: ordinary effects, lock-ins (negative), none, certain jobs and
+#: malformed ones (NaN, infinite: no shortcut applies).
+BOOSTS = st.sampled_from([0.2, 0.05, -0.03, 0.0, 1.0, 3.0, float("nan"), float("inf")])
+
+
+def _plain_displacement(pop: Population, seekers: np.ndarray) -> np.ndarray:
+    """The displacement penalty of each seeker as the model states it, over every seeker."""
+    share = pop.params.displacement_share
+    treated = pop.treated[seekers]
+    if share == 0.0:  # no displacement, whatever the boosts
+        return np.zeros(len(seekers), dtype=np.float32)
+    where = pop.territory[seekers]
+    extra = np.bincount(
+        where[treated], weights=pop.job_boost[seekers[treated]], minlength=pop.n_territories
+    )
+    pool = np.bincount(where[~treated], minlength=pop.n_territories)
+    per_territory = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
+    return np.where(treated, np.float32(0.0), per_territory.astype(np.float32)[where])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    boosts=st.lists(BOOSTS, min_size=1, max_size=4),
+    n_treated=st.sampled_from([1, 5, 200]),
+    n_boosted_untreated=st.sampled_from([0, 3]),
+    share=st.sampled_from([0.0, 0.3, 1.0]),
+    odd_traits=st.lists(st.sampled_from([0.0, 40.0, -1.0, float("nan")]), max_size=2),
+)
+def test_job_finding_with_programmes_is_the_plain_expression(
+    stepped: Population,
+    seed: int,
+    boosts: list[float],
+    n_treated: int,
+    n_boosted_untreated: int,
+    share: float,
+    odd_traits: list[float],
+) -> None:
+    """Job finding when programmes boost some residents (treated or not, lock-ins, displacement
+    of either sign, malformed boosts and traits), computed among the boosted, the treated and
+    the few draws below a bound: the seekers of the plain expression over every seeker."""
+    pop = copy.deepcopy(stepped)
+    pop.params = dataclasses.replace(pop.params, displacement_share=share)
+    rng = np.random.default_rng(seed)
+    seekers = pop._confirmed_unemployed()
+    chosen = rng.choice(seekers, n_treated + n_boosted_untreated, replace=False)
+    pop.treated[chosen[:n_treated]] = True
+    pop.job_boost[chosen] = np.array(boosts, dtype=np.float32)[
+        rng.integers(0, len(boosts), len(chosen))
+    ]
+    if odd_traits:
+        pop.trait_multiplier = pop.trait_multiplier.copy()
+        pop.trait_multiplier[rng.choice(pop.n, len(odd_traits), replace=False)] = odd_traits
+    scale = MonthlyDraws.SCALE
+    with np.errstate(all="ignore"):
+        hazard = pop.group_rate[_plain_group(pop, seekers)] * pop.trait_multiplier[seekers]
+        hazard = hazard + pop.job_boost[seekers] - _plain_displacement(pop, seekers)
+        # Draws at and next to each seeker's threshold, where a shortcut may be off by one.
+        edge = np.ceil(hazard * scale) + rng.integers(-1, 2, len(seekers))
+    draw = rng.integers(0, 1 << 16, len(seekers), dtype=np.uint16)
+    at_edge = (rng.random(len(seekers)) < 0.5) & (edge >= 0) & (edge < scale)
+    draw[at_edge] = edge[at_edge]
+    with np.errstate(all="ignore"):
+        expected = draw < hazard * scale
+        np.testing.assert_array_equal(pop._job_finds(seekers, draw), expected)
+        np.testing.assert_array_equal(
+            pop._displacement_penalty(seekers), _plain_displacement(pop, seekers)
+        )
 
 
 def test_jobs_taken_outside_the_labour_step_are_new_jobs(city: City) -> None:

@@ -658,9 +658,7 @@ class Population:
         the others find no job whatever their group."""
         scale = MonthlyDraws.SCALE
         if self.treated.any():
-            hazard = self.job_hazard(seekers)
-            hazard = hazard + self.job_boost[seekers] - self._displacement_penalty(seekers)
-            return np.asarray(draw < hazard * scale)
+            return self._job_finds_with_programmes(seekers, draw)
         traits = self.trait_multiplier[seekers]
         bound = _hazard_bound(self.group_rate, traits)
         if bound is None:
@@ -671,6 +669,31 @@ class Population:
         hazard = self.group_rate[groups] * traits[maybe]
         finds = np.zeros(len(seekers), dtype=bool)
         finds[maybe[draw[maybe] < hazard * scale]] = True
+        return finds
+
+    def _job_finds_with_programmes(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        """``_job_finds`` when programmes boost some residents: the hazard is the baseline one
+        plus the resident's ``job_boost`` minus the displacement penalty of her territory (none
+        for the treated). A few thousand residents are treated or boosted; the other seekers
+        only lose the penalty, so their hazard is below the largest baseline hazard minus the
+        smallest penalty (``_hazard_bound``): the hazards are computed only for the boosted and
+        treated, and for the few others whose draw is below that bound."""
+        treated_here = self.treated[seekers]
+        boost = self.job_boost[seekers]
+        penalty = self._displacement_by_territory(seekers, treated_here)
+        traits = self.trait_multiplier  # the largest trait of all residents bounds the seekers'
+        bound = _hazard_bound(self.group_rate, traits, minus=penalty.min(initial=0.0))
+        if bound is None:
+            maybe = np.arange(len(seekers))
+        else:
+            maybe = np.flatnonzero((draw < bound) | treated_here | (boost != 0))
+        rows = seekers[maybe]
+        hazard = self.group_rate[self.hazard_group(rows, out_of_work=True)] * traits[rows]
+        untreated_penalty = penalty[self.territory[rows]]
+        untreated_penalty[treated_here[maybe]] = 0.0
+        hazard = hazard + boost[maybe] - untreated_penalty
+        finds = np.zeros(len(seekers), dtype=bool)
+        finds[maybe[draw[maybe] < hazard * MonthlyDraws.SCALE]] = True
         return finds
 
     def _churns(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
@@ -767,19 +790,30 @@ class Population:
     def _displacement_penalty(self, seekers: np.ndarray) -> np.ndarray:
         """Hazard taken from untreated unemployed neighbours, for each of ``seekers`` (the
         unemployed): a share of the treated's extra jobs (Crépon et al. 2013), spread evenly over
-        the territory's untreated unemployed."""
+        the territory's untreated unemployed (``_displacement_by_territory``); none for the
+        treated."""
+        treated_here = self.treated[seekers]
+        by_territory = self._displacement_by_territory(seekers, treated_here)
+        penalty: np.ndarray = by_territory[self.territory[seekers]]
+        penalty[treated_here] = 0.0
+        return penalty
+
+    def _displacement_by_territory(
+        self, seekers: np.ndarray, treated_here: np.ndarray
+    ) -> np.ndarray:
+        """The hazard each untreated seeker of a territory loses to displacement (float32, per
+        territory; 0 where no seeker is untreated): a share of the extra hazard of the
+        territory's treated seekers (``treated_here``, a mask of ``seekers``, the unemployed in
+        increasing order) spread evenly over its untreated ones."""
         share = self.params.displacement_share
         if share == 0.0:
-            return np.zeros(len(seekers), dtype=np.float32)
-        treated_here = self.treated[seekers]
+            return np.zeros(self.n_territories, dtype=np.float32)
         treated = seekers[treated_here]
         where = self.territory[treated]
         extra = np.bincount(where, weights=self.job_boost[treated], minlength=self.n_territories)
         pool = self._count_by_territory(seekers) - np.bincount(where, minlength=self.n_territories)
         per_territory = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
-        penalty: np.ndarray = per_territory.astype(np.float32)[self.territory[seekers]]
-        penalty[treated_here] = 0.0
-        return penalty
+        return per_territory.astype(np.float32)
 
     def _count_by_territory(self, rows: np.ndarray) -> np.ndarray:
         """How many of ``rows`` (increasing indices) each territory holds: the residents of a
@@ -899,7 +933,9 @@ class Population:
             + claimed * np.float32(p.public_cost_ltu_eur_per_month)
             + (eligible & ~claimed) * np.float32(support)
         )
-        self.public_cost_eur[rows] += cost
+        # The same sums as ``public_cost_eur[rows] += cost``, whose in-place add of float32 to
+        # float64 takes numpy's slow casting path: the float32 costs widen exactly.
+        self.public_cost_eur[rows] = self.public_cost_eur[rows] + cost
         return float(cost.sum(dtype=np.float64))
 
     def monthly_counts(self) -> MonthlyCounts:
@@ -1035,18 +1071,22 @@ def _integer_bound(scaled: np.ndarray) -> np.uint16 | None:
     return np.uint16(max(ceiling, 0.0))
 
 
-def _hazard_bound(rates: np.ndarray, traits: np.ndarray) -> np.uint16 | None:
-    """A 16-bit bound that no draw below a job-finding hazard ``rates[group] * trait`` (in draw
-    units) reaches: the ceiling (``_integer_bound``) of the largest rate times the largest
-    trait, in the same floating-point operations, as rounding keeps the order of products of
-    non-negative numbers. None if there is none (a negative or NaN rate or trait, an infinite
-    or NaN product)."""
+def _hazard_bound(
+    rates: np.ndarray, traits: np.ndarray, minus: np.floating | float = 0.0
+) -> np.uint16 | None:
+    """A 16-bit bound that no draw below a job-finding hazard ``rates[group] * trait - cut``
+    (in draw units, ``cut`` at least ``minus``; 0 by default) reaches: the ceiling
+    (``_integer_bound``) of the largest rate times the largest trait, less ``minus``, in the same
+    float32 operations, as rounding keeps the order of products of non-negative numbers and of
+    differences. None if there is none (a negative or NaN rate or trait, a NaN ``minus``, an
+    infinite or NaN result)."""
     if len(traits) == 0:
         return np.uint16(0)
     if not (rates.min() >= 0 and traits.min() >= 0):
         return None
     with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
-        largest = rates.max() * traits.max() * MonthlyDraws.SCALE
+        # Subtracting 0 changes no product: the bound without ``minus`` is the same.
+        largest = (rates.max() * traits.max() - np.float32(minus)) * MonthlyDraws.SCALE
     return _integer_bound(np.array([largest]))
 
 
