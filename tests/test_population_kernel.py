@@ -525,3 +525,49 @@ def test_jobs_taken_outside_the_labour_step_are_new_jobs(city: City) -> None:
     assert len(recent) > 10
     pop.employed[recent] = True
     _step_alike(pop, range(9, 14))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    boost=st.sampled_from([0.0, 0.3, 1.0]),
+    months=st.integers(1, 4),
+    odd_trait=st.sampled_from([None, 50.0, -1.0, float("nan")]),
+)
+def test_kept_trait_range_holds_every_trait_after_french_steps(
+    stepped: Population, seed: int, boost: float, months: int, odd_trait: float | None
+) -> None:
+    """The range of the traits kept from month to month and widened by French progression holds
+    every resident's trait (a NaN trait makes it NaN), and is the exact range once derived
+    afresh."""
+    pop = copy.deepcopy(stepped)
+    rng = np.random.default_rng(seed)
+    if odd_trait is not None:
+        pop.trait_multiplier = pop.trait_multiplier.copy()
+        pop.trait_multiplier[rng.integers(pop.n)] = odd_trait
+    pop._trait_range()
+    pop.french_boost[:] = np.float32(boost)
+    for month in range(months):
+        pop.french_step(20 + month, pop.draw(20 + month))
+        low, high = pop._trait_range()
+        traits = pop.trait_multiplier
+        if np.isnan(traits).any():
+            assert np.isnan(low) or np.isnan(high)
+        else:
+            assert low <= traits.min()
+            assert traits.max() <= high
+    pop.forget_derived()
+    with np.errstate(invalid="ignore"):
+        exact = np.array([pop.trait_multiplier.min(), pop.trait_multiplier.max()], np.float32)
+    np.testing.assert_array_equal(pop._trait_range(), exact)
+
+
+def test_kept_hazard_bounds_follow_the_calibration(stepped: Population) -> None:
+    """The bounds of the territory hazards in draw units kept between months are those of the
+    hazards the calibration set last."""
+    pop = copy.deepcopy(stepped)
+    for churn in (0.01, 0.3, 2.0, float("nan")):
+        pop.churn = np.full(pop.n_territories, churn, dtype=np.float32)
+        pop._refresh_per_resident()
+        for _ in range(2):
+            assert pop._territory_hazard_bound("_churn_scaled") == _integer_bound(pop._churn_scaled)

@@ -522,7 +522,9 @@ class Population:
     #   their number and the identity of the ``employed`` array the step made.)
     # - The recent spells, integer draw thresholds and the count of jobs held 6 months are
     #   kept with the array they were derived from: only the per-month steps change
-    #   ``duration`` and ``sustained_job_count``, and per-resident thresholds are set once.
+    #   ``duration`` and ``sustained_job_count``, and per-resident thresholds are set once. So
+    #   are the bounds of the territory hazards in draw units (new arrays at each calibration),
+    #   and the range of ``trait_multiplier``, which the French step widens as it writes.
     #   Code that writes into one of these arrays otherwise calls ``forget_derived``. (The
     #   recent spells' hires also assume that jobs are found in the labour step: the check of
     #   the unemployed sees when they were not.)
@@ -534,14 +536,19 @@ class Population:
     _spells: _RecentSpells | None = None
     _thresholds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
     _sustained_total: tuple[np.ndarray, int] | None = None
+    _hazard_bounds: dict[str, tuple[np.ndarray, np.uint16 | None]] | None = None
+    _bounds: np.ndarray | None = None  # of the territories, which never change
+    _traits: tuple[np.ndarray, np.ndarray] | None = None  # trait_multiplier, its range
 
     def forget_derived(self) -> None:
         """Drop what the monthly steps keep between calls (index sets, recent spells, draw
         thresholds, count of jobs held 6 months): they derive it again from the state arrays.
-        Needed only after writing into ``duration``, ``sustained_job_count`` or a per-resident
-        threshold array in place."""
+        Needed only after writing into ``duration``, ``sustained_job_count``,
+        ``trait_multiplier`` (otherwise than in the French step) or a per-resident threshold
+        array in place."""
         self._unemployed = self._seekers = self._learning = None
         self._spells = self._thresholds = self._sustained_total = None
+        self._hazard_bounds = self._traits = None
 
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
@@ -557,8 +564,11 @@ class Population:
 
     def _territory_bounds(self) -> np.ndarray:
         """First row of each territory, then the number of residents: territory ``t`` owns rows
-        ``bounds[t]`` to ``bounds[t + 1]``."""
-        return np.append(self.territory_starts, self.n)
+        ``bounds[t]`` to ``bounds[t + 1]`` (one array, derived once: not to be written into)."""
+        bounds = self._bounds
+        if bounds is None:
+            bounds = self._bounds = np.append(self.territory_starts, self.n)
+        return bounds
 
     def per_resident(self, values: np.ndarray) -> np.ndarray:
         """Spread a value per territory to every resident of the territory."""
@@ -659,14 +669,16 @@ class Population:
         scale = MonthlyDraws.SCALE
         if self.treated.any():
             return self._job_finds_with_programmes(seekers, draw)
-        traits = self.trait_multiplier[seekers]
-        bound = _hazard_bound(self.group_rate, traits)
+        # The range of every resident's trait bounds the seekers' (no gather of their traits).
+        bound = _hazard_bound(self.group_rate, self._trait_range())
         if bound is None:
             groups = self.hazard_group(seekers, out_of_work=True)
+            traits = self.trait_multiplier[seekers]
             return np.asarray(draw < self.group_rate[groups] * traits * scale)
         maybe = np.flatnonzero(draw < bound)
-        groups = self.hazard_group(seekers[maybe], out_of_work=True)
-        hazard = self.group_rate[groups] * traits[maybe]
+        rows = seekers[maybe]
+        groups = self.hazard_group(rows, out_of_work=True)
+        hazard = self.group_rate[groups] * self.trait_multiplier[rows]
         finds = np.zeros(len(seekers), dtype=bool)
         finds[maybe[draw[maybe] < hazard * scale]] = True
         return finds
@@ -681,20 +693,42 @@ class Population:
         treated_here = self.treated[seekers]
         boost = self.job_boost[seekers]
         penalty = self._displacement_by_territory(seekers, treated_here)
-        traits = self.trait_multiplier  # the largest trait of all residents bounds the seekers'
-        bound = _hazard_bound(self.group_rate, traits, minus=penalty.min(initial=0.0))
+        bound = _hazard_bound(self.group_rate, self._trait_range(), minus=penalty.min(initial=0.0))
         if bound is None:
             maybe = np.arange(len(seekers))
         else:
             maybe = np.flatnonzero((draw < bound) | treated_here | (boost != 0))
         rows = seekers[maybe]
-        hazard = self.group_rate[self.hazard_group(rows, out_of_work=True)] * traits[rows]
+        traits = self.trait_multiplier[rows]
+        hazard = self.group_rate[self.hazard_group(rows, out_of_work=True)] * traits
         untreated_penalty = penalty[self.territory[rows]]
         untreated_penalty[treated_here[maybe]] = 0.0
         hazard = hazard + boost[maybe] - untreated_penalty
         finds = np.zeros(len(seekers), dtype=bool)
         finds[maybe[draw[maybe] < hazard * MonthlyDraws.SCALE]] = True
         return finds
+
+    def _trait_range(self) -> np.ndarray:
+        """The smallest and the largest of every resident's ``trait_multiplier`` (float32; NaN if
+        one is; empty without residents), or a wider range: derived once per array, then
+        widened by French progression (``_widen_trait_range``), the only change made in place."""
+        traits = self.trait_multiplier
+        kept = self._traits
+        if kept is None or kept[0] is not traits:
+            extremes = [traits.min(), traits.max()] if len(traits) else []
+            kept = self._traits = (traits, np.array(extremes, dtype=np.float32))
+        return kept[1]
+
+    def _widen_trait_range(self, rows: np.ndarray) -> None:
+        """Let the kept range of the traits (``_trait_range``) hold the new traits of ``rows``."""
+        kept = self._traits
+        if kept is None or kept[0] is not self.trait_multiplier or len(rows) == 0:
+            return
+        new = self.trait_multiplier[rows]
+        low, high = kept[1]
+        # np.minimum and np.maximum keep a NaN (Python's min and max may drop it).
+        widened = [np.minimum(low, new.min()), np.maximum(high, new.max())]
+        self._traits = (kept[0], np.array(widened, dtype=np.float32))
 
     def _churns(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
         """Which of ``seekers`` (their labour draws ``draw``) churn: a spell not paid by
@@ -703,7 +737,7 @@ class Population:
         churn hazard (in draw units), looked for among the few draws at or above 65536 minus
         the largest (``_integer_bound`` of the territories' churn hazards)."""
         scale = MonthlyDraws.SCALE
-        top = _integer_bound(self._churn_scaled)
+        top = self._territory_hazard_bound("_churn_scaled")
         if top is None:
             maybe = np.arange(len(seekers))
         elif top == 0:
@@ -729,7 +763,7 @@ class Population:
             new_jobs = spells.new_jobs(self.employed)
         new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
         lost_new = new_jobs[labour[new_jobs] < new_separation]
-        bound = _integer_bound(self._separation_scaled)
+        bound = self._territory_hazard_bound("_separation_scaled")
         if bound is None:
             candidates = np.flatnonzero(self.employed)
         else:
@@ -752,6 +786,18 @@ class Population:
             integers = _integer_thresholds(scaled)
             kept = (scaled, scaled if integers is None else integers)
             self._thresholds[name] = kept
+        return kept[1]
+
+    def _territory_hazard_bound(self, name: str) -> np.uint16 | None:
+        """``_integer_bound`` of the territory hazards in draw units of attribute ``name`` (such
+        as ``_churn_scaled``), derived once per array: the calibration makes new ones."""
+        scaled = np.asarray(getattr(self, name))
+        if self._hazard_bounds is None:
+            self._hazard_bounds = {}
+        kept = self._hazard_bounds.get(name)
+        if kept is None or kept[0] is not scaled:
+            kept = (scaled, _integer_bound(scaled))
+            self._hazard_bounds[name] = kept
         return kept[1]
 
     def met_by_services(self, draws: MonthlyDraws) -> np.ndarray:
@@ -824,8 +870,7 @@ class Population:
             mask = np.zeros(self.n, dtype=bool)
             mask[rows] = True
             return np.asarray(np.add.reduceat(mask, self.territory_starts))
-        bounds = np.append(self.territory_starts, self.n)
-        return np.diff(np.searchsorted(rows, bounds))
+        return np.diff(np.searchsorted(rows, self._territory_bounds()))
 
     def rsa_step(
         self, month: int, draws: MonthlyDraws, found_job: np.ndarray, record: bool = True
@@ -904,6 +949,7 @@ class Population:
         moved = learning[draws.french[learning] < rate * MonthlyDraws.SCALE]
         self.french[moved] += 1
         self.trait_multiplier[moved] = self.barrier_multiplier[moved] * self.french_factor(moved)
+        self._widen_trait_range(moved)
         reached_a1 = moved[(self.french[moved] == FRENCH_A1) & (self.a1_month[moved] == NOT_YET)]
         self.a1_month[reached_a1] = month
 
@@ -933,9 +979,7 @@ class Population:
             + claimed * np.float32(p.public_cost_ltu_eur_per_month)
             + (eligible & ~claimed) * np.float32(support)
         )
-        # The same sums as ``public_cost_eur[rows] += cost``, whose in-place add of float32 to
-        # float64 takes numpy's slow casting path: the float32 costs widen exactly.
-        self.public_cost_eur[rows] = self.public_cost_eur[rows] + cost
+        self.public_cost_eur[rows] += cost
         return float(cost.sum(dtype=np.float64))
 
     def monthly_counts(self) -> MonthlyCounts:
