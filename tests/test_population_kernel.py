@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -13,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.simulation.model import CityModel
+from sim.world import population
 from sim.world.params import FRENCH_A2, FRENCH_NONE, ModelParams
 from sim.world.population import (
     EMPLOYED,
@@ -339,20 +341,24 @@ def test_counts_by_territory_are_the_sums_of_reduceat(sizes: list[int]) -> None:
     sizes=st.lists(st.integers(0, 12), min_size=1, max_size=8),
     share=st.floats(0.0, 1.0),
     seed=st.integers(0, 1000),
+    few_rows=st.sampled_from([0, 5, 1024]),
 )
 def test_territory_values_spread_to_rows_are_the_per_resident_values(
-    sizes: list[int], share: float, seed: int
+    sizes: list[int], share: float, seed: int, few_rows: int
 ) -> None:
     """A value per territory spread to some residents (increasing rows, empty territories
-    included) is what indexing the per-resident copy gives."""
+    included) is what indexing the per-resident copy gives, whether few rows gather their
+    territories' values (up to ``few_rows``) or not."""
     sizes_array = np.array(sizes)
     stub = Population.__new__(Population)
     stub.n, stub.territory_sizes = int(sizes_array.sum()), sizes_array
     stub.territory_starts = np.concatenate(([0], np.cumsum(sizes_array)[:-1]))
+    stub.territory = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes_array)
     rng = np.random.default_rng(seed)
     values = rng.random(len(sizes)).astype(np.float32)
     rows = np.flatnonzero(rng.random(stub.n) < share)
-    spread = stub._spread(values, rows)
+    with mock.patch.object(population, "_FEW_ROWS", few_rows):
+        spread = stub._spread(values, rows)
     assert spread.dtype == np.float32
     np.testing.assert_array_equal(spread, stub.per_resident(values)[rows])
 

@@ -68,6 +68,9 @@ class MonthlyCounts:
     unemployed_by_territory: np.ndarray
 
 
+#: Up to this many rows, values are gathered for each row rather than spread by territory.
+_FEW_ROWS = 1024
+
 #: Durations below this many months are tracked by index (``_RecentSpells``): the new-job
 #: period (3 months) and the 6-month job mark (a duration of 5).
 _RECENT_MONTHS = 6
@@ -109,8 +112,12 @@ class _RecentSpells:
         return _select(rows, (self.duration[rows] == months) & employed[rows])
 
     def new_jobs(self, employed: np.ndarray) -> np.ndarray:
-        """The employed in the first 3 months of their job (in no particular order)."""
-        return np.concatenate([self.jobs_at(k, employed) for k in range(3)])
+        """The employed in the first 3 months of their job (in no particular order): the
+        ``jobs_at`` 0, 1 and 2 months one after the other, looked up in one pass."""
+        hires = self.hires[:3]
+        rows = np.concatenate(hires)
+        months = np.repeat(np.arange(3, dtype=self.duration.dtype), [len(h) for h in hires])
+        return _select(rows, (self.duration[rows] == months) & employed[rows])
 
     def advanced(
         self, changed: np.ndarray, found: np.ndarray, duration: np.ndarray
@@ -324,7 +331,10 @@ class Population:
     def _spread(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """``per_resident(values)[rows]`` for increasing ``rows``: the value of each
         territory repeated for as many of ``rows`` as it holds (they are consecutive, as the
-        residents are grouped by territory), without a gather."""
+        residents are grouped by territory), without a gather; for a few rows, a gather of
+        their territories' values is faster than the binary searches."""
+        if len(rows) <= _FEW_ROWS:
+            return np.asarray(values[self.territory[rows]])
         return np.repeat(values, np.diff(np.searchsorted(rows, self._territory_bounds())))
 
     def _calibrate(self, smoothing: float) -> dict[str, np.ndarray]:
