@@ -622,3 +622,42 @@ def test_rsa_entries_are_the_plain_expression(
         expected = candidates[rsa[candidates] < hazard[candidates]]
         entering = pop._rsa_entries(unemployed, rsa, leaving, lost)
     np.testing.assert_array_equal(entering, expected)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    boosts=st.lists(st.sampled_from([0.0, 0.1, 0.6, 1.0, -0.2, float("nan")]), max_size=3),
+    progress=st.sampled_from([0.0, 0.004, 0.05, 1.0]),
+)
+def test_french_progress_is_the_plain_expression(
+    stepped: Population, seed: int, boosts: list[float], progress: float
+) -> None:
+    """French progression computed for the few learners whose draw is below the largest rate
+    plus the largest boost: the levels, traits and A1 dates of the plain expression over every
+    learner, whatever the boosts (NaN included) and rates."""
+    pop = copy.deepcopy(stepped)
+    pop.params = dataclasses.replace(pop.params, french_progress_none_per_month=progress)
+    rng = np.random.default_rng(seed)
+    learners = np.flatnonzero(pop.french < FRENCH_A2)
+    boosted = rng.choice(learners, len(boosts) * 30, replace=False)
+    pop.french_boost[boosted] = np.repeat(np.array(boosts, dtype=np.float32), 30)
+    scale = MonthlyDraws.SCALE
+    draws = pop.draw(20)
+    rates = np.array(
+        [pop.params.french_progress_none_per_month, pop.params.french_progress_a1_per_month],
+        dtype=np.float32,
+    )
+    with np.errstate(all="ignore"):
+        rate = rates[pop.french[learners]] + pop.french_boost[learners]
+        edge = np.ceil(rate * scale) + rng.integers(-1, 2, len(learners))
+    at_edge = (rng.random(len(learners)) < 0.5) & (edge >= 0) & (edge < scale)
+    draws.french[learners[at_edge]] = edge[at_edge]
+    with np.errstate(all="ignore"):
+        moved = learners[draws.french[learners] < rate * scale]
+    expected = pop.french.copy()
+    expected[moved] += 1
+    pop.french_step(20, draws)
+    np.testing.assert_array_equal(pop.french, expected)
+    traits = pop.barrier_multiplier * pop.french_factor()
+    np.testing.assert_array_equal(pop.trait_multiplier[moved], traits[moved])

@@ -729,12 +729,12 @@ class Population:
             kept = self._traits = (traits, np.array(extremes, dtype=np.float32))
         return kept[1]
 
-    def _widen_trait_range(self, rows: np.ndarray) -> None:
-        """Let the kept range of the traits (``_trait_range``) hold the new traits of ``rows``."""
+    def _widen_trait_range(self, new: np.ndarray) -> None:
+        """Let the kept range of the traits (``_trait_range``) hold ``new`` traits, just written
+        into ``trait_multiplier``."""
         kept = self._traits
-        if kept is None or kept[0] is not self.trait_multiplier or len(rows) == 0:
+        if kept is None or kept[0] is not self.trait_multiplier or len(new) == 0:
             return
-        new = self.trait_multiplier[rows]
         low, high = kept[1]
         # np.minimum and np.maximum keep a NaN (Python's min and max may drop it).
         widened = [np.minimum(low, new.min()), np.maximum(high, new.max())]
@@ -968,16 +968,21 @@ class Population:
         Only residents below A2 can progress: the step works on their indices."""
         p = self.params
         learning = self.learning_rows()
-        rate = (
-            np.array(
-                [p.french_progress_none_per_month, p.french_progress_a1_per_month], dtype=np.float32
-            )[self.french[learning]]
-            + self.french_boost[learning]
+        draw = draws.french[learning]
+        rates = np.array(
+            [p.french_progress_none_per_month, p.french_progress_a1_per_month], dtype=np.float32
         )
-        moved = learning[draws.french[learning] < rate * MonthlyDraws.SCALE]
+        # Only a draw below the largest rate plus the largest boost (in draw units) may pass:
+        # the rates are computed for those few learners.
+        bound = _progress_bound(rates, self.french_boost)
+        maybe = np.arange(len(learning)) if bound is None else np.flatnonzero(draw < bound)
+        rows = learning[maybe]
+        rate = rates[self.french[rows]] + self.french_boost[rows]
+        moved = _select(rows, draw[maybe] < rate * MonthlyDraws.SCALE)
         self.french[moved] += 1
-        self.trait_multiplier[moved] = self.barrier_multiplier[moved] * self.french_factor(moved)
-        self._widen_trait_range(moved)
+        traits = self.barrier_multiplier[moved] * self.french_factor(moved)
+        self.trait_multiplier[moved] = traits
+        self._widen_trait_range(traits)
         reached_a1 = moved[(self.french[moved] == FRENCH_A1) & (self.a1_month[moved] == NOT_YET)]
         self.a1_month[reached_a1] = month
 
@@ -1168,6 +1173,18 @@ def _hazard_bound(
     with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
         # Subtracting 0 changes no product: the bound without ``minus`` is the same.
         largest = (rates.max() * traits.max() - np.float32(minus)) * MonthlyDraws.SCALE
+    return _integer_bound(np.array([largest]))
+
+
+def _progress_bound(rates: np.ndarray, boosts: np.ndarray) -> np.uint16 | None:
+    """A 16-bit bound that no draw below a French progression rate ``rates[level] + boost`` (in
+    draw units) reaches: the ceiling (``_integer_bound``) of the largest rate plus the largest
+    boost, in the same float32 operations (rounding keeps the order of sums). None if there is
+    none (a NaN rate or boost, a bound passing every draw)."""
+    if len(boosts) == 0:
+        return np.uint16(0)
+    with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
+        largest = (rates.max() + boosts.max()) * MonthlyDraws.SCALE
     return _integer_bound(np.array([largest]))
 
 
