@@ -579,51 +579,6 @@ def test_kept_hazard_bounds_follow_the_calibration(stepped: Population) -> None:
             assert pop._territory_hazard_bound("_churn_scaled") == _integer_bound(pop._churn_scaled)
 
 
-@settings(max_examples=60, deadline=None)
-@given(
-    seed=st.integers(0, 2**16),
-    entry=st.lists(TERRITORY_HAZARDS, min_size=5, max_size=5),
-    reentry=st.sampled_from([0.0, 0.0115, 0.5, 1.0]),
-    n_leaving=st.sampled_from([0, 1, 40]),
-    n_lost=st.sampled_from([0, 1, 40]),
-)
-def test_rsa_entries_are_the_plain_expression(
-    stepped: Population,
-    seed: int,
-    entry: list[float],
-    reentry: float,
-    n_leaving: int,
-    n_lost: int,
-) -> None:
-    """RSA entries looked for among the few draws below the largest entry hazard: the
-    residents of the plain expression over every unemployed resident, whatever the hazards."""
-    pop = copy.deepcopy(stepped)
-    pop.params = dataclasses.replace(pop.params, rsa_reentry_per_month=reentry)
-    pop.rsa_entry = np.array(entry, dtype=np.float32)
-    pop._refresh_per_resident()
-    rng = np.random.default_rng(seed)
-    unemployed = pop.unemployed_rows()
-    pop.rsa_left[rng.choice(unemployed, len(unemployed) // 3, replace=False)] = True
-    leaving = np.sort(rng.choice(np.flatnonzero(pop.rsa_eligible), n_leaving, replace=False))
-    pop.rsa_eligible[leaving] = False
-    lost = np.sort(rng.choice(unemployed, n_lost, replace=False))
-    scale = MonthlyDraws.SCALE
-    with np.errstate(all="ignore"):
-        hazard = np.where(pop.rsa_left, np.float32(reentry * scale), pop.rsa_entry_scaled)
-        edge = np.ceil(hazard) + rng.integers(-1, 2, pop.n)
-    rsa = rng.integers(0, 1 << 16, pop.n, dtype=np.uint16)
-    at_edge = (rng.random(pop.n) < 0.5) & (edge >= 0) & (edge < scale)
-    rsa[at_edge] = edge[at_edge]
-    excluded = pop.rsa_eligible | pop.insured
-    excluded[leaving] = True
-    excluded[lost] = True
-    candidates = unemployed[~excluded[unemployed]]
-    with np.errstate(all="ignore"):
-        expected = candidates[rsa[candidates] < hazard[candidates]]
-        entering = pop._rsa_entries(unemployed, rsa, leaving, lost)
-    np.testing.assert_array_equal(entering, expected)
-
-
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**16),

@@ -909,7 +909,18 @@ class Population:
         self.rsa_eligible[leaving] = False
         self.rsa_claimed[leaving] = False
         self.rights_aware[leaving] = False
-        entering = self._rsa_entries(unemployed, draws.rsa, leaving, lost)
+        # Entries: the uninsured unemployed without RSA (neither leaving it nor just out of a
+        # job this month), at the return hazard if they left it before.
+        excluded = self.rsa_eligible | self.insured
+        excluded[leaving] = True
+        excluded[lost] = True
+        candidates = _select(unemployed, ~excluded[unemployed])
+        hazard_scaled = np.where(
+            self.rsa_left[candidates],
+            np.float32(p.rsa_reentry_per_month * scale),
+            self._spread(self._rsa_entry_scaled, candidates),
+        )
+        entering = candidates[draws.rsa[candidates] < hazard_scaled]
         self.rsa_left[eligible[other_exit]] = True
         self.rsa_eligible[entering] = True
         self.rsa_left[entering] = False
@@ -933,35 +944,6 @@ class Population:
         if record:
             first = claiming[self.claim_month[claiming] == NOT_YET]
             self.claim_month[first] = month
-
-    def _rsa_entries(
-        self, unemployed: np.ndarray, rsa: np.ndarray, leaving: np.ndarray, lost: np.ndarray
-    ) -> np.ndarray:
-        """Who enters RSA this month (in increasing order): the uninsured unemployed without
-        RSA (neither ``leaving`` it nor ``lost``, just out of a job: both increasing indices),
-        whose RSA draw is below the entry hazard of their territory, or the return hazard if
-        they left RSA before. Looked for among the few unemployed whose draw is below the
-        largest of these hazards (``_rsa_entry_bound``) rather than among all of them."""
-        reentry = np.float32(self.params.rsa_reentry_per_month * MonthlyDraws.SCALE)
-        bound = self._rsa_entry_bound(reentry)
-        maybe = unemployed if bound is None else _select(unemployed, rsa[unemployed] < bound)
-        excluded = self.rsa_eligible[maybe] | self.insured[maybe]
-        excluded |= _in_sorted(maybe, leaving) | _in_sorted(maybe, lost)
-        candidates = _select(maybe, ~excluded)
-        hazard_scaled = np.where(
-            self.rsa_left[candidates], reentry, self._spread(self._rsa_entry_scaled, candidates)
-        )
-        return _select(candidates, rsa[candidates] < hazard_scaled)
-
-    def _rsa_entry_bound(self, reentry: np.float32) -> np.uint16 | None:
-        """The ``_integer_bound`` of the RSA entry hazards of the territories and of the return
-        hazard ``reentry`` (in draw units): no draw at or above it enters RSA. None if there is
-        none."""
-        entry = self._territory_hazard_bound("_rsa_entry_scaled")
-        back = _integer_bound(np.array([reentry]))
-        if entry is None or back is None:
-            return None
-        return max(entry, back)
 
     def french_step(self, month: int, draws: MonthlyDraws) -> None:
         """French progression: slow without a course, faster with one (``french_boost``).
@@ -1114,15 +1096,6 @@ def _rows_where(mask: np.ndarray, likely: np.ndarray | None) -> np.ndarray:
         if len(rows) == _count(mask):
             return rows
     return np.flatnonzero(mask)
-
-
-def _in_sorted(rows: np.ndarray, values: np.ndarray) -> np.ndarray:
-    """Whether each of ``rows`` is one of ``values`` (increasing): ``np.isin`` by binary
-    searches."""
-    if len(values) == 0:
-        return np.zeros(len(rows), dtype=bool)
-    at = np.minimum(np.searchsorted(values, rows), len(values) - 1)
-    return np.asarray(values[at] == rows)
 
 
 def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
