@@ -588,9 +588,8 @@ def test_kept_hazard_bounds_follow_the_calibration(stepped: Population) -> None:
 def test_french_progress_is_the_plain_expression(
     stepped: Population, seed: int, boosts: list[float], progress: float
 ) -> None:
-    """French progression computed for the few learners whose draw is below the largest rate
-    plus the largest boost: the levels, traits and A1 dates of the plain expression over every
-    learner, whatever the boosts (NaN included) and rates."""
+    """French progression, whatever the boosts (NaN included) and rates: the levels, traits and
+    A1 dates of the plain expression over every learner, the new traits written once."""
     pop = copy.deepcopy(stepped)
     pop.params = dataclasses.replace(pop.params, french_progress_none_per_month=progress)
     rng = np.random.default_rng(seed)

@@ -950,17 +950,13 @@ class Population:
         Only residents below A2 can progress: the step works on their indices."""
         p = self.params
         learning = self.learning_rows()
-        draw = draws.french[learning]
-        rates = np.array(
-            [p.french_progress_none_per_month, p.french_progress_a1_per_month], dtype=np.float32
+        rate = (
+            np.array(
+                [p.french_progress_none_per_month, p.french_progress_a1_per_month], dtype=np.float32
+            )[self.french[learning]]
+            + self.french_boost[learning]
         )
-        # Only a draw below the largest rate plus the largest boost (in draw units) may pass:
-        # the rates are computed for those few learners.
-        bound = _progress_bound(rates, self.french_boost)
-        maybe = np.arange(len(learning)) if bound is None else np.flatnonzero(draw < bound)
-        rows = learning[maybe]
-        rate = rates[self.french[rows]] + self.french_boost[rows]
-        moved = _select(rows, draw[maybe] < rate * MonthlyDraws.SCALE)
+        moved = learning[draws.french[learning] < rate * MonthlyDraws.SCALE]
         self.french[moved] += 1
         traits = self.barrier_multiplier[moved] * self.french_factor(moved)
         self.trait_multiplier[moved] = traits
@@ -1146,18 +1142,6 @@ def _hazard_bound(
     with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
         # Subtracting 0 changes no product: the bound without ``minus`` is the same.
         largest = (rates.max() * traits.max() - np.float32(minus)) * MonthlyDraws.SCALE
-    return _integer_bound(np.array([largest]))
-
-
-def _progress_bound(rates: np.ndarray, boosts: np.ndarray) -> np.uint16 | None:
-    """A 16-bit bound that no draw below a French progression rate ``rates[level] + boost`` (in
-    draw units) reaches: the ceiling (``_integer_bound``) of the largest rate plus the largest
-    boost, in the same float32 operations (rounding keeps the order of sums). None if there is
-    none (a NaN rate or boost, a bound passing every draw)."""
-    if len(boosts) == 0:
-        return np.uint16(0)
-    with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
-        largest = (rates.max() + boosts.max()) * MonthlyDraws.SCALE
     return _integer_bound(np.array([largest]))
 
 
