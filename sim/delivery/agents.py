@@ -140,5 +140,7 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         for s in self.refers_to:
             here = offered[s]
             if here is not None:
-                referred = here[mine] & all_needs()[s].in_need(pop, mine)
-                enr.make_aware(s, mine[referred])
+                # Offers may be in a few territories only: the needs of those met there alone are
+                # looked up (the same residents, in the same order, as looking up everyone's).
+                candidates = np.compress(here[mine], mine)
+                enr.make_aware(s, candidates[all_needs()[s].in_need(pop, candidates)])

@@ -119,6 +119,19 @@ class _RecentSpells:
         months = np.repeat(np.arange(3, dtype=self.duration.dtype), [len(h) for h in hires])
         return _select(rows, (self.duration[rows] == months) & employed[rows])
 
+    def new_jobs_drawing_below(
+        self, employed: np.ndarray, draws: np.ndarray, threshold: np.float32
+    ) -> np.ndarray:
+        """The ``new_jobs`` whose draw (in ``draws``, one per resident) is below ``threshold``,
+        in the same order: the draws are compared first, so that only the few below it are
+        looked up in ``duration`` and ``employed``."""
+        hires = self.hires[:3]
+        rows = np.concatenate(hires)
+        months = np.repeat(np.arange(3, dtype=self.duration.dtype), [len(h) for h in hires])
+        below = draws[rows] < threshold
+        rows, months = _select(rows, below), _select(months, below)
+        return _select(rows, (self.duration[rows] == months) & employed[rows])
+
     def advanced(
         self, changed: np.ndarray, found: np.ndarray, duration: np.ndarray
     ) -> _RecentSpells:
@@ -767,12 +780,12 @@ class Population:
         separation after. The established jobs are looked for among the few residents whose
         draw is below the largest separation (``_integer_bound``) rather than among all."""
         p = self.params
+        new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
         if spells is None:
             new_jobs = np.flatnonzero(self.employed & (self.duration < 3))
+            lost_new = new_jobs[labour[new_jobs] < new_separation]
         else:
-            new_jobs = spells.new_jobs(self.employed)
-        new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
-        lost_new = new_jobs[labour[new_jobs] < new_separation]
+            lost_new = spells.new_jobs_drawing_below(self.employed, labour, new_separation)
         bound = self._territory_hazard_bound("_separation_scaled")
         if bound is None:
             candidates = np.flatnonzero(self.employed)
