@@ -114,9 +114,7 @@ class _RecentSpells:
     def new_jobs(self, employed: np.ndarray) -> np.ndarray:
         """The employed in the first 3 months of their job (in no particular order): the
         ``jobs_at`` 0, 1 and 2 months one after the other, looked up in one pass."""
-        hires = self.hires[:3]
-        rows = np.concatenate(hires)
-        months = np.repeat(np.arange(3, dtype=self.duration.dtype), [len(h) for h in hires])
+        rows, months = self._new_hires()
         return _select(rows, (self.duration[rows] == months) & employed[rows])
 
     def new_jobs_drawing_below(
@@ -125,12 +123,17 @@ class _RecentSpells:
         """The ``new_jobs`` whose draw (in ``draws``, one per resident) is below ``threshold``,
         in the same order: the draws are compared first, so that only the few below it are
         looked up in ``duration`` and ``employed``."""
-        hires = self.hires[:3]
-        rows = np.concatenate(hires)
-        months = np.repeat(np.arange(3, dtype=self.duration.dtype), [len(h) for h in hires])
+        rows, months = self._new_hires()
         below = draws[rows] < threshold
         rows, months = _select(rows, below), _select(months, below)
         return _select(rows, (self.duration[rows] == months) & employed[rows])
+
+    def _new_hires(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ``hires`` of 0, 1 and 2 months ago one after the other, and for each the
+        duration of a job still held since then."""
+        hires = self.hires[:3]
+        months = np.repeat(np.arange(3, dtype=self.duration.dtype), [len(h) for h in hires])
+        return np.concatenate(hires), months
 
     def advanced(
         self, changed: np.ndarray, found: np.ndarray, duration: np.ndarray
