@@ -10,6 +10,7 @@ import pytest
 
 from sim.delivery.actions import ActionSpec
 from sim.delivery.agents import Association, PublicService, Resident
+from sim.delivery.needs import all_needs
 from sim.simulation.model import CityModel
 from sim.world.params import ModelParams
 from sim.world.territory import City
@@ -192,3 +193,24 @@ def test_run_freezes_the_existing_objects_only_while_it_runs() -> None:
     with pytest.raises(RuntimeError):
         failing.run()
     assert gc.get_freeze_count() == 0
+
+
+def test_services_refer_whom_the_plain_expression_refers(small_city: City) -> None:
+    """A service meeting residents refers those met in a territory with an offer and in need
+    (looked up only there): the residents of the plain expression over everyone met."""
+    model = CityModel(small_city, seed=4, months=6, resident_agents=False)
+    for _ in range(3):
+        model.step()
+    pop, enr = model.population, model.enrolment
+    rng = np.random.default_rng(0)
+    met = np.flatnonzero(rng.random(pop.n) < 0.3)
+    with_offer = rng.random(pop.n_territories) < 0.5
+    offered: list[np.ndarray | None] = [pop.per_resident(with_offer) for _ in range(3)]
+    for service in model.agents_by_type[PublicService]:
+        for s in service.refers_to:
+            enr.newly_aware(s)  # clear what earlier months told
+            need = np.asarray(all_needs()[s].in_need(pop, slice(None)))
+            here = pop.per_resident(with_offer)
+            expected = met[service.covers[met] & here[met] & need[met]]
+            service.meet(met, offered)
+            np.testing.assert_array_equal(enr.newly_aware(s), expected)

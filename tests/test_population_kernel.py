@@ -5,6 +5,8 @@ job finding, churn and job losses, counts, the calibration's flow balance."""
 from __future__ import annotations
 
 import copy
+import dataclasses
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -12,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.simulation.model import CityModel
+from sim.world import population
 from sim.world.params import FRENCH_A2, FRENCH_NONE, ModelParams
 from sim.world.population import (
     EMPLOYED,
@@ -338,20 +341,24 @@ def test_counts_by_territory_are_the_sums_of_reduceat(sizes: list[int]) -> None:
     sizes=st.lists(st.integers(0, 12), min_size=1, max_size=8),
     share=st.floats(0.0, 1.0),
     seed=st.integers(0, 1000),
+    few_rows=st.sampled_from([0, 5, 1024]),
 )
 def test_territory_values_spread_to_rows_are_the_per_resident_values(
-    sizes: list[int], share: float, seed: int
+    sizes: list[int], share: float, seed: int, few_rows: int
 ) -> None:
     """A value per territory spread to some residents (increasing rows, empty territories
-    included) is what indexing the per-resident copy gives."""
+    included) is what indexing the per-resident copy gives, whether few rows gather their
+    territories' values (up to ``few_rows``) or not."""
     sizes_array = np.array(sizes)
     stub = Population.__new__(Population)
     stub.n, stub.territory_sizes = int(sizes_array.sum()), sizes_array
     stub.territory_starts = np.concatenate(([0], np.cumsum(sizes_array)[:-1]))
+    stub.territory = np.repeat(np.arange(len(sizes), dtype=np.int32), sizes_array)
     rng = np.random.default_rng(seed)
     values = rng.random(len(sizes)).astype(np.float32)
     rows = np.flatnonzero(rng.random(stub.n) < share)
-    spread = stub._spread(values, rows)
+    with mock.patch.object(population, "_FEW_ROWS", few_rows):
+        spread = stub._spread(values, rows)
     assert spread.dtype == np.float32
     np.testing.assert_array_equal(spread, stub.per_resident(values)[rows])
 
@@ -442,6 +449,76 @@ def test_job_finding_churn_and_losses_are_the_plain_expressions(
     np.testing.assert_array_equal(pop._job_losses(labour, spells), np.flatnonzero(lost))
 
 
+#: Job boosts of programmes: ordinary effects, lock-ins (negative), none, certain jobs and
+#: malformed ones (NaN, infinite: no shortcut applies).
+BOOSTS = st.sampled_from([0.2, 0.05, -0.03, 0.0, 1.0, 3.0, float("nan"), float("inf")])
+
+
+def _plain_displacement(pop: Population, seekers: np.ndarray) -> np.ndarray:
+    """The displacement penalty of each seeker as the model states it, over every seeker."""
+    share = pop.params.displacement_share
+    treated = pop.treated[seekers]
+    if share == 0.0:  # no displacement, whatever the boosts
+        return np.zeros(len(seekers), dtype=np.float32)
+    where = pop.territory[seekers]
+    extra = np.bincount(
+        where[treated], weights=pop.job_boost[seekers[treated]], minlength=pop.n_territories
+    )
+    pool = np.bincount(where[~treated], minlength=pop.n_territories)
+    per_territory = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
+    return np.where(treated, np.float32(0.0), per_territory.astype(np.float32)[where])
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    boosts=st.lists(BOOSTS, min_size=1, max_size=4),
+    n_treated=st.sampled_from([1, 5, 200]),
+    n_boosted_untreated=st.sampled_from([0, 3]),
+    share=st.sampled_from([0.0, 0.3, 1.0]),
+    odd_traits=st.lists(st.sampled_from([0.0, 40.0, -1.0, float("nan")]), max_size=2),
+)
+def test_job_finding_with_programmes_is_the_plain_expression(
+    stepped: Population,
+    seed: int,
+    boosts: list[float],
+    n_treated: int,
+    n_boosted_untreated: int,
+    share: float,
+    odd_traits: list[float],
+) -> None:
+    """Job finding when programmes boost some residents (treated or not, lock-ins, displacement
+    of either sign, malformed boosts and traits), computed among the boosted, the treated and
+    the few draws below a bound: the seekers of the plain expression over every seeker."""
+    pop = copy.deepcopy(stepped)
+    pop.params = dataclasses.replace(pop.params, displacement_share=share)
+    rng = np.random.default_rng(seed)
+    seekers = pop._confirmed_unemployed()
+    chosen = rng.choice(seekers, n_treated + n_boosted_untreated, replace=False)
+    pop.treated[chosen[:n_treated]] = True
+    pop.job_boost[chosen] = np.array(boosts, dtype=np.float32)[
+        rng.integers(0, len(boosts), len(chosen))
+    ]
+    if odd_traits:
+        pop.trait_multiplier = pop.trait_multiplier.copy()
+        pop.trait_multiplier[rng.choice(pop.n, len(odd_traits), replace=False)] = odd_traits
+    scale = MonthlyDraws.SCALE
+    with np.errstate(all="ignore"):
+        hazard = pop.group_rate[_plain_group(pop, seekers)] * pop.trait_multiplier[seekers]
+        hazard = hazard + pop.job_boost[seekers] - _plain_displacement(pop, seekers)
+        # Draws at and next to each seeker's threshold, where a shortcut may be off by one.
+        edge = np.ceil(hazard * scale) + rng.integers(-1, 2, len(seekers))
+    draw = rng.integers(0, 1 << 16, len(seekers), dtype=np.uint16)
+    at_edge = (rng.random(len(seekers)) < 0.5) & (edge >= 0) & (edge < scale)
+    draw[at_edge] = edge[at_edge]
+    with np.errstate(all="ignore"):
+        expected = draw < hazard * scale
+        np.testing.assert_array_equal(pop._job_finds(seekers, draw), expected)
+        np.testing.assert_array_equal(
+            pop._displacement_penalty(seekers), _plain_displacement(pop, seekers)
+        )
+
+
 def test_jobs_taken_outside_the_labour_step_are_new_jobs(city: City) -> None:
     """Residents put in a job from outside (not found in a labour step) with a short spell are
     in their first months of a job for the next months, as in a population deriving everything
@@ -454,3 +531,87 @@ def test_jobs_taken_outside_the_labour_step_are_new_jobs(city: City) -> None:
     assert len(recent) > 10
     pop.employed[recent] = True
     _step_alike(pop, range(9, 14))
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    boost=st.sampled_from([0.0, 0.3, 1.0]),
+    months=st.integers(1, 4),
+    odd_trait=st.sampled_from([None, 50.0, -1.0, float("nan")]),
+)
+def test_kept_trait_range_holds_every_trait_after_french_steps(
+    stepped: Population, seed: int, boost: float, months: int, odd_trait: float | None
+) -> None:
+    """The range of the traits kept from month to month and widened by French progression holds
+    every resident's trait (a NaN trait makes it NaN), and is the exact range once derived
+    afresh."""
+    pop = copy.deepcopy(stepped)
+    rng = np.random.default_rng(seed)
+    if odd_trait is not None:
+        pop.trait_multiplier = pop.trait_multiplier.copy()
+        pop.trait_multiplier[rng.integers(pop.n)] = odd_trait
+    pop._trait_range()
+    pop.french_boost[:] = np.float32(boost)
+    for month in range(months):
+        pop.french_step(20 + month, pop.draw(20 + month))
+        low, high = pop._trait_range()
+        traits = pop.trait_multiplier
+        if np.isnan(traits).any():
+            assert np.isnan(low) or np.isnan(high)
+        else:
+            assert low <= traits.min()
+            assert traits.max() <= high
+    pop.forget_derived()
+    with np.errstate(invalid="ignore"):
+        exact = np.array([pop.trait_multiplier.min(), pop.trait_multiplier.max()], np.float32)
+    np.testing.assert_array_equal(pop._trait_range(), exact)
+
+
+def test_kept_hazard_bounds_follow_the_calibration(stepped: Population) -> None:
+    """The bounds of the territory hazards in draw units kept between months are those of the
+    hazards the calibration set last."""
+    pop = copy.deepcopy(stepped)
+    for churn in (0.01, 0.3, 2.0, float("nan")):
+        pop.churn = np.full(pop.n_territories, churn, dtype=np.float32)
+        pop._refresh_per_resident()
+        for _ in range(2):
+            assert pop._territory_hazard_bound("_churn_scaled") == _integer_bound(pop._churn_scaled)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    seed=st.integers(0, 2**16),
+    boosts=st.lists(st.sampled_from([0.0, 0.1, 0.6, 1.0, -0.2, float("nan")]), max_size=3),
+    progress=st.sampled_from([0.0, 0.004, 0.05, 1.0]),
+)
+def test_french_progress_is_the_plain_expression(
+    stepped: Population, seed: int, boosts: list[float], progress: float
+) -> None:
+    """French progression, whatever the boosts (NaN included) and rates: the levels, traits and
+    A1 dates of the plain expression over every learner, the new traits written once."""
+    pop = copy.deepcopy(stepped)
+    pop.params = dataclasses.replace(pop.params, french_progress_none_per_month=progress)
+    rng = np.random.default_rng(seed)
+    learners = np.flatnonzero(pop.french < FRENCH_A2)
+    boosted = rng.choice(learners, len(boosts) * 30, replace=False)
+    pop.french_boost[boosted] = np.repeat(np.array(boosts, dtype=np.float32), 30)
+    scale = MonthlyDraws.SCALE
+    draws = pop.draw(20)
+    rates = np.array(
+        [pop.params.french_progress_none_per_month, pop.params.french_progress_a1_per_month],
+        dtype=np.float32,
+    )
+    with np.errstate(all="ignore"):
+        rate = rates[pop.french[learners]] + pop.french_boost[learners]
+        edge = np.ceil(rate * scale) + rng.integers(-1, 2, len(learners))
+    at_edge = (rng.random(len(learners)) < 0.5) & (edge >= 0) & (edge < scale)
+    draws.french[learners[at_edge]] = edge[at_edge]
+    with np.errstate(all="ignore"):
+        moved = learners[draws.french[learners] < rate * scale]
+    expected = pop.french.copy()
+    expected[moved] += 1
+    pop.french_step(20, draws)
+    np.testing.assert_array_equal(pop.french, expected)
+    traits = pop.barrier_multiplier * pop.french_factor()
+    np.testing.assert_array_equal(pop.trait_multiplier[moved], traits[moved])

@@ -122,6 +122,8 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         covered = np.zeros(pop.n_territories, dtype=bool)
         covered[list(territories)] = True
         self.covers = pop.per_resident(covered)
+        #: Covers every territory (then whoever is met is met by this service).
+        self.covers_all = bool(covered.all())
         self.contacts = 0
 
     def meet(self, met: np.ndarray, offered: list[np.ndarray | None]) -> None:
@@ -131,12 +133,14 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         one)."""
         pop: Population = self.model.population
         enr: Enrolment = self.model.enrolment
-        mine = met[self.covers[met]]
+        mine = met if self.covers_all else met[self.covers[met]]
         self.contacts += len(mine)
         if self.raises_rights_awareness:
             pop.rights_aware[mine[pop.rsa_eligible[mine]]] = True
         for s in self.refers_to:
             here = offered[s]
             if here is not None:
-                referred = here[mine] & all_needs()[s].in_need(pop, mine)
-                enr.make_aware(s, mine[referred])
+                # Offers may be in a few territories only: the needs of those met there alone are
+                # looked up (the same residents, in the same order, as looking up everyone's).
+                candidates = np.compress(here[mine], mine)
+                enr.make_aware(s, candidates[all_needs()[s].in_need(pop, candidates)])

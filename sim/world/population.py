@@ -68,6 +68,9 @@ class MonthlyCounts:
     unemployed_by_territory: np.ndarray
 
 
+#: Up to this many rows, values are gathered for each row rather than spread by territory.
+_FEW_ROWS = 1024
+
 #: Durations below this many months are tracked by index (``_RecentSpells``): the new-job
 #: period (3 months) and the 6-month job mark (a duration of 5).
 _RECENT_MONTHS = 6
@@ -109,8 +112,28 @@ class _RecentSpells:
         return _select(rows, (self.duration[rows] == months) & employed[rows])
 
     def new_jobs(self, employed: np.ndarray) -> np.ndarray:
-        """The employed in the first 3 months of their job (in no particular order)."""
-        return np.concatenate([self.jobs_at(k, employed) for k in range(3)])
+        """The employed in the first 3 months of their job (in no particular order): the
+        ``jobs_at`` 0, 1 and 2 months one after the other, looked up in one pass."""
+        rows, months = self._new_hires()
+        return _select(rows, (self.duration[rows] == months) & employed[rows])
+
+    def new_jobs_drawing_below(
+        self, employed: np.ndarray, draws: np.ndarray, threshold: np.float32
+    ) -> np.ndarray:
+        """The ``new_jobs`` whose draw (in ``draws``, one per resident) is below ``threshold``,
+        in the same order: the draws are compared first, so that only the few below it are
+        looked up in ``duration`` and ``employed``."""
+        rows, months = self._new_hires()
+        below = draws[rows] < threshold
+        rows, months = _select(rows, below), _select(months, below)
+        return _select(rows, (self.duration[rows] == months) & employed[rows])
+
+    def _new_hires(self) -> tuple[np.ndarray, np.ndarray]:
+        """The ``hires`` of 0, 1 and 2 months ago one after the other, and for each the
+        duration of a job still held since then."""
+        hires = self.hires[:3]
+        months = np.repeat(np.arange(3, dtype=self.duration.dtype), [len(h) for h in hires])
+        return np.concatenate(hires), months
 
     def advanced(
         self, changed: np.ndarray, found: np.ndarray, duration: np.ndarray
@@ -324,7 +347,10 @@ class Population:
     def _spread(self, values: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """``per_resident(values)[rows]`` for increasing ``rows``: the value of each
         territory repeated for as many of ``rows`` as it holds (they are consecutive, as the
-        residents are grouped by territory), without a gather."""
+        residents are grouped by territory), without a gather; for a few rows, a gather of
+        their territories' values is faster than the binary searches."""
+        if len(rows) <= _FEW_ROWS:
+            return np.asarray(values[self.territory[rows]])
         return np.repeat(values, np.diff(np.searchsorted(rows, self._territory_bounds())))
 
     def _calibrate(self, smoothing: float) -> dict[str, np.ndarray]:
@@ -522,7 +548,9 @@ class Population:
     #   their number and the identity of the ``employed`` array the step made.)
     # - The recent spells, integer draw thresholds and the count of jobs held 6 months are
     #   kept with the array they were derived from: only the per-month steps change
-    #   ``duration`` and ``sustained_job_count``, and per-resident thresholds are set once.
+    #   ``duration`` and ``sustained_job_count``, and per-resident thresholds are set once. So
+    #   are the bounds of the territory hazards in draw units (new arrays at each calibration),
+    #   and the range of ``trait_multiplier``, which the French step widens as it writes.
     #   Code that writes into one of these arrays otherwise calls ``forget_derived``. (The
     #   recent spells' hires also assume that jobs are found in the labour step: the check of
     #   the unemployed sees when they were not.)
@@ -534,14 +562,19 @@ class Population:
     _spells: _RecentSpells | None = None
     _thresholds: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
     _sustained_total: tuple[np.ndarray, int] | None = None
+    _hazard_bounds: dict[str, tuple[np.ndarray, np.uint16 | None]] | None = None
+    _bounds: np.ndarray | None = None  # of the territories, which never change
+    _traits: tuple[np.ndarray, np.ndarray] | None = None  # trait_multiplier, its range
 
     def forget_derived(self) -> None:
         """Drop what the monthly steps keep between calls (index sets, recent spells, draw
         thresholds, count of jobs held 6 months): they derive it again from the state arrays.
-        Needed only after writing into ``duration``, ``sustained_job_count`` or a per-resident
-        threshold array in place."""
+        Needed only after writing into ``duration``, ``sustained_job_count``,
+        ``trait_multiplier`` (otherwise than in the French step) or a per-resident threshold
+        array in place."""
         self._unemployed = self._seekers = self._learning = None
         self._spells = self._thresholds = self._sustained_total = None
+        self._hazard_bounds = self._traits = None
 
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
@@ -557,8 +590,11 @@ class Population:
 
     def _territory_bounds(self) -> np.ndarray:
         """First row of each territory, then the number of residents: territory ``t`` owns rows
-        ``bounds[t]`` to ``bounds[t + 1]``."""
-        return np.append(self.territory_starts, self.n)
+        ``bounds[t]`` to ``bounds[t + 1]`` (one array, derived once: not to be written into)."""
+        bounds = self._bounds
+        if bounds is None:
+            bounds = self._bounds = np.append(self.territory_starts, self.n)
+        return bounds
 
     def per_resident(self, values: np.ndarray) -> np.ndarray:
         """Spread a value per territory to every resident of the territory."""
@@ -658,20 +694,67 @@ class Population:
         the others find no job whatever their group."""
         scale = MonthlyDraws.SCALE
         if self.treated.any():
-            hazard = self.job_hazard(seekers)
-            hazard = hazard + self.job_boost[seekers] - self._displacement_penalty(seekers)
-            return np.asarray(draw < hazard * scale)
-        traits = self.trait_multiplier[seekers]
-        bound = _hazard_bound(self.group_rate, traits)
+            return self._job_finds_with_programmes(seekers, draw)
+        # The range of every resident's trait bounds the seekers' (no gather of their traits).
+        bound = _hazard_bound(self.group_rate, self._trait_range())
         if bound is None:
             groups = self.hazard_group(seekers, out_of_work=True)
+            traits = self.trait_multiplier[seekers]
             return np.asarray(draw < self.group_rate[groups] * traits * scale)
         maybe = np.flatnonzero(draw < bound)
-        groups = self.hazard_group(seekers[maybe], out_of_work=True)
-        hazard = self.group_rate[groups] * traits[maybe]
+        rows = seekers[maybe]
+        groups = self.hazard_group(rows, out_of_work=True)
+        hazard = self.group_rate[groups] * self.trait_multiplier[rows]
         finds = np.zeros(len(seekers), dtype=bool)
         finds[maybe[draw[maybe] < hazard * scale]] = True
         return finds
+
+    def _job_finds_with_programmes(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
+        """``_job_finds`` when programmes boost some residents: the hazard is the baseline one
+        plus the resident's ``job_boost`` minus the displacement penalty of her territory (none
+        for the treated). A few thousand residents are treated or boosted; the other seekers
+        only lose the penalty, so their hazard is below the largest baseline hazard minus the
+        smallest penalty (``_hazard_bound``): the hazards are computed only for the boosted and
+        treated, and for the few others whose draw is below that bound."""
+        treated_here = self.treated[seekers]
+        boost = self.job_boost[seekers]
+        penalty = self._displacement_by_territory(seekers, treated_here)
+        bound = _hazard_bound(self.group_rate, self._trait_range(), minus=penalty.min(initial=0.0))
+        if bound is None:
+            maybe = np.arange(len(seekers))
+        else:
+            maybe = np.flatnonzero((draw < bound) | treated_here | (boost != 0))
+        rows = seekers[maybe]
+        traits = self.trait_multiplier[rows]
+        hazard = self.group_rate[self.hazard_group(rows, out_of_work=True)] * traits
+        untreated_penalty = penalty[self.territory[rows]]
+        untreated_penalty[treated_here[maybe]] = 0.0
+        hazard = hazard + boost[maybe] - untreated_penalty
+        finds = np.zeros(len(seekers), dtype=bool)
+        finds[maybe[draw[maybe] < hazard * MonthlyDraws.SCALE]] = True
+        return finds
+
+    def _trait_range(self) -> np.ndarray:
+        """The smallest and the largest of every resident's ``trait_multiplier`` (float32; NaN if
+        one is; empty without residents), or a wider range: derived once per array, then
+        widened by French progression (``_widen_trait_range``), the only change made in place."""
+        traits = self.trait_multiplier
+        kept = self._traits
+        if kept is None or kept[0] is not traits:
+            extremes = [traits.min(), traits.max()] if len(traits) else []
+            kept = self._traits = (traits, np.array(extremes, dtype=np.float32))
+        return kept[1]
+
+    def _widen_trait_range(self, new: np.ndarray) -> None:
+        """Let the kept range of the traits (``_trait_range``) hold ``new`` traits, just written
+        into ``trait_multiplier``."""
+        kept = self._traits
+        if kept is None or kept[0] is not self.trait_multiplier or len(new) == 0:
+            return
+        low, high = kept[1]
+        # np.minimum and np.maximum keep a NaN (Python's min and max may drop it).
+        widened = [np.minimum(low, new.min()), np.maximum(high, new.max())]
+        self._traits = (kept[0], np.array(widened, dtype=np.float32))
 
     def _churns(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
         """Which of ``seekers`` (their labour draws ``draw``) churn: a spell not paid by
@@ -680,7 +763,7 @@ class Population:
         churn hazard (in draw units), looked for among the few draws at or above 65536 minus
         the largest (``_integer_bound`` of the territories' churn hazards)."""
         scale = MonthlyDraws.SCALE
-        top = _integer_bound(self._churn_scaled)
+        top = self._territory_hazard_bound("_churn_scaled")
         if top is None:
             maybe = np.arange(len(seekers))
         elif top == 0:
@@ -700,13 +783,13 @@ class Population:
         separation after. The established jobs are looked for among the few residents whose
         draw is below the largest separation (``_integer_bound``) rather than among all."""
         p = self.params
+        new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
         if spells is None:
             new_jobs = np.flatnonzero(self.employed & (self.duration < 3))
+            lost_new = new_jobs[labour[new_jobs] < new_separation]
         else:
-            new_jobs = spells.new_jobs(self.employed)
-        new_separation = np.float32(p.separation_new_per_month * MonthlyDraws.SCALE)
-        lost_new = new_jobs[labour[new_jobs] < new_separation]
-        bound = _integer_bound(self._separation_scaled)
+            lost_new = spells.new_jobs_drawing_below(self.employed, labour, new_separation)
+        bound = self._territory_hazard_bound("_separation_scaled")
         if bound is None:
             candidates = np.flatnonzero(self.employed)
         else:
@@ -729,6 +812,18 @@ class Population:
             integers = _integer_thresholds(scaled)
             kept = (scaled, scaled if integers is None else integers)
             self._thresholds[name] = kept
+        return kept[1]
+
+    def _territory_hazard_bound(self, name: str) -> np.uint16 | None:
+        """``_integer_bound`` of the territory hazards in draw units of attribute ``name`` (such
+        as ``_churn_scaled``), derived once per array: the calibration makes new ones."""
+        scaled = np.asarray(getattr(self, name))
+        if self._hazard_bounds is None:
+            self._hazard_bounds = {}
+        kept = self._hazard_bounds.get(name)
+        if kept is None or kept[0] is not scaled:
+            kept = (scaled, _integer_bound(scaled))
+            self._hazard_bounds[name] = kept
         return kept[1]
 
     def met_by_services(self, draws: MonthlyDraws) -> np.ndarray:
@@ -767,19 +862,30 @@ class Population:
     def _displacement_penalty(self, seekers: np.ndarray) -> np.ndarray:
         """Hazard taken from untreated unemployed neighbours, for each of ``seekers`` (the
         unemployed): a share of the treated's extra jobs (Crépon et al. 2013), spread evenly over
-        the territory's untreated unemployed."""
+        the territory's untreated unemployed (``_displacement_by_territory``); none for the
+        treated."""
+        treated_here = self.treated[seekers]
+        by_territory = self._displacement_by_territory(seekers, treated_here)
+        penalty: np.ndarray = by_territory[self.territory[seekers]]
+        penalty[treated_here] = 0.0
+        return penalty
+
+    def _displacement_by_territory(
+        self, seekers: np.ndarray, treated_here: np.ndarray
+    ) -> np.ndarray:
+        """The hazard each untreated seeker of a territory loses to displacement (float32, per
+        territory; 0 where no seeker is untreated): a share of the extra hazard of the
+        territory's treated seekers (``treated_here``, a mask of ``seekers``, the unemployed in
+        increasing order) spread evenly over its untreated ones."""
         share = self.params.displacement_share
         if share == 0.0:
-            return np.zeros(len(seekers), dtype=np.float32)
-        treated_here = self.treated[seekers]
+            return np.zeros(self.n_territories, dtype=np.float32)
         treated = seekers[treated_here]
         where = self.territory[treated]
         extra = np.bincount(where, weights=self.job_boost[treated], minlength=self.n_territories)
         pool = self._count_by_territory(seekers) - np.bincount(where, minlength=self.n_territories)
         per_territory = np.where(pool > 0, share * extra / np.maximum(pool, 1), 0.0)
-        penalty: np.ndarray = per_territory.astype(np.float32)[self.territory[seekers]]
-        penalty[treated_here] = 0.0
-        return penalty
+        return per_territory.astype(np.float32)
 
     def _count_by_territory(self, rows: np.ndarray) -> np.ndarray:
         """How many of ``rows`` (increasing indices) each territory holds: the residents of a
@@ -790,8 +896,7 @@ class Population:
             mask = np.zeros(self.n, dtype=bool)
             mask[rows] = True
             return np.asarray(np.add.reduceat(mask, self.territory_starts))
-        bounds = np.append(self.territory_starts, self.n)
-        return np.diff(np.searchsorted(rows, bounds))
+        return np.diff(np.searchsorted(rows, self._territory_bounds()))
 
     def rsa_step(
         self, month: int, draws: MonthlyDraws, found_job: np.ndarray, record: bool = True
@@ -869,7 +974,9 @@ class Population:
         )
         moved = learning[draws.french[learning] < rate * MonthlyDraws.SCALE]
         self.french[moved] += 1
-        self.trait_multiplier[moved] = self.barrier_multiplier[moved] * self.french_factor(moved)
+        traits = self.barrier_multiplier[moved] * self.french_factor(moved)
+        self.trait_multiplier[moved] = traits
+        self._widen_trait_range(traits)
         reached_a1 = moved[(self.french[moved] == FRENCH_A1) & (self.a1_month[moved] == NOT_YET)]
         self.a1_month[reached_a1] = month
 
@@ -1035,18 +1142,22 @@ def _integer_bound(scaled: np.ndarray) -> np.uint16 | None:
     return np.uint16(max(ceiling, 0.0))
 
 
-def _hazard_bound(rates: np.ndarray, traits: np.ndarray) -> np.uint16 | None:
-    """A 16-bit bound that no draw below a job-finding hazard ``rates[group] * trait`` (in draw
-    units) reaches: the ceiling (``_integer_bound``) of the largest rate times the largest
-    trait, in the same floating-point operations, as rounding keeps the order of products of
-    non-negative numbers. None if there is none (a negative or NaN rate or trait, an infinite
-    or NaN product)."""
+def _hazard_bound(
+    rates: np.ndarray, traits: np.ndarray, minus: np.floating | float = 0.0
+) -> np.uint16 | None:
+    """A 16-bit bound that no draw below a job-finding hazard ``rates[group] * trait - cut``
+    (in draw units, ``cut`` at least ``minus``; 0 by default) reaches: the ceiling
+    (``_integer_bound``) of the largest rate times the largest trait, less ``minus``, in the same
+    float32 operations, as rounding keeps the order of products of non-negative numbers and of
+    differences. None if there is none (a negative or NaN rate or trait, a NaN ``minus``, an
+    infinite or NaN result)."""
     if len(traits) == 0:
         return np.uint16(0)
     if not (rates.min() >= 0 and traits.min() >= 0):
         return None
     with np.errstate(over="ignore", invalid="ignore"):  # an infinite or NaN bound is none
-        largest = rates.max() * traits.max() * MonthlyDraws.SCALE
+        # Subtracting 0 changes no product: the bound without ``minus`` is the same.
+        largest = (rates.max() * traits.max() - np.float32(minus)) * MonthlyDraws.SCALE
     return _integer_bound(np.array([largest]))
 
 
