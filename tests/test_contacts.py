@@ -7,7 +7,7 @@ import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.world.contacts import AwareContactCounts, aware_contacts
+from sim.world.contacts import AwareContactCounts, aware_contacts, ties_at_most
 from sim.world.network import build_social_network
 from sim.world.rng import Stream, stream
 from sim.world.territory import generate_city
@@ -139,3 +139,15 @@ def test_counts_are_kept_in_integers_that_hold_the_most_ties() -> None:
     assert _count_type(2**15 - 1) == np.int16
     assert _count_type(2**15) == np.int32
     assert _count_type(2**31) == np.int64
+
+
+def test_the_most_ties_are_counted_at_both_ends() -> None:
+    """Counts are taken at the other end of each tie: the widest count is the longest column
+    as well as the longest row (the same for a symmetric network)."""
+    # Resident 0 is named by three others but names one: its count can reach 3.
+    one_way = sp.csr_matrix(
+        (np.ones(4, dtype=np.float32), ([0, 1, 2, 3], [1, 0, 0, 0])), shape=(4, 4)
+    )
+    assert ties_at_most(one_way) == 3
+    assert AwareContactCounts(one_way).most_ties == 3
+    assert ties_at_most(sp.csr_matrix((0, 0), dtype=np.float32)) == 0

@@ -287,8 +287,7 @@ def test_first_in_groups_is_the_rank_within_groups(
 ) -> None:
     """The first ``wanted`` members of each group (rows sorted by group, some groups empty)
     are those whose rank among their group's members is below ``wanted``."""
-    from sim.delivery.groups import first_of_group, rank_in_group
-    from sim.funding.evaluation import first_in_groups
+    from sim.delivery.groups import first_in_groups, first_of_group, rank_in_group
 
     rows = sorted(rows, key=lambda row: row[0])
     group = np.array([g for g, _ in rows], dtype=np.int64)
@@ -302,7 +301,7 @@ def test_first_in_groups_is_the_rank_within_groups(
 def test_merge_groups_is_the_stable_sort_by_group(counts: list[tuple[int, int]]) -> None:
     """Two arrays in the same consecutive groups (some empty) merge group by group as a
     stable sort by group of their concatenation orders them."""
-    from sim.funding.evaluation import merge_groups
+    from sim.delivery.groups import merge_groups
 
     first_counts = np.array([a for a, _ in counts], dtype=np.int64)
     second_counts = np.array([b for _, b in counts], dtype=np.int64)

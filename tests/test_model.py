@@ -170,6 +170,7 @@ def test_docstring_example_runs() -> None:
 def test_run_freezes_the_existing_objects_only_while_it_runs() -> None:
     """The month loop runs with the objects that existed before it out of the collector's full
     passes, and hands them back afterwards, also when a month fails."""
+    gc.unfreeze()  # whatever an earlier test froze: this one starts with nothing frozen
     frozen_during: list[int] = []
     model = CityModel("demo", seed=1, months=2, resident_agents=False)
     step = model.step
@@ -214,3 +215,16 @@ def test_services_refer_whom_the_plain_expression_refers(small_city: City) -> No
             expected = met[service.covers[met] & here[met] & need[met]]
             service.meet(met, offered)
             np.testing.assert_array_equal(enr.newly_aware(s), expected)
+
+
+def test_run_leaves_a_freeze_it_did_not_make() -> None:
+    """A batch worker freezes what it has loaded once, for all its runs: a run keeps that
+    freeze instead of giving every frozen object back when it ends."""
+    gc.freeze()
+    try:
+        before = gc.get_freeze_count()
+        CityModel("demo", seed=1, months=1, resident_agents=False).run()
+        # Frozen objects freed during the run leave the count: the freeze is kept if most stay.
+        assert gc.get_freeze_count() > 0.9 * before > 0
+    finally:
+        gc.unfreeze()

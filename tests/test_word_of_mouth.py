@@ -94,3 +94,20 @@ def test_territory_runs_count_the_rows_of_each_territory(
     rows = _rows(data, sum(sizes))
     expected = np.bincount(_territory(sizes)[rows], minlength=len(sizes))
     np.testing.assert_array_equal(word_of_mouth.territory_runs(rows, _bounds(sizes)), expected)
+
+
+def test_thresholds_of_a_numpy_float_are_not_those_kept_for_a_python_float() -> None:
+    """A numpy float and a Python float of the same value raise float32 powers to different
+    precisions: each gets the table its own arithmetic gives, whichever was asked first."""
+    offers = (1.0, 0.0)
+
+    def plain(word: float) -> np.ndarray:
+        silent = (1.0 - word) ** np.arange(8, dtype=np.float32)
+        by_territory = (1.0 - 0.1) ** np.array(offers)
+        table = (1.0 - silent[np.newaxis, :] * by_territory[:, np.newaxis]) * MonthlyDraws.SCALE
+        return np.asarray(table).ravel()
+
+    for word in (0.04, np.float64(0.04)):
+        got = word_of_mouth.hearing_thresholds(word, 0.1, offers, 7)
+        np.testing.assert_array_equal(got.view(np.uint64), plain(word).view(np.uint64))
+    assert not np.array_equal(plain(0.04), plain(np.float64(0.04))), "the case is not moot"

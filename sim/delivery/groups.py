@@ -66,3 +66,31 @@ def _float32_order(values: np.ndarray) -> np.ndarray:
     a negative float's bits reversed, a positive one's above every negative."""
     bits = (values + np.float32(0.0)).view(np.uint32).astype(np.int64)
     return np.asarray(np.where(bits >= 1 << 31, (1 << 32) - 1 - bits, bits + (1 << 31)))
+
+
+def merge_groups(
+    first: np.ndarray, first_counts: np.ndarray, second: np.ndarray, second_counts: np.ndarray
+) -> np.ndarray:
+    """Two arrays in consecutive groups (``*_counts``: rows of each group, the same groups in
+    the same order) merged group by group, a group's rows of ``first`` before its rows of
+    ``second``: what a stable sort by group of their concatenation gives, without the sort.
+    Each row moves by the rows of the other array in the groups before its own (and in its
+    own, for ``second``)."""
+    merged = np.empty(len(first) + len(second), dtype=np.result_type(first, second))
+    second_before = np.cumsum(second_counts) - second_counts
+    merged[np.arange(len(first)) + np.repeat(second_before, first_counts)] = first
+    merged[np.arange(len(second)) + np.repeat(np.cumsum(first_counts), second_counts)] = second
+    return merged
+
+
+def first_in_groups(member: np.ndarray, group: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Whether each row is one of the first ``wanted[g]`` ``member`` rows of its group ``g``
+    (rows sorted by group): ``member & (rank_in_group(member, first_of_group(group)) <
+    wanted[group])`` in fewer passes. A member row is among its group's first ``w`` when the
+    members counted up to it, inclusive, are at most those before its group plus ``w``."""
+    if len(group) == 0:
+        return np.zeros(0, dtype=bool)
+    counted = np.cumsum(member)
+    starts = np.minimum(np.searchsorted(group, np.arange(len(wanted))), len(group) - 1)
+    before = counted[starts] - member[starts]
+    return np.asarray(member & (counted <= (before + wanted)[group]))

@@ -41,7 +41,9 @@ def listening(
     return np.asarray(in_need.compress(keep))
 
 
-@functools.lru_cache(maxsize=32)
+# Typed: a numpy float and a Python float of the same value raise float32 powers to different
+# precisions (numpy's promotion rules), so they must not share a table.
+@functools.lru_cache(maxsize=32, typed=True)
 def hearing_thresholds(
     word_of_mouth: float, outreach: float, offers: tuple[float, ...], most_contacts: int
 ) -> np.ndarray:

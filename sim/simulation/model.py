@@ -31,7 +31,7 @@ from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
 from sim.funding.state import FundingState
 from sim.simulation.start import CityStart, build_city_start
-from sim.world.contacts import AwareContactCounts
+from sim.world.contacts import AwareContactCounts, ties_at_most
 from sim.world.params import FRENCH_NONE, ModelParams
 from sim.world.population import NOT_YET, MonthlyDraws
 from sim.world.rng import Stream, stream, stream_seed
@@ -124,7 +124,10 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.territory_graph = self.city.graph()
         self.social_network = start.social_network
         # Each need's count of aware contacts, kept from month to month (awareness only grows).
-        self._aware_contacts = [AwareContactCounts(self.social_network) for _ in all_needs()]
+        most_ties = ties_at_most(self.social_network)
+        self._aware_contacts = [
+            AwareContactCounts(self.social_network, most_ties) for _ in all_needs()
+        ]
         self.enrolment = Enrolment(self.population.n)
         self.delivery = Delivery(self.population, self.enrolment, stream(seed, Stream.DELIVERY))
         self.actions: list[Action] = self.delivery.actions
@@ -332,7 +335,12 @@ def objects_frozen() -> Iterator[None]:
     garbage collector's full passes while the block runs: a run's month loop makes few objects,
     but a full pass over the ~100,000 a loaded process holds costs 40-60 ms, about 3 % of a
     Bordeaux-scale run. They are handed back to the collector afterwards, so nothing frozen
-    can leak."""
+    can leak. When objects are frozen already (a batch worker freezes what it has loaded once,
+    for all its runs), the freeze is its owner's: it is left as it is, since unfreezing gives
+    back every frozen object, the owner's too."""
+    if gc.get_freeze_count():
+        yield
+        return
     gc.freeze()
     try:
         yield

@@ -58,14 +58,17 @@ class AwareContactCounts:
 
     Args:
         network: the residents' social network (n x n), a symmetric CSR matrix of zeros and ones.
+        most_ties: ``ties_at_most(network)``, if the caller has it already.
     """
 
-    def __init__(self, network: sp.csr_matrix) -> None:
+    def __init__(self, network: sp.csr_matrix, most_ties: int | None = None) -> None:
         self.network = network
         n = network.shape[0]
         self._aware = np.zeros(n, dtype=bool)
-        #: The most ties any resident has: no count exceeds it.
-        self.most_ties = int(np.diff(network.indptr).max()) if n else 0
+        #: The most ties any resident has: no count exceeds it. Counts are taken at the other end
+        #: of each tie, so a resident's count is bounded by its column: the larger of the longest
+        #: row and the longest column, the same for the symmetric network of a run.
+        self.most_ties = ties_at_most(network) if most_ties is None else most_ties
         # The narrowest whole numbers that hold any resident's number of ties: a count touches
         # one resident's entry at random, and a small array stays in the processor's caches.
         self._counts = np.zeros(n, dtype=_count_type(self.most_ties))
@@ -121,6 +124,16 @@ class AwareContactCounts:
             np.add.at(self._counts, ends, self._one)
         else:
             np.subtract.at(self._counts, ends, self._one)
+
+
+def ties_at_most(network: sp.csr_matrix) -> int:
+    """The largest number of ties at either end of any resident (0 for an empty network): what
+    ``AwareContactCounts`` needs, computed once for the counts of several needs."""
+    if network.shape[0] == 0:
+        return 0
+    longest_row = int(np.diff(network.indptr).max())
+    longest_column = int(np.bincount(network.indices, minlength=1).max())
+    return max(longest_row, longest_column)
 
 
 def _count_type(most: int) -> np.dtype:

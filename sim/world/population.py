@@ -713,9 +713,10 @@ class Population:
         """``_job_finds`` when programmes boost some residents: the hazard is the baseline one
         plus the resident's ``job_boost`` minus the displacement penalty of her territory (none
         for the treated). A few thousand residents are treated or boosted; the other seekers
-        only lose the penalty, so their hazard is below the largest baseline hazard minus the
-        smallest penalty (``_hazard_bound``): the hazards are computed only for the boosted and
-        treated, and for the few others whose draw is below that bound."""
+        only lose the penalty, so their hazard is below the largest baseline hazard, raised by the
+        largest negative penalty if there is one (``_hazard_bound``; a positive penalty is not
+        taken off: the bound is then looser, never wrong): the hazards are computed only for the
+        boosted and treated, and for the few others whose draw is below that bound."""
         treated_here = self.treated[seekers]
         boost = self.job_boost[seekers]
         penalty = self._displacement_by_territory(seekers, treated_here)
