@@ -560,8 +560,10 @@ def test_kept_trait_range_holds_every_trait_after_french_steps(
         if np.isnan(traits).any():
             assert np.isnan(low) or np.isnan(high)
         else:
-            assert low <= traits.min()
-            assert traits.max() <= high
+            # A range made NaN by a trait since overwritten stays NaN: it then bounds nothing,
+            # and job finding computes every hazard (slower, never wrong) until derived afresh.
+            assert np.isnan(low) or low <= traits.min()
+            assert np.isnan(high) or traits.max() <= high
     pop.forget_derived()
     with np.errstate(invalid="ignore"):
         exact = np.array([pop.trait_multiplier.min(), pop.trait_multiplier.max()], np.float32)
