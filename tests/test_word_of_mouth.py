@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.delivery import word_of_mouth
-from sim.world.population import MonthlyDraws
+from sim.world.population import MonthlyDraws, territory_runs
 
 #: Territory sizes (some empty), as a city's residents sorted by territory.
 CITIES = st.lists(st.integers(0, 12), min_size=1, max_size=8)
@@ -93,7 +93,7 @@ def test_territory_runs_count_the_rows_of_each_territory(
     """Residents sorted by territory: a territory's rows in an increasing list are one run."""
     rows = _rows(data, sum(sizes))
     expected = np.bincount(_territory(sizes)[rows], minlength=len(sizes))
-    np.testing.assert_array_equal(word_of_mouth.territory_runs(rows, _bounds(sizes)), expected)
+    np.testing.assert_array_equal(territory_runs(rows, _bounds(sizes)), expected)
 
 
 def test_thresholds_of_a_numpy_float_are_not_those_kept_for_a_python_float() -> None:

@@ -18,13 +18,7 @@ import functools
 
 import numpy as np
 
-from sim.world.population import MonthlyDraws
-
-
-def territory_runs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """How many of ``rows`` (increasing) live in each territory, when territory ``t`` owns the
-    residents ``bounds[t]`` to ``bounds[t + 1]`` (residents sorted by territory)."""
-    return np.diff(np.searchsorted(rows, bounds))
+from sim.world.population import MonthlyDraws, territory_runs
 
 
 def listening(

@@ -246,7 +246,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         """Residents in need hear of an offer of their territory through the outreach of each
         action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
         pop, enr, p = self.population, self.enrolment, self.params
-        bounds = np.append(pop.territory_starts, pop.n)
+        bounds = pop.territory_bounds()
         for s in range(offers.shape[1]):
             offers_here = offers[:, s]
             if not offers_here.any():

@@ -351,7 +351,7 @@ class Population:
         their territories' values is faster than the binary searches."""
         if len(rows) <= _FEW_ROWS:
             return np.asarray(values[self.territory[rows]])
-        return np.repeat(values, np.diff(np.searchsorted(rows, self._territory_bounds())))
+        return np.repeat(values, territory_runs(rows, self.territory_bounds()))
 
     def _calibrate(self, smoothing: float) -> dict[str, np.ndarray]:
         """One step of the calibration: the hazards that make this month's stocks, scaled to the
@@ -374,7 +374,7 @@ class Population:
         # Only the unemployed (about one in ten) enter the balances: work on their indices.
         rows = self._confirmed_unemployed()
         # Sorted rows are grouped by territory: each territory's unemployed are one segment.
-        segments = np.searchsorted(rows, self._territory_bounds())
+        segments = np.searchsorted(rows, self.territory_bounds())
         where = np.repeat(np.arange(n_t, dtype=np.intp), np.diff(segments))  # their territory
 
         def tsum(weights: np.ndarray) -> np.ndarray:
@@ -489,7 +489,7 @@ class Population:
         counted among the recent spells rather than over every resident."""
         spells = self._recent_spells()
         if spells is None:
-            return _segment_counts(self.employed & (self.duration < 3), self._territory_bounds())
+            return _segment_counts(self.employed & (self.duration < 3), self.territory_bounds())
         self._spells = spells  # the next labour step starts from them
         new_jobs = spells.new_jobs(self.employed)
         return np.bincount(self.territory[new_jobs], minlength=self.n_territories)
@@ -588,7 +588,7 @@ class Population:
             french=_uniform16(s[Stream.LANGUAGE], n),
         )
 
-    def _territory_bounds(self) -> np.ndarray:
+    def territory_bounds(self) -> np.ndarray:
         """First row of each territory, then the number of residents: territory ``t`` owns rows
         ``bounds[t]`` to ``bounds[t + 1]`` (one array, derived once: not to be written into)."""
         bounds = self._bounds
@@ -897,7 +897,7 @@ class Population:
             mask = np.zeros(self.n, dtype=bool)
             mask[rows] = True
             return np.asarray(np.add.reduceat(mask, self.territory_starts))
-        return np.diff(np.searchsorted(rows, self._territory_bounds()))
+        return territory_runs(rows, self.territory_bounds())
 
     def rsa_step(
         self, month: int, draws: MonthlyDraws, found_job: np.ndarray, record: bool = True
@@ -1172,6 +1172,13 @@ def reached_between(
     if last is not None:
         reached |= (last != NOT_YET) & (last >= start) & (last <= end)
     return np.asarray(reached)
+
+
+def territory_runs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """How many of ``rows`` (increasing) live in each territory, when territory ``t`` owns the
+    residents ``bounds[t]`` to ``bounds[t + 1]`` (``Population.territory_bounds``: residents are
+    sorted by territory, so a territory's residents in a list are one run of it)."""
+    return np.diff(np.searchsorted(rows, bounds))
 
 
 def _segment_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
