@@ -152,8 +152,8 @@ def test_counter_based_draws_are_splitmix64_outputs(
 def test_the_counter_key_is_numpys_seed_sequence(
     seed: int, name: Stream, month: int, part: int
 ) -> None:
-    """The key computed in Python integers from the kept pool of the seed and stream is the
-    first 64-bit word of numpy's SeedSequence state, for seeds and keys of one word or many."""
+    """The key is the first 64-bit word of numpy's SeedSequence state, for seeds and keys of
+    one word or many."""
     expected = np.random.SeedSequence(
         entropy=seed, spawn_key=(stream_key(name), month, part)
     ).generate_state(1, dtype=np.uint64)[0]
@@ -161,7 +161,7 @@ def test_the_counter_key_is_numpys_seed_sequence(
 
 
 def test_the_counter_key_refuses_negative_numbers_like_numpy() -> None:
-    """numpy's SeedSequence refuses a negative spawn key; so does the key computed here."""
+    """numpy's SeedSequence refuses a negative spawn key, and so does the key."""
     with pytest.raises(ValueError, match="negative"):
         np.random.SeedSequence(entropy=1, spawn_key=(-1,))
     with pytest.raises(ValueError, match="non-negative"):

@@ -8,8 +8,6 @@ the programme does: the common random numbers that make the status-quo twin a co
 
 from __future__ import annotations
 
-import functools
-import operator
 import zlib
 from enum import StrEnum
 
@@ -77,7 +75,6 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 #: SplitMix64's first two shifts, and the shift that keeps an output's top 16 bits.
 _SHIFT1, _SHIFT2, _SHIFT_TOP = np.uint64(30), np.uint64(27), np.uint64(48)
 _MASK64 = (1 << 64) - 1
-_MASK32 = (1 << 32) - 1
 
 
 def counter_uniform16(
@@ -118,99 +115,7 @@ def _top16(z: np.ndarray) -> np.ndarray:
 
 
 def _counter_key(seed: int, name: Stream, month: int, part: int) -> int:
-    """``counter_uniform16``'s key: the first 64-bit word of the state of
-    ``np.random.SeedSequence(entropy=seed, spawn_key=(stream_key(name), month, part))``.
-
-    Computed here in Python integers from the pool the seed and the stream leave (kept, as it
-    is the same every month): a few microseconds against numpy's tens of microseconds for a
-    whole sequence, a month and part at a time. The tests compare it with numpy's."""
-    mixer = _SeedMixer.resumed(*_pool_after(seed, name))
-    for value in (month, part):
-        for word in _words32(value):
-            mixer.add(word)
-    return mixer.first_word64()
-
-
-@functools.lru_cache(maxsize=64)
-def _pool_after(seed: int, name: Stream) -> tuple[tuple[int, ...], int]:
-    """The pool and hash constant of ``SeedSequence(entropy=seed, spawn_key=(stream_key(name),
-    ...))`` once the seed and the stream's key are mixed in (what every month and part of a
-    stream start from)."""
-    run = _words32(seed)
-    run += [0] * (_SeedMixer.POOL_SIZE - len(run))  # numpy pads the seed when spawn keys follow
-    mixer = _SeedMixer(run[: _SeedMixer.POOL_SIZE])
-    for word in run[_SeedMixer.POOL_SIZE :] + _words32(stream_key(name)):
-        mixer.add(word)
-    return tuple(mixer.pool), mixer.hash_const
-
-
-def _words32(value: int) -> list[int]:
-    """``value``'s 32-bit words, least significant first (``[0]`` for zero), as numpy's
-    SeedSequence splits entropy and spawn keys."""
-    value = operator.index(value)
-    if value < 0:
-        raise ValueError(f"expected a non-negative integer, got {value}")
-    if value == 0:
-        return [0]
-    words = []
-    while value:
-        words.append(value & _MASK32)
-        value >>= 32
-    return words
-
-
-class _SeedMixer:
-    """numpy's ``SeedSequence`` entropy pool (O'Neill's seed_seq_fe, pool of four 32-bit words;
-    ``numpy/random/bit_generator.pyx``) in Python integers: its mixing of entropy words and the
-    start of ``generate_state``."""
-
-    POOL_SIZE = 4
-    INIT_A, MULT_A = 0x43B0D7E5, 0x931E8875
-    INIT_B, MULT_B = 0x8B51F9DD, 0x58F38DED
-    MIX_MULT_L, MIX_MULT_R = 0xCA01F9DD, 0x4973F715
-
-    def __init__(self, first_words: list[int]) -> None:
-        """The pool after the first ``POOL_SIZE`` entropy words (exactly that many)."""
-        self.hash_const = self.INIT_A
-        self.pool = [self._hashmix(word) for word in first_words]
-        for source in range(self.POOL_SIZE):
-            for target in range(self.POOL_SIZE):
-                if source != target:
-                    self.pool[target] = self._mix(
-                        self.pool[target], self._hashmix(self.pool[source])
-                    )
-
-    @classmethod
-    def resumed(cls, pool: tuple[int, ...], hash_const: int) -> _SeedMixer:
-        """A mixer where another left off (``pool``, ``hash_const``)."""
-        mixer = cls.__new__(cls)
-        mixer.pool, mixer.hash_const = list(pool), hash_const
-        return mixer
-
-    def add(self, word: int) -> None:
-        """Mix one more entropy word into every word of the pool."""
-        for target in range(self.POOL_SIZE):
-            self.pool[target] = self._mix(self.pool[target], self._hashmix(word))
-
-    def first_word64(self) -> int:
-        """``generate_state(1, dtype=np.uint64)[0]``: two 32-bit words, little end first."""
-        words, hash_const = [], self.INIT_B
-        for value in self.pool[:2]:
-            value ^= hash_const
-            hash_const = (hash_const * self.MULT_B) & _MASK32
-            value = (value * hash_const) & _MASK32
-            words.append(value ^ (value >> 16))
-        return words[0] | words[1] << 32
-
-    def _hashmix(self, value: int) -> int:
-        """Hash one word with the running constant, which moves on (numpy's ``hashmix``)."""
-        value ^= self.hash_const
-        self.hash_const = (self.hash_const * self.MULT_A) & _MASK32
-        value = (value * self.hash_const) & _MASK32
-        return value ^ (value >> 16)
-
-    @classmethod
-    def _mix(cls, x: int, y: int) -> int:
-        """Combine a pool word with a hashed word (numpy's ``mix``)."""
-        result = (cls.MIX_MULT_L * x - cls.MIX_MULT_R * y) & _MASK32
-        return result ^ (result >> 16)
+    """``counter_uniform16``'s key: the first 64-bit word of the state of numpy's
+    ``SeedSequence(entropy=seed, spawn_key=(stream_key(name), month, part))``."""
+    sequence = np.random.SeedSequence(entropy=seed, spawn_key=(stream_key(name), month, part))
+    return int(sequence.generate_state(1, dtype=np.uint64)[0])
