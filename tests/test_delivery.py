@@ -51,7 +51,7 @@ def _applications(draw: st.DrawFn) -> tuple[RankedPairs, np.ndarray]:
         applicants = draw(st.lists(st.integers(0, residents - 1), unique=True, max_size=residents))
         scores = draw(
             st.lists(
-                st.sampled_from([0.0, 0.25, 0.5, 0.999]),
+                st.sampled_from([0.0, 0.25, 0.5, 0.999, 1.0]),
                 min_size=len(applicants),
                 max_size=len(applicants),
             )

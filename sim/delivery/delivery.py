@@ -40,7 +40,6 @@ from sim.delivery.groups import (
     distinct,
     expand_ranges,
     first_of_group,
-    group_number,
     rank_in_group,
 )
 from sim.delivery.needs import Need, all_needs
@@ -136,7 +135,7 @@ class Applications:
 class RankedPairs:
     """Who may join which action this month, not yet sorted: one row per (action, applicant),
     rows grouped by action in increasing order, and each row's rank ``key``: the action's
-    index plus a number in [0, 1) that is lower for a preferred applicant. Sorting the rows by
+    index plus a number in [0, 1] that is lower for a preferred applicant. Sorting the rows by
     key (stably: equal keys keep their row order) gives ``Applications``."""
 
     action: np.ndarray
@@ -152,28 +151,30 @@ class RankedPairs:
         """The first ``count[action]`` rows of each action in sorted order, sorted, and how many
         rows each action has (``count``: one per action index), without sorting them all.
 
-        Each action's keys are counted in ``SHORTLIST_BINS`` bins of their fractional part;
-        the rows up to the bin where an action reaches its count are sure to hold its first
-        ones (equal keys fall in one bin), and only they are sorted."""
-        size = len(count)
-        listed = np.bincount(self.action, minlength=size)
-        # The action is a whole number at most the key, so the subtraction is exact and the
-        # bins follow the keys' order.
-        part = self.key - self.action
-        bins = np.minimum((part * SHORTLIST_BINS).astype(np.int64), SHORTLIST_BINS - 1)
-        present = np.flatnonzero(listed)
-        dense = group_number(self.action)  # the action's rank among those present
-        histogram = np.bincount(
-            dense * SHORTLIST_BINS + bins, minlength=len(present) * SHORTLIST_BINS
-        )
-        reached = np.cumsum(histogram.reshape(len(present), SHORTLIST_BINS), axis=1)
-        last_bin = np.count_nonzero(reached < count[present, None], axis=1)
-        candidates = np.flatnonzero(bins <= last_bin[dense])
+        Each action's keys are counted in ``SHORTLIST_BINS`` bins of their fractional part (and
+        one more for a part of exactly 1); the rows up to the bin where an action reaches its
+        count are sure to hold its first ones (equal keys fall in one bin), and only they are
+        sorted."""
+        size, width = len(count), SHORTLIST_BINS + 1
+        # Action a's bins are cells a * width .. a * width + SHORTLIST_BINS: scaling by a power
+        # of two is exact, so floor(key * bins) is a * bins plus the bin of the key's part.
+        cells = (self.key * SHORTLIST_BINS).astype(np.int64)
+        cells += self.action
+        reached = np.cumsum(np.bincount(cells, minlength=size * width))
+        through = reached[width - 1 :: width]  # rows of the actions up to each one
+        before = np.concatenate(([0], through[:-1]))
+        first_cell = np.arange(size) * width
+        # The first cell where the rows counted reach those before the action plus its count.
+        within = np.searchsorted(reached, before + count) - first_cell
+        last_cell = first_cell + np.clip(within, 0, SHORTLIST_BINS)
+        candidates = np.flatnonzero(cells <= last_cell[self.action])
         order = candidates[np.argsort(self.key[candidates], kind="stable")]
-        action = self.action[order]
-        rank = np.arange(len(order)) - first_of_group(action)
-        kept = order[rank < count[action]]
-        return Applications(self.action[kept], self.resident[kept]), listed
+        # Sorted, the candidates stay grouped by action (a key's whole part is its action).
+        shortlisted = reached[last_cell] - before
+        kept = np.minimum(shortlisted, count)
+        first = expand_ranges(np.cumsum(shortlisted) - shortlisted, kept)
+        action = np.repeat(np.arange(size), kept)
+        return Applications(action, self.resident[order[first]]), through - before
 
 
 class Delivery:
@@ -527,7 +528,7 @@ def _deferred_acceptance(
 #: ``_deferred_acceptance``): a margin for declines, which only changes the speed.
 SHORTLIST_MARGIN = 32
 #: Bins of the rank keys that find each action's shortlist (``RankedPairs.best``).
-SHORTLIST_BINS = 512
+SHORTLIST_BINS = 128
 _UNTRIED, _HELD, _DECLINED = 0, 1, 2
 
 
