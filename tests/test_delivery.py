@@ -269,6 +269,17 @@ def test_stable_argsort_of_floats_is_numpys(values: list[float]) -> None:
     assert np.array_equal(stable_argsort(keys), np.argsort(keys, kind="stable"))
 
 
+@given(st.lists(st.tuples(st.integers(-5, 50), st.integers(0, 4)), max_size=12))
+def test_expand_ranges_lays_the_ranges_end_to_end(ranges: list[tuple[int, int]]) -> None:
+    """Every range's positions, range after range (empty ranges and none included)."""
+    from sim.delivery.groups import expand_ranges
+
+    start = np.array([s for s, _ in ranges], dtype=np.int64)
+    length = np.array([n for _, n in ranges], dtype=np.int64)
+    expected = [p for s, n in ranges for p in range(s, s + n)]
+    assert expand_ranges(start, length).tolist() == expected
+
+
 @given(st.lists(st.integers(-3, 3), max_size=30))
 def test_group_number_counts_groups_in_order(values: list[int]) -> None:
     """Rows sorted by group: each row's group number is its value's rank among the values."""

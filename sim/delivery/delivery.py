@@ -361,8 +361,10 @@ class Delivery:
         lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
         for s in distinct(specialty):
             in_need = enr.need_rows(pop, int(s), month)
-            free = ~enr.participated[s][in_need] & (enr.action[in_need] == -1)
-            pool = in_need.compress(enr.aware[s][in_need] & free)  # compress: a faster mask
+            # Aware and not served before (bools: a > b is a and not b), and free now.
+            applying = np.greater(enr.aware[s][in_need], enr.participated[s][in_need])
+            applying &= enr.action[in_need] < 0
+            pool = in_need.compress(applying)  # compress: a faster mask
             mine = specialty == s
             first = pop.territory_starts[territory[mine]]
             lo[mine] = np.searchsorted(pool, first) + offset
@@ -374,12 +376,12 @@ class Delivery:
         pair_action = np.repeat(action, lengths)
         pair_resident = pools[expand_ranges(lo, lengths)]
         ok = self._within_targets(pair_action, pair_resident)
-        pair_action, pair_resident = pair_action[ok], pair_resident[ok]
-        score = self._preference(pair_action, pair_resident)
-        # Sorted by action, then by score (best first) within it: the score squashed into
-        # (0, 1), decreasing, is added to the action's index.
+        if not ok.all():
+            pair_action, pair_resident = pair_action.compress(ok), pair_resident.compress(ok)
         return RankedPairs(
-            pair_action, pair_resident, pair_action + (0.5 - np.arctan(score) / np.pi)
+            pair_action,
+            pair_resident,
+            _rank_key(pair_action, self._preference(pair_action, pair_resident)),
         )
 
     def _within_targets(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
@@ -554,6 +556,17 @@ def _propose_until_stable(
         earliest[who] = len(wanted)
         np.minimum.at(earliest, who, which)
         status[holding[earliest[who] != which]] = _DECLINED
+
+
+def _rank_key(action: np.ndarray, score: np.ndarray) -> np.ndarray:
+    """Rows sorted by action, then by score (best first) within it: the score squashed into
+    [0, 1], decreasing, added to the action's index: ``action + (0.5 - arctan(score) / pi)``,
+    computed in the score's array (the same operations, in the same order)."""
+    key = np.arctan(score, out=score)
+    key /= np.pi
+    np.subtract(0.5, key, out=key)
+    key += action
+    return key
 
 
 def _group_ranks(values: np.ndarray, group: np.ndarray) -> np.ndarray:

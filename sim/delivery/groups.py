@@ -34,8 +34,10 @@ def rank_in_group(member: np.ndarray, first: np.ndarray) -> np.ndarray:
 
 def expand_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
     """The positions ``start .. start + length - 1`` of every range, laid end to end."""
-    within = np.arange(int(length.sum())) - np.repeat(np.cumsum(length) - length, length)
-    return np.asarray(np.repeat(start, length) + within)
+    # Each range's start less the positions laid before it, then every position added.
+    positions = np.repeat(start - (np.cumsum(length) - length), length)
+    positions += np.arange(len(positions))
+    return np.asarray(positions)
 
 
 def distinct(values: np.ndarray) -> np.ndarray:
