@@ -197,8 +197,10 @@ class Delivery:
         #: Scratch: the earliest action holding each resident, during enrolment.
         self._earliest = np.empty(pop.n, dtype=np.int64)
         nobody = np.empty(0, dtype=np.int64)
-        #: Residents enrolled now; those with a lasting effect; those boosted last month.
-        self._participants, self._lasting, self._boosted = nobody, nobody, nobody
+        #: Residents enrolled now; those with a lasting effect.
+        self._participants, self._lasting = nobody, nobody
+        #: The residents whose boost was set last month, by boost array (no other is nonzero).
+        self._boosted: dict[str, np.ndarray] = {}
 
     def add(self, action: Action) -> None:
         """Deliver ``action`` from its start month on (its index is its position)."""
@@ -261,15 +263,17 @@ class Delivery:
     def apply_effects(self, month: int) -> None:
         """Set this month's programme effects on the population's boosts: the lasting effect of
         those who completed employment support, and each participant's action effect (one term
-        each: a resident is in one action at most). Only the residents boosted last month and
-        this month are touched: everyone else's boosts stay at zero."""
+        each: a resident is in one action at most). Only the residents whose boost was set last
+        month and this month are touched (each boost array at its own residents): everyone
+        else's boosts stay at zero."""
         pop, enr, t = self.pop, self.enrolment, self.table
-        last = self._boosted
-        for boost in (pop.job_boost, pop.french_boost, pop.takeup_boost):
-            boost[last] = 0.0
-        pop.treated[last] = False
+        for name, last in self._boosted.items():
+            getattr(pop, name)[last] = 0.0
+        # Treated is where the job boost is not zero: only its residents of last month can be.
+        pop.treated[self._boosted.get("job_boost", self._lasting[:0])] = False
         lasting = self._lasting = self._lasting[enr.post_until[self._lasting] >= month]
         pop.job_boost[lasting] = enr.post_job_boost[lasting]
+        boosted: dict[str, list[np.ndarray]] = {"job_boost": [lasting]}
         rows = self._participants
         action = enr.action[rows]
         specialty = np.where(t.true_effect != 0, t.specialty, -1)[action]  # -1: no effect
@@ -280,10 +284,12 @@ class Delivery:
             who = rows[mine]
             added = t.while_enrolled[action[mine]] * need.fit(pop, who)
             getattr(pop, need.boost)[who] += added.astype(np.float32)
-        boosted = self._boosted = np.concatenate((lasting, rows))
+            boosted.setdefault(need.boost, []).append(who)
+        self._boosted = {name: np.concatenate(parts) for name, parts in boosted.items()}
         # Treated: a programme changes their hazard (a lock-in lowers it while enrolled, which
         # leaves more jobs to their neighbours: displacement with the opposite sign).
-        pop.treated[boosted] = pop.job_boost[boosted] != 0
+        job = self._boosted["job_boost"]
+        pop.treated[job] = pop.job_boost[job] != 0
 
     def _progress(self, month: int) -> np.ndarray:
         """A month more for each participant: some drop out, some complete (or succeed: a job,
@@ -293,9 +299,10 @@ class Delivery:
         if len(rows) == 0:
             return rows
         action = enr.action[rows].astype(np.int64)
-        enr.months_in[rows] += 1
+        months_in = enr.months_in[rows] + 1
+        enr.months_in[rows] = months_in
         dropped = self.rng.random(len(rows)) < pop.params.dropout_per_month
-        completed = enr.months_in[rows] >= t.duration[action]
+        completed = months_in >= t.duration[action]
         specialty = t.specialty[action]
         for need in all_needs():
             if need.reached_while_enrolled is not None:
