@@ -373,9 +373,9 @@ class Delivery:
             applying &= enr.action[in_need] < 0
             pool = in_need.compress(applying)  # compress: a faster mask
             mine = specialty == s
-            first = pop.territory_starts[territory[mine]]
-            lo[mine] = np.searchsorted(pool, first) + offset
-            hi[mine] = np.searchsorted(pool, first + pop.territory_sizes[territory[mine]]) + offset
+            # Each territory's applicants: between the pool positions of its bounds.
+            at = np.searchsorted(pool, pop.territory_bounds()) + offset
+            lo[mine], hi[mine] = at[territory[mine]], at[territory[mine] + 1]
             pool_parts.append(pool)
             offset += len(pool)
         pools = np.concatenate(pool_parts) if pool_parts else np.empty(0, np.int64)
