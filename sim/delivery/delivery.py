@@ -157,7 +157,8 @@ class RankedPairs:
         sorted."""
         size, width = len(count), SHORTLIST_BINS + 1
         # Action a's bins are cells a * width .. a * width + SHORTLIST_BINS: scaling by a power
-        # of two is exact, so floor(key * bins) is a * bins plus the bin of the key's part.
+        # of two is exact, so floor(key * bins) is a * bins plus the bin of the key's part, and
+        # adding a makes it a * width plus that bin.
         cells = (self.key * SHORTLIST_BINS).astype(np.int64)
         cells += self.action
         reached = np.cumsum(np.bincount(cells, minlength=size * width))
@@ -270,7 +271,7 @@ class Delivery:
         for name, last in self._boosted.items():
             getattr(pop, name)[last] = 0.0
         # Treated is where the job boost is not zero: only its residents of last month can be.
-        pop.treated[self._boosted.get("job_boost", self._lasting[:0])] = False
+        pop.treated[self._boosted.get("job_boost", np.empty(0, np.int64))] = False
         lasting = self._lasting = self._lasting[enr.post_until[self._lasting] >= month]
         pop.job_boost[lasting] = enr.post_job_boost[lasting]
         boosted: dict[str, list[np.ndarray]] = {"job_boost": [lasting]}
