@@ -42,7 +42,6 @@ from sim.delivery.groups import (
     distinct,
     expand_ranges,
     first_in_groups,
-    group_number,
     stable_argsort,
 )
 from sim.delivery.needs import Need
@@ -309,13 +308,15 @@ def match_within_groups(
     cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
     value_q = observed_barrier[pool.rows]
     # The pool in increasing observed score (stably) once: each level then sorts it by cell
-    # alone, stably, which orders it by cell and score as a sort on both would.
+    # and position in that order, which orders it by cell and score as a stable sort would.
     by_value = stable_argsort(value_q)
     pool = MatchingGroups(pool.rows[by_value], pool.group[by_value])
     cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :][by_value]
-    # The scores as the search compares them, converted once for every level.
+    # The scores as the search compares them, converted once for every level, and where each
+    # participant's score falls in the pool's: how many of the pool's scores are below it.
     value_p = observed_barrier[participants.rows].astype(np.float64)
     value_q = value_q[by_value].astype(np.float64)
+    below_p = np.searchsorted(value_q, value_p)
     groups = int(participants.group.max()) + 1
     levels = _matching_levels(pop, participants, pool, same_territory, (cell_p, cell_q))
     # From the finest cell to none: a participant whose cell has no candidate is matched in
@@ -324,23 +325,26 @@ def match_within_groups(
         waiting = np.flatnonzero(matches < 0)
         if len(waiting) == 0:
             break
-        # Only the pools of groups with someone left to match (few at the coarser levels).
+        # Only the pools of groups with someone left to match (few at the coarser levels;
+        # every pool while every group has someone left).
         open_group = np.zeros(groups, dtype=bool)
         open_group[participants.group[waiting]] = True
-        candidates = np.flatnonzero(open_group[pool.group])
-        if len(candidates) == 0:
-            break
         width = int(max(level_p.max(), level_pool.max())) + 1
-        cell_q, rows_q, values_q = pool.group * width + level_pool, pool.rows, value_q
-        if len(candidates) < len(pool.rows):
-            cell_q, rows_q, values_q = cell_q[candidates], rows_q[candidates], values_q[candidates]
+        cell_q = pool.group * width + level_pool
+        candidates = np.arange(len(cell_q))
+        if not open_group.all():
+            candidates = np.flatnonzero(open_group[pool.group])
+            if len(candidates) == 0:
+                break
+            cell_q = cell_q[candidates]
         matches[waiting] = _nearest_in_cells(
             participants.group[waiting] * width + level_p[waiting],
             value_p[waiting],
+            below_p[waiting],
             cell_q,
-            rows_q,
-            values_q,
-            groups * width,
+            candidates,
+            pool.rows,
+            value_q,
         )
     return matches
 
@@ -376,56 +380,60 @@ def _matching_levels(
 def _nearest_in_cells(
     cell_p: np.ndarray,
     value_p: np.ndarray,
+    below_p: np.ndarray,
     cell_q: np.ndarray,
-    rows_q: np.ndarray,
-    value_q: np.ndarray,
-    cells: int,
+    index_q: np.ndarray,
+    pool_rows: np.ndarray,
+    pool_values: np.ndarray,
 ) -> np.ndarray:
-    """For each participant, the pool resident of the same cell with the nearest value (the
-    lower one on a tie), -1 when the cell has none. The pool (given in increasing value, as
-    64-bit floats like ``value_p``; cells below ``cells``) is sorted by cell, stably, once;
-    cells are then consecutive blocks of increasing values, searched all at once on a key of
-    (cell rank, value)."""
-    # Few cells (the usual case): one pass of numpy's radix sort of 16-bit keys.
-    small = cells <= 1 << 16
-    order = np.argsort(cell_q.astype(np.uint16), kind="stable") if small else stable_argsort(cell_q)
-    cell_sorted, value_sorted, rows_sorted = cell_q[order], value_q[order], rows_q[order]
-    first = np.searchsorted(cell_sorted, cell_p, side="left")
-    end = np.searchsorted(cell_sorted, cell_p, side="right")
-    found = end > first
-    # One sorted key: the cell's rank, then the value within it (the value shifted to >= 0 and
-    # cells spaced wider than the values' span, so the key is sorted like (cell, value)).
-    rank = group_number(cell_sorted)
-    # The pool's extremes are its ends (a zero's sign, which may differ from the one ``min``
-    # finds, changes no comparison).
-    low = min(float(value_q[0]), float(value_p.min()))
-    spacing = max(float(value_q[-1]), float(value_p.max())) - low + 1.0
-    key = rank * spacing + (value_sorted - low)
-    last = len(key) - 1
-    rank_p = rank[np.minimum(first, last)]
-    position = np.searchsorted(key, rank_p * spacing + (value_p - low))
-    # Within the cell's block, between its second and last resident (``np.clip``, cheaper).
+    """For each participant, the candidate of the same cell with the nearest value (the lower
+    one on a tie), -1 when the cell has none.
+
+    Args:
+        cell_p: the participants' cells.
+        value_p: their values, as 64-bit floats.
+        below_p: for each, how many of the pool's values are below theirs.
+        cell_q: the candidates' cells, whole numbers >= 0.
+        index_q: the candidates' positions in the pool, increasing.
+        pool_rows: the pool's residents, in increasing value (stably).
+        pool_values: their values, as 64-bit floats.
+    """
+    size = len(pool_rows)
+    # One sorted whole key: the cell, then the position in the pool, which orders a cell's
+    # candidates by value as a stable sort would. A participant's cell is one block of keys,
+    # where the first key of a position at least ``below_p`` is the first candidate of a value
+    # not below theirs.
+    key = np.sort(cell_q * size + index_q)
+    block = cell_p * size
+    first = np.searchsorted(key, block)
+    end = np.searchsorted(key, block + size)
+    position = np.searchsorted(key, block + below_p)
+    # Within the cell's block, between its second and last candidate (``np.clip``, cheaper).
     position = np.minimum(np.maximum(position, first + 1), end - 1)
-    single = end - first == 1
-    left = np.maximum(position - 1, 0)
-    right = np.minimum(position, last)
-    take_left = np.abs(value_p - value_sorted[left]) <= np.abs(value_p - value_sorted[right])
-    chosen = np.where(single, first, np.where(take_left, left, right))
-    return np.asarray(np.where(found, rows_sorted[np.minimum(chosen, last)], -1))
+    last = len(key) - 1
+    left = key[np.maximum(position - 1, 0)] % size
+    right = key[np.minimum(position, last)] % size
+    take_left = np.abs(value_p - pool_values[left]) <= np.abs(value_p - pool_values[right])
+    chosen = np.where(take_left, left, right)
+    # A cell of one candidate: that one.
+    chosen = np.where(end - first == 1, key[np.minimum(first, last)] % size, chosen)
+    return np.asarray(np.where(end > first, pool_rows[chosen], -1))
 
 
 #: Bands of months out of work (or in a job) that matching keeps apart, as registers record them.
 DURATION_BANDS_MONTHS = (6, 12, 24)
 
 
-_BAND_EDGES = np.array(DURATION_BANDS_MONTHS)
-
-
 def _cell(pop: Population, rows: np.ndarray) -> np.ndarray:
     """Matching cell: hazard group, French level and band of months in the current state."""
-    band = np.searchsorted(_BAND_EDGES, pop.duration[rows], side="right")
-    group = pop.hazard_group(rows).astype(np.int64) * 3 + pop.french[rows]
-    return np.asarray(group * (len(DURATION_BANDS_MONTHS) + 1) + band)
+    duration = pop.duration[rows]
+    # Made in 16 bits (a cell is below 4 * 3 * 4), the band added as the bands' edges the
+    # duration reached: cheaper than a search of the edges.
+    cell = pop.hazard_group(rows) * np.int16(3) + pop.french[rows]
+    cell *= np.int16(len(DURATION_BANDS_MONTHS) + 1)
+    for edge in DURATION_BANDS_MONTHS:
+        cell += duration >= edge
+    return np.asarray(cell, dtype=np.int64)
 
 
 def _register_samples(
