@@ -80,7 +80,8 @@ def _cases(draw: st.DrawFn) -> tuple[MatchingGroups, MatchingGroups, np.ndarray,
     # Few distinct scores (ties are common), zeros of both signs among them.
     scores = np.array([-0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.5], dtype=np.float32)
     picks = np.random.default_rng(draw(st.integers(0, 2**32 - 1))).integers(0, len(scores), n)
-    observed = scores[picks]
+    # 32-bit scores are ranked by their bits, others by a sort: both ways are checked.
+    observed = scores[picks].astype(draw(st.sampled_from([np.float32, np.float64])))
     local = np.array(draw(st.lists(st.booleans(), min_size=groups, max_size=groups)))
     return (
         MatchingGroups(

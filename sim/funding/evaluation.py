@@ -39,6 +39,7 @@ import numpy as np
 
 from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
 from sim.delivery.groups import (
+    _float32_order,
     distinct,
     expand_ranges,
     first_in_groups,
@@ -306,18 +307,13 @@ def match_within_groups(
     # What is read of the residents is read in the pool's given order (register order: close
     # rows, read faster than the scattered rows of the score order).
     cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
-    value_q = observed_barrier[pool.rows]
-    # The pool in increasing observed score (stably) once: each level then sorts it by cell
-    # and position in that order, which orders it by cell and score as a stable sort would.
-    by_value = stable_argsort(value_q)
-    pool = MatchingGroups(pool.rows[by_value], pool.group[by_value])
-    cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :][by_value]
-    # The scores as the search compares them, converted once for every level, and where each
-    # participant's score falls in the pool's: how many of the pool's scores are below it.
-    value_p = observed_barrier[participants.rows].astype(np.float64)
-    value_q = value_q[by_value].astype(np.float64)
-    below_p = np.searchsorted(value_q, value_p)
+    cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :]
     groups = int(participants.group.max()) + 1
+    finest = groups * (int(cell.max()) + 1) * (pop.n_territories if same_territory.any() else 1)
+    ranks = _score_ranks(observed_barrier[participants.rows], observed_barrier[pool.rows], finest)
+    if ranks.by_score is not None:
+        by_score = ranks.by_score
+        pool, cell_q = MatchingGroups(pool.rows[by_score], pool.group[by_score]), cell_q[by_score]
     levels = _matching_levels(pop, participants, pool, same_territory, (cell_p, cell_q))
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
@@ -330,23 +326,84 @@ def match_within_groups(
         open_group = np.zeros(groups, dtype=bool)
         open_group[participants.group[waiting]] = True
         width = int(max(level_p.max(), level_pool.max())) + 1
-        cell_q = pool.group * width + level_pool
-        candidates = np.arange(len(cell_q))
+        level_q = pool.group * width + level_pool
+        rank_q = ranks.pool
         if not open_group.all():
             candidates = np.flatnonzero(open_group[pool.group])
             if len(candidates) == 0:
                 break
-            cell_q = cell_q[candidates]
+            level_q, rank_q = level_q[candidates], rank_q[candidates]
         matches[waiting] = _nearest_in_cells(
             participants.group[waiting] * width + level_p[waiting],
-            value_p[waiting],
-            below_p[waiting],
-            cell_q,
-            candidates,
+            waiting,
+            level_q * ranks.span + rank_q,
+            ranks,
             pool.rows,
-            value_q,
         )
     return matches
+
+
+@dataclass(frozen=True)
+class _ScoreRanks:
+    """Whole numbers in the order of the observed scores, that matching sorts and searches.
+
+    Attributes:
+        pool: each pool resident's rank: increasing with the score, then the position in the
+            pool as matching reads it (a stable sort by score), distinct.
+        participants: each participant's: the least rank of a pool resident whose score is
+            not below theirs.
+        span: a power of 2 above every rank.
+        position_bits: a rank's low bits that are the pool resident's position.
+        by_score: the pool's order that matching reads it in: the given order (None), or by
+            score, stably (then a rank is a position).
+        scores_p: the participants' scores, as 64-bit floats.
+        scores_q: the pool's, in the order matching reads it.
+    """
+
+    pool: np.ndarray
+    participants: np.ndarray
+    span: int
+    position_bits: int
+    by_score: np.ndarray | None
+    scores_p: np.ndarray
+    scores_q: np.ndarray
+
+
+def _score_ranks(scores_p: np.ndarray, scores_q: np.ndarray, cells: int) -> _ScoreRanks:
+    """The ranks of the scores, for keys of cells below ``cells`` times ``span`` plus a rank.
+
+    Scores of 32-bit floats are ranked by their bits, then the pool's position (so that the
+    pool needs no sort by score), when the keys fit 63 bits; other scores by their position in
+    the pool sorted by score."""
+    bits = len(scores_q).bit_length()
+    if (
+        scores_q.dtype == np.float32
+        and scores_p.dtype == np.float32
+        and cells.bit_length() + 32 + bits <= 63
+        and not (np.isnan(scores_q).any() or np.isnan(scores_p).any())
+    ):
+        pool = (_float32_order(scores_q) << bits) | np.arange(len(scores_q))
+        return _ScoreRanks(
+            pool,
+            _float32_order(scores_p) << bits,
+            1 << (32 + bits),
+            bits,
+            None,
+            scores_p.astype(np.float64),
+            scores_q.astype(np.float64),
+        )
+    by_score = stable_argsort(scores_q)
+    ordered = scores_q[by_score].astype(np.float64)
+    values_p = scores_p.astype(np.float64)
+    return _ScoreRanks(
+        np.arange(len(scores_q)),
+        np.searchsorted(ordered, values_p),
+        1 << bits,
+        bits,
+        by_score,
+        values_p,
+        ordered,
+    )
 
 
 def _matching_levels(
@@ -379,44 +436,40 @@ def _matching_levels(
 
 def _nearest_in_cells(
     cell_p: np.ndarray,
-    value_p: np.ndarray,
-    below_p: np.ndarray,
-    cell_q: np.ndarray,
-    index_q: np.ndarray,
+    participants: np.ndarray,
+    key_q: np.ndarray,
+    ranks: _ScoreRanks,
     pool_rows: np.ndarray,
-    pool_values: np.ndarray,
 ) -> np.ndarray:
-    """For each participant, the candidate of the same cell with the nearest value (the lower
-    one on a tie), -1 when the cell has none.
+    """For each of ``participants`` (positions among the month's), the candidate of the same
+    cell with the nearest score (the lower one on a tie), -1 when the cell has none.
 
     Args:
         cell_p: the participants' cells.
-        value_p: their values, as 64-bit floats.
-        below_p: for each, how many of the pool's values are below theirs.
-        cell_q: the candidates' cells, whole numbers >= 0.
-        index_q: the candidates' positions in the pool, increasing.
-        pool_rows: the pool's residents, in increasing value (stably).
-        pool_values: their values, as 64-bit floats.
+        participants: where they are among the month's participants (their ranks' order).
+        key_q: the candidates' keys: cell times ``ranks.span`` plus rank.
+        ranks: the month's ranks of the scores.
+        pool_rows: the pool's residents, in the order matching reads it.
     """
-    size = len(pool_rows)
-    # One sorted whole key: the cell, then the position in the pool, which orders a cell's
-    # candidates by value as a stable sort would. A participant's cell is one block of keys,
-    # where the first key of a position at least ``below_p`` is the first candidate of a value
-    # not below theirs.
-    key = np.sort(cell_q * size + index_q)
-    block = cell_p * size
+    # Sorted, the keys order a cell's candidates by score as a stable sort would. A
+    # participant's cell is one block of keys, where the first key of a rank at least theirs
+    # is the first candidate of a score not below theirs.
+    key = np.sort(key_q)
+    block = cell_p * ranks.span
     first = np.searchsorted(key, block)
-    end = np.searchsorted(key, block + size)
-    position = np.searchsorted(key, block + below_p)
+    end = np.searchsorted(key, block + ranks.span)
+    position = np.searchsorted(key, block + ranks.participants[participants])
     # Within the cell's block, between its second and last candidate (``np.clip``, cheaper).
     position = np.minimum(np.maximum(position, first + 1), end - 1)
     last = len(key) - 1
-    left = key[np.maximum(position - 1, 0)] % size
-    right = key[np.minimum(position, last)] % size
-    take_left = np.abs(value_p - pool_values[left]) <= np.abs(value_p - pool_values[right])
+    mask = (1 << ranks.position_bits) - 1
+    left = key[np.maximum(position - 1, 0)] & mask
+    right = key[np.minimum(position, last)] & mask
+    value_p, values = ranks.scores_p[participants], ranks.scores_q
+    take_left = np.abs(value_p - values[left]) <= np.abs(value_p - values[right])
     chosen = np.where(take_left, left, right)
     # A cell of one candidate: that one.
-    chosen = np.where(end - first == 1, key[np.minimum(first, last)] % size, chosen)
+    chosen = np.where(end - first == 1, key[np.minimum(first, last)] & mask, chosen)
     return np.asarray(np.where(end > first, pool_rows[chosen], -1))
 
 
