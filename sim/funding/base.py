@@ -154,14 +154,15 @@ def reserve_evaluation(city: FundingContext, design: str) -> float:
     return cost
 
 
-def associations_by(
-    city: FundingContext, specialty: str, territory: int, established_only: bool
-) -> list[AssociationProfile]:
-    """Associations of a specialty based in a territory (sorted by name: deterministic)."""
-    return [
-        a
-        for a in city.associations()
-        if a.specialty == specialty
-        and territory in a.home_territories
-        and (a.established or not established_only)
-    ]
+def associations_by_place(
+    city: FundingContext,
+) -> dict[tuple[str, int], list[AssociationProfile]]:
+    """The city's associations by (specialty, home territory), each list sorted by name: one
+    pass over the associations for the many look-ups of a plan (a territory's holders, then
+    its neighbours'), instead of one pass per look-up. Valid while no association is added."""
+    by_place: dict[tuple[str, int], list[AssociationProfile]] = {}
+    for a in city.associations():
+        # A territory listed twice is one home.
+        for territory in dict.fromkeys(a.home_territories):
+            by_place.setdefault((a.specialty, territory), []).append(a)
+    return by_place

@@ -39,11 +39,10 @@ import numpy as np
 
 from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
 from sim.delivery.groups import (
+    _float32_order,
     distinct,
     expand_ranges,
     first_in_groups,
-    group_number,
-    merge_groups,
     stable_argsort,
 )
 from sim.delivery.needs import Need
@@ -308,16 +307,13 @@ def match_within_groups(
     # What is read of the residents is read in the pool's given order (register order: close
     # rows, read faster than the scattered rows of the score order).
     cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
-    value_q = observed_barrier[pool.rows]
-    # The pool in increasing observed score (stably) once: each level then sorts it by cell
-    # alone, stably, which orders it by cell and score as a sort on both would.
-    by_value = stable_argsort(value_q)
-    pool = MatchingGroups(pool.rows[by_value], pool.group[by_value])
-    cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :][by_value]
-    # The scores as the search compares them, converted once for every level.
-    value_p = observed_barrier[participants.rows].astype(np.float64)
-    value_q = value_q[by_value].astype(np.float64)
+    cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :]
     groups = int(participants.group.max()) + 1
+    finest = groups * (int(cell.max()) + 1) * (pop.n_territories if same_territory.any() else 1)
+    ranks = _score_ranks(observed_barrier[participants.rows], observed_barrier[pool.rows], finest)
+    if ranks.by_score is not None:
+        by_score = ranks.by_score
+        pool, cell_q = MatchingGroups(pool.rows[by_score], pool.group[by_score]), cell_q[by_score]
     levels = _matching_levels(pop, participants, pool, same_territory, (cell_p, cell_q))
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
@@ -325,25 +321,89 @@ def match_within_groups(
         waiting = np.flatnonzero(matches < 0)
         if len(waiting) == 0:
             break
-        # Only the pools of groups with someone left to match (few at the coarser levels).
+        # Only the pools of groups with someone left to match (few at the coarser levels;
+        # every pool while every group has someone left).
         open_group = np.zeros(groups, dtype=bool)
         open_group[participants.group[waiting]] = True
-        candidates = np.flatnonzero(open_group[pool.group])
-        if len(candidates) == 0:
-            break
         width = int(max(level_p.max(), level_pool.max())) + 1
-        cell_q, rows_q, values_q = pool.group * width + level_pool, pool.rows, value_q
-        if len(candidates) < len(pool.rows):
-            cell_q, rows_q, values_q = cell_q[candidates], rows_q[candidates], values_q[candidates]
+        level_q = pool.group * width + level_pool
+        rank_q = ranks.pool
+        if not open_group.all():
+            candidates = np.flatnonzero(open_group[pool.group])
+            if len(candidates) == 0:
+                break
+            level_q, rank_q = level_q[candidates], rank_q[candidates]
         matches[waiting] = _nearest_in_cells(
             participants.group[waiting] * width + level_p[waiting],
-            value_p[waiting],
-            cell_q,
-            rows_q,
-            values_q,
-            groups * width,
+            waiting,
+            level_q * ranks.span + rank_q,
+            ranks,
+            pool.rows,
         )
     return matches
+
+
+@dataclass(frozen=True)
+class _ScoreRanks:
+    """Whole numbers in the order of the observed scores, that matching sorts and searches.
+
+    Attributes:
+        pool: each pool resident's rank: increasing with the score, then the position in the
+            pool as matching reads it (a stable sort by score), distinct.
+        participants: each participant's: the least rank of a pool resident whose score is
+            not below theirs.
+        span: a power of 2 above every rank.
+        position_bits: a rank's low bits that are the pool resident's position.
+        by_score: the pool's order that matching reads it in: the given order (None), or by
+            score, stably (then a rank is a position).
+        scores_p: the participants' scores, as 64-bit floats.
+        scores_q: the pool's, in the order matching reads it.
+    """
+
+    pool: np.ndarray
+    participants: np.ndarray
+    span: int
+    position_bits: int
+    by_score: np.ndarray | None
+    scores_p: np.ndarray
+    scores_q: np.ndarray
+
+
+def _score_ranks(scores_p: np.ndarray, scores_q: np.ndarray, cells: int) -> _ScoreRanks:
+    """The ranks of the scores, for keys of cells below ``cells`` times ``span`` plus a rank.
+
+    Scores of 32-bit floats are ranked by their bits, then the pool's position (so that the
+    pool needs no sort by score), when the keys fit 63 bits; other scores by their position in
+    the pool sorted by score."""
+    bits = len(scores_q).bit_length()
+    if (
+        scores_q.dtype == np.float32
+        and scores_p.dtype == np.float32
+        and cells.bit_length() + 32 + bits <= 63
+        and not (np.isnan(scores_q).any() or np.isnan(scores_p).any())
+    ):
+        pool = (_float32_order(scores_q) << bits) | np.arange(len(scores_q))
+        return _ScoreRanks(
+            pool,
+            _float32_order(scores_p) << bits,
+            1 << (32 + bits),
+            bits,
+            None,
+            scores_p.astype(np.float64),
+            scores_q.astype(np.float64),
+        )
+    by_score = stable_argsort(scores_q)
+    ordered = scores_q[by_score].astype(np.float64)
+    values_p = scores_p.astype(np.float64)
+    return _ScoreRanks(
+        np.arange(len(scores_q)),
+        np.searchsorted(ordered, values_p),
+        1 << bits,
+        bits,
+        by_score,
+        values_p,
+        ordered,
+    )
 
 
 def _matching_levels(
@@ -376,57 +436,57 @@ def _matching_levels(
 
 def _nearest_in_cells(
     cell_p: np.ndarray,
-    value_p: np.ndarray,
-    cell_q: np.ndarray,
-    rows_q: np.ndarray,
-    value_q: np.ndarray,
-    cells: int,
+    participants: np.ndarray,
+    key_q: np.ndarray,
+    ranks: _ScoreRanks,
+    pool_rows: np.ndarray,
 ) -> np.ndarray:
-    """For each participant, the pool resident of the same cell with the nearest value (the
-    lower one on a tie), -1 when the cell has none. The pool (given in increasing value, as
-    64-bit floats like ``value_p``; cells below ``cells``) is sorted by cell, stably, once;
-    cells are then consecutive blocks of increasing values, searched all at once on a key of
-    (cell rank, value)."""
-    # Few cells (the usual case): one pass of numpy's radix sort of 16-bit keys.
-    small = cells <= 1 << 16
-    order = np.argsort(cell_q.astype(np.uint16), kind="stable") if small else stable_argsort(cell_q)
-    cell_sorted, value_sorted, rows_sorted = cell_q[order], value_q[order], rows_q[order]
-    first = np.searchsorted(cell_sorted, cell_p, side="left")
-    end = np.searchsorted(cell_sorted, cell_p, side="right")
-    found = end > first
-    # One sorted key: the cell's rank, then the value within it (the value shifted to >= 0 and
-    # cells spaced wider than the values' span, so the key is sorted like (cell, value)).
-    rank = group_number(cell_sorted)
-    # The pool's extremes are its ends (a zero's sign, which may differ from the one ``min``
-    # finds, changes no comparison).
-    low = min(float(value_q[0]), float(value_p.min()))
-    spacing = max(float(value_q[-1]), float(value_p.max())) - low + 1.0
-    key = rank * spacing + (value_sorted - low)
-    last = len(key) - 1
-    rank_p = rank[np.minimum(first, last)]
-    position = np.searchsorted(key, rank_p * spacing + (value_p - low))
-    # Within the cell's block, between its second and last resident (``np.clip``, cheaper).
+    """For each of ``participants`` (positions among the month's), the candidate of the same
+    cell with the nearest score (the lower one on a tie), -1 when the cell has none.
+
+    Args:
+        cell_p: the participants' cells.
+        participants: where they are among the month's participants (their ranks' order).
+        key_q: the candidates' keys: cell times ``ranks.span`` plus rank.
+        ranks: the month's ranks of the scores.
+        pool_rows: the pool's residents, in the order matching reads it.
+    """
+    # Sorted, the keys order a cell's candidates by score as a stable sort would. A
+    # participant's cell is one block of keys, where the first key of a rank at least theirs
+    # is the first candidate of a score not below theirs.
+    key = np.sort(key_q)
+    block = cell_p * ranks.span
+    first = np.searchsorted(key, block)
+    end = np.searchsorted(key, block + ranks.span)
+    position = np.searchsorted(key, block + ranks.participants[participants])
+    # Within the cell's block, between its second and last candidate (``np.clip``, cheaper).
     position = np.minimum(np.maximum(position, first + 1), end - 1)
-    single = end - first == 1
-    left = np.maximum(position - 1, 0)
-    right = np.minimum(position, last)
-    take_left = np.abs(value_p - value_sorted[left]) <= np.abs(value_p - value_sorted[right])
-    chosen = np.where(single, first, np.where(take_left, left, right))
-    return np.asarray(np.where(found, rows_sorted[np.minimum(chosen, last)], -1))
+    last = len(key) - 1
+    mask = (1 << ranks.position_bits) - 1
+    left = key[np.maximum(position - 1, 0)] & mask
+    right = key[np.minimum(position, last)] & mask
+    value_p, values = ranks.scores_p[participants], ranks.scores_q
+    take_left = np.abs(value_p - values[left]) <= np.abs(value_p - values[right])
+    chosen = np.where(take_left, left, right)
+    # A cell of one candidate: that one.
+    chosen = np.where(end - first == 1, key[np.minimum(first, last)] & mask, chosen)
+    return np.asarray(np.where(end > first, pool_rows[chosen], -1))
 
 
 #: Bands of months out of work (or in a job) that matching keeps apart, as registers record them.
 DURATION_BANDS_MONTHS = (6, 12, 24)
 
 
-_BAND_EDGES = np.array(DURATION_BANDS_MONTHS)
-
-
 def _cell(pop: Population, rows: np.ndarray) -> np.ndarray:
     """Matching cell: hazard group, French level and band of months in the current state."""
-    band = np.searchsorted(_BAND_EDGES, pop.duration[rows], side="right")
-    group = pop.hazard_group(rows).astype(np.int64) * 3 + pop.french[rows]
-    return np.asarray(group * (len(DURATION_BANDS_MONTHS) + 1) + band)
+    duration = pop.duration[rows]
+    # Made in 16 bits (a cell is below 4 * 3 * 4), the band added as the bands' edges the
+    # duration reached: cheaper than a search of the edges.
+    cell = pop.hazard_group(rows) * np.int16(3) + pop.french[rows]
+    cell *= np.int16(len(DURATION_BANDS_MONTHS) + 1)
+    for edge in DURATION_BANDS_MONTHS:
+        cell += duration >= edge
+    return np.asarray(cell, dtype=np.int64)
 
 
 def _register_samples(
@@ -449,26 +509,25 @@ def _register_samples(
     length = hi - lo
     total = np.bincount(item, weights=length, minlength=len(samplers)).astype(np.int64)
     sampled = total > sizes
-    # Everyone, for the samplers whose register is small: whole segments.
-    whole = ~sampled[item]
-    rows_all = register[expand_ranges(lo[whole], length[whole])]
-    # A sample of positions in the others' registers: position k of sampler i is in the
-    # segment whose cumulative end first exceeds k.
-    draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
-    positions = np.floor(rng.random(len(draws)) * total[draws]).astype(np.int64)
     # Positions in the samplers' registers laid end to end (sampler i's from the sum of the
-    # totals before it), each drawn once, in (sampler, position) order.
+    # totals before it): every position of the samplers whose register is small, a sample of
+    # positions in the others' (with replacement), each once, in (sampler, position) order.
+    # In 32 bits when they fit, which numpy sorts twice as fast.
+    width: type[np.signedinteger[Any]] = np.int32 if int(total.sum()) < 1 << 31 else np.int64
+    item_start = (np.cumsum(total) - total).astype(width)
+    draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
+    # Truncation is ``floor`` for these products, never negative.
+    positions = (rng.random(len(draws)) * total[draws]).astype(width)
+    whole = np.flatnonzero(~sampled)
+    every = expand_ranges(item_start[whole], total[whole]).astype(width)
+    drawn = distinct(np.concatenate((item_start[draws] + positions, every)))
+    # Position k is in the segment whose cumulative end first exceeds it: with the positions
+    # sorted, each segment holds the run of them below its end and not below its start.
     seg_end = np.cumsum(length)
-    item_start = np.cumsum(total) - total
-    drawn = distinct(item_start[draws] + positions)
-    segment = np.searchsorted(seg_end, drawn, side="right")
-    rows_drawn = register[drawn + (lo - (seg_end - length))[segment]]
-    # A sampler's rows are all drawn or all taken whole: both lists are in sampler order.
-    count_all = np.where(sampled, 0, total)
-    count_drawn = np.bincount(item[segment], minlength=len(samplers))
-    rows = merge_groups(rows_all, count_all, rows_drawn, count_drawn)
-    group = np.repeat(np.arange(len(samplers)), count_all + count_drawn)
-    return MatchingGroups(rows.astype(np.int64, copy=False), group)
+    drawn_before = np.searchsorted(drawn, seg_end)
+    segment = np.repeat(np.arange(len(length)), np.diff(drawn_before, prepend=0))
+    rows = register[drawn + (lo - (seg_end - length))[segment]]
+    return MatchingGroups(rows.astype(np.int64, copy=False), item[segment])
 
 
 def _segments(samplers: Sequence[SamplerFacts]) -> tuple[np.ndarray, np.ndarray]:

@@ -20,7 +20,7 @@ from sim.delivery.needs import need_of, specialties
 from sim.funding.base import (
     EVALUATION_COST_EUR,
     Mechanism,
-    associations_by,
+    associations_by_place,
     is_number_table,
     is_whole,
     require,
@@ -134,26 +134,34 @@ class Planned(Mechanism):
         budget = self.budget_eur_per_year * months / 12.0 - monitoring
         city.state.commit(monitoring)
         city.state.monitoring_due_eur += monitoring
+        # Grants go to associations already known: none is added while the plan is made.
+        by_place = associations_by_place(city)
         for specialty, share in self.shares().items():
             weights = self.territory_weights(city, specialty)
             for territory, weight in enumerate(weights):
                 amount = budget * share * weight
-                holders = self._holders(city, specialty, territory)
+                holders = self._holders(city, by_place, specialty, territory)
                 granted = 0.0
                 if amount > 0 and holders:
                     granted = self._grant(city, specialty, territory, amount, holders, first, last)
                 city.state.plans.append(PlanLine(first, specialty, territory, amount, granted))
 
     @staticmethod
-    def _holders(city: FundingContext, specialty: str, territory: int) -> list[AssociationProfile]:
+    def _holders(
+        city: FundingContext,
+        by_place: dict[tuple[str, int], list[AssociationProfile]],
+        specialty: str,
+        territory: int,
+    ) -> list[AssociationProfile]:
         """Who receives a territory's grant: its established associations of the specialty;
-        failing that, its other ones; failing that, established ones of neighbouring territories."""
-        for established_only in (True, False):
-            local = associations_by(city, specialty, territory, established_only)
-            if local:
-                return local
+        failing that, its other ones; failing that, established ones of neighbouring territories
+        (``by_place``: the city's associations by place, ``associations_by_place``)."""
+        local = by_place.get((specialty, territory), [])
+        established = [a for a in local if a.established]
+        if established or local:
+            return established or local
         for neighbour in city.neighbours(territory):
-            nearby = associations_by(city, specialty, neighbour, established_only=True)
+            nearby = [a for a in by_place.get((specialty, neighbour), []) if a.established]
             if nearby:
                 return nearby
         return []
