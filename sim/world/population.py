@@ -17,11 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import UserInputError
 from sim.world.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
 from sim.world.rng import Stream, counter_uniform16, stream
 from sim.world.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
+#: Type of months and durations in months: 16 bits, as the month-long steps read durations of
+#: every resident they scan in half the memory of 32 bits. Runs stay well below 32767 months.
+MONTHS = np.int16
 #: Hazard groups: the calibration groups of the unemployed, and the employed.
 SHORT_TERM, LONG_TERM, ON_RSA, EMPLOYED = 0, 1, 2, 3
 
@@ -204,10 +208,17 @@ class Population:
     # ------------------------------------------------------------------ initial state
     def _init_state(self, city: City, rng: np.random.Generator) -> None:
         n, p = self.n, self.params
+        # The longest spell or job drawn, then lengthened by the warm-up, must be a MONTHS value
+        # (as must every month of the run, like those of the outcomes).
+        if max(120, 4 * p.long_term_months) + p.warmup_months > np.iinfo(MONTHS).max:
+            raise UserInputError(
+                "long_term_months and warmup_months: durations of more than "
+                f"{np.iinfo(MONTHS).max} months are out of range"
+            )
         drawn = rng.beta(2.0, 3.5, n)
         self.barrier = np.clip(drawn, 0.0, 1.0, out=drawn).astype(np.float32)  # one temporary
         self.employed = np.ones(n, dtype=bool)
-        self.duration = np.zeros(n, dtype=np.int32)
+        self.duration = np.zeros(n, dtype=MONTHS)
         self.rsa_eligible = np.zeros(n, dtype=bool)
         self.rsa_claimed = np.zeros(n, dtype=bool)
         self.french = np.full(n, FRENCH_A2, dtype=np.int8)
