@@ -567,6 +567,8 @@ class Population:
     #   the unemployed sees when they were not.)
     # - The territory hazards in draw units are derived when the calibration sets them
     #   (``_refresh_per_resident``): code that sets them otherwise calls it.
+    # - The bound of job finding is kept with the values it was derived from, compared each
+    #   month (``_job_finding_bound``): nothing to forget.
     _unemployed: tuple[np.ndarray, np.ndarray] | None = None  # (employed array, its unemployed)
     _seekers: np.ndarray | None = None  # the unemployed at the start of the last labour step
     _learning: np.ndarray | None = None
@@ -576,6 +578,7 @@ class Population:
     _hazard_bounds: dict[str, tuple[np.ndarray, np.uint16 | None]] | None = None
     _bounds: np.ndarray | None = None  # of the territories, which never change
     _traits: tuple[np.ndarray, np.ndarray] | None = None  # trait_multiplier, its range
+    _job_bound: tuple[object, np.uint16 | None] | None = None  # what it was derived from, bound
 
     def forget_derived(self) -> None:
         """Drop what the monthly steps keep between calls (index sets, recent spells, draw
@@ -585,7 +588,7 @@ class Population:
         array in place."""
         self._unemployed = self._seekers = self._learning = None
         self._spells = self._thresholds = self._sustained_total = None
-        self._hazard_bounds = self._traits = None
+        self._hazard_bounds = self._traits = self._job_bound = None
 
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
@@ -707,7 +710,7 @@ class Population:
         if self.treated.any():
             return self._job_finds_with_programmes(seekers, draw)
         # The range of every resident's trait bounds the seekers' (no gather of their traits).
-        bound = _hazard_bound(self.group_rate, self._trait_range())
+        bound = self._job_finding_bound()
         if bound is None:
             groups = self.hazard_group(seekers, out_of_work=True)
             traits = self.trait_multiplier[seekers]
@@ -731,7 +734,7 @@ class Population:
         treated_here = self.treated[seekers]
         boost = self.job_boost[seekers]
         penalty = self._displacement_by_territory(seekers, treated_here)
-        bound = _hazard_bound(self.group_rate, self._trait_range(), minus=penalty.min(initial=0.0))
+        bound = self._job_finding_bound(minus=penalty.min(initial=0.0))
         if bound is None:
             maybe = np.arange(len(seekers))
         else:
@@ -745,6 +748,18 @@ class Population:
         finds = np.zeros(len(seekers), dtype=bool)
         finds[maybe[draw[maybe] < hazard * MonthlyDraws.SCALE]] = True
         return finds
+
+    def _job_finding_bound(self, minus: np.floating | float = 0.0) -> np.uint16 | None:
+        """``_hazard_bound`` of the group rates and the range of the traits (``_trait_range``)
+        less ``minus``, kept with the values it was derived from: they change at a calibration,
+        when French progress widens the range, or with a negative displacement penalty, seldom
+        from one month to the next (a NaN never matches: its bound is derived every time)."""
+        rates, traits = self.group_rate, self._trait_range()
+        key = (rates.dtype.str, rates.tolist(), traits.tolist(), float(minus))
+        kept = self._job_bound
+        if kept is None or kept[0] != key:
+            kept = self._job_bound = (key, _hazard_bound(rates, traits, minus))
+        return kept[1]
 
     def _trait_range(self) -> np.ndarray:
         """The smallest and the largest of every resident's ``trait_multiplier`` (float32; NaN if
@@ -764,8 +779,11 @@ class Population:
         if kept is None or kept[0] is not self.trait_multiplier or len(new) == 0:
             return
         low, high = kept[1]
+        least, most = new.min(), new.max()
+        if least >= low and most <= high:
+            return  # within the range (and no NaN): it holds them as it is
         # np.minimum and np.maximum keep a NaN (Python's min and max may drop it).
-        widened = [np.minimum(low, new.min()), np.maximum(high, new.max())]
+        widened = [np.minimum(low, least), np.maximum(high, most)]
         self._traits = (kept[0], np.array(widened, dtype=np.float32))
 
     def _churns(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
