@@ -742,7 +742,7 @@ class Population:
         rows = seekers[maybe]
         traits = self.trait_multiplier[rows]
         hazard = self.group_rate[self.hazard_group(rows, out_of_work=True)] * traits
-        untreated_penalty = penalty[self.territory[rows]]
+        untreated_penalty = self._spread(penalty, rows)
         untreated_penalty[treated_here[maybe]] = 0.0
         hazard = hazard + boost[maybe] - untreated_penalty
         finds = np.zeros(len(seekers), dtype=bool)
