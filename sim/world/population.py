@@ -1207,7 +1207,8 @@ def territory_runs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """How many of ``rows`` (increasing) live in each territory, when territory ``t`` owns the
     residents ``bounds[t]`` to ``bounds[t + 1]`` (``Population.territory_bounds``: residents are
     sorted by territory, so a territory's residents in a list are one run of it)."""
-    return np.diff(np.searchsorted(rows, bounds))
+    ends = np.searchsorted(rows, bounds)
+    return ends[1:] - ends[:-1]  # np.diff's result, without its checks (called a few times a month)
 
 
 def _segment_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
