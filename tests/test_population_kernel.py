@@ -581,6 +581,42 @@ def test_kept_hazard_bounds_follow_the_calibration(stepped: Population) -> None:
             assert pop._territory_hazard_bound("_churn_scaled") == _integer_bound(pop._churn_scaled)
 
 
+#: A month's inputs of the job-finding bound: group rates (float32, or the same values in
+#: float64), traits (a new array, hence a new range) and the displacement taken off.
+BOUND_MONTHS = st.lists(
+    st.tuples(
+        st.sampled_from(
+            [None, [0.05, 0.03, 0.01, 0.0], [0.2, 0.0, -0.1, 0.0], [0.1, float("nan"), 0, 0]]
+        ),
+        st.booleans(),
+        st.sampled_from([None, [0.5, 2.0], [0.0, 40.0], [-1.0, 1.0], [float("nan"), 1.0]]),
+        st.sampled_from([0.0, -0.0, 0.01, -0.02, float("nan"), np.float32(-0.02)]),
+    ),
+    min_size=1,
+    max_size=8,
+)
+
+
+@settings(max_examples=100, deadline=None)
+@given(months=BOUND_MONTHS)
+def test_kept_job_finding_bound_is_the_hazard_bound_of_the_month(
+    months: list[tuple[list[float] | None, bool, list[float] | None, float]],
+) -> None:
+    """The job-finding bound kept from month to month is ``_hazard_bound`` of this month's
+    group rates, range of the traits and displacement, whatever changed since."""
+    pop = Population.__new__(Population)
+    pop.group_rate = np.array([0.05, 0.03, 0.01, 0.0], dtype=np.float32)
+    pop.trait_multiplier = np.linspace(0.3, 2.1, 50, dtype=np.float32)
+    for rates, wide, traits, minus in months:
+        if rates is not None:
+            pop.group_rate = np.array(rates, dtype=np.float64 if wide else np.float32)
+        if traits is not None:
+            pop.trait_multiplier = np.array(traits, dtype=np.float32)
+        expected = _hazard_bound(pop.group_rate, pop._trait_range(), minus)
+        for _ in range(2):  # derived, then kept
+            assert pop._job_finding_bound(minus) == expected
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     seed=st.integers(0, 2**16),

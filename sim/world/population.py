@@ -17,11 +17,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from sim.errors import UserInputError
 from sim.world.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
 from sim.world.rng import Stream, counter_uniform16, stream
 from sim.world.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
+#: Type of months and durations in months: 16 bits, as the month-long steps read durations of
+#: every resident they scan in half the memory of 32 bits. Runs stay well below 32767 months.
+MONTHS = np.int16
 #: Hazard groups: the calibration groups of the unemployed, and the employed.
 SHORT_TERM, LONG_TERM, ON_RSA, EMPLOYED = 0, 1, 2, 3
 
@@ -204,10 +208,17 @@ class Population:
     # ------------------------------------------------------------------ initial state
     def _init_state(self, city: City, rng: np.random.Generator) -> None:
         n, p = self.n, self.params
+        # The longest spell or job drawn, then lengthened by the warm-up, must be a MONTHS value
+        # (as must every month of the run, like those of the outcomes).
+        if max(120, 4 * p.long_term_months) + p.warmup_months > np.iinfo(MONTHS).max:
+            raise UserInputError(
+                "long_term_months and warmup_months: durations of more than "
+                f"{np.iinfo(MONTHS).max} months are out of range"
+            )
         drawn = rng.beta(2.0, 3.5, n)
         self.barrier = np.clip(drawn, 0.0, 1.0, out=drawn).astype(np.float32)  # one temporary
         self.employed = np.ones(n, dtype=bool)
-        self.duration = np.zeros(n, dtype=np.int32)
+        self.duration = np.zeros(n, dtype=MONTHS)
         self.rsa_eligible = np.zeros(n, dtype=bool)
         self.rsa_claimed = np.zeros(n, dtype=bool)
         self.french = np.full(n, FRENCH_A2, dtype=np.int8)
@@ -556,6 +567,8 @@ class Population:
     #   the unemployed sees when they were not.)
     # - The territory hazards in draw units are derived when the calibration sets them
     #   (``_refresh_per_resident``): code that sets them otherwise calls it.
+    # - The bound of job finding is kept with the values it was derived from, compared each
+    #   month (``_job_finding_bound``): nothing to forget.
     _unemployed: tuple[np.ndarray, np.ndarray] | None = None  # (employed array, its unemployed)
     _seekers: np.ndarray | None = None  # the unemployed at the start of the last labour step
     _learning: np.ndarray | None = None
@@ -565,6 +578,7 @@ class Population:
     _hazard_bounds: dict[str, tuple[np.ndarray, np.uint16 | None]] | None = None
     _bounds: np.ndarray | None = None  # of the territories, which never change
     _traits: tuple[np.ndarray, np.ndarray] | None = None  # trait_multiplier, its range
+    _job_bound: tuple[object, np.uint16 | None] | None = None  # what it was derived from, bound
 
     def forget_derived(self) -> None:
         """Drop what the monthly steps keep between calls (index sets, recent spells, draw
@@ -574,7 +588,7 @@ class Population:
         array in place."""
         self._unemployed = self._seekers = self._learning = None
         self._spells = self._thresholds = self._sustained_total = None
-        self._hazard_bounds = self._traits = None
+        self._hazard_bounds = self._traits = self._job_bound = None
 
     def draw(self, month: int) -> MonthlyDraws:
         """This month's baseline draws, made for every resident whatever happens next."""
@@ -696,7 +710,7 @@ class Population:
         if self.treated.any():
             return self._job_finds_with_programmes(seekers, draw)
         # The range of every resident's trait bounds the seekers' (no gather of their traits).
-        bound = _hazard_bound(self.group_rate, self._trait_range())
+        bound = self._job_finding_bound()
         if bound is None:
             groups = self.hazard_group(seekers, out_of_work=True)
             traits = self.trait_multiplier[seekers]
@@ -720,7 +734,7 @@ class Population:
         treated_here = self.treated[seekers]
         boost = self.job_boost[seekers]
         penalty = self._displacement_by_territory(seekers, treated_here)
-        bound = _hazard_bound(self.group_rate, self._trait_range(), minus=penalty.min(initial=0.0))
+        bound = self._job_finding_bound(minus=penalty.min(initial=0.0))
         if bound is None:
             maybe = np.arange(len(seekers))
         else:
@@ -728,12 +742,24 @@ class Population:
         rows = seekers[maybe]
         traits = self.trait_multiplier[rows]
         hazard = self.group_rate[self.hazard_group(rows, out_of_work=True)] * traits
-        untreated_penalty = penalty[self.territory[rows]]
+        untreated_penalty = self._spread(penalty, rows)
         untreated_penalty[treated_here[maybe]] = 0.0
         hazard = hazard + boost[maybe] - untreated_penalty
         finds = np.zeros(len(seekers), dtype=bool)
         finds[maybe[draw[maybe] < hazard * MonthlyDraws.SCALE]] = True
         return finds
+
+    def _job_finding_bound(self, minus: np.floating | float = 0.0) -> np.uint16 | None:
+        """``_hazard_bound`` of the group rates and the range of the traits (``_trait_range``)
+        less ``minus``, kept with the values it was derived from: they change at a calibration,
+        when French progress widens the range, or with a negative displacement penalty, seldom
+        from one month to the next (a NaN never matches: its bound is derived every time)."""
+        rates, traits = self.group_rate, self._trait_range()
+        key = (rates.dtype.str, rates.tolist(), traits.tolist(), float(minus))
+        kept = self._job_bound
+        if kept is None or kept[0] != key:
+            kept = self._job_bound = (key, _hazard_bound(rates, traits, minus))
+        return kept[1]
 
     def _trait_range(self) -> np.ndarray:
         """The smallest and the largest of every resident's ``trait_multiplier`` (float32; NaN if
@@ -753,8 +779,11 @@ class Population:
         if kept is None or kept[0] is not self.trait_multiplier or len(new) == 0:
             return
         low, high = kept[1]
+        least, most = new.min(), new.max()
+        if least >= low and most <= high:
+            return  # within the range (and no NaN): it holds them as it is
         # np.minimum and np.maximum keep a NaN (Python's min and max may drop it).
-        widened = [np.minimum(low, new.min()), np.maximum(high, new.max())]
+        widened = [np.minimum(low, least), np.maximum(high, most)]
         self._traits = (kept[0], np.array(widened, dtype=np.float32))
 
     def _churns(self, seekers: np.ndarray, draw: np.ndarray) -> np.ndarray:
@@ -1178,7 +1207,8 @@ def territory_runs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """How many of ``rows`` (increasing) live in each territory, when territory ``t`` owns the
     residents ``bounds[t]`` to ``bounds[t + 1]`` (``Population.territory_bounds``: residents are
     sorted by territory, so a territory's residents in a list are one run of it)."""
-    return np.diff(np.searchsorted(rows, bounds))
+    ends = np.searchsorted(rows, bounds)
+    return ends[1:] - ends[:-1]  # np.diff's result, without its checks (called a few times a month)
 
 
 def _segment_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
