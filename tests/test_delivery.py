@@ -306,21 +306,3 @@ def test_first_in_groups_is_the_rank_within_groups(
     want = np.array(wanted, dtype=np.int64)
     expected = member & (rank_in_group(member, first_of_group(group)) < want[group])
     assert np.array_equal(first_in_groups(member, group, want), expected)
-
-
-@given(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=4, max_size=4))
-def test_merge_groups_is_the_stable_sort_by_group(counts: list[tuple[int, int]]) -> None:
-    """Two arrays in the same consecutive groups (some empty) merge group by group as a
-    stable sort by group of their concatenation orders them."""
-    from sim.delivery.groups import merge_groups
-
-    first_counts = np.array([a for a, _ in counts], dtype=np.int64)
-    second_counts = np.array([b for _, b in counts], dtype=np.int64)
-    first = np.arange(first_counts.sum())
-    second = 100 + np.arange(second_counts.sum())
-    group = np.concatenate(
-        (np.repeat(np.arange(4), first_counts), np.repeat(np.arange(4), second_counts))
-    )
-    expected = np.concatenate((first, second))[np.argsort(group, kind="stable")]
-    merged = merge_groups(first, first_counts, second, second_counts)
-    assert np.array_equal(merged, expected)

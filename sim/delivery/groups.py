@@ -54,7 +54,7 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
     radix, three to four times faster than it sorts wider ones or floats (the order is the
     same: each pass is stable)."""
     if keys.dtype == np.float32 and not np.isnan(keys).any():
-        keys = _float32_order(keys)
+        keys = float32_order(keys)
     if len(keys) == 0 or keys.dtype.kind not in "iu" or keys.min() < 0 or keys.max() >= 1 << 32:
         return np.asarray(np.argsort(keys, kind="stable"))
     order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
@@ -63,26 +63,11 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
     return np.asarray(order)
 
 
-def _float32_order(values: np.ndarray) -> np.ndarray:
+def float32_order(values: np.ndarray) -> np.ndarray:
     """Whole numbers in the order of 32-bit floats (no NaN; -0 and +0 equal, as they compare):
     a negative float's bits reversed, a positive one's above every negative."""
     bits = (values + np.float32(0.0)).view(np.uint32).astype(np.int64)
     return np.asarray(np.where(bits >= 1 << 31, (1 << 32) - 1 - bits, bits + (1 << 31)))
-
-
-def merge_groups(
-    first: np.ndarray, first_counts: np.ndarray, second: np.ndarray, second_counts: np.ndarray
-) -> np.ndarray:
-    """Two arrays in consecutive groups (``*_counts``: rows of each group, the same groups in
-    the same order) merged group by group, a group's rows of ``first`` before its rows of
-    ``second``: what a stable sort by group of their concatenation gives, without the sort.
-    Each row moves by the rows of the other array in the groups before its own (and in its
-    own, for ``second``)."""
-    merged = np.empty(len(first) + len(second), dtype=np.result_type(first, second))
-    second_before = np.cumsum(second_counts) - second_counts
-    merged[np.arange(len(first)) + np.repeat(second_before, first_counts)] = first
-    merged[np.arange(len(second)) + np.repeat(np.cumsum(first_counts), second_counts)] = second
-    return merged
 
 
 def first_in_groups(member: np.ndarray, group: np.ndarray, wanted: np.ndarray) -> np.ndarray:

@@ -39,10 +39,10 @@ import numpy as np
 
 from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
 from sim.delivery.groups import (
-    _float32_order,
     distinct,
     expand_ranges,
     first_in_groups,
+    float32_order,
     stable_argsort,
 )
 from sim.delivery.needs import Need
@@ -382,10 +382,10 @@ def _score_ranks(scores_p: np.ndarray, scores_q: np.ndarray, cells: int) -> _Sco
         and cells.bit_length() + 32 + bits <= 63
         and not (np.isnan(scores_q).any() or np.isnan(scores_p).any())
     ):
-        pool = (_float32_order(scores_q) << bits) | np.arange(len(scores_q))
+        pool = (float32_order(scores_q) << bits) | np.arange(len(scores_q))
         return _ScoreRanks(
             pool,
-            _float32_order(scores_p) << bits,
+            float32_order(scores_p) << bits,
             1 << (32 + bits),
             bits,
             None,
