@@ -215,10 +215,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         if self.mechanism is not None:
             self.mechanism.step(self.funding_context)
         offers = self.enrolling_offers()
-        offered = [
-            pop.per_resident(offers[:, s] > 0) if offers[:, s].any() else None
-            for s in range(len(all_needs()))
-        ]
+        offered = [offers[:, s] > 0 if offers[:, s].any() else None for s in range(offers.shape[1])]
         met = pop.met_by_services(draws)
         for service in self.services:
             service.meet(met, offered)
