@@ -215,11 +215,12 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         if self.mechanism is not None:
             self.mechanism.step(self.funding_context)
         offers = self.enrolling_offers()
-        offered = [offers[:, s] > 0 if offers[:, s].any() else None for s in range(offers.shape[1])]
+        # Per need, whether each territory has an offer (None for a need offered nowhere).
+        offered = [here if here.any() else None for here in offers.T > 0]
         met = pop.met_by_services(draws)
         for service in self.services:
             service.meet(met, offered)
-        self._spread_awareness(draws, offers)
+        self._spread_awareness(draws, offers, offered)
         if self.actions:
             self.delivery.deliver(self.month)
             self.delivery.apply_effects(self.month)
@@ -239,17 +240,19 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             while self.month < self.months:
                 self.step()
 
-    def _spread_awareness(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
+    def _spread_awareness(
+        self, draws: MonthlyDraws, offers: np.ndarray, offered: list[np.ndarray | None]
+    ) -> None:
         """Residents in need hear of an offer of their territory through the outreach of each
-        action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
+        action offering it (``offers`` counts them; ``offered``: per need, whether each
+        territory has one, None if none has), and by word of mouth from aware contacts."""
         pop, enr, p = self.population, self.enrolment, self.params
         bounds = pop.territory_bounds()
-        for s in range(offers.shape[1]):
-            offers_here = offers[:, s]
-            if not offers_here.any():
+        for s, offered_here in enumerate(offered):
+            if offered_here is None:
                 continue
             in_need = enr.need_rows(pop, s, self.month)
-            listening = word_of_mouth.listening(in_need, enr.aware[s], offers_here > 0, bounds)
+            listening = word_of_mouth.listening(in_need, enr.aware[s], offered_here, bounds)
             if len(listening) == 0:
                 continue
             counts = self._aware_contacts[s]
@@ -259,7 +262,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             thresholds = word_of_mouth.hearing_thresholds(
                 p.word_of_mouth_per_aware_contact,
                 p.association_outreach_per_month,
-                tuple(offers_here.tolist()),
+                tuple(offers[:, s].tolist()),
                 counts.most_ties,
             )[word_of_mouth.cells(listening, contacts, bounds, counts.most_ties + 1)]
             hears = draws.diffusion(s, listening) < thresholds
