@@ -31,7 +31,7 @@ from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
 from sim.funding.state import FundingState
 from sim.simulation.start import CityStart, build_city_start
-from sim.world.contacts import AwareContactCounts, ties_at_most
+from sim.world.contacts import AwareContactCounts
 from sim.world.params import FRENCH_NONE, ModelParams
 from sim.world.population import NOT_YET, MonthlyDraws
 from sim.world.rng import Stream, stream, stream_seed
@@ -124,10 +124,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.territory_graph = self.city.graph()
         self.social_network = start.social_network
         # Each need's count of aware contacts, kept from month to month (awareness only grows).
-        most_ties = ties_at_most(self.social_network)
-        self._aware_contacts = [
-            AwareContactCounts(self.social_network, most_ties) for _ in all_needs()
-        ]
+        self._aware_contacts = AwareContactCounts(self.social_network, offers=len(all_needs()))
         self.enrolment = Enrolment(self.population.n)
         self.delivery = Delivery(self.population, self.enrolment, stream(seed, Stream.DELIVERY))
         self.actions: list[Action] = self.delivery.actions
@@ -247,7 +244,11 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         action offering it (``offers`` counts them; ``offered``: per need, whether each
         territory has one, None if none has), and by word of mouth from aware contacts."""
         pop, enr, p = self.population, self.enrolment, self.params
+        if all(here is None for here in offered):
+            return
         bounds = pop.territory_bounds()
+        counts = self._aware_contacts
+        counts.catch_up(enr.aware, [enr.newly_aware(s) for s in range(len(offered))])
         for s, offered_here in enumerate(offered):
             if offered_here is None:
                 continue
@@ -255,8 +256,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             listening = word_of_mouth.listening(in_need, enr.aware[s], offered_here, bounds)
             if len(listening) == 0:
                 continue
-            counts = self._aware_contacts[s]
-            contacts = counts.whole_counts_of(listening, enr.aware[s], enr.newly_aware(s))
+            contacts = counts.kept_counts(s, listening)
             # Cells as wide as the most ties anyone has: one table for every month with the
             # same offers, whatever the listeners' counts.
             thresholds = word_of_mouth.hearing_thresholds(
