@@ -180,13 +180,26 @@ def test_docstring_example_runs() -> None:
 
 
 def test_counts_are_kept_in_integers_that_hold_the_most_ties() -> None:
-    """16 bits while every resident has fewer than 2**15 ties, wider beyond."""
+    """8 bits while every resident has fewer than 2**7 ties, wider beyond."""
     from sim.world.contacts import _count_type
 
-    assert _count_type(0) == np.int16
+    assert _count_type(0) == np.int8
+    assert _count_type(2**7 - 1) == np.int8
+    assert _count_type(2**7) == np.int16
     assert _count_type(2**15 - 1) == np.int16
     assert _count_type(2**15) == np.int32
     assert _count_type(2**31) == np.int64
+
+
+def test_a_hub_with_more_ties_than_8_bits_hold_is_counted_exactly() -> None:
+    """A resident with 300 ties: its counts need 16 bits, and reach 300 as everyone hears."""
+    star = _symmetric_network(301, [(0, leaf) for leaf in range(1, 301)])
+    counts = AwareContactCounts(star, offers=2)
+    aware = np.zeros((2, 301), dtype=bool)
+    aware[1, 1:] = True
+    counts.catch_up(aware, [np.empty(0, dtype=np.int64), np.arange(1, 301)])
+    assert counts.kept_counts(0, np.array([0])).tolist() == [0]
+    assert counts.kept_counts(1, np.array([0, 5])).tolist() == [300, 0]
 
 
 def test_the_most_ties_are_counted_at_both_ends() -> None:
