@@ -210,7 +210,7 @@ def test_services_refer_whom_the_plain_expression_refers(small_city: City) -> No
     rng = np.random.default_rng(0)
     met = np.flatnonzero(rng.random(pop.n) < 0.3)
     with_offer = rng.random(pop.n_territories) < 0.5
-    offered: list[np.ndarray | None] = [with_offer for _ in range(3)]
+    offered: list[np.ndarray | None] = [pop.per_resident(with_offer)[met] for _ in range(3)]
     # A service covering some territories only meets the residents met there.
     PublicService(model, "partial", (0, pop.n_territories - 1), ("employment_support",))
     for service in model.agents_by_type[PublicService]:

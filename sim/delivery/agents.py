@@ -15,7 +15,7 @@ import numpy as np
 from sim.delivery.actions import Action, Enrolment
 from sim.delivery.associations import AssociationProfile
 from sim.delivery.needs import all_needs, index_of
-from sim.world.population import Population, territory_runs
+from sim.world.population import Population
 
 #: The Mesa model these agents live in: any model with ``population`` and ``enrolment``
 #: (``sim.simulation.model.CityModel``), typed loosely so that delivery does not import it.
@@ -127,25 +127,21 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         self.contacts = 0
 
     def meet(self, met: np.ndarray, offered: list[np.ndarray | None]) -> None:
-        """Meet this month's residents (``met``: the indices of those who saw a service, in
-        increasing order, a few percent of the city): rights awareness, and referral of residents
-        in need to the offers of their territory (``offered``: per specialty, whether each
-        territory has one, or None where none has)."""
+        """Meet this month's residents (``met``: the indices of those who saw a service, a few
+        percent of the city): rights awareness, and referral of residents in need to the offers
+        of their territory (``offered``: per specialty, whether the territory of each of ``met``
+        has one, or None where no territory has)."""
         pop: Population = self.model.population
         enr: Enrolment = self.model.enrolment
-        mine = met if self.covers_all else met[self.covers[met]]
+        covered = None if self.covers_all else self.covers[met]
+        mine = met if covered is None else met[covered]
         self.contacts += len(mine)
         if self.raises_rights_awareness:
             pop.rights_aware[mine[pop.rsa_eligible[mine]]] = True
-        runs = None
         for s in self.refers_to:
             here = offered[s]
             if here is not None:
-                # Residents are grouped by territory: a territory's flag reaches the residents
-                # met there by repeating it over their run, without a city-wide array. Offers may
-                # be in a few territories only: the needs of those met there alone are looked up
-                # (the same residents, in the same order, as looking up everyone's).
-                if runs is None:
-                    runs = territory_runs(mine, pop.territory_bounds())
-                candidates = np.compress(np.repeat(here, runs), mine)
+                # Offers may be in a few territories only: the needs of those met there alone are
+                # looked up (the same residents, in the same order, as looking up everyone's).
+                candidates = mine.compress(here if covered is None else here[covered])
                 enr.make_aware(s, candidates[all_needs()[s].in_need(pop, candidates)])

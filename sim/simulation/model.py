@@ -33,7 +33,7 @@ from sim.funding.state import FundingState
 from sim.simulation.start import CityStart, build_city_start
 from sim.world.contacts import AwareContactCounts
 from sim.world.params import FRENCH_NONE, ModelParams
-from sim.world.population import NOT_YET, MonthlyDraws
+from sim.world.population import NOT_YET, MonthlyDraws, territory_runs
 from sim.world.rng import Stream, stream, stream_seed
 from sim.world.territory import City, load_city
 
@@ -215,8 +215,13 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         # Per need, whether each territory has an offer (None for a need offered nowhere).
         offered = [here if here.any() else None for here in offers.T > 0]
         met = pop.met_by_services(draws)
+        # Per need, whether the territory of each resident met has an offer: residents are
+        # grouped by territory, so a territory's flag reaches those met there by repeating it
+        # over their run, without a city-wide array.
+        runs = territory_runs(met, pop.territory_bounds())
+        met_offered = [None if here is None else np.repeat(here, runs) for here in offered]
         for service in self.services:
-            service.meet(met, offered)
+            service.meet(met, met_offered)
         self._spread_awareness(draws, offers, offered)
         if self.actions:
             self.delivery.deliver(self.month)
