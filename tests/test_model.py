@@ -12,6 +12,7 @@ import sim.simulation.model as model_module
 from sim.delivery.actions import ActionSpec
 from sim.delivery.agents import Association, PublicService, Resident
 from sim.delivery.needs import all_needs
+from sim.funding.registry import make_mechanism
 from sim.simulation.model import CityModel
 from sim.world.params import ModelParams
 from sim.world.territory import City
@@ -234,3 +235,31 @@ def test_run_leaves_a_freeze_it_did_not_make() -> None:
         assert gc.get_freeze_count() > 0.9 * before > 0
     finally:
         gc.unfreeze()
+
+
+def test_kept_offers_are_the_delivery_offers_month_after_month(small_city: City) -> None:
+    """The offers table is kept while the same actions are enrolling: each month (pilots
+    launched by calls and closing, an action launched between two months, follow-up months
+    when nothing enrols), it is the delivery's own count, and nobody may change it."""
+    mechanism = make_mechanism("call_for_projects", budget_eur_per_year=600_000.0, pilot_months=12)
+    model = CityModel(small_city, seed=3, months=30, follow_up_months=6, mechanism=mechanism)
+    launched = ActionSpec(
+        association="launched between months",
+        specialty="french_course",
+        territories=(0,),
+        places=20,
+        duration_months=3,
+        true_effect=0.0,
+        cost_eur_per_participant_month=100.0,
+    )
+    changes, previous = 0, None
+    while model.running:
+        model.step()
+        if model.month == 10:
+            model.launch_action(launched)
+        offers = model.enrolling_offers()
+        np.testing.assert_array_equal(offers, model.delivery.offers(model.month))
+        assert not offers.flags.writeable
+        changes += previous is not None and not np.array_equal(previous, offers)
+        previous = offers
+    assert changes >= 3, "the case is not moot"
