@@ -263,7 +263,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             return
         bounds = pop.territory_bounds()
         counts = self._aware_contacts
-        counts.catch_up(enr.aware, [enr.newly_aware(s) for s in range(len(offered))])
+        # Awareness is written by make_aware only, which tells newly_aware of everyone.
+        told = [enr.newly_aware(s) for s in range(len(offered))]
+        counts.catch_up(enr.aware, told, all_told=True)
         for s, offered_here in enumerate(offered):
             if offered_here is None:
                 continue
