@@ -137,11 +137,13 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
         mine = met if covered is None else met[covered]
         self.contacts += len(mine)
         if self.raises_rights_awareness:
-            pop.rights_aware[mine[pop.rsa_eligible[mine]]] = True
+            pop.rights_aware[mine.compress(pop.rsa_eligible[mine])] = True
         for s in self.refers_to:
             here = offered[s]
             if here is not None:
                 # Offers may be in a few territories only: the needs of those met there alone are
                 # looked up (the same residents, in the same order, as looking up everyone's).
                 candidates = mine.compress(here if covered is None else here[covered])
-                enr.make_aware(s, candidates[all_needs()[s].in_need(pop, candidates)])
+                # ``compress`` rather than boolean indexes: the same rows, 1.5-2 times as fast
+                # when a mask keeps a tenth to a half of them.
+                enr.make_aware(s, candidates.compress(all_needs()[s].in_need(pop, candidates)))
