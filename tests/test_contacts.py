@@ -103,6 +103,55 @@ def test_counts_told_who_became_aware_follow_awareness(
         np.testing.assert_array_equal(got, _plain(matrix, rows, aware))
 
 
+@settings(max_examples=150, deadline=None)
+@given(network=NETWORKS, offers=st.integers(1, 3), data=st.data())
+def test_offers_caught_up_together_follow_each_offers_awareness(
+    network: tuple[int, list[tuple[int, int]]], offers: int, data: st.DataObject
+) -> None:
+    """Several offers counted together, month after month: awareness growing with who was told
+    (each once, some already aware, sometimes others untold, or all told and vouched for), or
+    any awareness with nobody told (also shrinking); the single-offer calls mixed in. Each
+    offer's kept counts are the row product of its own awareness."""
+    n, ties = network
+    matrix = _symmetric_network(n, ties)
+    counts = AwareContactCounts(matrix, offers=offers)
+    aware = np.zeros((offers, n), dtype=bool)
+    for _ in range(data.draw(st.integers(1, 6))):
+        how = data.draw(st.sampled_from(["told", "all told", "untold", "one offer"]))
+        if how == "untold":
+            aware = np.array(
+                data.draw(st.lists(st.booleans(), min_size=offers * n, max_size=offers * n)),
+                dtype=bool,
+            ).reshape(offers, n)
+            counts.catch_up(aware)
+        else:
+            told = [
+                np.array(
+                    data.draw(st.lists(st.integers(0, n - 1), max_size=n, unique=True)),
+                    dtype=np.int64,
+                )
+                for _ in range(offers)
+            ]
+            for offer in range(offers):
+                aware[offer, told[offer]] = True
+                if how != "all told":
+                    aware[offer, data.draw(st.lists(st.integers(0, n - 1), max_size=2))] = True
+            if how in ("told", "all told"):
+                counts.catch_up(aware, told, all_told=how == "all told")
+            else:
+                offer = data.draw(st.integers(0, offers - 1))
+                rows = np.arange(n)
+                whole = counts.whole_counts_of(rows, aware[offer], told[offer], offer)
+                np.testing.assert_array_equal(whole, _plain(matrix, rows, aware[offer]))
+                # The others are brought up to date, each told what it was not told yet.
+                counts.catch_up(aware, [t if o != offer else t[:0] for o, t in enumerate(told)])
+        rows = np.array(data.draw(st.lists(st.integers(0, n - 1), max_size=n)), dtype=np.int64)
+        for offer in range(offers):
+            got = counts.kept_counts(offer, rows)
+            assert got.dtype.kind == "i"
+            np.testing.assert_array_equal(got, _plain(matrix, rows, aware[offer]))
+
+
 def test_both_sides_on_a_residents_network() -> None:
     """The model's network: few aware (counted from the aware side) and many aware (the listed
     side), and the kept counts as awareness spreads."""
@@ -132,13 +181,26 @@ def test_docstring_example_runs() -> None:
 
 
 def test_counts_are_kept_in_integers_that_hold_the_most_ties() -> None:
-    """16 bits while every resident has fewer than 2**15 ties, wider beyond."""
+    """8 bits while every resident has fewer than 2**7 ties, wider beyond."""
     from sim.world.contacts import _count_type
 
-    assert _count_type(0) == np.int16
+    assert _count_type(0) == np.int8
+    assert _count_type(2**7 - 1) == np.int8
+    assert _count_type(2**7) == np.int16
     assert _count_type(2**15 - 1) == np.int16
     assert _count_type(2**15) == np.int32
     assert _count_type(2**31) == np.int64
+
+
+def test_a_hub_with_more_ties_than_8_bits_hold_is_counted_exactly() -> None:
+    """A resident with 300 ties: its counts need 16 bits, and reach 300 as everyone hears."""
+    star = _symmetric_network(301, [(0, leaf) for leaf in range(1, 301)])
+    counts = AwareContactCounts(star, offers=2)
+    aware = np.zeros((2, 301), dtype=bool)
+    aware[1, 1:] = True
+    counts.catch_up(aware, [np.empty(0, dtype=np.int64), np.arange(1, 301)])
+    assert counts.kept_counts(0, np.array([0])).tolist() == [0]
+    assert counts.kept_counts(1, np.array([0, 5])).tolist() == [300, 0]
 
 
 def test_the_most_ties_are_counted_at_both_ends() -> None:

@@ -12,6 +12,7 @@ import sim.simulation.model as model_module
 from sim.delivery.actions import ActionSpec
 from sim.delivery.agents import Association, PublicService, Resident
 from sim.delivery.needs import all_needs
+from sim.funding.registry import make_mechanism
 from sim.simulation.model import CityModel
 from sim.world.params import ModelParams
 from sim.world.territory import City
@@ -210,7 +211,9 @@ def test_services_refer_whom_the_plain_expression_refers(small_city: City) -> No
     rng = np.random.default_rng(0)
     met = np.flatnonzero(rng.random(pop.n) < 0.3)
     with_offer = rng.random(pop.n_territories) < 0.5
-    offered: list[np.ndarray | None] = [pop.per_resident(with_offer) for _ in range(3)]
+    offered: list[np.ndarray | None] = [pop.per_resident(with_offer)[met] for _ in range(3)]
+    # A service covering some territories only meets the residents met there.
+    PublicService(model, "partial", (0, pop.n_territories - 1), ("employment_support",))
     for service in model.agents_by_type[PublicService]:
         for s in service.refers_to:
             enr.newly_aware(s)  # clear what earlier months told
@@ -232,3 +235,58 @@ def test_run_leaves_a_freeze_it_did_not_make() -> None:
         assert gc.get_freeze_count() > 0.9 * before > 0
     finally:
         gc.unfreeze()
+
+
+def test_kept_offers_are_the_delivery_offers_month_after_month(small_city: City) -> None:
+    """The offers table is kept while the same actions are enrolling: each month (pilots
+    launched by calls and closing, an action launched between two months, follow-up months
+    when nothing enrols), it is the delivery's own count, and nobody may change it."""
+    mechanism = make_mechanism("call_for_projects", budget_eur_per_year=600_000.0, pilot_months=12)
+    model = CityModel(small_city, seed=3, months=30, follow_up_months=6, mechanism=mechanism)
+    launched = ActionSpec(
+        association="launched between months",
+        specialty="french_course",
+        territories=(0,),
+        places=20,
+        duration_months=3,
+        true_effect=0.0,
+        cost_eur_per_participant_month=100.0,
+    )
+    changes, previous = 0, None
+    while model.running:
+        model.step()
+        if model.month == 10:
+            model.launch_action(launched)
+        offers = model.enrolling_offers()
+        np.testing.assert_array_equal(offers, model.delivery.offers(model.month))
+        assert not offers.flags.writeable
+        changes += previous is not None and not np.array_equal(previous, offers)
+        previous = offers
+    assert changes >= 3, "the case is not moot"
+
+
+def test_counts_told_only_by_the_enrolment_follow_awareness(small_city: City) -> None:
+    """The model vouches that the enrolment tells the aware-contact counts of everyone made
+    aware (by services, word of mouth and delivery), so nobody recounts the aware: at each
+    catch-up of a run with offers, every resident's kept count for each need is the row
+    product of the network with that need's awareness."""
+    mechanism = make_mechanism("planned", budget_eur_per_year=3_000_000.0)
+    model = CityModel(small_city, seed=2, months=18, mechanism=mechanism, resident_agents=False)
+    counts, network = model._aware_contacts, model.social_network
+    everyone = np.arange(model.population.n)
+    catch_up = counts.catch_up
+    aware_counted = []
+
+    def checked_catch_up(
+        aware: np.ndarray, told: list[np.ndarray] | None = None, all_told: bool = False
+    ) -> None:
+        catch_up(aware, told, all_told)
+        for need, need_aware in enumerate(aware):
+            expected = network @ need_aware.astype(np.float32)
+            np.testing.assert_array_equal(counts.kept_counts(need, everyone), expected)
+        aware_counted.append(int(np.count_nonzero(aware)))
+
+    counts.catch_up = checked_catch_up  # type: ignore[method-assign]
+    model.run()
+    assert len(aware_counted) >= 12
+    assert aware_counted[-1] > aware_counted[0] > 0

@@ -129,18 +129,21 @@ class PublicService(mesa.Agent):  # type: ignore[misc]
     def meet(self, met: np.ndarray, offered: list[np.ndarray | None]) -> None:
         """Meet this month's residents (``met``: the indices of those who saw a service, a few
         percent of the city): rights awareness, and referral of residents in need to the offers
-        of their territory (``offered``: per specialty, whether each resident's territory has
-        one)."""
+        of their territory (``offered``: per specialty, whether the territory of each of ``met``
+        has one, or None where no territory has)."""
         pop: Population = self.model.population
         enr: Enrolment = self.model.enrolment
-        mine = met if self.covers_all else met[self.covers[met]]
+        covered = None if self.covers_all else self.covers[met]
+        mine = met if covered is None else met[covered]
         self.contacts += len(mine)
         if self.raises_rights_awareness:
-            pop.rights_aware[mine[pop.rsa_eligible[mine]]] = True
+            pop.rights_aware[mine.compress(pop.rsa_eligible[mine])] = True
         for s in self.refers_to:
             here = offered[s]
             if here is not None:
                 # Offers may be in a few territories only: the needs of those met there alone are
                 # looked up (the same residents, in the same order, as looking up everyone's).
-                candidates = np.compress(here[mine], mine)
-                enr.make_aware(s, candidates[all_needs()[s].in_need(pop, candidates)])
+                candidates = mine.compress(here if covered is None else here[covered])
+                # ``compress`` rather than boolean indexes: the same rows, 1.5-2 times as fast
+                # when a mask keeps a tenth to a half of them.
+                enr.make_aware(s, candidates.compress(all_needs()[s].in_need(pop, candidates)))

@@ -25,15 +25,15 @@ from sim.delivery.actions import Action, ActionSpec, Enrolment
 from sim.delivery.agents import Association as AssociationAgent
 from sim.delivery.agents import PublicService, Resident
 from sim.delivery.associations import AssociationProfile
-from sim.delivery.delivery import Delivery
+from sim.delivery.delivery import ActionTable, Delivery
 from sim.delivery.needs import all_needs, outcome_arrays
 from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
 from sim.funding.state import FundingState
 from sim.simulation.start import CityStart, build_city_start
-from sim.world.contacts import AwareContactCounts, ties_at_most
+from sim.world.contacts import AwareContactCounts
 from sim.world.params import FRENCH_NONE, ModelParams
-from sim.world.population import NOT_YET, MonthlyDraws
+from sim.world.population import NOT_YET, MonthlyDraws, territory_runs
 from sim.world.rng import Stream, stream, stream_seed
 from sim.world.territory import City, load_city
 
@@ -124,11 +124,10 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         self.territory_graph = self.city.graph()
         self.social_network = start.social_network
         # Each need's count of aware contacts, kept from month to month (awareness only grows).
-        most_ties = ties_at_most(self.social_network)
-        self._aware_contacts = [
-            AwareContactCounts(self.social_network, most_ties) for _ in all_needs()
-        ]
+        self._aware_contacts = AwareContactCounts(self.social_network, offers=len(all_needs()))
         self.enrolment = Enrolment(self.population.n)
+        # The offers table, kept with the actions table and enrolling actions it was made from.
+        self._offers: tuple[ActionTable, np.ndarray, np.ndarray] | None = None
         self.delivery = Delivery(self.population, self.enrolment, stream(seed, Stream.DELIVERY))
         self.actions: list[Action] = self.delivery.actions
         profiles = associations if associations is not None else start.associations
@@ -199,8 +198,16 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         return action
 
     def enrolling_offers(self) -> np.ndarray:
-        """Number of enrolling actions in each territory (rows) and specialty (columns)."""
-        return self.delivery.offers(self.month)
+        """Number of enrolling actions in each territory (rows) and specialty (columns), read-only:
+        kept from month to month while the same actions of the same table are enrolling (they
+        change when an action is launched, opens or closes, a few months of a run)."""
+        table, enrolling = self.delivery.table, self.delivery.enrolling(self.month)
+        kept = self._offers
+        if kept is None or kept[0] is not table or not np.array_equal(kept[1], enrolling):
+            offers = self.delivery.offers(self.month)
+            offers.flags.writeable = False
+            kept = self._offers = (table, enrolling, offers)
+        return kept[2]
 
     # ------------------------------------------------------------------ the month
     @property
@@ -215,14 +222,17 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         if self.mechanism is not None:
             self.mechanism.step(self.funding_context)
         offers = self.enrolling_offers()
-        offered = [
-            pop.per_resident(offers[:, s] > 0) if offers[:, s].any() else None
-            for s in range(len(all_needs()))
-        ]
+        # Per need, whether each territory has an offer (None for a need offered nowhere).
+        offered = [here if here.any() else None for here in offers.T > 0]
         met = pop.met_by_services(draws)
+        # Per need, whether the territory of each resident met has an offer: residents are
+        # grouped by territory, so a territory's flag reaches those met there by repeating it
+        # over their run, without a city-wide array.
+        runs = territory_runs(met, pop.territory_bounds())
+        met_offered = [None if here is None else np.repeat(here, runs) for here in offered]
         for service in self.services:
-            service.meet(met, offered)
-        self._spread_awareness(draws, offers)
+            service.meet(met, met_offered)
+        self._spread_awareness(draws, offers, offered)
         if self.actions:
             self.delivery.deliver(self.month)
             self.delivery.apply_effects(self.month)
@@ -242,27 +252,34 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             while self.month < self.months:
                 self.step()
 
-    def _spread_awareness(self, draws: MonthlyDraws, offers: np.ndarray) -> None:
+    def _spread_awareness(
+        self, draws: MonthlyDraws, offers: np.ndarray, offered: list[np.ndarray | None]
+    ) -> None:
         """Residents in need hear of an offer of their territory through the outreach of each
-        action offering it (``offers`` counts them), and by word of mouth from aware contacts."""
+        action offering it (``offers`` counts them; ``offered``: per need, whether each
+        territory has one, None if none has), and by word of mouth from aware contacts."""
         pop, enr, p = self.population, self.enrolment, self.params
+        if all(here is None for here in offered):
+            return
         bounds = pop.territory_bounds()
-        for s in range(offers.shape[1]):
-            offers_here = offers[:, s]
-            if not offers_here.any():
+        counts = self._aware_contacts
+        # Awareness is written by make_aware only, which tells newly_aware of everyone.
+        told = [enr.newly_aware(s) for s in range(len(offered))]
+        counts.catch_up(enr.aware, told, all_told=True)
+        for s, offered_here in enumerate(offered):
+            if offered_here is None:
                 continue
             in_need = enr.need_rows(pop, s, self.month)
-            listening = word_of_mouth.listening(in_need, enr.aware[s], offers_here > 0, bounds)
+            listening = word_of_mouth.listening(in_need, enr.aware[s], offered_here, bounds)
             if len(listening) == 0:
                 continue
-            counts = self._aware_contacts[s]
-            contacts = counts.whole_counts_of(listening, enr.aware[s], enr.newly_aware(s))
+            contacts = counts.kept_counts(s, listening)
             # Cells as wide as the most ties anyone has: one table for every month with the
             # same offers, whatever the listeners' counts.
             thresholds = word_of_mouth.hearing_thresholds(
                 p.word_of_mouth_per_aware_contact,
                 p.association_outreach_per_month,
-                tuple(offers_here.tolist()),
+                tuple(offers[:, s].tolist()),
                 counts.most_ties,
             )[word_of_mouth.cells(listening, contacts, bounds, counts.most_ties + 1)]
             hears = draws.diffusion(s, listening) < thresholds

@@ -15,6 +15,8 @@ makes one: symmetric, no repeated entries, every stored value 1).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -44,9 +46,11 @@ def aware_contacts(network: sp.csr_matrix, rows: np.ndarray, aware: np.ndarray) 
 
 
 class AwareContactCounts:
-    """Every resident's number of aware contacts for one offer, kept from call to call: each
-    call adds the ties of the residents who became aware since the previous one (and takes off
-    those of any who no longer are), so a month costs what its new awareness costs.
+    """Every resident's number of aware contacts for each of several offers (``offers``, one
+    row each), kept from call to call: each call adds the ties of the residents who became
+    aware since the previous one (and takes off those of any who no longer are), so a month
+    costs what its new awareness costs. The offers' counts are caught up together
+    (``catch_up``): one pass over the new ties of all of them, not one per offer.
 
     Example:
         >>> import numpy as np, scipy.sparse as sp
@@ -59,71 +63,116 @@ class AwareContactCounts:
     Args:
         network: the residents' social network (n x n), a symmetric CSR matrix of zeros and ones.
         most_ties: ``ties_at_most(network)``, if the caller has it already.
+        offers: how many offers are counted (rows of ``catch_up``'s awareness).
     """
 
-    def __init__(self, network: sp.csr_matrix, most_ties: int | None = None) -> None:
+    def __init__(
+        self, network: sp.csr_matrix, most_ties: int | None = None, offers: int = 1
+    ) -> None:
         self.network = network
         n = network.shape[0]
-        self._aware = np.zeros(n, dtype=bool)
+        self._aware = np.zeros((offers, n), dtype=bool)
         #: The most ties any resident has: no count exceeds it. Counts are taken at the other end
         #: of each tie, so a resident's count is bounded by its column: the larger of the longest
         #: row and the longest column, the same for the symmetric network of a run.
         self.most_ties = ties_at_most(network) if most_ties is None else most_ties
         # The narrowest whole numbers that hold any resident's number of ties: a count touches
         # one resident's entry at random, and a small array stays in the processor's caches.
-        self._counts = np.zeros(n, dtype=_count_type(self.most_ties))
+        self._counts = np.zeros((offers, n), dtype=_count_type(self.most_ties))
         # np.add.at takes numpy's fast path when the added value has the array's type (a Python
         # integer sends a narrow array down a loop some 20x slower).
         self._one = self._counts.dtype.type(1)
-        self._known = 0  # how many residents ``_aware`` holds
+        # How many residents each row of ``_aware`` holds.
+        self._known = np.zeros(offers, dtype=np.int64)
 
-    def of(self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None) -> np.ndarray:
-        """For each of ``rows``, how many of its contacts are ``aware``, as float32: exactly
-        ``aware_contacts(network, rows, aware)``.
+    def of(
+        self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None, offer: int = 0
+    ) -> np.ndarray:
+        """For each of ``rows``, how many of its contacts are ``aware`` (of ``offer``), as
+        float32: exactly ``aware_contacts(network, rows, aware)``.
 
         ``told``: the residents made aware since the previous call, each once, if the caller
         knows them (residents already aware allowed), for awareness that only grows (as in a
         run): only their ties are then added, unless the number of aware residents shows that
         others became aware untold, when every resident is compared."""
-        return self.whole_counts_of(rows, aware, told).astype(np.float32)
+        return self.whole_counts_of(rows, aware, told, offer).astype(np.float32)
 
     def whole_counts_of(
-        self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None
+        self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None, offer: int = 0
     ) -> np.ndarray:
         """``of``'s counts as whole numbers (the narrowest signed integers that hold any
         resident's number of ties), for callers that index with them: no trip through float32
         and back."""
-        self._catch_up(aware, told)
-        return np.asarray(self._counts[np.asarray(rows, dtype=np.intp)])
-
-    def _catch_up(self, aware: np.ndarray, told: np.ndarray | None) -> None:
-        """Bring the kept awareness and counts to ``aware`` (``told`` as in ``of``)."""
         if told is not None:
-            fresh = self._aware[told]
-            np.logical_not(fresh, out=fresh)
-            fresh = told.compress(fresh)
-            if len(fresh):
-                self._aware[fresh] = True
-                self._add(fresh, 1)
-                self._known += len(fresh)
-        if told is None or np.count_nonzero(aware) != self._known:
-            changed = np.flatnonzero(aware != self._aware)
-            if len(changed):
-                now_aware = np.asarray(aware[changed], dtype=bool)
-                self._add(changed[now_aware], 1)
-                self._add(changed[~now_aware], -1)
-                self._aware[changed] = now_aware
-                self._known = int(np.count_nonzero(self._aware))
+            self._add_told([offer], [told])
+        if told is None or np.count_nonzero(aware) != self._known[offer]:
+            self._compare(offer, aware)
+        return self.kept_counts(offer, rows)
 
-    def _add(self, sources: np.ndarray, sign: int) -> None:
-        """Count (sign 1) or uncount (-1) the ties of ``sources`` at their other ends."""
-        if len(sources) == 0:
+    def catch_up(
+        self, aware: np.ndarray, told: Sequence[np.ndarray] | None = None, all_told: bool = False
+    ) -> None:
+        """Bring every offer's counts to ``aware`` (offers x n booleans, one row per offer), to
+        be read with ``kept_counts``. ``told``: one array per offer, as in ``of``; the new ties
+        of all offers are then counted in one pass. ``all_told``: the caller vouches that
+        ``told`` holds everyone made aware since the last call (as ``Enrolment.newly_aware``
+        does when awareness is only written by ``Enrolment.make_aware``), so the count of the
+        aware that would find others is skipped: a pass over every resident and offer."""
+        offers = list(range(len(self._known)))
+        if told is not None:
+            self._add_told(offers, list(told))
+            # Awareness that only grows holds every resident kept: the kept numbers add up to
+            # the aware residents' only if each offer's do, so one count checks them all.
+            if all_told or np.count_nonzero(aware) == self._known.sum():
+                return
+        for offer in offers:
+            if told is None or np.count_nonzero(aware[offer]) != self._known[offer]:
+                self._compare(offer, aware[offer])
+
+    def kept_counts(self, offer: int, rows: np.ndarray) -> np.ndarray:
+        """The counts of ``rows`` for ``offer`` as of the last catch-up, as whole numbers."""
+        return np.asarray(self._counts[offer][np.asarray(rows, dtype=np.intp)])
+
+    def _add_told(self, offers: list[int], told: list[np.ndarray]) -> None:
+        """Count the ties of those of ``told`` (one array per offer of ``offers``) not kept yet."""
+        n = self.network.shape[0]
+        fresh_cells = []
+        for offer, heard in zip(offers, told, strict=True):
+            kept = self._aware[offer]
+            fresh = kept[heard]
+            np.logical_not(fresh, out=fresh)
+            fresh = heard.compress(fresh)
+            kept[fresh] = True
+            self._known[offer] += len(fresh)
+            fresh_cells.append(fresh + offer * n)
+        if fresh_cells:
+            self._add(np.concatenate(fresh_cells), 1)
+
+    def _compare(self, offer: int, aware: np.ndarray) -> None:
+        """Bring ``offer``'s kept awareness and counts to ``aware``, comparing every resident."""
+        kept = self._aware[offer]
+        changed = np.flatnonzero(aware != kept)
+        if len(changed):
+            now_aware = np.asarray(aware[changed], dtype=bool)
+            cells = changed + offer * self.network.shape[0]
+            self._add(cells[now_aware], 1)
+            self._add(cells[~now_aware], -1)
+            kept[changed] = now_aware
+            self._known[offer] = np.count_nonzero(kept)
+
+    def _add(self, cells: np.ndarray, sign: int) -> None:
+        """Count (sign 1) or uncount (-1) the ties of the residents of ``cells`` (``offer * n +
+        resident``) at their other ends, in the same offer's row."""
+        if len(cells) == 0:
             return
-        ends = _tie_ends(self.network, sources)
+        n = self.network.shape[0]
+        sources = cells % n
+        ends = _tie_ends(self.network, sources, cells - sources)
+        counts = self._counts.reshape(-1)  # a view: the rows are laid end to end
         if sign > 0:
-            np.add.at(self._counts, ends, self._one)
+            np.add.at(counts, ends, self._one)
         else:
-            np.subtract.at(self._counts, ends, self._one)
+            np.subtract.at(counts, ends, self._one)
 
 
 def ties_at_most(network: sp.csr_matrix) -> int:
@@ -137,20 +186,27 @@ def ties_at_most(network: sp.csr_matrix) -> int:
 
 
 def _count_type(most: int) -> np.dtype:
-    """The narrowest signed integer type that holds ``most``, from 16 bits (np.add.at is
-    slower on 8-bit integers)."""
-    for kind in (np.int16, np.int32):
+    """The narrowest signed integer type that holds ``most``: the smaller the counts, the
+    fewer cache lines a month's scattered reads and additions touch (numpy's np.add.at is as
+    fast on 8-bit integers as on 16-bit ones)."""
+    for kind in (np.int8, np.int16, np.int32):
         if most <= np.iinfo(kind).max:
             return np.dtype(kind)
     return np.dtype(np.int64)
 
 
-def _tie_ends(network: sp.csr_matrix, sources: np.ndarray) -> np.ndarray:
-    """The residents at the other end of every tie of ``sources``, one per tie."""
+def _tie_ends(
+    network: sp.csr_matrix, sources: np.ndarray, shifts: np.ndarray | None = None
+) -> np.ndarray:
+    """The residents at the other end of every tie of ``sources``, one per tie, each plus its
+    source's ``shift`` if given."""
     indptr = network.indptr
     starts = indptr[sources]
     lengths = indptr[sources + 1] - starts
     laid_at = np.cumsum(lengths) - lengths  # where each source's ties begin, laid end to end
     positions = np.repeat(starts - laid_at, lengths)
     positions += np.arange(len(positions), dtype=positions.dtype)
-    return np.asarray(network.indices[positions])
+    ends = network.indices[positions]
+    if shifts is None:
+        return np.asarray(ends)
+    return np.asarray(ends + np.repeat(shifts, lengths))
