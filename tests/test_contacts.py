@@ -117,7 +117,7 @@ def test_offers_caught_up_together_follow_each_offers_awareness(
     counts = AwareContactCounts(matrix, offers=offers)
     aware = np.zeros((offers, n), dtype=bool)
     for _ in range(data.draw(st.integers(1, 6))):
-        how = data.draw(st.sampled_from(["told", "all told", "untold", "one offer"]))
+        how = data.draw(st.sampled_from(["told", "untold", "one offer"]))
         if how == "untold":
             aware = np.array(
                 data.draw(st.lists(st.booleans(), min_size=offers * n, max_size=offers * n)),
@@ -134,10 +134,9 @@ def test_offers_caught_up_together_follow_each_offers_awareness(
             ]
             for offer in range(offers):
                 aware[offer, told[offer]] = True
-                if how != "all told":
-                    aware[offer, data.draw(st.lists(st.integers(0, n - 1), max_size=2))] = True
-            if how in ("told", "all told"):
-                counts.catch_up(aware, told, all_told=how == "all told")
+                aware[offer, data.draw(st.lists(st.integers(0, n - 1), max_size=2))] = True
+            if how == "told":
+                counts.catch_up(aware, told)
             else:
                 offer = data.draw(st.integers(0, offers - 1))
                 rows = np.arange(n)

@@ -265,11 +265,11 @@ def test_kept_offers_are_the_delivery_offers_month_after_month(small_city: City)
     assert changes >= 3, "the case is not moot"
 
 
-def test_counts_told_only_by_the_enrolment_follow_awareness(small_city: City) -> None:
-    """The model vouches that the enrolment tells the aware-contact counts of everyone made
-    aware (by services, word of mouth and delivery), so nobody recounts the aware: at each
-    catch-up of a run with offers, every resident's kept count for each need is the row
-    product of the network with that need's awareness."""
+def test_aware_contact_counts_follow_awareness_however_written(small_city: City) -> None:
+    """At each catch-up of a run with offers, every resident's kept count of aware contacts
+    for each need is the row product of the network with that need's awareness, also when
+    awareness is written between months other than through the enrolment (a campaign seeded
+    by hand): the aware are counted, not only those the enrolment reports."""
     mechanism = make_mechanism("planned", budget_eur_per_year=3_000_000.0)
     model = CityModel(small_city, seed=2, months=18, mechanism=mechanism, resident_agents=False)
     counts, network = model._aware_contacts, model.social_network
@@ -277,16 +277,17 @@ def test_counts_told_only_by_the_enrolment_follow_awareness(small_city: City) ->
     catch_up = counts.catch_up
     aware_counted = []
 
-    def checked_catch_up(
-        aware: np.ndarray, told: list[np.ndarray] | None = None, all_told: bool = False
-    ) -> None:
-        catch_up(aware, told, all_told)
+    def checked_catch_up(aware: np.ndarray, told: list[np.ndarray] | None = None) -> None:
+        catch_up(aware, told)
         for need, need_aware in enumerate(aware):
             expected = network @ need_aware.astype(np.float32)
             np.testing.assert_array_equal(counts.kept_counts(need, everyone), expected)
         aware_counted.append(int(np.count_nonzero(aware)))
 
     counts.catch_up = checked_catch_up  # type: ignore[method-assign]
-    model.run()
+    while model.running:
+        model.step()
+        if model.month == 6:  # a campaign: residents made aware of every need by hand
+            model.enrolment.aware[:, : model.population.n // 10] = True
     assert len(aware_counted) >= 12
     assert aware_counted[-1] > aware_counted[0] > 0

@@ -263,9 +263,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
             return
         bounds = pop.territory_bounds()
         counts = self._aware_contacts
-        # Awareness is written by make_aware only, which tells newly_aware of everyone.
         told = [enr.newly_aware(s) for s in range(len(offered))]
-        counts.catch_up(enr.aware, told, all_told=True)
+        counts.catch_up(enr.aware, told)
         for s, offered_here in enumerate(offered):
             if offered_here is None:
                 continue

@@ -109,21 +109,18 @@ class AwareContactCounts:
             self._compare(offer, aware)
         return self.kept_counts(offer, rows)
 
-    def catch_up(
-        self, aware: np.ndarray, told: Sequence[np.ndarray] | None = None, all_told: bool = False
-    ) -> None:
+    def catch_up(self, aware: np.ndarray, told: Sequence[np.ndarray] | None = None) -> None:
         """Bring every offer's counts to ``aware`` (offers x n booleans, one row per offer), to
         be read with ``kept_counts``. ``told``: one array per offer, as in ``of``; the new ties
-        of all offers are then counted in one pass. ``all_told``: the caller vouches that
-        ``told`` holds everyone made aware since the last call (as ``Enrolment.newly_aware``
-        does when awareness is only written by ``Enrolment.make_aware``), so the count of the
-        aware that would find others is skipped: a pass over every resident and offer."""
+        of all offers are then counted in one pass. The aware are counted all the same, so that
+        awareness written other than through ``told`` (a user seeding a campaign between
+        months) is found and counted."""
         offers = list(range(len(self._known)))
         if told is not None:
             self._add_told(offers, list(told))
             # Awareness that only grows holds every resident kept: the kept numbers add up to
             # the aware residents' only if each offer's do, so one count checks them all.
-            if all_told or np.count_nonzero(aware) == self._known.sum():
+            if np.count_nonzero(aware) == self._known.sum():
                 return
         for offer in offers:
             if told is None or np.count_nonzero(aware[offer]) != self._known[offer]:
