@@ -33,7 +33,7 @@ from sim.funding.state import FundingState
 from sim.simulation.start import CityStart, build_city_start
 from sim.world.contacts import AwareContactCounts
 from sim.world.params import FRENCH_NONE, ModelParams
-from sim.world.population import NOT_YET, MonthlyDraws, territory_runs
+from sim.world.population import NOT_YET, MonthlyDraws, check_durations_fit, territory_runs
 from sim.world.rng import Stream, stream, stream_seed
 from sim.world.territory import City, load_city
 
@@ -118,6 +118,7 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         months = months + follow_up_months
         self.months = months
         self.params = params or ModelParams()
+        check_durations_fit(self.params, months)
         start = city_start or build_city_start(self.city, self.params, seed)
         start.check_fits(self.city, self.params, seed)
         self.population = start.new_population()

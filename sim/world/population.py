@@ -167,6 +167,17 @@ class _Targets:
         )
 
 
+def check_durations_fit(params: ModelParams, months: int = 0) -> None:
+    """Refuse parameters and a horizon under which a duration could leave MONTHS: the longest
+    spell or job drawn, lengthened by the warm-up and by every month simulated after it."""
+    longest = max(120, 4 * params.long_term_months) + params.warmup_months + months
+    if longest > np.iinfo(MONTHS).max:
+        raise UserInputError(
+            "long_term_months, warmup_months and the months simulated: durations of up to "
+            f"{longest} months, more than the {np.iinfo(MONTHS).max} a run can hold"
+        )
+
+
 class Population:
     """State of all residents (one row each) and their baseline monthly dynamics."""
 
@@ -208,13 +219,7 @@ class Population:
     # ------------------------------------------------------------------ initial state
     def _init_state(self, city: City, rng: np.random.Generator) -> None:
         n, p = self.n, self.params
-        # The longest spell or job drawn, then lengthened by the warm-up, must be a MONTHS value
-        # (as must every month of the run, like those of the outcomes).
-        if max(120, 4 * p.long_term_months) + p.warmup_months > np.iinfo(MONTHS).max:
-            raise UserInputError(
-                "long_term_months and warmup_months: durations of more than "
-                f"{np.iinfo(MONTHS).max} months are out of range"
-            )
+        check_durations_fit(p)
         drawn = rng.beta(2.0, 3.5, n)
         self.barrier = np.clip(drawn, 0.0, 1.0, out=drawn).astype(np.float32)  # one temporary
         self.employed = np.ones(n, dtype=bool)
