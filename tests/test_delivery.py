@@ -280,15 +280,6 @@ def test_expand_ranges_lays_the_ranges_end_to_end(ranges: list[tuple[int, int]])
     assert expand_ranges(start, length).tolist() == expected
 
 
-@given(st.lists(st.integers(-3, 3), max_size=30))
-def test_group_number_counts_groups_in_order(values: list[int]) -> None:
-    """Rows sorted by group: each row's group number is its value's rank among the values."""
-    from sim.delivery.groups import group_number
-
-    group = np.sort(np.array(values, dtype=np.int64))
-    assert np.array_equal(group_number(group), np.unique(group, return_inverse=True)[1])
-
-
 @given(
     st.lists(st.tuples(st.integers(0, 5), st.booleans()), max_size=40),
     st.lists(st.integers(0, 6), min_size=6, max_size=6),

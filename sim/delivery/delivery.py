@@ -569,7 +569,10 @@ def _propose_until_stable(
 def _rank_key(action: np.ndarray, score: np.ndarray) -> np.ndarray:
     """Rows sorted by action, then by score (best first) within it: the score squashed into
     [0, 1], decreasing, added to the action's index: ``action + (0.5 - arctan(score) / pi)``,
-    computed in the score's array (the same operations, in the same order)."""
+    computed in the score's array, which it consumes (the same operations, in the same order,
+    in 64 bits: fewer would merge keys and change the order)."""
+    if score.dtype != np.float64:
+        raise TypeError(f"rank keys are computed from 64-bit scores, got {score.dtype}")
     key = np.arctan(score, out=score)
     key /= np.pi
     np.subtract(0.5, key, out=key)

@@ -14,11 +14,6 @@ def group_starts(group: np.ndarray) -> np.ndarray:
     return starts
 
 
-def group_number(group: np.ndarray) -> np.ndarray:
-    """For each row, its group's number: 0 for the first group, 1 for the next, ..."""
-    return np.asarray(np.cumsum(group_starts(group)) - 1)
-
-
 def first_of_group(group: np.ndarray) -> np.ndarray:
     """For each row, the position of its group's first row."""
     starts = group_starts(group)

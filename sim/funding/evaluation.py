@@ -308,7 +308,8 @@ def match_within_groups(
     # rows, read faster than the scattered rows of the score order).
     cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
     cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :]
-    groups = int(participants.group.max()) + 1
+    # Every group of either side: the keys' budget must cover the pool's groups too.
+    groups = int(max(participants.group.max(), pool.group.max())) + 1
     finest = groups * (int(cell.max()) + 1) * (pop.n_territories if same_territory.any() else 1)
     ranks = _score_ranks(observed_barrier[participants.rows], observed_barrier[pool.rows], finest)
     if ranks.by_score is not None:
@@ -350,8 +351,9 @@ class _ScoreRanks:
     Attributes:
         pool: each pool resident's rank: increasing with the score, then the position in the
             pool as matching reads it (a stable sort by score), distinct.
-        participants: each participant's: the least rank of a pool resident whose score is
-            not below theirs.
+        participants: each participant's: a number that sorts after the rank of every pool
+            resident of a lower score and not after the rank of any of an equal or higher one
+            (not necessarily any resident's rank).
         span: a power of 2 above every rank.
         position_bits: a rank's low bits that are the pool resident's position.
         by_score: the pool's order that matching reads it in: the given order (None), or by
@@ -436,17 +438,17 @@ def _matching_levels(
 
 def _nearest_in_cells(
     cell_p: np.ndarray,
-    participants: np.ndarray,
+    waiting: np.ndarray,
     key_q: np.ndarray,
     ranks: _ScoreRanks,
     pool_rows: np.ndarray,
 ) -> np.ndarray:
-    """For each of ``participants`` (positions among the month's), the candidate of the same
-    cell with the nearest score (the lower one on a tie), -1 when the cell has none.
+    """For each participant still ``waiting`` (positions among the month's), the candidate of
+    the same cell with the nearest score (the lower one on a tie), -1 when the cell has none.
 
     Args:
-        cell_p: the participants' cells.
-        participants: where they are among the month's participants (their ranks' order).
+        cell_p: the waiting participants' cells.
+        waiting: where they are among the month's participants (their ranks' order).
         key_q: the candidates' keys: cell times ``ranks.span`` plus rank.
         ranks: the month's ranks of the scores.
         pool_rows: the pool's residents, in the order matching reads it.
@@ -458,14 +460,14 @@ def _nearest_in_cells(
     block = cell_p * ranks.span
     first = np.searchsorted(key, block)
     end = np.searchsorted(key, block + ranks.span)
-    position = np.searchsorted(key, block + ranks.participants[participants])
+    position = np.searchsorted(key, block + ranks.participants[waiting])
     # Within the cell's block, between its second and last candidate (``np.clip``, cheaper).
     position = np.minimum(np.maximum(position, first + 1), end - 1)
     last = len(key) - 1
     mask = (1 << ranks.position_bits) - 1
     left = key[np.maximum(position - 1, 0)] & mask
     right = key[np.minimum(position, last)] & mask
-    value_p, values = ranks.scores_p[participants], ranks.scores_q
+    value_p, values = ranks.scores_p[waiting], ranks.scores_q
     take_left = np.abs(value_p - values[left]) <= np.abs(value_p - values[right])
     chosen = np.where(take_left, left, right)
     # A cell of one candidate: that one.

@@ -358,9 +358,11 @@ def objects_frozen() -> Iterator[None]:
     Bordeaux-scale run. They are handed back to the collector afterwards, so nothing frozen
     can leak. When objects are frozen already (a batch worker freezes what it has loaded once,
     for all its runs), the freeze is its owner's: it is left as it is, since unfreezing gives
-    back every frozen object, the owner's too. A freeze older than ``sim`` is not one to keep:
-    CPython 3.12 starts with a few hundred objects of its own frozen, and leaving that freeze
-    alone would leave every run's objects in the full passes."""
+    back every frozen object, the owner's too. A freeze older than this module is not one to
+    keep: CPython 3.12 starts with a few hundred objects of its own frozen, and leaving that
+    freeze alone would leave every run's objects in the full passes. So a program that freezes
+    its own objects before it first uses ``CityModel`` gets them back after the run (a cost of
+    speed only, never of results); one that freezes after keeps its freeze."""
     if gc.get_freeze_count() > _FROZEN_BEFORE_SIM:
         yield
         return
