@@ -272,7 +272,7 @@ def test_stable_argsort_of_floats_is_numpys(values: list[float]) -> None:
 @given(st.lists(st.tuples(st.integers(-5, 50), st.integers(0, 4)), max_size=12))
 def test_expand_ranges_lays_the_ranges_end_to_end(ranges: list[tuple[int, int]]) -> None:
     """Every range's positions, range after range (empty ranges and none included)."""
-    from sim.delivery.groups import expand_ranges
+    from sim.world.runs import expand_ranges
 
     start = np.array([s for s, _ in ranges], dtype=np.int64)
     length = np.array([n for _, n in ranges], dtype=np.int64)

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sim.delivery import word_of_mouth
-from sim.world.population import MonthlyDraws, territory_runs
+from sim.world.population import MonthlyDraws
+from sim.world.runs import territory_runs
 
 #: Territory sizes (some empty), as a city's residents sorted by territory.
 CITIES = st.lists(st.integers(0, 12), min_size=1, max_size=8)

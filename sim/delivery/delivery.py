@@ -38,13 +38,13 @@ from sim.delivery.actions import (
 )
 from sim.delivery.groups import (
     distinct,
-    expand_ranges,
     first_of_group,
     rank_in_group,
 )
 from sim.delivery.needs import Need, all_needs
 from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
+from sim.world.runs import expand_ranges
 
 FIRST_COME, NEEDIEST_FIRST, CREAMING = (SELECTION_POLICIES.index(p) for p in SELECTION_POLICIES)
 #: Enrolment window end of an action without one.

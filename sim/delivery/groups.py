@@ -27,14 +27,6 @@ def rank_in_group(member: np.ndarray, first: np.ndarray) -> np.ndarray:
     return np.asarray(before - before[first])
 
 
-def expand_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """The positions ``start .. start + length - 1`` of every range, laid end to end."""
-    # Each range's start less the positions laid before it, then every position added.
-    positions = np.repeat(start - (np.cumsum(length) - length), length)
-    positions += np.arange(len(positions))
-    return np.asarray(positions)
-
-
 def distinct(values: np.ndarray) -> np.ndarray:
     """The distinct ``values``, in increasing order: ``np.unique`` without its hash table,
     which is an order of magnitude slower than a sort for the few thousand integers of a

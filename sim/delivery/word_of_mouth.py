@@ -18,7 +18,8 @@ import functools
 
 import numpy as np
 
-from sim.world.population import MonthlyDraws, territory_runs
+from sim.world.population import MonthlyDraws
+from sim.world.runs import territory_runs
 
 
 def listening(

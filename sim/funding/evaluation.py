@@ -40,7 +40,6 @@ import numpy as np
 from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
 from sim.delivery.groups import (
     distinct,
-    expand_ranges,
     first_in_groups,
     float32_order,
     stable_argsort,
@@ -49,6 +48,7 @@ from sim.delivery.needs import Need
 from sim.errors import UserInputError
 from sim.world.population import NOT_YET, Population
 from sim.world.rng import Stream, stream
+from sim.world.runs import expand_ranges
 
 DESIGNS = ("none", "historical_baseline", "comparison_group", "rct")
 #: Standard deviation of the evaluator's measurement of the barrier score (illustrative).

@@ -33,8 +33,9 @@ from sim.funding.state import FundingState
 from sim.simulation.start import CityStart, build_city_start
 from sim.world.contacts import AwareContactCounts
 from sim.world.params import FRENCH_NONE, ModelParams
-from sim.world.population import NOT_YET, MonthlyDraws, check_durations_fit, territory_runs
+from sim.world.population import NOT_YET, MonthlyDraws, check_durations_fit
 from sim.world.rng import Stream, stream, stream_seed
+from sim.world.runs import territory_runs
 from sim.world.territory import City, load_city
 
 SERIES = (

@@ -20,6 +20,8 @@ from collections.abc import Sequence
 import numpy as np
 import scipy.sparse as sp
 
+from sim.world.runs import expand_ranges
+
 
 def aware_contacts(network: sp.csr_matrix, rows: np.ndarray, aware: np.ndarray) -> np.ndarray:
     """For each of ``rows``, how many of its contacts are ``aware``, as float32: exactly
@@ -200,10 +202,7 @@ def _tie_ends(
     indptr = network.indptr
     starts = indptr[sources]
     lengths = indptr[sources + 1] - starts
-    laid_at = np.cumsum(lengths) - lengths  # where each source's ties begin, laid end to end
-    positions = np.repeat(starts - laid_at, lengths)
-    positions += np.arange(len(positions), dtype=positions.dtype)
-    ends = network.indices[positions]
+    ends = network.indices[expand_ranges(starts, lengths)]
     if shifts is None:
         return np.asarray(ends)
     return np.asarray(ends + np.repeat(shifts, lengths))

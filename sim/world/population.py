@@ -20,6 +20,7 @@ import numpy as np
 from sim.errors import UserInputError
 from sim.world.params import FRENCH_A1, FRENCH_A2, FRENCH_NONE, ModelParams
 from sim.world.rng import Stream, counter_uniform16, stream
+from sim.world.runs import territory_runs
 from sim.world.territory import City
 
 NOT_YET = -1  # month of an outcome that has not happened
@@ -1206,14 +1207,6 @@ def reached_between(
     if last is not None:
         reached |= (last != NOT_YET) & (last >= start) & (last <= end)
     return np.asarray(reached)
-
-
-def territory_runs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
-    """How many of ``rows`` (increasing) live in each territory, when territory ``t`` owns the
-    residents ``bounds[t]`` to ``bounds[t + 1]`` (``Population.territory_bounds``: residents are
-    sorted by territory, so a territory's residents in a list are one run of it)."""
-    ends = np.searchsorted(rows, bounds)
-    return ends[1:] - ends[:-1]  # np.diff's result, without its checks (called a few times a month)
 
 
 def _segment_counts(mask: np.ndarray, bounds: np.ndarray) -> np.ndarray:
