@@ -64,20 +64,17 @@ class AwareContactCounts:
 
     Args:
         network: the residents' social network (n x n), a symmetric CSR matrix of zeros and ones.
-        most_ties: ``ties_at_most(network)``, if the caller has it already.
         offers: how many offers are counted (rows of ``catch_up``'s awareness).
     """
 
-    def __init__(
-        self, network: sp.csr_matrix, most_ties: int | None = None, offers: int = 1
-    ) -> None:
+    def __init__(self, network: sp.csr_matrix, offers: int = 1) -> None:
         self.network = network
         n = network.shape[0]
         self._aware = np.zeros((offers, n), dtype=bool)
         #: The most ties any resident has: no count exceeds it. Counts are taken at the other end
         #: of each tie, so a resident's count is bounded by its column: the larger of the longest
         #: row and the longest column, the same for the symmetric network of a run.
-        self.most_ties = ties_at_most(network) if most_ties is None else most_ties
+        self.most_ties = ties_at_most(network)
         # The narrowest whole numbers that hold any resident's number of ties: a count touches
         # one resident's entry at random, and a small array stays in the processor's caches.
         self._counts = np.zeros((offers, n), dtype=_count_type(self.most_ties))
@@ -175,8 +172,8 @@ class AwareContactCounts:
 
 
 def ties_at_most(network: sp.csr_matrix) -> int:
-    """The largest number of ties at either end of any resident (0 for an empty network): what
-    ``AwareContactCounts`` needs, computed once for the counts of several needs."""
+    """The largest number of ties at either end of any resident (0 for an empty network): the
+    largest count ``AwareContactCounts`` can hold."""
     if network.shape[0] == 0:
         return 0
     longest_row = int(np.diff(network.indptr).max())
