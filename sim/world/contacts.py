@@ -94,19 +94,10 @@ class AwareContactCounts:
         knows them (residents already aware allowed), for awareness that only grows (as in a
         run): only their ties are then added, unless the number of aware residents shows that
         others became aware untold, when every resident is compared."""
-        return self.whole_counts_of(rows, aware, told, offer).astype(np.float32)
-
-    def whole_counts_of(
-        self, rows: np.ndarray, aware: np.ndarray, told: np.ndarray | None = None, offer: int = 0
-    ) -> np.ndarray:
-        """``of``'s counts as whole numbers (the narrowest signed integers that hold any
-        resident's number of ties), for callers that index with them: no trip through float32
-        and back."""
         if told is not None:
             self._add_told([offer], [told])
-        if told is None or np.count_nonzero(aware) != self._known[offer]:
-            self._compare(offer, aware)
-        return self.kept_counts(offer, rows)
+        self._settle(offer, aware, told is not None)
+        return self.kept_counts(offer, rows).astype(np.float32)
 
     def catch_up(self, aware: np.ndarray, told: Sequence[np.ndarray] | None = None) -> None:
         """Bring every offer's counts to ``aware`` (offers x n booleans, one row per offer), to
@@ -122,8 +113,7 @@ class AwareContactCounts:
             if np.count_nonzero(aware) == self._known.sum():
                 return
         for offer in offers:
-            if told is None or np.count_nonzero(aware[offer]) != self._known[offer]:
-                self._compare(offer, aware[offer])
+            self._settle(offer, aware[offer], told is not None)
 
     def kept_counts(self, offer: int, rows: np.ndarray) -> np.ndarray:
         """The counts of ``rows`` for ``offer`` as of the last catch-up, as whole numbers."""
@@ -143,6 +133,12 @@ class AwareContactCounts:
             fresh_cells.append(fresh + offer * n)
         if fresh_cells:
             self._add(np.concatenate(fresh_cells), 1)
+
+    def _settle(self, offer: int, aware: np.ndarray, told: bool) -> None:
+        """After the told were added (``told``), or with nobody told, bring ``offer``'s counts to
+        ``aware``: its aware counted, and every resident compared only if they differ."""
+        if not told or np.count_nonzero(aware) != self._known[offer]:
+            self._compare(offer, aware)
 
     def _compare(self, offer: int, aware: np.ndarray) -> None:
         """Bring ``offer``'s kept awareness and counts to ``aware``, comparing every resident."""
