@@ -201,7 +201,7 @@ class Delivery:
         #: Residents enrolled now; those with a lasting effect.
         self._participants, self._lasting = nobody, nobody
         #: The residents whose boost was set last month, by boost array (no other is nonzero).
-        self._boosted: dict[str, np.ndarray] = {}
+        self._boosted: dict[str, np.ndarray] = {"job_boost": nobody}
 
     def add(self, action: Action) -> None:
         """Deliver ``action`` from its start month on (its index is its position)."""
@@ -271,7 +271,7 @@ class Delivery:
         for name, last in self._boosted.items():
             getattr(pop, name)[last] = 0.0
         # Treated is where the job boost is not zero: only its residents of last month can be.
-        pop.treated[self._boosted.get("job_boost", np.empty(0, np.int64))] = False
+        pop.treated[self._boosted["job_boost"]] = False
         lasting = self._lasting = self._lasting[enr.post_until[self._lasting] >= month]
         pop.job_boost[lasting] = enr.post_job_boost[lasting]
         boosted: dict[str, list[np.ndarray]] = {"job_boost": [lasting]}

@@ -158,8 +158,10 @@ class Planned(Mechanism):
         (``by_place``: the city's associations by place, ``associations_by_place``)."""
         local = by_place.get((specialty, territory), [])
         established = [a for a in local if a.established]
-        if established or local:
-            return established or local
+        if established:
+            return established
+        if local:
+            return local
         for neighbour in city.neighbours(territory):
             nearby = [a for a in by_place.get((specialty, neighbour), []) if a.established]
             if nearby:

@@ -347,7 +347,8 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         }
 
 
-#: Objects frozen when ``sim`` was loaded: CPython 3.12's own (375 at start-up), none on 3.13.
+#: Objects frozen when this module was loaded: CPython 3.12's own (375 at start-up), none on
+#: 3.13, unless the program froze some before.
 _FROZEN_BEFORE_SIM = gc.get_freeze_count()
 
 

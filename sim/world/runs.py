@@ -8,8 +8,8 @@ import numpy as np
 
 
 def expand_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
-    """The positions ``start .. start + length - 1`` of every range, laid end to end (in
-    ``start``'s integer type)."""
+    """The positions ``start .. start + length - 1`` of every range, laid end to end (in the
+    integer type ``start`` and ``length`` promote to)."""
     # Each range's start less the positions laid before it, then every position added.
     positions = np.repeat(start - (np.cumsum(length) - length), length)
     positions += np.arange(len(positions), dtype=positions.dtype)
