@@ -195,6 +195,8 @@ class Delivery:
         self.counters = ActionCounters()
         self.joined, self.controlled = CohortLog(), CohortLog()
         self._table: ActionTable | None = None
+        #: The offers table and the enrolling actions it counts (``offers``).
+        self._offers: tuple[np.ndarray, np.ndarray] | None = None
         #: Scratch: the earliest action holding each resident, during enrolment.
         self._earliest = np.empty(pop.n, dtype=np.int64)
         nobody = np.empty(0, dtype=np.int64)
@@ -212,7 +214,7 @@ class Delivery:
         action.counters = self.counters
         action.enrolled = Cohort(self.joined, action.index)
         action.controls = Cohort(self.controlled, action.index)
-        self._table = None
+        self._table = self._offers = None
 
     @property
     def table(self) -> ActionTable:
@@ -229,11 +231,23 @@ class Delivery:
         return np.asarray((t.start <= month) & (month <= t.enrol_end) & ~closed)
 
     def offers(self, month: int) -> np.ndarray:
-        """Number of enrolling actions in each territory (rows) and need (columns)."""
+        """Number of enrolling actions in each territory (rows) and need (columns), read-only:
+        kept from month to month while the same actions are enrolling (they change when an
+        action is added, opens or closes, a few months of a run)."""
+        enrolling = self.enrolling(month)
+        kept = self._offers
+        if kept is None or not np.array_equal(kept[0], enrolling):
+            counts = self._count_offers(enrolling)
+            counts.flags.writeable = False
+            kept = self._offers = (enrolling, counts)
+        return kept[1]
+
+    def _count_offers(self, enrolling: np.ndarray) -> np.ndarray:
+        """``offers`` of the actions ``enrolling``, counted."""
         counts = np.zeros((self.pop.n_territories, len(all_needs())))
         if self.actions:
             t = self.table
-            on = self.enrolling(month)[t.offer_action]
+            on = enrolling[t.offer_action]
             np.add.at(counts, (t.offer_territory[on], t.specialty[t.offer_action[on]]), 1)
         return counts
 

@@ -25,7 +25,7 @@ from sim.delivery.actions import Action, ActionSpec, Enrolment
 from sim.delivery.agents import Association as AssociationAgent
 from sim.delivery.agents import PublicService, Resident
 from sim.delivery.associations import AssociationProfile
-from sim.delivery.delivery import ActionTable, Delivery
+from sim.delivery.delivery import Delivery
 from sim.delivery.needs import all_needs, outcome_arrays
 from sim.errors import UserInputError
 from sim.funding.seam import FundingContext, Programme
@@ -128,8 +128,6 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         # Each need's count of aware contacts, kept from month to month (awareness only grows).
         self._aware_contacts = AwareContactCounts(self.social_network, offers=len(all_needs()))
         self.enrolment = Enrolment(self.population.n)
-        # The offers table, kept with the actions table and enrolling actions it was made from.
-        self._offers: tuple[ActionTable, np.ndarray, np.ndarray] | None = None
         self.delivery = Delivery(self.population, self.enrolment, stream(seed, Stream.DELIVERY))
         self.actions: list[Action] = self.delivery.actions
         profiles = associations if associations is not None else start.associations
@@ -200,16 +198,9 @@ class CityModel(mesa.Model):  # type: ignore[misc]
         return action
 
     def enrolling_offers(self) -> np.ndarray:
-        """Number of enrolling actions in each territory (rows) and specialty (columns), read-only:
-        kept from month to month while the same actions of the same table are enrolling (they
-        change when an action is launched, opens or closes, a few months of a run)."""
-        table, enrolling = self.delivery.table, self.delivery.enrolling(self.month)
-        kept = self._offers
-        if kept is None or kept[0] is not table or not np.array_equal(kept[1], enrolling):
-            offers = self.delivery.offers(self.month)
-            offers.flags.writeable = False
-            kept = self._offers = (table, enrolling, offers)
-        return kept[2]
+        """Number of enrolling actions in each territory (rows) and specialty (columns),
+        read-only (``Delivery.offers``)."""
+        return self.delivery.offers(self.month)
 
     # ------------------------------------------------------------------ the month
     @property
