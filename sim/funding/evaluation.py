@@ -31,7 +31,7 @@ action; for a comparison-group design it samples its comparisons at each enrolme
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -306,42 +306,115 @@ def match_within_groups(
         return matches
     # What is read of the residents is read in the pool's given order (register order: close
     # rows, read faster than the scattered rows of the score order).
-    cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
-    cell_p, cell_q = cell[: len(participants.rows)], cell[len(participants.rows) :]
+    hazard, cell = _cell(pop, np.concatenate((participants.rows, pool.rows)))
     # Every group of either side: the keys' budget must cover the pool's groups too.
     groups = int(max(participants.group.max(), pool.group.max())) + 1
-    finest = groups * (int(cell.max()) + 1) * (pop.n_territories if same_territory.any() else 1)
+    cells = int(cell.max()) + 1
+    finest = groups * cells * (pop.n_territories if same_territory.any() else 1)
     ranks = _score_ranks(observed_barrier[participants.rows], observed_barrier[pool.rows], finest)
+    n_p = len(participants.rows)
+    side_p = _MatchingSide(participants.rows, participants.group, hazard[:n_p], cell[:n_p])
+    side_q = _MatchingSide(pool.rows, pool.group, hazard[n_p:], cell[n_p:])
     if ranks.by_score is not None:
-        by_score = ranks.by_score
-        pool, cell_q = MatchingGroups(pool.rows[by_score], pool.group[by_score]), cell_q[by_score]
-    levels = _matching_levels(pop, participants, pool, same_territory, (cell_p, cell_q))
+        side_q = side_q.reordered(ranks.by_score)
+    levels = _MatchingLevels(pop, same_territory, cells)
     # From the finest cell to none: a participant whose cell has no candidate is matched in
     # the next coarser one (without the territory, then the hazard group alone, then anyone).
-    for level_p, level_pool in levels:
+    for level in levels.finest_first():
         waiting = np.flatnonzero(matches < 0)
         if len(waiting) == 0:
             break
         # Only the pools of groups with someone left to match (few at the coarser levels;
-        # every pool while every group has someone left).
+        # every pool while every group has someone left), and only their levels are made.
         open_group = np.zeros(groups, dtype=bool)
         open_group[participants.group[waiting]] = True
-        width = int(max(level_p.max(), level_pool.max())) + 1
-        level_q = pool.group * width + level_pool
-        rank_q = ranks.pool
-        if not open_group.all():
-            candidates = np.flatnonzero(open_group[pool.group])
-            if len(candidates) == 0:
-                break
-            level_q, rank_q = level_q[candidates], rank_q[candidates]
+        candidates = None if open_group.all() else np.flatnonzero(open_group[side_q.group])
+        if candidates is not None and len(candidates) == 0:
+            break
+        rank_q = ranks.pool if candidates is None else ranks.pool[candidates]
         matches[waiting] = _nearest_in_cells(
-            participants.group[waiting] * width + level_p[waiting],
+            levels.keys(level, side_p, waiting),
             waiting,
-            level_q * ranks.span + rank_q,
+            levels.keys(level, side_q, candidates) * ranks.span + rank_q,
             ranks,
-            pool.rows,
+            side_q.rows,
         )
     return matches
+
+
+@dataclass(frozen=True)
+class _MatchingSide:
+    """Participants, or the pool, as matching reads them: residents, groups, hazard groups and
+    ``_cell``s."""
+
+    rows: np.ndarray
+    group: np.ndarray
+    hazard: np.ndarray
+    cell: np.ndarray
+
+    def reordered(self, order: np.ndarray) -> _MatchingSide:
+        """The same residents in ``order``."""
+        return _MatchingSide(
+            self.rows[order], self.group[order], self.hazard[order], self.cell[order]
+        )
+
+
+#: The levels of matching cell, finest first: the cell within the territory (for the groups
+#: matched in their own territory), the cell, the hazard group, anyone.
+TERRITORY_CELL, CELL, HAZARD_GROUP, ANYONE = range(4)
+
+
+@dataclass(frozen=True)
+class _MatchingLevels:
+    """Each level's key of a (group, cell) pair, made for the residents matching reads at it.
+
+    Attributes:
+        pop: the population (territories).
+        same_territory: per group, whether it is matched in its own territory.
+        cells: a bound above every ``_cell`` of the month's residents.
+    """
+
+    pop: Population
+    same_territory: np.ndarray
+    cells: int
+
+    def finest_first(self) -> tuple[int, ...]:
+        """The levels, finest first. Without a group matched by territory the finest level
+        would be the cell itself again, which matches no one more: it is left out."""
+        if self.same_territory.any():
+            return TERRITORY_CELL, CELL, HAZARD_GROUP, ANYONE
+        return CELL, HAZARD_GROUP, ANYONE
+
+    def width(self, level: int) -> int:
+        """A bound above every value of the level (the cell's leading part is the hazard
+        group: see ``_cell``)."""
+        if level == TERRITORY_CELL:
+            return self.cells * self.pop.n_territories
+        if level == CELL:
+            return self.cells
+        if level == HAZARD_GROUP:
+            return self.cells // CELLS_PER_HAZARD_GROUP + 1
+        return 1
+
+    def keys(self, level: int, side: _MatchingSide, at: np.ndarray | None) -> np.ndarray:
+        """Group times ``width`` plus the level's value, of ``side``'s residents ``at`` those
+        positions (all of them: None)."""
+        width = self.width(level)
+        if at is None:
+            group, cell, hazard = side.group, side.cell, side.hazard
+        else:
+            group, cell, hazard = side.group[at], side.cell[at], side.hazard[at]
+        if level == TERRITORY_CELL:
+            rows = side.rows if at is None else side.rows[at]
+            n = self.pop.n_territories
+            value = np.where(self.same_territory[group], cell * n + self.pop.territory[rows], cell)
+        elif level == CELL:
+            value = cell
+        elif level == HAZARD_GROUP:
+            value = hazard
+        else:
+            return np.asarray(group * width)
+        return np.asarray(group * width + value)
 
 
 @dataclass(frozen=True)
@@ -408,34 +481,6 @@ def _score_ranks(scores_p: np.ndarray, scores_q: np.ndarray, cells: int) -> _Sco
     )
 
 
-def _matching_levels(
-    pop: Population,
-    participants: MatchingGroups,
-    pool: MatchingGroups,
-    same_territory: np.ndarray,
-    cells: tuple[np.ndarray, np.ndarray],
-) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-    """The matching cells of participants and pool, finest first, from their ``_cell``s; each
-    made when the matching reaches it (most months every participant is matched before the
-    coarsest)."""
-    p, q = participants.rows, pool.rows
-    cell_p, cell_q = cells
-    # Without a group matched by territory the finest level would be the cell itself again,
-    # which matches no one more: it is left out.
-    if same_territory.any():
-        n = pop.n_territories
-        local_p, local_q = same_territory[participants.group], same_territory[pool.group]
-        yield (
-            np.where(local_p, cell_p * n + pop.territory[p], cell_p),
-            np.where(local_q, cell_q * n + pop.territory[q], cell_q),
-        )
-    yield cell_p, cell_q
-    # The cell's leading part is the hazard group (see ``_cell``).
-    per_group = 3 * (len(DURATION_BANDS_MONTHS) + 1)
-    yield cell_p // per_group, cell_q // per_group
-    yield np.zeros(len(p), np.int64), np.zeros(len(q), np.int64)
-
-
 def _nearest_in_cells(
     cell_p: np.ndarray,
     waiting: np.ndarray,
@@ -468,27 +513,31 @@ def _nearest_in_cells(
     left = key[np.maximum(position - 1, 0)] & mask
     right = key[np.minimum(position, last)] & mask
     value_p, values = ranks.scores_p[waiting], ranks.scores_q
+    # In a cell of one candidate, the position is that candidate's: the right one.
     take_left = np.abs(value_p - values[left]) <= np.abs(value_p - values[right])
+    take_left &= end - first > 1
     chosen = np.where(take_left, left, right)
-    # A cell of one candidate: that one.
-    chosen = np.where(end - first == 1, key[np.minimum(first, last)] & mask, chosen)
     return np.asarray(np.where(end > first, pool_rows[chosen], -1))
 
 
 #: Bands of months out of work (or in a job) that matching keeps apart, as registers record them.
 DURATION_BANDS_MONTHS = (6, 12, 24)
+#: Cells of a hazard group: French levels times bands of months (see ``_cell``).
+CELLS_PER_HAZARD_GROUP = 3 * (len(DURATION_BANDS_MONTHS) + 1)
 
 
-def _cell(pop: Population, rows: np.ndarray) -> np.ndarray:
-    """Matching cell: hazard group, French level and band of months in the current state."""
+def _cell(pop: Population, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Hazard group and matching cell: hazard group, French level and band of months in the
+    current state."""
     duration = pop.duration[rows]
+    hazard = pop.hazard_group(rows)
     # Made in 16 bits (a cell is below 4 * 3 * 4), the band added as the bands' edges the
     # duration reached: cheaper than a search of the edges.
-    cell = pop.hazard_group(rows) * np.int16(3) + pop.french[rows]
+    cell = hazard * np.int16(3) + pop.french[rows]
     cell *= np.int16(len(DURATION_BANDS_MONTHS) + 1)
     for edge in DURATION_BANDS_MONTHS:
         cell += duration >= edge
-    return np.asarray(cell, dtype=np.int64)
+    return hazard, np.asarray(cell, dtype=np.int64)
 
 
 def _register_samples(
