@@ -53,8 +53,12 @@ def stable_argsort(keys: np.ndarray) -> np.ndarray:
 def float32_order(values: np.ndarray) -> np.ndarray:
     """Whole numbers in the order of 32-bit floats (no NaN; -0 and +0 equal, as they compare):
     a negative float's bits reversed, a positive one's above every negative."""
-    bits = (values + np.float32(0.0)).view(np.uint32).astype(np.int64)
-    return np.asarray(np.where(bits >= 1 << 31, (1 << 32) - 1 - bits, bits + (1 << 31)))
+    bits = (values + np.float32(0.0)).view(np.uint32)
+    # In 32 bits, widened once: all of a negative float's bits flipped, a positive one's sign.
+    flip = (bits.view(np.int32) >> 31).view(np.uint32)
+    flip |= np.uint32(1 << 31)
+    flip ^= bits
+    return np.asarray(flip.astype(np.int64))
 
 
 def first_in_groups(member: np.ndarray, group: np.ndarray, wanted: np.ndarray) -> np.ndarray:
