@@ -35,6 +35,22 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return np.asarray(ordered[group_starts(ordered)])
 
 
+#: How sparse whole numbers below a bound may be for ``distinct_below`` to sort them rather than
+#: mark them: a sort of n numbers costs about as much as marking among 8 n.
+SPARSE_BELOW = 8
+
+
+def distinct_below(values: np.ndarray, bound: int) -> np.ndarray:
+    """``distinct(values)`` of whole numbers in [0, ``bound``): when they are dense, by marking
+    them in a table of ``bound`` flags and reading the marks in order (cheaper than a sort;
+    then in numpy's index type)."""
+    if len(values) * SPARSE_BELOW <= bound:
+        return distinct(values)
+    marked = np.zeros(bound, dtype=bool)
+    marked[values] = True
+    return np.flatnonzero(marked)
+
+
 def stable_argsort(keys: np.ndarray) -> np.ndarray:
     """``np.argsort(keys, kind="stable")``, in passes of 16 bits for whole numbers below 2**32
     and for 32-bit floats (by their bits, in the floats' order): numpy sorts 16-bit integers by

@@ -39,7 +39,7 @@ import numpy as np
 
 from sim.delivery.actions import Action, Cohort, CohortLog, Enrolment, Target, within_target
 from sim.delivery.groups import (
-    distinct,
+    distinct_below,
     first_in_groups,
     float32_order,
     stable_argsort,
@@ -571,14 +571,13 @@ def _register_samples(
     positions = (rng.random(len(draws)) * total[draws]).astype(width)
     whole = np.flatnonzero(~sampled)
     every = expand_ranges(item_start[whole], total[whole]).astype(width)
-    drawn = distinct(np.concatenate((item_start[draws] + positions, every)))
+    drawn = distinct_below(np.concatenate((item_start[draws] + positions, every)), int(total.sum()))
     # Position k is in the segment whose cumulative end first exceeds it: with the positions
     # sorted, each segment holds the run of them below its end and not below its start.
     seg_end = np.cumsum(length)
-    drawn_before = np.searchsorted(drawn, seg_end)
-    segment = np.repeat(np.arange(len(length)), np.diff(drawn_before, prepend=0))
-    rows = register[drawn + (lo - (seg_end - length))[segment]]
-    return MatchingGroups(rows.astype(np.int64, copy=False), item[segment])
+    drawn_in = np.diff(np.searchsorted(drawn, seg_end), prepend=0)
+    rows = register[drawn + np.repeat(lo - (seg_end - length), drawn_in)]
+    return MatchingGroups(rows.astype(np.int64, copy=False), np.repeat(item, drawn_in))
 
 
 def _segments(samplers: Sequence[SamplerFacts]) -> tuple[np.ndarray, np.ndarray]:
