@@ -566,12 +566,16 @@ def _register_samples(
     # In 32 bits when they fit, which numpy sorts twice as fast.
     width: type[np.signedinteger[Any]] = np.int32 if int(total.sum()) < 1 << 31 else np.int64
     item_start = (np.cumsum(total) - total).astype(width)
-    draws = np.repeat(np.flatnonzero(sampled), sizes[sampled])
-    # Truncation is ``floor`` for these products, never negative.
-    positions = (rng.random(len(draws)) * total[draws]).astype(width)
+    # Each sampled sampler's draws: a share of its total, truncated (``floor`` for these
+    # products, never negative), after its start; its values repeated rather than gathered.
+    draws = sizes[sampled]
+    positions = rng.random(int(draws.sum()))
+    positions *= np.repeat(total[sampled], draws)
+    drawn = positions.astype(width)
+    drawn += np.repeat(item_start[sampled], draws)
     whole = np.flatnonzero(~sampled)
     every = expand_ranges(item_start[whole], total[whole]).astype(width)
-    drawn = distinct_below(np.concatenate((item_start[draws] + positions, every)), int(total.sum()))
+    drawn = distinct_below(np.concatenate((drawn, every)), int(total.sum()))
     # Position k is in the segment whose cumulative end first exceeds it: with the positions
     # sorted, each segment holds the run of them below its end and not below its start.
     seg_end = np.cumsum(length)
