@@ -134,48 +134,103 @@ class Applications:
 @dataclass(frozen=True)
 class RankedPairs:
     """Who may join which action this month, not yet sorted: one row per (action, applicant),
-    rows grouped by action in increasing order, and each row's rank ``key``: the action's
-    index plus a number in [0, 1] that is lower for a preferred applicant. Sorting the rows by
-    key (stably: equal keys keep their row order) gives ``Applications``."""
+    rows grouped by action in increasing order, and each row's ``score``, higher for a
+    preferred applicant. The rows in order are the rows sorted by their rank key
+    (``_rank_key``: the action's index plus a number in [0, 1] that falls as the score
+    rises), stably: equal keys keep their row order."""
 
     action: np.ndarray
     resident: np.ndarray
-    key: np.ndarray
+    score: np.ndarray
 
     def ordered(self) -> Applications:
         """Every row, sorted."""
-        order = np.argsort(self.key, kind="stable")
+        order = np.argsort(_rank_key(self.action, self.score.copy()), kind="stable")
         return Applications(self.action[order], self.resident[order])
 
     def best(self, count: np.ndarray) -> tuple[Applications, np.ndarray]:
         """The first ``count[action]`` rows of each action in sorted order, sorted, and how many
-        rows each action has (``count``: one per action index), without sorting them all.
+        rows each action has (``count``: one per action index), without sorting them all, nor
+        computing every row's rank key.
 
-        Each action's keys are counted in ``SHORTLIST_BINS`` bins of their fractional part (and
-        one more for a part of exactly 1); the rows up to the bin where an action reaches its
-        count are sure to hold its first ones (equal keys fall in one bin), and only they are
-        sorted."""
+        Each action's scores are counted in ``SHORTLIST_BINS`` bins spanning them, best first
+        (and one more, for the rounding of the worst score); the rows up to the bin where an
+        action reaches its count hold its best scores, and only they are keyed and sorted. Two
+        scores can share a key (a key is coarser than a score), so the rows left out are
+        checked to rank after the last one kept; when one might not, every row is sorted."""
         size, width = len(count), SHORTLIST_BINS + 1
-        # Action a's bins are cells a * width .. a * width + SHORTLIST_BINS: scaling by a power
-        # of two is exact, so floor(key * bins) is a * bins plus the bin of the key's part, and
-        # adding a makes it a * width plus that bin.
-        cells = (self.key * SHORTLIST_BINS).astype(np.int64)
-        cells += self.action
+        edges = np.searchsorted(self.action, np.arange(size + 1))
+        listed, before = edges[1:] - edges[:-1], edges[:-1]
+        cells = self._cells(listed, before)
         reached = np.cumsum(np.bincount(cells, minlength=size * width))
-        through = reached[width - 1 :: width]  # rows of the actions up to each one
-        before = np.concatenate(([0], through[:-1]))
         first_cell = np.arange(size) * width
         # The first cell where the rows counted reach those before the action plus its count.
         within = np.searchsorted(reached, before + count) - first_cell
         last_cell = first_cell + np.clip(within, 0, SHORTLIST_BINS)
-        candidates = np.flatnonzero(cells <= last_cell[self.action])
-        order = candidates[np.argsort(self.key[candidates], kind="stable")]
+        candidate = cells <= last_cell[self.action]
+        candidates = np.flatnonzero(candidate)
+        key = _rank_key(self.action[candidates], self.score[candidates])
+        order = np.argsort(key, kind="stable")
         # Sorted, the candidates stay grouped by action (a key's whole part is its action).
         shortlisted = reached[last_cell] - before
         kept = np.minimum(shortlisted, count)
-        first = expand_ranges(np.cumsum(shortlisted) - shortlisted, kept)
+        shortlist_start = np.cumsum(shortlisted) - shortlisted
+        rest = (shortlisted < listed) & (kept > 0)
+        last_kept = key[order[(shortlist_start + kept - 1)[rest]]]
+        if not self._rest_ranks_after(candidate, listed > 0, before, rest, last_kept):
+            return self._best_of_all(count), listed
+        first = expand_ranges(shortlist_start, kept)
         action = np.repeat(np.arange(size), kept)
-        return Applications(action, self.resident[order[first]]), through - before
+        return Applications(action, self.resident[candidates[order[first]]]), listed
+
+    def _cells(self, listed: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Each row's cell: action ``a``'s rows are in cells ``a * (SHORTLIST_BINS + 1)`` (its
+        best score) to ``a * (SHORTLIST_BINS + 1) + SHORTLIST_BINS`` (its worst), in equal steps
+        of score; a higher score is never in a later cell (each operation rounds monotonically)."""
+        size = len(listed)
+        present = listed > 0
+        starts = before[present]
+        high, span = np.zeros(size), np.zeros(size)
+        high[present] = np.maximum.reduceat(self.score, starts)
+        span[present] = high[present] - np.minimum.reduceat(self.score, starts)
+        scale = np.divide(SHORTLIST_BINS, span, out=np.zeros(size), where=span > 0)
+        # (high - score) * scale is at most span * (SHORTLIST_BINS / span): below one bin more.
+        steps = high[self.action] - self.score
+        steps *= scale[self.action]
+        cells = steps.astype(np.int64)
+        cells += self.action * (SHORTLIST_BINS + 1)
+        return np.asarray(cells)
+
+    def _rest_ranks_after(
+        self,
+        candidate: np.ndarray,
+        present: np.ndarray,
+        before: np.ndarray,
+        rest: np.ndarray,
+        last_kept: np.ndarray,
+    ) -> bool:
+        """Whether every row left out (not ``candidate``) ranks after the last row kept of its
+        action (``rest``: the actions with rows left out and rows kept, the last of which has
+        the key ``last_kept``; ``present``: the actions with rows, the first at ``before``).
+        A row left out has a lower score than every candidate of its action, so a key no lower
+        than the key of its action's best row left out, up to rounding: that key, above the
+        last kept by ``KEY_MARGIN``, leaves room for the rounding of both (atan's within an
+        ulp), and the rows left out rank after."""
+        if not rest.any():
+            return True
+        left_out = np.where(candidate, -np.inf, self.score)
+        best_left = np.full(len(present), -np.inf)
+        best_left[present] = np.maximum.reduceat(left_out, before[present])
+        action = np.flatnonzero(rest)
+        first_left = _rank_key(action, best_left[rest])
+        return bool(np.all(first_left - last_kept > KEY_MARGIN * (action + 2)))
+
+    def _best_of_all(self, count: np.ndarray) -> Applications:
+        """``best``'s rows, every row sorted."""
+        ordered = self.ordered()
+        rank = np.arange(len(ordered)) - ordered.first_of_action()
+        first = rank < count[ordered.action]
+        return Applications(ordered.action[first], ordered.resident[first])
 
 
 class Delivery:
@@ -374,7 +429,7 @@ class Delivery:
         return joined
 
     def _applications(self, open_actions: np.ndarray, month: int) -> RankedPairs:
-        """Every (action, applicant) pair of the actions with free places, with its rank key."""
+        """Every (action, applicant) pair of the actions with free places, with its score."""
         t, pop, enr = self.table, self.pop, self.enrolment
         on = open_actions[t.served_action]
         action, territory = t.served_action[on], t.served_territory[on]
@@ -400,11 +455,7 @@ class Delivery:
         ok = self._within_targets(pair_action, pair_resident)
         if not ok.all():
             pair_action, pair_resident = pair_action.compress(ok), pair_resident.compress(ok)
-        return RankedPairs(
-            pair_action,
-            pair_resident,
-            _rank_key(pair_action, self._preference(pair_action, pair_resident)),
-        )
+        return RankedPairs(pair_action, pair_resident, self._preference(pair_action, pair_resident))
 
     def _within_targets(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
         """Whether each applicant is within the target of the action applied to."""
@@ -551,8 +602,11 @@ def _deferred_acceptance(
 #: Applicants beyond twice the wanted number that an action's shortlist keeps (see
 #: ``_deferred_acceptance``): a margin for declines, which only changes the speed.
 SHORTLIST_MARGIN = 32
-#: Bins of the rank keys that find each action's shortlist (``RankedPairs.best``).
+#: Bins of the scores that find each action's shortlist (``RankedPairs.best``).
 SHORTLIST_BINS = 128
+#: Gap between keys, per unit of the action's index (plus 2), that no rounding of the keys'
+#: computation closes: 2**12 times the few ulps of ``_rank_key``'s operations on such keys.
+KEY_MARGIN = 2.0**-40
 _UNTRIED, _HELD, _DECLINED = 0, 1, 2
 
 
