@@ -490,12 +490,12 @@ class Delivery:
             mine = specialty == need.index
             if mine.any():
                 readiness[mine] = need.readiness(self.pop, resident[mine])
-        tie = TIE_BREAK * noise[ranked]
-        base = np.where(
-            selection == NEEDIEST_FIRST,
-            -readiness + tie,
-            np.where(selection == CREAMING, readiness + tie, noise[ranked]),
-        )
+        chance = noise[ranked]
+        tie = TIE_BREAK * chance
+        # Neediest first: -readiness + tie; creaming: readiness + tie; first come: chance.
+        base = np.where(selection == NEEDIEST_FIRST, -readiness, readiness)
+        base += tie
+        np.copyto(base, chance, where=selection == FIRST_COME)
         tilted = creaming > 0
         if tilted.any():
             # Every applicant of an action is ranked or none: ranks within the ranked applicants
@@ -504,9 +504,8 @@ class Delivery:
                 readiness + tie, action
             )
             base = np.where(tilted, blended, base)
-        score = noise.copy()
-        score[ranked] = base
-        return score
+        noise[ranked] = base  # the others' score is their chance
+        return noise
 
     def _split_controls(
         self, chosen: Applications, free: np.ndarray
