@@ -167,7 +167,7 @@ class RankedPairs:
         # The first cell where the rows counted reach those before the action plus its count.
         within = np.searchsorted(reached, before + count) - first_cell
         last_cell = first_cell + np.clip(within, 0, SHORTLIST_BINS)
-        candidate = cells <= last_cell[self.action]
+        candidate = cells <= np.repeat(last_cell, listed)
         candidates = np.flatnonzero(candidate)
         key = _rank_key(self.action[candidates], self.score[candidates])
         order = np.argsort(key, kind="stable")
@@ -195,10 +195,12 @@ class RankedPairs:
         span[present] = high[present] - np.minimum.reduceat(self.score, starts)
         scale = np.divide(SHORTLIST_BINS, span, out=np.zeros(size), where=span > 0)
         # (high - score) * scale is at most span * (SHORTLIST_BINS / span): below one bin more.
-        steps = high[self.action] - self.score
-        steps *= scale[self.action]
+        # Each action's constants repeated over its rows (a run each): faster than gathered.
+        steps = np.repeat(high, listed)
+        steps -= self.score
+        steps *= np.repeat(scale, listed)
         cells = steps.astype(np.int64)
-        cells += self.action * (SHORTLIST_BINS + 1)
+        cells += np.repeat(np.arange(size) * (SHORTLIST_BINS + 1), listed)
         return np.asarray(cells)
 
     def _rest_ranks_after(
