@@ -481,31 +481,39 @@ class Delivery:
         the applicants of actions that rank by readiness have theirs computed."""
         t = self.table
         noise = self.rng.random(len(action))
-        ranked = np.flatnonzero(((t.selection != FIRST_COME) | (t.creaming > 0))[action])
-        if len(ranked) == 0:
+        # The rows are runs of actions in increasing order: the ranked rows are the runs of the
+        # ranking actions, and an action's constants are repeated over its run (faster than
+        # gathered row by row).
+        edges = np.searchsorted(action, np.arange(len(t.selection) + 1))
+        rows = edges[1:] - edges[:-1]
+        ranking = np.flatnonzero(((t.selection != FIRST_COME) | (t.creaming > 0)) & (rows > 0))
+        if len(ranking) == 0:
             return noise
-        action, resident = action[ranked], resident[ranked]
-        selection, creaming = t.selection[action], t.creaming[action]
+        runs = rows[ranking]
+        ranked = expand_ranges(edges[ranking], runs)
+        resident = resident[ranked]
         readiness = np.zeros(len(ranked))
-        specialty = t.specialty[action]
         for need in all_needs():
-            mine = specialty == need.index
-            if mine.any():
+            serving = t.specialty[ranking] == need.index
+            if serving.any():
+                mine = np.repeat(serving, runs)
                 readiness[mine] = need.readiness(self.pop, resident[mine])
         chance = noise[ranked]
         tie = TIE_BREAK * chance
         # Neediest first: -readiness + tie; creaming: readiness + tie; first come: chance.
-        base = np.where(selection == NEEDIEST_FIRST, -readiness, readiness)
+        selection = t.selection[ranking]
+        base = np.where(np.repeat(selection == NEEDIEST_FIRST, runs), -readiness, readiness)
         base += tie
-        np.copyto(base, chance, where=selection == FIRST_COME)
-        tilted = creaming > 0
-        if tilted.any():
+        if np.any(selection == FIRST_COME):
+            np.copyto(base, chance, where=np.repeat(selection == FIRST_COME, runs))
+        if np.any(t.creaming[ranking] > 0):
             # Every applicant of an action is ranked or none: ranks within the ranked applicants
             # are ranks within the action.
+            action, creaming = np.repeat(ranking, runs), np.repeat(t.creaming[ranking], runs)
             blended = (1 - creaming) * _group_ranks(base, action) + creaming * _group_ranks(
                 readiness + tie, action
             )
-            base = np.where(tilted, blended, base)
+            base = np.where(creaming > 0, blended, base)
         noise[ranked] = base  # the others' score is their chance
         return noise
 
