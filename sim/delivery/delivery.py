@@ -167,8 +167,7 @@ class RankedPairs:
         # The first cell where the rows counted reach those before the action plus its count.
         within = np.searchsorted(reached, before + count) - first_cell
         last_cell = first_cell + np.clip(within, 0, SHORTLIST_BINS)
-        candidate = cells <= np.repeat(last_cell, listed)
-        candidates = np.flatnonzero(candidate)
+        candidates = np.flatnonzero(cells <= np.repeat(last_cell, listed))
         key = _rank_key(self.action[candidates], self.score[candidates])
         order = np.argsort(key, kind="stable")
         # Sorted, the candidates stay grouped by action (a key's whole part is its action).
@@ -177,7 +176,7 @@ class RankedPairs:
         shortlist_start = np.cumsum(shortlisted) - shortlisted
         rest = (shortlisted < listed) & (kept > 0)
         last_kept = key[order[(shortlist_start + kept - 1)[rest]]]
-        if not self._rest_ranks_after(candidate, listed > 0, before, rest, last_kept):
+        if not self._rest_ranks_after(candidates, listed > 0, before, rest, last_kept):
             return self._best_of_all(count), listed
         first = expand_ranges(shortlist_start, kept)
         action = np.repeat(np.arange(size), kept)
@@ -205,13 +204,13 @@ class RankedPairs:
 
     def _rest_ranks_after(
         self,
-        candidate: np.ndarray,
+        candidates: np.ndarray,
         present: np.ndarray,
         before: np.ndarray,
         rest: np.ndarray,
         last_kept: np.ndarray,
     ) -> bool:
-        """Whether every row left out (not ``candidate``) ranks after the last row kept of its
+        """Whether every row left out (not in ``candidates``) ranks after the last row kept of its
         action (``rest``: the actions with rows left out and rows kept, the last of which has
         the key ``last_kept``; ``present``: the actions with rows, the first at ``before``).
         A row left out has a lower score than every candidate of its action, so a key no lower
@@ -220,7 +219,8 @@ class RankedPairs:
         ulp), and the rows left out rank after."""
         if not rest.any():
             return True
-        left_out = np.where(candidate, -np.inf, self.score)
+        left_out = self.score.copy()
+        left_out[candidates] = -np.inf
         best_left = np.full(len(present), -np.inf)
         best_left[present] = np.maximum.reduceat(left_out, before[present])
         action = np.flatnonzero(rest)
