@@ -77,6 +77,10 @@ class ActionTable:
     served_action: np.ndarray
     served_territory: np.ndarray
 
+    def targets_some(self) -> bool:
+        """Whether an action takes only part of its applicants (RSA, long-term, non-French)."""
+        return bool(self.rsa_only.any() or self.long_term_only.any() or self.non_french_only.any())
+
     @classmethod
     def of(cls, actions: list[Action], pop: Population) -> ActionTable:
         """The table of ``actions`` (in index order) in the city of ``pop``."""
@@ -166,7 +170,8 @@ class RankedPairs:
         first_cell = np.arange(size) * width
         # The first cell where the rows counted reach those before the action plus its count.
         within = np.searchsorted(reached, before + count) - first_cell
-        last_cell = first_cell + np.clip(within, 0, SHORTLIST_BINS)
+        # Two ufuncs rather than np.clip, whose checks cost more on these few values.
+        last_cell = first_cell + np.minimum(np.maximum(within, 0), SHORTLIST_BINS)
         candidates = np.flatnonzero(cells <= np.repeat(last_cell, listed))
         key = _rank_key(self.action[candidates], self.score[candidates])
         order = np.argsort(key, kind="stable")
@@ -454,8 +459,8 @@ class Delivery:
         lengths = hi - lo
         pair_action = np.repeat(action, lengths)
         pair_resident = pools[expand_ranges(lo, lengths)]
-        ok = self._within_targets(pair_action, pair_resident)
-        if not ok.all():
+        if t.targets_some():
+            ok = self._within_targets(pair_action, pair_resident)
             pair_action, pair_resident = pair_action.compress(ok), pair_resident.compress(ok)
         return RankedPairs(pair_action, pair_resident, self._preference(pair_action, pair_resident))
 
