@@ -632,7 +632,8 @@ def _propose_until_stable(
     earliest: np.ndarray,
 ) -> np.ndarray:
     """The deferred acceptance of ``_deferred_acceptance`` on these rows (sorted by action, then
-    preference): each row's final status (untried, held or declined)."""
+    preference): each row's final status (untried, held or declined). A round without a decline
+    is the last: each action then holds all it wanted or has proposed to all its rows."""
     status = np.full(len(action), _UNTRIED, dtype=np.int8)
     while True:
         room = wanted - np.bincount(action[status == _HELD], minlength=len(wanted))
@@ -645,7 +646,10 @@ def _propose_until_stable(
         who, which = resident[holding], action[holding]
         earliest[who] = len(wanted)
         np.minimum.at(earliest, who, which)
-        status[holding[earliest[who] != which]] = _DECLINED
+        declined = holding[earliest[who] != which]
+        if len(declined) == 0:
+            return status
+        status[declined] = _DECLINED
 
 
 def _rank_key(action: np.ndarray, score: np.ndarray) -> np.ndarray:
