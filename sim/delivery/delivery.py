@@ -445,10 +445,11 @@ class Delivery:
         lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
         for s in distinct(specialty):
             in_need = enr.need_rows(pop, int(s), month)
-            # Aware and not served before (bools: a > b is a and not b), and free now.
-            applying = np.greater(enr.aware[s][in_need], enr.participated[s][in_need])
-            applying &= enr.action[in_need] < 0
-            pool = in_need.compress(applying)  # compress: a faster mask
+            # Aware (often a minority of those in need: read first), then not served before and
+            # free now (bools: a < b is not a and b). compress: a faster mask.
+            aware = in_need.compress(enr.aware[s][in_need])
+            applying = np.less(enr.participated[s][aware], enr.action[aware] < 0)
+            pool = aware.compress(applying)
             mine = specialty == s
             # Each territory's applicants: between the pool positions of its bounds.
             at = np.searchsorted(pool, pop.territory_bounds()) + offset
