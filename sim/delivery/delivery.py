@@ -488,17 +488,18 @@ class Delivery:
         t = self.table
         noise = self.rng.random(len(action))
         # The rows are runs of actions in increasing order: the ranked rows are the runs of the
-        # ranking actions, and an action's constants are repeated over its run (faster than
-        # gathered row by row).
+        # ranking actions (a mask: faster than their positions for these few reads and writes),
+        # and an action's constants are repeated over its run (faster than gathered by row).
         edges = np.searchsorted(action, np.arange(len(t.selection) + 1))
         rows = edges[1:] - edges[:-1]
-        ranking = np.flatnonzero(((t.selection != FIRST_COME) | (t.creaming > 0)) & (rows > 0))
-        if len(ranking) == 0:
+        by_readiness = ((t.selection != FIRST_COME) | (t.creaming > 0)) & (rows > 0)
+        if not by_readiness.any():
             return noise
+        ranking = np.flatnonzero(by_readiness)
         runs = rows[ranking]
-        ranked = expand_ranges(edges[ranking], runs)
+        ranked = np.repeat(by_readiness, rows)
         resident = resident[ranked]
-        readiness = np.zeros(len(ranked))
+        readiness = np.zeros(len(resident))
         for need in all_needs():
             serving = t.specialty[ranking] == need.index
             if serving.any():
