@@ -100,6 +100,32 @@ def test_a_shortlist_takes_a_row_with_a_lower_score_and_the_same_key_that_comes_
     assert listed.tolist() == [3]
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(0, 40))
+def test_shortlists_of_many_applicants_are_the_first_rows_in_order(
+    seed: int, actions: int, margin: int
+) -> None:
+    """With up to hundreds of applicants an action, as in a month of a city, and scores drawn
+    by chance, from a coarse readiness (many ties) or over many scales (keys shared), each
+    action's shortlist is the first rows of the whole sort."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, 400, actions)
+    action = np.repeat(np.arange(actions), rows)
+    kind = rng.integers(0, 3, actions)[action]
+    chance = rng.random(len(action))
+    coarse = np.round(rng.normal(0.0, 0.3, len(action)), 2)
+    spread = rng.standard_cauchy(len(action)) * 10.0 ** rng.integers(-3, 18, len(action))
+    score = np.select([kind == 0, kind == 1], [chance, coarse], spread)
+    ranked = RankedPairs(action, np.arange(len(action)), score)
+    count = rng.integers(0, 60, actions) + margin
+    best, listed = ranked.best(count)
+    ordered = ranked.ordered()
+    first = np.arange(len(ordered)) - ordered.first_of_action() < count[ordered.action]
+    assert np.array_equal(best.action, ordered.action[first])
+    assert np.array_equal(best.resident, ordered.resident[first])
+    assert np.array_equal(listed, rows)
+
+
 @settings(max_examples=200, deadline=None)
 @given(
     st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=200),
