@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.delivery.delivery import SHORTLIST_MARGIN, RankedPairs, _deferred_acceptance
+from sim.delivery.delivery import SHORTLIST_MARGIN, RankedPairs, _deferred_acceptance, _rank_key
 from sim.funding.evaluation import (
     DURATION_BANDS_MONTHS,
     MatchingGroups,
@@ -39,10 +39,15 @@ def _one_by_one(action: np.ndarray, resident: np.ndarray, wanted: np.ndarray) ->
     return accepted
 
 
+#: Scores of the drawn applications: ties, neighbours that share a key (0.5 and the next float;
+#: every score from 1e16 up has the key of the action's index) and far apart ones.
+_SCORES = (-1e20, -1.0, 0.0, 0.25, 0.5, float(np.nextafter(0.5, 1.0)), 0.999, 1.0, 1e16, 1e17, 1e20)
+
+
 @st.composite
 def _applications(draw: st.DrawFn) -> tuple[RankedPairs, np.ndarray]:
-    """Pairs grouped by action, each with a preference drawn from few values (ties are common),
-    as the rows of a month's applications."""
+    """Pairs grouped by action, each with a score drawn from few values (ties and shared keys are
+    common), as the rows of a month's applications."""
     actions = draw(st.integers(1, 6))
     residents = draw(st.integers(1, 12))
     wanted = np.array(draw(st.lists(st.integers(0, 5), min_size=actions, max_size=actions)))
@@ -50,17 +55,13 @@ def _applications(draw: st.DrawFn) -> tuple[RankedPairs, np.ndarray]:
     for k in range(actions):
         applicants = draw(st.lists(st.integers(0, residents - 1), unique=True, max_size=residents))
         scores = draw(
-            st.lists(
-                st.sampled_from([0.0, 0.25, 0.5, 0.999, 1.0]),
-                min_size=len(applicants),
-                max_size=len(applicants),
-            )
+            st.lists(st.sampled_from(_SCORES), min_size=len(applicants), max_size=len(applicants))
         )
-        pairs += [(k, r, k + p) for r, p in zip(applicants, scores, strict=True)]
+        pairs += [(k, r, p) for r, p in zip(applicants, scores, strict=True)]
     action = np.array([p[0] for p in pairs], dtype=np.int64)
     resident = np.array([p[1] for p in pairs], dtype=np.int64)
-    key = np.array([p[2] for p in pairs], dtype=np.float64)
-    return RankedPairs(action, resident, key), wanted
+    score = np.array([p[2] for p in pairs], dtype=np.float64)
+    return RankedPairs(action, resident, score), wanted
 
 
 @settings(max_examples=300, deadline=None)
@@ -69,9 +70,9 @@ def test_deferred_acceptance_is_serving_actions_one_by_one(
     case: tuple[RankedPairs, np.ndarray],
 ) -> None:
     """All at once, the matching is the one of actions served one by one in launch order, each
-    taking its applicants in the order of a stable sort of their keys, whether it is made on
+    taking its applicants in the order of a stable sort of their rank keys, whether it is made on
     shortlists (short ones: the matching often has to go back to the whole lists) or on the
-    whole lists; and the shortlists are the first rows of that sort."""
+    whole lists; and the shortlists are the first rows of that sort, found from the scores."""
     ranked, wanted = case
     scratch = np.empty(12, dtype=np.int64)
     ordered = ranked.ordered()
@@ -86,6 +87,62 @@ def test_deferred_acceptance_is_serving_actions_one_by_one(
         first = rank < count[ordered.action]
         assert np.array_equal(best.action, ordered.action[first])
         assert np.array_equal(best.resident, ordered.resident[first])
+
+
+def test_a_shortlist_takes_a_row_with_a_lower_score_and_the_same_key_that_comes_first() -> None:
+    """Scores of 1e16 and 1e17 share their rank key: the first row in the order is the first of
+    them, though the second scores higher and alone would be in the best bin."""
+    ranked = RankedPairs(
+        np.zeros(3, np.int64), np.arange(3), np.array([1e16, 1e17, 0.0], dtype=np.float64)
+    )
+    best, listed = ranked.best(np.array([1]))
+    assert best.resident.tolist() == [0]
+    assert listed.tolist() == [3]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 40), st.integers(0, 40))
+def test_shortlists_of_many_applicants_are_the_first_rows_in_order(
+    seed: int, actions: int, margin: int
+) -> None:
+    """With up to hundreds of applicants an action, as in a month of a city, and scores drawn
+    by chance, from a coarse readiness (many ties) or over many scales (keys shared), each
+    action's shortlist is the first rows of the whole sort."""
+    rng = np.random.default_rng(seed)
+    rows = rng.integers(0, 400, actions)
+    action = np.repeat(np.arange(actions), rows)
+    kind = rng.integers(0, 3, actions)[action]
+    chance = rng.random(len(action))
+    coarse = np.round(rng.normal(0.0, 0.3, len(action)), 2)
+    spread = rng.standard_cauchy(len(action)) * 10.0 ** rng.integers(-3, 18, len(action))
+    score = np.select([kind == 0, kind == 1], [chance, coarse], spread)
+    ranked = RankedPairs(action, np.arange(len(action)), score)
+    count = rng.integers(0, 60, actions) + margin
+    best, listed = ranked.best(count)
+    ordered = ranked.ordered()
+    first = np.arange(len(ordered)) - ordered.first_of_action() < count[ordered.action]
+    assert np.array_equal(best.action, ordered.action[first])
+    assert np.array_equal(best.resident, ordered.resident[first])
+    assert np.array_equal(listed, rows)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.floats(allow_nan=False, allow_infinity=False), min_size=1, max_size=200),
+    st.data(),
+)
+def test_rank_keys_of_some_rows_are_their_keys_among_all(
+    scores: list[float], data: st.DataObject
+) -> None:
+    """A shortlist's keys, computed on its rows alone, are the keys those rows have when every
+    row's is computed (arctan is computed element by element, whatever the array)."""
+    score = np.array(scores, dtype=np.float64)
+    action = np.arange(len(score)) % 7
+    rows = np.array(
+        data.draw(st.lists(st.integers(0, len(score) - 1), max_size=len(score))), dtype=np.int64
+    )
+    every = _rank_key(action, score.copy())
+    assert np.array_equal(_rank_key(action[rows], score[rows]), every[rows])
 
 
 @pytest.fixture(scope="module")

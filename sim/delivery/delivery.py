@@ -77,6 +77,10 @@ class ActionTable:
     served_action: np.ndarray
     served_territory: np.ndarray
 
+    def targets_some(self) -> bool:
+        """Whether an action takes only part of its applicants (RSA, long-term, non-French)."""
+        return bool(self.rsa_only.any() or self.long_term_only.any() or self.non_french_only.any())
+
     @classmethod
     def of(cls, actions: list[Action], pop: Population) -> ActionTable:
         """The table of ``actions`` (in index order) in the city of ``pop``."""
@@ -134,48 +138,106 @@ class Applications:
 @dataclass(frozen=True)
 class RankedPairs:
     """Who may join which action this month, not yet sorted: one row per (action, applicant),
-    rows grouped by action in increasing order, and each row's rank ``key``: the action's
-    index plus a number in [0, 1] that is lower for a preferred applicant. Sorting the rows by
-    key (stably: equal keys keep their row order) gives ``Applications``."""
+    rows grouped by action in increasing order, and each row's ``score``, higher for a
+    preferred applicant. The rows in order are the rows sorted by their rank key
+    (``_rank_key``: the action's index plus a number in [0, 1] that falls as the score
+    rises), stably: equal keys keep their row order."""
 
     action: np.ndarray
     resident: np.ndarray
-    key: np.ndarray
+    score: np.ndarray
 
     def ordered(self) -> Applications:
         """Every row, sorted."""
-        order = np.argsort(self.key, kind="stable")
+        order = np.argsort(_rank_key(self.action, self.score.copy()), kind="stable")
         return Applications(self.action[order], self.resident[order])
 
     def best(self, count: np.ndarray) -> tuple[Applications, np.ndarray]:
         """The first ``count[action]`` rows of each action in sorted order, sorted, and how many
-        rows each action has (``count``: one per action index), without sorting them all.
+        rows each action has (``count``: one per action index), without sorting them all, nor
+        computing every row's rank key.
 
-        Each action's keys are counted in ``SHORTLIST_BINS`` bins of their fractional part (and
-        one more for a part of exactly 1); the rows up to the bin where an action reaches its
-        count are sure to hold its first ones (equal keys fall in one bin), and only they are
-        sorted."""
+        Each action's scores are counted in ``SHORTLIST_BINS`` bins spanning them, best first
+        (and one more, for the rounding of the worst score); the rows up to the bin where an
+        action reaches its count hold its best scores, and only they are keyed and sorted. Two
+        scores can share a key (a key is coarser than a score), so the rows left out are
+        checked to rank after the last one kept; when one might not, every row is sorted."""
         size, width = len(count), SHORTLIST_BINS + 1
-        # Action a's bins are cells a * width .. a * width + SHORTLIST_BINS: scaling by a power
-        # of two is exact, so floor(key * bins) is a * bins plus the bin of the key's part, and
-        # adding a makes it a * width plus that bin.
-        cells = (self.key * SHORTLIST_BINS).astype(np.int64)
-        cells += self.action
+        edges = np.searchsorted(self.action, np.arange(size + 1))
+        listed, before = edges[1:] - edges[:-1], edges[:-1]
+        cells = self._cells(listed, before)
         reached = np.cumsum(np.bincount(cells, minlength=size * width))
-        through = reached[width - 1 :: width]  # rows of the actions up to each one
-        before = np.concatenate(([0], through[:-1]))
         first_cell = np.arange(size) * width
         # The first cell where the rows counted reach those before the action plus its count.
         within = np.searchsorted(reached, before + count) - first_cell
-        last_cell = first_cell + np.clip(within, 0, SHORTLIST_BINS)
-        candidates = np.flatnonzero(cells <= last_cell[self.action])
-        order = candidates[np.argsort(self.key[candidates], kind="stable")]
+        # Two ufuncs rather than np.clip, whose checks cost more on these few values.
+        last_cell = first_cell + np.minimum(np.maximum(within, 0), SHORTLIST_BINS)
+        candidates = np.flatnonzero(cells <= np.repeat(last_cell, listed))
+        key = _rank_key(self.action[candidates], self.score[candidates])
+        order = np.argsort(key, kind="stable")
         # Sorted, the candidates stay grouped by action (a key's whole part is its action).
         shortlisted = reached[last_cell] - before
         kept = np.minimum(shortlisted, count)
-        first = expand_ranges(np.cumsum(shortlisted) - shortlisted, kept)
+        shortlist_start = np.cumsum(shortlisted) - shortlisted
+        rest = (shortlisted < listed) & (kept > 0)
+        last_kept = key[order[(shortlist_start + kept - 1)[rest]]]
+        if not self._rest_ranks_after(candidates, listed > 0, before, rest, last_kept):
+            return self._best_of_all(count), listed
+        first = expand_ranges(shortlist_start, kept)
         action = np.repeat(np.arange(size), kept)
-        return Applications(action, self.resident[order[first]]), through - before
+        return Applications(action, self.resident[candidates[order[first]]]), listed
+
+    def _cells(self, listed: np.ndarray, before: np.ndarray) -> np.ndarray:
+        """Each row's cell: action ``a``'s rows are in cells ``a * (SHORTLIST_BINS + 1)`` (its
+        best score) to ``a * (SHORTLIST_BINS + 1) + SHORTLIST_BINS`` (its worst), in equal steps
+        of score; a higher score is never in a later cell (each operation rounds monotonically)."""
+        size = len(listed)
+        present = listed > 0
+        starts = before[present]
+        high, span = np.zeros(size), np.zeros(size)
+        high[present] = np.maximum.reduceat(self.score, starts)
+        span[present] = high[present] - np.minimum.reduceat(self.score, starts)
+        scale = np.divide(SHORTLIST_BINS, span, out=np.zeros(size), where=span > 0)
+        # (high - score) * scale is at most span * (SHORTLIST_BINS / span): below one bin more.
+        # Each action's constants repeated over its rows (a run each): faster than gathered.
+        steps = np.repeat(high, listed)
+        steps -= self.score
+        steps *= np.repeat(scale, listed)
+        cells = steps.astype(np.int64)
+        cells += np.repeat(np.arange(size) * (SHORTLIST_BINS + 1), listed)
+        return np.asarray(cells)
+
+    def _rest_ranks_after(
+        self,
+        candidates: np.ndarray,
+        present: np.ndarray,
+        before: np.ndarray,
+        rest: np.ndarray,
+        last_kept: np.ndarray,
+    ) -> bool:
+        """Whether every row left out (not in ``candidates``) ranks after the last row kept of its
+        action (``rest``: the actions with rows left out and rows kept, the last of which has
+        the key ``last_kept``; ``present``: the actions with rows, the first at ``before``).
+        A row left out has a lower score than every candidate of its action, so a key no lower
+        than the key of its action's best row left out, up to rounding: that key, above the
+        last kept by ``KEY_MARGIN``, leaves room for the rounding of both (atan's within an
+        ulp), and the rows left out rank after."""
+        if not rest.any():
+            return True
+        left_out = self.score.copy()
+        left_out[candidates] = -np.inf
+        best_left = np.full(len(present), -np.inf)
+        best_left[present] = np.maximum.reduceat(left_out, before[present])
+        action = np.flatnonzero(rest)
+        first_left = _rank_key(action, best_left[rest])
+        return bool(np.all(first_left - last_kept > KEY_MARGIN * (action + 2)))
+
+    def _best_of_all(self, count: np.ndarray) -> Applications:
+        """``best``'s rows, every row sorted."""
+        ordered = self.ordered()
+        rank = np.arange(len(ordered)) - ordered.first_of_action()
+        first = rank < count[ordered.action]
+        return Applications(ordered.action[first], ordered.resident[first])
 
 
 class Delivery:
@@ -374,7 +436,7 @@ class Delivery:
         return joined
 
     def _applications(self, open_actions: np.ndarray, month: int) -> RankedPairs:
-        """Every (action, applicant) pair of the actions with free places, with its rank key."""
+        """Every (action, applicant) pair of the actions with free places, with its score."""
         t, pop, enr = self.table, self.pop, self.enrolment
         on = open_actions[t.served_action]
         action, territory = t.served_action[on], t.served_territory[on]
@@ -383,10 +445,11 @@ class Delivery:
         lo, hi = np.zeros(len(action), np.int64), np.zeros(len(action), np.int64)
         for s in distinct(specialty):
             in_need = enr.need_rows(pop, int(s), month)
-            # Aware and not served before (bools: a > b is a and not b), and free now.
-            applying = np.greater(enr.aware[s][in_need], enr.participated[s][in_need])
-            applying &= enr.action[in_need] < 0
-            pool = in_need.compress(applying)  # compress: a faster mask
+            # Aware (often a minority of those in need: read first), then not served before and
+            # free now (bools: a < b is not a and b). compress: a faster mask.
+            aware = in_need.compress(enr.aware[s][in_need])
+            applying = np.less(enr.participated[s][aware], enr.action[aware] < 0)
+            pool = aware.compress(applying)
             mine = specialty == s
             # Each territory's applicants: between the pool positions of its bounds.
             at = np.searchsorted(pool, pop.territory_bounds()) + offset
@@ -397,14 +460,10 @@ class Delivery:
         lengths = hi - lo
         pair_action = np.repeat(action, lengths)
         pair_resident = pools[expand_ranges(lo, lengths)]
-        ok = self._within_targets(pair_action, pair_resident)
-        if not ok.all():
+        if t.targets_some():
+            ok = self._within_targets(pair_action, pair_resident)
             pair_action, pair_resident = pair_action.compress(ok), pair_resident.compress(ok)
-        return RankedPairs(
-            pair_action,
-            pair_resident,
-            _rank_key(pair_action, self._preference(pair_action, pair_resident)),
-        )
+        return RankedPairs(pair_action, pair_resident, self._preference(pair_action, pair_resident))
 
     def _within_targets(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
         """Whether each applicant is within the target of the action applied to."""
@@ -428,34 +487,42 @@ class Delivery:
         the applicants of actions that rank by readiness have theirs computed."""
         t = self.table
         noise = self.rng.random(len(action))
-        ranked = np.flatnonzero(((t.selection != FIRST_COME) | (t.creaming > 0))[action])
-        if len(ranked) == 0:
+        # The rows are runs of actions in increasing order: the ranked rows are the runs of the
+        # ranking actions (a mask: faster than their positions for these few reads and writes),
+        # and an action's constants are repeated over its run (faster than gathered by row).
+        edges = np.searchsorted(action, np.arange(len(t.selection) + 1))
+        rows = edges[1:] - edges[:-1]
+        by_readiness = ((t.selection != FIRST_COME) | (t.creaming > 0)) & (rows > 0)
+        if not by_readiness.any():
             return noise
-        action, resident = action[ranked], resident[ranked]
-        selection, creaming = t.selection[action], t.creaming[action]
-        readiness = np.zeros(len(ranked))
-        specialty = t.specialty[action]
+        ranking = np.flatnonzero(by_readiness)
+        runs = rows[ranking]
+        ranked = np.repeat(by_readiness, rows)
+        resident = resident[ranked]
+        readiness = np.zeros(len(resident))
         for need in all_needs():
-            mine = specialty == need.index
-            if mine.any():
+            serving = t.specialty[ranking] == need.index
+            if serving.any():
+                mine = np.repeat(serving, runs)
                 readiness[mine] = need.readiness(self.pop, resident[mine])
-        tie = TIE_BREAK * noise[ranked]
-        base = np.where(
-            selection == NEEDIEST_FIRST,
-            -readiness + tie,
-            np.where(selection == CREAMING, readiness + tie, noise[ranked]),
-        )
-        tilted = creaming > 0
-        if tilted.any():
+        chance = noise[ranked]
+        tie = TIE_BREAK * chance
+        # Neediest first: -readiness + tie; creaming: readiness + tie; first come: chance.
+        selection = t.selection[ranking]
+        base = np.where(np.repeat(selection == NEEDIEST_FIRST, runs), -readiness, readiness)
+        base += tie
+        if np.any(selection == FIRST_COME):
+            np.copyto(base, chance, where=np.repeat(selection == FIRST_COME, runs))
+        if np.any(t.creaming[ranking] > 0):
             # Every applicant of an action is ranked or none: ranks within the ranked applicants
             # are ranks within the action.
+            action, creaming = np.repeat(ranking, runs), np.repeat(t.creaming[ranking], runs)
             blended = (1 - creaming) * _group_ranks(base, action) + creaming * _group_ranks(
                 readiness + tie, action
             )
-            base = np.where(tilted, blended, base)
-        score = noise.copy()
-        score[ranked] = base
-        return score
+            base = np.where(creaming > 0, blended, base)
+        noise[ranked] = base  # the others' score is their chance
+        return noise
 
     def _split_controls(
         self, chosen: Applications, free: np.ndarray
@@ -551,8 +618,11 @@ def _deferred_acceptance(
 #: Applicants beyond twice the wanted number that an action's shortlist keeps (see
 #: ``_deferred_acceptance``): a margin for declines, which only changes the speed.
 SHORTLIST_MARGIN = 32
-#: Bins of the rank keys that find each action's shortlist (``RankedPairs.best``).
+#: Bins of the scores that find each action's shortlist (``RankedPairs.best``).
 SHORTLIST_BINS = 128
+#: Gap between keys, per unit of the action's index (plus 2), that no rounding of the keys'
+#: computation closes: 2**12 times the few ulps of ``_rank_key``'s operations on such keys.
+KEY_MARGIN = 2.0**-40
 _UNTRIED, _HELD, _DECLINED = 0, 1, 2
 
 
@@ -564,7 +634,8 @@ def _propose_until_stable(
     earliest: np.ndarray,
 ) -> np.ndarray:
     """The deferred acceptance of ``_deferred_acceptance`` on these rows (sorted by action, then
-    preference): each row's final status (untried, held or declined)."""
+    preference): each row's final status (untried, held or declined). A round without a decline
+    is the last: each action then holds all it wanted or has proposed to all its rows."""
     status = np.full(len(action), _UNTRIED, dtype=np.int8)
     while True:
         room = wanted - np.bincount(action[status == _HELD], minlength=len(wanted))
@@ -577,7 +648,10 @@ def _propose_until_stable(
         who, which = resident[holding], action[holding]
         earliest[who] = len(wanted)
         np.minimum.at(earliest, who, which)
-        status[holding[earliest[who] != which]] = _DECLINED
+        declined = holding[earliest[who] != which]
+        if len(declined) == 0:
+            return status
+        status[declined] = _DECLINED
 
 
 def _rank_key(action: np.ndarray, score: np.ndarray) -> np.ndarray:
