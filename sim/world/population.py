@@ -685,7 +685,7 @@ class Population:
         churns = self._churns(seekers, draw)
         spells = self._recent_spells()
         lost = self._job_losses(draws.labour, spells)
-        found = seekers[finds]
+        found = _select(seekers, finds)
         # Whose spell or job starts anew (distinct residents: the lost were employed).
         changed = np.concatenate((_select(seekers, finds | churns), lost))
         # New arrays, as before: a reference taken earlier keeps last month's state.
@@ -834,7 +834,9 @@ class Population:
         candidates = _select(candidates, established)
         separation = self._spread(self._separation_scaled, candidates)
         lost_established = _select(candidates, labour[candidates] < separation)
-        return np.sort(np.concatenate((lost_new, lost_established)))
+        lost = np.concatenate((lost_new, lost_established))
+        lost.sort()  # in place: np.sort would sort a copy
+        return lost
 
     def _draw_thresholds(self, name: str) -> np.ndarray:
         """What to compare 16-bit draws with instead of the per-resident float thresholds of
@@ -879,14 +881,14 @@ class Population:
     def _record_jobs(self, month: int, found: np.ndarray) -> None:
         """Date the jobs found and the jobs held 6 months (5 months after the hire), count the
         months employed."""
-        first = found[self.job_found_month[found] == NOT_YET]
+        first = _select(found, self.job_found_month[found] == NOT_YET)
         self.job_found_month[first] = month
         if month - 5 >= 1:
             if self._spells is None:
                 sustained = np.flatnonzero(self.employed & (self.duration == 5))
             else:
                 sustained = self._spells.jobs_at(5, self.employed)
-            first = sustained[self.sustained_job_month[sustained] == NOT_YET]
+            first = _select(sustained, self.sustained_job_month[sustained] == NOT_YET)
             self.sustained_job_month[first] = month
             self.last_sustained_job_month[sustained] = month
             self.sustained_job_count[sustained] += 1
@@ -916,7 +918,7 @@ class Population:
         share = self.params.displacement_share
         if share == 0.0:
             return np.zeros(self.n_territories, dtype=np.float32)
-        treated = seekers[treated_here]
+        treated = _select(seekers, treated_here)
         where = self.territory[treated]
         extra = np.bincount(where, weights=self.job_boost[treated], minlength=self.n_territories)
         pool = self._count_by_territory(seekers) - np.bincount(where, minlength=self.n_territories)
@@ -1148,8 +1150,11 @@ def _rows_where(mask: np.ndarray, likely: np.ndarray | None) -> np.ndarray:
 
 def _merge_sorted(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """The union, in increasing order, of two increasing index arrays with nothing in common."""
-    # A stable sort is a merge sort, which merges the two sorted runs in one pass.
-    return np.sort(np.concatenate((a, b)), kind="stable")
+    # A stable sort is a merge sort, which merges the two sorted runs in one pass (sorted in
+    # place: np.sort would sort a copy).
+    merged = np.concatenate((a, b))
+    merged.sort(kind="stable")
+    return merged
 
 
 def _integer_thresholds(scaled: np.ndarray) -> np.ndarray | None:
