@@ -25,6 +25,7 @@ from sim.funding.state import FundingState
 from sim.world.params import ModelParams
 from sim.world.population import Population
 from sim.world.rng import Stream, stream
+from sim.world.runs import territory_runs
 
 
 class Programme(Protocol):
@@ -129,6 +130,14 @@ class FundingContext:
         """Share of a territory's residents in need of ``need``, now."""
         pop = self._population
         return float(need.in_need(pop, pop.slices[territory]).mean())
+
+    def shares_in_need(self, need: Need) -> np.ndarray:
+        """Share of each territory's residents in need of ``need``, now: ``share_in_need`` of
+        every territory (the same numbers), from one pass over the city rather than one per
+        territory."""
+        pop = self._population
+        in_need = np.flatnonzero(need.in_need(pop, slice(None)))
+        return np.asarray(territory_runs(in_need, pop.territory_bounds()) / pop.territory_sizes)
 
     def associations(self) -> list[AssociationProfile]:
         """The city's associations, sorted by name."""
