@@ -234,7 +234,12 @@ class FundingContext:
             None if need is None else need_of(need),
             window,
         )
-        record = EvaluationRecord(action=index, **result.to_dict())
+        # The result's fields as they are, and its interval: what ``to_dict`` gives, without the
+        # deep copy of every scalar of ``dataclasses.asdict`` (hundreds of actions are evaluated
+        # at the end of a planned run).
+        record = EvaluationRecord(
+            action=index, **vars(result), ci_low=result.ci_low, ci_high=result.ci_high
+        )
         if need is None and window is None:
             self.state.evaluations.append(record)
         return record
