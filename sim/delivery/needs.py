@@ -248,7 +248,8 @@ def _published_french_rate(
 
 # ---------------------------------------------------------------------------- rights
 def _unclaimed_right(pop: Population, rows: Rows) -> np.ndarray:
-    return np.asarray(pop.rsa_eligible[rows] & ~pop.rsa_claimed[rows])
+    # Eligible and not claiming: True > False, in one pass over the pairs (no negated copy).
+    return np.greater(pop.rsa_eligible[rows], pop.rsa_claimed[rows])
 
 
 def _claimed(pop: Population, rows: np.ndarray) -> np.ndarray:
