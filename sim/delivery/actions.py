@@ -22,7 +22,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sim.delivery.groups import distinct
+from sim.delivery.groups import distinct, stable_argsort
 from sim.delivery.needs import all_needs, index_of, need_of
 from sim.errors import UserInputError
 from sim.world.params import FRENCH_NONE
@@ -172,7 +172,9 @@ class CohortLog:
                 groups = np.concatenate([p[3] for p in self._parts])
             else:
                 action = rows = months = groups = np.empty(0, dtype=np.int64)
-            order = np.argsort(action, kind="stable")
+            # Action indices are small whole numbers: numpy sorts them by radix in 16-bit passes,
+            # in the order of np.argsort(action, kind="stable").
+            order = stable_argsort(action)
             starts = np.concatenate(([0], np.cumsum(np.bincount(action))))
             self._by_action = (order, starts, rows, months.astype(np.int64), groups)
         return self._by_action

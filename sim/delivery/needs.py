@@ -140,9 +140,8 @@ class Need:
         """Whether residents ``rows`` reached the outcome between their ``start`` month and
         ``end``, from a live population or a run's per-resident arrays: one window for
         evaluators and for the truth."""
-        data = outcome_arrays(arrays) if isinstance(arrays, Population) else arrays
-        last = data[self.outcome_last_month][rows] if self.outcome_last_month else None
-        return reached_between(data[self.outcome_month][rows], start, end, last)
+        last = _read(arrays, self.outcome_last_month)[rows] if self.outcome_last_month else None
+        return reached_between(_read(arrays, self.outcome_month)[rows], start, end, last)
 
     def first_outcome_from(
         self, arrays: dict[str, np.ndarray] | Population, rows: np.ndarray, start: np.ndarray
@@ -151,11 +150,10 @@ class Need:
         none so far). A repeatable outcome is dated by its first and last months only: when the
         first came earlier, the last one stands for it (the same reading as
         ``outcomes_between``, exact unless several outcomes followed ``start``)."""
-        data = outcome_arrays(arrays) if isinstance(arrays, Population) else arrays
-        first = data[self.outcome_month][rows].astype(np.int64)
+        first = _read(arrays, self.outcome_month)[rows].astype(np.int64)
         month = np.where((first != NOT_YET) & (first >= start), first, NOT_YET)
         if self.outcome_last_month:
-            last = data[self.outcome_last_month][rows].astype(np.int64)
+            last = _read(arrays, self.outcome_last_month)[rows].astype(np.int64)
             later = (month == NOT_YET) & (last != NOT_YET) & (last >= start)
             month = np.where(later, last, month)
         return np.asarray(month)
@@ -180,6 +178,12 @@ class Need:
 def outcome_arrays(pop: Population) -> dict[str, np.ndarray]:
     """The population's outcome arrays of every need, by name (no copy)."""
     return {f: getattr(pop, f) for need in _REGISTRY for f in need.outcome_fields()}
+
+
+def _read(arrays: dict[str, np.ndarray] | Population, name: str) -> np.ndarray:
+    """One outcome array, by name, of a live population or of a run's per-resident arrays:
+    ``outcome_arrays(arrays)[name]`` for a population, without gathering every need's."""
+    return np.asarray(getattr(arrays, name) if isinstance(arrays, Population) else arrays[name])
 
 
 # ---------------------------------------------------------------------------- employment
@@ -244,7 +248,8 @@ def _published_french_rate(
 
 # ---------------------------------------------------------------------------- rights
 def _unclaimed_right(pop: Population, rows: Rows) -> np.ndarray:
-    return np.asarray(pop.rsa_eligible[rows] & ~pop.rsa_claimed[rows])
+    # Eligible and not claiming: True > False, in one pass over the pairs (no negated copy).
+    return np.greater(pop.rsa_eligible[rows], pop.rsa_claimed[rows])
 
 
 def _claimed(pop: Population, rows: np.ndarray) -> np.ndarray:

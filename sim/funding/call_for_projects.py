@@ -258,7 +258,9 @@ class CallForProjects(Mechanism):
             return np.empty(0)
         weights = {**DEFAULT_COMMITTEE, **(self.committee_weights or {})}
         priorities = self.citizen_priorities or {}
-        need = np.array([city.share_in_need(need_of(p.specialty), p.territory) for p in proposals])
+        # Each specialty's shares, counted once for every territory: proposals share them.
+        shares = {s: city.shares_in_need(need_of(s)) for s in {p.specialty for p in proposals}}
+        need = np.array([shares[p.specialty][p.territory] for p in proposals])
         claimed = np.array(
             [
                 p.claimed_effect / need_of(p.specialty).reference_effect(city.params)

@@ -25,6 +25,7 @@ from sim.funding.state import FundingState
 from sim.world.params import ModelParams
 from sim.world.population import Population
 from sim.world.rng import Stream, stream
+from sim.world.runs import territory_runs
 
 
 class Programme(Protocol):
@@ -130,6 +131,14 @@ class FundingContext:
         pop = self._population
         return float(need.in_need(pop, pop.slices[territory]).mean())
 
+    def shares_in_need(self, need: Need) -> np.ndarray:
+        """Share of each territory's residents in need of ``need``, now: ``share_in_need`` of
+        every territory (the same numbers), from one pass over the city rather than one per
+        territory."""
+        pop = self._population
+        in_need = np.flatnonzero(need.in_need(pop, slice(None)))
+        return np.asarray(territory_runs(in_need, pop.territory_bounds()) / pop.territory_sizes)
+
     def associations(self) -> list[AssociationProfile]:
         """The city's associations, sorted by name."""
         return [self._associations[name] for name in sorted(self._associations)]
@@ -225,7 +234,12 @@ class FundingContext:
             None if need is None else need_of(need),
             window,
         )
-        record = EvaluationRecord(action=index, **result.to_dict())
+        # The result's fields as they are, and its interval: what ``to_dict`` gives, without the
+        # deep copy of every scalar of ``dataclasses.asdict`` (hundreds of actions are evaluated
+        # at the end of a planned run).
+        record = EvaluationRecord(
+            action=index, **vars(result), ci_low=result.ci_low, ci_high=result.ci_high
+        )
         if need is None and window is None:
             self.state.evaluations.append(record)
         return record
