@@ -40,8 +40,13 @@ def _one_by_one(action: np.ndarray, resident: np.ndarray, wanted: np.ndarray) ->
 
 
 #: Scores of the drawn applications: ties, neighbours that share a key (0.5 and the next float;
-#: every score from 1e16 up has the key of the action's index) and far apart ones.
-_SCORES = (-1e20, -1.0, 0.0, 0.25, 0.5, float(np.nextafter(0.5, 1.0)), 0.999, 1.0, 1e16, 1e17, 1e20)
+#: every score from 1e16 up has the key of the action's index), far apart ones, and those whose
+#: spread cannot be cut in bins (infinite, wider than the largest float, narrower than the
+#: smallest; the shortlist then sorts every row).
+_SCORES = (
+    *(-1e20, -1.0, 0.0, 0.25, 0.5, float(np.nextafter(0.5, 1.0)), 0.999, 1.0, 1e16, 1e17, 1e20),
+    *(-np.inf, np.inf, -1e308, 1e308, 5e-324),
+)
 
 
 @st.composite

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from sim.delivery import word_of_mouth
 from sim.world.population import MonthlyDraws
-from sim.world.runs import territory_runs
+from sim.world.runs import runs_between, territory_runs
 
 #: Territory sizes (some empty), as a city's residents sorted by territory.
 CITIES = st.lists(st.integers(0, 12), min_size=1, max_size=8)
@@ -95,6 +95,21 @@ def test_territory_runs_count_the_rows_of_each_territory(
     rows = _rows(data, sum(sizes))
     expected = np.bincount(_territory(sizes)[rows], minlength=len(sizes))
     np.testing.assert_array_equal(territory_runs(rows, _bounds(sizes)), expected)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(0, 9)), st.integers(0, 12))
+def test_runs_between_are_where_each_value_starts_and_how_often_it_comes(
+    values: list[int], size: int
+) -> None:
+    """Between consecutive whole numbers, a run is one value: its first position in the sorted
+    list and its count (values from ``size`` on are in no run)."""
+    ordered = np.sort(np.array(values, dtype=np.int64))
+    starts, lengths = runs_between(ordered, np.arange(size + 1))
+    expected = [int(np.count_nonzero(ordered == v)) for v in range(size)]
+    np.testing.assert_array_equal(lengths, expected)
+    for value in range(size):
+        assert starts[value] == int(np.count_nonzero(ordered < value))
 
 
 def test_thresholds_of_a_numpy_float_are_not_those_kept_for_a_python_float() -> None:

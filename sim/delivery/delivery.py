@@ -44,7 +44,7 @@ from sim.delivery.groups import (
 from sim.delivery.needs import Need, all_needs
 from sim.world.params import FRENCH_NONE
 from sim.world.population import Population
-from sim.world.runs import expand_ranges
+from sim.world.runs import expand_ranges, runs_between
 
 FIRST_COME, NEEDIEST_FIRST, CREAMING = (SELECTION_POLICIES.index(p) for p in SELECTION_POLICIES)
 #: Enrolment window end of an action without one.
@@ -76,10 +76,6 @@ class ActionTable:
     #: (action, territory) of the territories it enrols from (QPV-only actions: QPV only).
     served_action: np.ndarray
     served_territory: np.ndarray
-
-    def targets_some(self) -> bool:
-        """Whether an action takes only part of its applicants (RSA, long-term, non-French)."""
-        return bool(self.rsa_only.any() or self.long_term_only.any() or self.non_french_only.any())
 
     @classmethod
     def of(cls, actions: list[Action], pop: Population) -> ActionTable:
@@ -163,9 +159,10 @@ class RankedPairs:
         scores can share a key (a key is coarser than a score), so the rows left out are
         checked to rank after the last one kept; when one might not, every row is sorted."""
         size, width = len(count), SHORTLIST_BINS + 1
-        edges = np.searchsorted(self.action, np.arange(size + 1))
-        listed, before = edges[1:] - edges[:-1], edges[:-1]
+        before, listed = runs_between(self.action, np.arange(size + 1))
         cells = self._cells(listed, before)
+        if cells is None:
+            return self._best_of_all(count), listed
         reached = np.cumsum(np.bincount(cells, minlength=size * width))
         first_cell = np.arange(size) * width
         # The first cell where the rows counted reach those before the action plus its count.
@@ -187,17 +184,23 @@ class RankedPairs:
         action = np.repeat(np.arange(size), kept)
         return Applications(action, self.resident[candidates[order[first]]]), listed
 
-    def _cells(self, listed: np.ndarray, before: np.ndarray) -> np.ndarray:
+    def _cells(self, listed: np.ndarray, before: np.ndarray) -> np.ndarray | None:
         """Each row's cell: action ``a``'s rows are in cells ``a * (SHORTLIST_BINS + 1)`` (its
         best score) to ``a * (SHORTLIST_BINS + 1) + SHORTLIST_BINS`` (its worst), in equal steps
-        of score; a higher score is never in a later cell (each operation rounds monotonically)."""
+        of score; a higher score is never in a later cell (each operation rounds monotonically).
+        None when an action's scores cannot be cut in steps: an infinite or NaN score, or a
+        spread beyond the largest float or below ``SHORTLIST_BINS`` times the smallest."""
         size = len(listed)
         present = listed > 0
         starts = before[present]
         high, span = np.zeros(size), np.zeros(size)
         high[present] = np.maximum.reduceat(self.score, starts)
-        span[present] = high[present] - np.minimum.reduceat(self.score, starts)
-        scale = np.divide(SHORTLIST_BINS, span, out=np.zeros(size), where=span > 0)
+        # Scores that cannot be cut in steps give infinities or NaN here: say None, not warn.
+        with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
+            span[present] = high[present] - np.minimum.reduceat(self.score, starts)
+            scale = np.divide(SHORTLIST_BINS, span, out=np.zeros(size), where=span > 0)
+        if not (np.isfinite(span).all() and np.isfinite(scale).all()):
+            return None
         # (high - score) * scale is at most span * (SHORTLIST_BINS / span): below one bin more.
         # Each action's constants repeated over its rows (a run each): faster than gathered.
         steps = np.repeat(high, listed)
@@ -460,14 +463,17 @@ class Delivery:
         lengths = hi - lo
         pair_action = np.repeat(action, lengths)
         pair_resident = pools[expand_ranges(lo, lengths)]
-        if t.targets_some():
-            ok = self._within_targets(pair_action, pair_resident)
+        ok = self._within_targets(pair_action, pair_resident)
+        if ok is not None:
             pair_action, pair_resident = pair_action.compress(ok), pair_resident.compress(ok)
         return RankedPairs(pair_action, pair_resident, self._preference(pair_action, pair_resident))
 
-    def _within_targets(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
-        """Whether each applicant is within the target of the action applied to."""
+    def _within_targets(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray | None:
+        """Whether each applicant is within the target of the action applied to; None when no
+        action targets anyone (every applicant is)."""
         t, pop = self.table, self.pop
+        if not (t.rsa_only.any() or t.long_term_only.any() or t.non_french_only.any()):
+            return None
         ok = np.ones(len(action), dtype=bool)
         if t.rsa_only.any():
             ok &= ~t.rsa_only[action] | pop.rsa_eligible[resident]
@@ -490,8 +496,7 @@ class Delivery:
         # The rows are runs of actions in increasing order: the ranked rows are the runs of the
         # ranking actions (a mask: faster than their positions for these few reads and writes),
         # and an action's constants are repeated over its run (faster than gathered by row).
-        edges = np.searchsorted(action, np.arange(len(t.selection) + 1))
-        rows = edges[1:] - edges[:-1]
+        rows = runs_between(action, np.arange(len(t.selection) + 1))[1]
         by_readiness = ((t.selection != FIRST_COME) | (t.creaming > 0)) & (rows > 0)
         if not by_readiness.any():
             return noise
@@ -509,6 +514,7 @@ class Delivery:
         tie = TIE_BREAK * chance
         # Neediest first: -readiness + tie; creaming: readiness + tie; first come: chance.
         selection = t.selection[ranking]
+        # (Creaming and first come both take readiness here; first come's is overwritten below.)
         base = np.where(np.repeat(selection == NEEDIEST_FIRST, runs), -readiness, readiness)
         base += tie
         if np.any(selection == FIRST_COME):
@@ -516,9 +522,10 @@ class Delivery:
         if np.any(t.creaming[ranking] > 0):
             # Every applicant of an action is ranked or none: ranks within the ranked applicants
             # are ranks within the action.
-            action, creaming = np.repeat(ranking, runs), np.repeat(t.creaming[ranking], runs)
-            blended = (1 - creaming) * _group_ranks(base, action) + creaming * _group_ranks(
-                readiness + tie, action
+            ranked_action = np.repeat(ranking, runs)
+            creaming = np.repeat(t.creaming[ranking], runs)
+            blended = (1 - creaming) * _group_ranks(base, ranked_action) + creaming * _group_ranks(
+                readiness + tie, ranked_action
             )
             base = np.where(creaming > 0, blended, base)
         noise[ranked] = base  # the others' score is their chance

@@ -42,8 +42,9 @@ SPARSE_BELOW = 8
 
 def distinct_below(values: np.ndarray, bound: int) -> np.ndarray:
     """``distinct(values)`` of whole numbers in [0, ``bound``): when they are dense, by marking
-    them in a table of ``bound`` flags and reading the marks in order (cheaper than a sort;
-    then in numpy's index type)."""
+    them in a table of ``bound`` flags and reading the marks in order (cheaper than a sort).
+    The same numbers either way, but in ``values``' type when sorted and in numpy's index type
+    (int64) when marked."""
     if len(values) * SPARSE_BELOW <= bound:
         return distinct(values)
     marked = np.zeros(bound, dtype=bool)

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy as np
@@ -102,8 +102,11 @@ class EvaluationResult:
         return self.effect_estimate + 1.96 * self.standard_error
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain record, with the interval."""
-        return {**asdict(self), "ci_low": self.ci_low, "ci_high": self.ci_high}
+        """Plain record, with the interval. The fields are scalars: read as they are, without
+        the deep copy of ``dataclasses.asdict`` (hundreds of actions are evaluated at the end
+        of a planned run)."""
+        plain = {field.name: getattr(self, field.name) for field in fields(self)}
+        return plain | {"ci_low": self.ci_low, "ci_high": self.ci_high}
 
 
 def check_design(design: str) -> str:
@@ -361,7 +364,7 @@ class _MatchingSide:
 
 #: The levels of matching cell, finest first: the cell within the territory (for the groups
 #: matched in their own territory), the cell, the hazard group, anyone.
-TERRITORY_CELL, CELL, HAZARD_GROUP, ANYONE = range(4)
+_TERRITORY_CELL, _CELL, _HAZARD_GROUP, _ANYONE = range(4)
 
 
 @dataclass(frozen=True)
@@ -382,17 +385,17 @@ class _MatchingLevels:
         """The levels, finest first. Without a group matched by territory the finest level
         would be the cell itself again, which matches no one more: it is left out."""
         if self.same_territory.any():
-            return TERRITORY_CELL, CELL, HAZARD_GROUP, ANYONE
-        return CELL, HAZARD_GROUP, ANYONE
+            return _TERRITORY_CELL, _CELL, _HAZARD_GROUP, _ANYONE
+        return _CELL, _HAZARD_GROUP, _ANYONE
 
     def width(self, level: int) -> int:
         """A bound above every value of the level (the cell's leading part is the hazard
         group: see ``_cell``)."""
-        if level == TERRITORY_CELL:
+        if level == _TERRITORY_CELL:
             return self.cells * self.pop.n_territories
-        if level == CELL:
+        if level == _CELL:
             return self.cells
-        if level == HAZARD_GROUP:
+        if level == _HAZARD_GROUP:
             return self.cells // CELLS_PER_HAZARD_GROUP + 1
         return 1
 
@@ -404,13 +407,13 @@ class _MatchingLevels:
             group, cell, hazard = side.group, side.cell, side.hazard
         else:
             group, cell, hazard = side.group[at], side.cell[at], side.hazard[at]
-        if level == TERRITORY_CELL:
+        if level == _TERRITORY_CELL:
             rows = side.rows if at is None else side.rows[at]
             n = self.pop.n_territories
             value = np.where(self.same_territory[group], cell * n + self.pop.territory[rows], cell)
-        elif level == CELL:
+        elif level == _CELL:
             value = cell
-        elif level == HAZARD_GROUP:
+        elif level == _HAZARD_GROUP:
             value = hazard
         else:
             return np.asarray(group * width)

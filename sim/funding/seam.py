@@ -127,7 +127,8 @@ class FundingContext:
         return np.asarray(np.add.reduceat(need.in_need(pop, slice(None)), pop.territory_starts))
 
     def share_in_need(self, need: Need, territory: int) -> float:
-        """Share of a territory's residents in need of ``need``, now."""
+        """Share of a territory's residents in need of ``need``, now (for a mechanism that
+        looks at one territory; ``shares_in_need`` gives every territory's at once)."""
         pop = self._population
         return float(need.in_need(pop, pop.slices[territory]).mean())
 
@@ -234,12 +235,7 @@ class FundingContext:
             None if need is None else need_of(need),
             window,
         )
-        # The result's fields as they are, and its interval: what ``to_dict`` gives, without the
-        # deep copy of every scalar of ``dataclasses.asdict`` (hundreds of actions are evaluated
-        # at the end of a planned run).
-        record = EvaluationRecord(
-            action=index, **vars(result), ci_low=result.ci_low, ci_high=result.ci_high
-        )
+        record = EvaluationRecord(action=index, **result.to_dict())
         if need is None and window is None:
             self.state.evaluations.append(record)
         return record

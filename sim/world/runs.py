@@ -1,6 +1,6 @@
-"""Rows laid out in runs: ranges of positions expanded end to end, and how many of a sorted list
-of rows fall in each run of consecutive rows (residents are stored by territory, so a territory's
-residents are one run)."""
+"""Rows laid out in runs: ranges of positions expanded end to end, and where the values of a
+sorted list between consecutive bounds start and how many they are (residents are stored by
+territory, so a territory's residents are one run)."""
 
 from __future__ import annotations
 
@@ -16,9 +16,15 @@ def expand_ranges(start: np.ndarray, length: np.ndarray) -> np.ndarray:
     return np.asarray(positions)
 
 
+def runs_between(values: np.ndarray, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each ``k``, where the run of ``values`` (increasing) in [``bounds[k]``,
+    ``bounds[k + 1]``) starts, and how long it is."""
+    ends = np.searchsorted(values, bounds)
+    return ends[:-1], ends[1:] - ends[:-1]  # np.diff's result, without its checks
+
+
 def territory_runs(rows: np.ndarray, bounds: np.ndarray) -> np.ndarray:
     """How many of ``rows`` (increasing) live in each territory, when territory ``t`` owns the
     residents ``bounds[t]`` to ``bounds[t + 1]`` (``Population.territory_bounds``: residents are
     sorted by territory, so a territory's residents in a list are one run of it)."""
-    ends = np.searchsorted(rows, bounds)
-    return ends[1:] - ends[:-1]  # np.diff's result, without its checks (called a few times a month)
+    return runs_between(rows, bounds)[1]
