@@ -6,16 +6,20 @@ Here each version runs in its own process (``before``: a git revision of this re
 exported to a temporary directory; ``after``: this working tree), both build the same city with
 the same seed, and this process asks them to step one month each in turn (the first to step
 alternates every month). Each month's CPU time is paired with the other version's, taken
-moments apart. Both run on one core (one at a time): each on its own core, their speeds differed
-by up to 16 % with identical code. The version built second also steps about 2 % faster
-(measured with identical code), so each arm runs ``--repeat`` times, each version built first in
-turn. Prints one JSON object per run: CPU seconds of each version, their ratio, the median
-paired difference (ms a month), in how many months the working tree was faster, and whether
-both ended in the same state (a hash of every resident's outcomes and the series); then one
-per arm with the geometric mean of the ratios.
+moments apart. On Linux both processes run on one core, one at a time: each on its own core,
+their speeds differed by up to 16 % with identical code. The version built second also steps
+about 2 % faster (measured with identical code), so each arm runs ``--repeat`` times, each
+version built first in turn. Both versions use this environment's packages (numpy...): only
+``sim`` differs.
 
-    python benchmarks/bench_pair.py --before d5cbd70 --arms call_for_projects,planned
-    python benchmarks/bench_pair.py --before HEAD --city demo --months 24
+Prints one JSON object per run as it ends: CPU seconds of each version, their ratio, the median
+paired difference (ms a month), in how many months the working tree was faster, and whether
+both ended in the same state (a hash of every array of the population and of the monthly
+series); then one per arm with the geometric mean of the ratios. Progress goes to stderr.
+
+    python benchmarks/bench_pair.py --before HEAD~1
+    python benchmarks/bench_pair.py --before main --arms call_for_projects,planned --repeat 4
+    python benchmarks/bench_pair.py --before HEAD --city demo --months 24   # the control
 
 ``--before HEAD`` against an unchanged working tree is the control: what identical code shows.
 """
@@ -23,6 +27,9 @@ per arm with the geometric mean of the ratios.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
+import importlib.util
 import json
 import os
 import statistics
@@ -32,80 +39,125 @@ import tarfile
 import tempfile
 from io import BytesIO
 from pathlib import Path
+from types import ModuleType, TracebackType
 
 REPO = Path(__file__).resolve().parent.parent
-
-#: Budgets sized for a city of 260,000 working-age residents (illustrative), as bench_city.
-ARM_PARAMS = {
-    "planned": {"budget_eur_per_year": 8_000_000.0},
-    "call_for_projects": {"budget_eur_per_year": 8_000_000.0},
-}
+#: How the stepping process marks its answers, apart from anything the code under test prints.
+ANSWER = "@@bench_pair "
 
 #: What each version's process runs: build the model, then one month per "step" line read,
-#: answering with its CPU seconds; "end" answers with the hash of the final state.
+#: answering with its CPU seconds; "end" answers with the hash of the final state and the
+#: modules of ``sim`` loaded from anywhere but its own root.
 STEPPER = """
-import gc, hashlib, json, sys, time
+import contextlib, gc, hashlib, json, os, sys, time
+mark, root, core, city, seed, months, arm, params = json.loads(sys.argv[1])
+# The environment's editable install of sim would serve any module the revision lacks.
+sys.meta_path[:] = [f for f in sys.meta_path if "Editable" not in type(f).__name__]
+pinned = core is not None and hasattr(os, "sched_setaffinity")
+if pinned:
+    os.sched_setaffinity(0, {core})
 import sim
 from sim.funding.registry import make_mechanism
-from sim.simulation.model import CityModel
-city, seed, months, arm, params = json.loads(sys.argv[1])
-model = CityModel(city, seed=seed, months=months, mechanism=make_mechanism(arm, **params),
-                  resident_agents=False)
-gc.collect()
-gc.freeze()  # as a run does: the collector's passes skip what was built
-print("ready", sim.__file__, flush=True)
-for line in sys.stdin:
-    if line.strip() == "end":
-        pop, digest = model.population, hashlib.sha256()
-        for name in ("employed", "public_cost_eur", "rsa_claimed", "french"):
-            digest.update(getattr(pop, name).tobytes())
-        for name in sorted(model.series):
-            digest.update(model.series[name].tobytes())
-        print(digest.hexdigest()[:16], flush=True)
-        break
-    started = time.process_time()
-    model.step()
-    print(time.process_time() - started, flush=True)
+from sim.simulation import model as model_module
+def answer(*words):
+    print(mark + " ".join(str(w) for w in words), flush=True)
+model = model_module.CityModel(city, seed=seed, months=months,
+                               mechanism=make_mechanism(arm, **params), resident_agents=False)
+frozen = getattr(model_module, "objects_frozen", None)  # as the version's own run does
+with frozen() if frozen is not None else contextlib.nullcontext():
+    answer("ready", pinned, sim.__file__)
+    for line in sys.stdin:
+        if line.strip() == "end":
+            break
+        started = time.process_time()
+        model.step()
+        answer(time.process_time() - started)
+digest = hashlib.sha256()
+for holder in (vars(model.population), model.series):
+    for name in sorted(holder):
+        value = holder[name]
+        if hasattr(value, "tobytes"):
+            digest.update(f"{name} {value.dtype} {value.shape}".encode())
+            digest.update(value.tobytes())
+foreign = sorted(
+    name for name, module in list(sys.modules.items())
+    if name.split(".")[0] == "sim" and getattr(module, "__file__", None)
+    and not os.path.realpath(module.__file__).startswith(os.path.realpath(root) + os.sep)
+)
+answer(digest.hexdigest()[:16], json.dumps(foreign))
 """
+
+
+@functools.cache
+def _sibling(name: str) -> ModuleType:
+    """A benchmark script of this directory, as a module."""
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
+    if spec is None or spec.loader is None:
+        raise ImportError(name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def export_revision(revision: str, into: Path) -> Path:
     """The ``sim`` package of ``revision`` of this repository, written under ``into``."""
-    archive = subprocess.run(
+    done = subprocess.run(
         ["git", "-C", str(REPO), "archive", "--format=tar", revision, "sim"],
-        check=True,
         capture_output=True,
-    ).stdout
-    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        check=False,
+    )
+    if done.returncode != 0:
+        message = done.stderr.decode(errors="replace").strip()
+        raise SystemExit(f"bench_pair: cannot export sim at revision {revision!r}: {message}")
+    with tarfile.open(fileobj=BytesIO(done.stdout)) as tar:
         tar.extractall(into, filter="data")
-    return into
+    return into.resolve()
 
 
 class Version:
-    """One version's stepping process (its ``sim`` found on ``path``)."""
+    """One version's stepping process (its ``sim`` found under ``root``), ended on exit."""
 
-    def __init__(self, path: Path, setup: list[object]) -> None:
-        env = dict(os.environ, PYTHONPATH=str(path), OMP_NUM_THREADS="1")
+    def __init__(self, label: str, root: Path, setup: list[object]) -> None:
+        self.label, self.root = label, root.resolve()
+        env = dict(os.environ, PYTHONPATH=str(self.root), OMP_NUM_THREADS="1")
         self.process = subprocess.Popen(
-            [sys.executable, "-c", STEPPER, json.dumps(setup)],
+            [sys.executable, "-c", STEPPER, json.dumps([ANSWER, str(self.root), *setup])],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
             env=env,
-            cwd=path,  # python -c looks in its working directory first
+            cwd=self.root,  # python -c looks in its working directory first
         )
-        _share_one_core(self.process.pid)
-        #: Where this version's package was found ("ready" and its path: built).
-        self.found = self._read().split(maxsplit=1)[1]
+
+    def __enter__(self) -> Version:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()  # waits, and closes its pipes
+
+    def ready(self) -> bool:
+        """Wait for the model to be built; whether the process runs on the one core asked."""
+        _, pinned, found = self._read().split(maxsplit=2)
+        if not Path(found).resolve().is_relative_to(self.root):
+            raise RuntimeError(f"the {self.label} version's sim came from {found}")
+        return pinned == "True"
 
     def step(self) -> float:
         """Step one month; its CPU seconds."""
         return float(self._ask("step"))
 
     def end(self) -> str:
-        """The hash of the final state; the process ends."""
-        digest = self._ask("end")
-        self.process.communicate()  # closes its pipes
+        """The hash of the final state; fails if any module of sim came from elsewhere."""
+        digest, foreign = self._ask("end").split(maxsplit=1)
+        if json.loads(foreign):
+            raise RuntimeError(f"the {self.label} version loaded {foreign} from elsewhere")
         return digest
 
     def _ask(self, command: str) -> str:
@@ -115,42 +167,42 @@ class Version:
         return self._read()
 
     def _read(self) -> str:
+        """The next answer, skipping anything else the code under test prints."""
         assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"a version's process ended early (exit {self.process.wait()})")
-        return line.strip()
-
-
-def _share_one_core(pid: int) -> None:
-    """Run ``pid`` on this process's first core: both versions then step on the same core (one
-    at a time), not each on its own, whose speed and neighbours on a virtual machine differ."""
-    if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(pid, {min(os.sched_getaffinity(0))})
+        for line in self.process.stdout:
+            if line.startswith(ANSWER):
+                return line[len(ANSWER) :].strip()
+        raise RuntimeError(
+            f"the {self.label} version's process ended early (exit {self.process.wait()}): "
+            "its error is above"
+        )
 
 
 def compare(
     arm: str, before: Path, after: Path, before_built_first: bool, args: argparse.Namespace
 ) -> dict[str, object]:
     """Step both versions of one arm in lockstep; their paired monthly CPU times."""
-    setup = [args.city, args.seed, args.months, arm, ARM_PARAMS.get(arm, {})]
-    if before_built_first:
-        old = Version(before, setup)
-        new = Version(after, setup)
-    else:
-        new = Version(after, setup)
-        old = Version(before, setup)
-    for version, path in ((old, before), (new, after)):
-        if not Path(version.found).is_relative_to(path):
-            raise RuntimeError(f"a version's sim came from {version.found}, not from {path}")
-    old_ms, new_ms = [], []
-    for month in range(args.months):
-        if month % 2:  # each steps first every other month
-            new_ms.append(new.step() * 1e3)
-            old_ms.append(old.step() * 1e3)
-        else:
-            old_ms.append(old.step() * 1e3)
-            new_ms.append(new.step() * 1e3)
+    core = min(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    params = _sibling("bench_city").ARM_PARAMS.get(arm, {})
+    setup = [core, args.city, args.seed, args.months, arm, params]
+    with contextlib.ExitStack() as stack:
+        builds = [("before", before), ("after", after)]
+        if not before_built_first:
+            builds.reverse()
+        versions = {}
+        for label, root in builds:  # one built after the other, as the order says
+            versions[label] = stack.enter_context(Version(label, root, setup))
+            pinned = versions[label].ready()
+        old, new = versions["before"], versions["after"]
+        old_ms, new_ms = [], []
+        for month in range(args.months):
+            if month % 2:  # each steps first every other month
+                new_ms.append(new.step() * 1e3)
+                old_ms.append(old.step() * 1e3)
+            else:
+                old_ms.append(old.step() * 1e3)
+                new_ms.append(new.step() * 1e3)
+        same = old.end() == new.end()
     differences = [n - o for n, o in zip(new_ms, old_ms, strict=True)]
     return {
         "arm": arm,
@@ -161,30 +213,9 @@ def compare(
         "median_difference_ms_per_month": round(statistics.median(differences), 3),
         "months_after_faster": sum(d < 0 for d in differences),
         "before_built_first": before_built_first,
-        "same_final_state": old.end() == new.end(),
+        "one_core": pinned,
+        "same_final_state": same,
     }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--before", required=True, help="git revision to compare with")
-    parser.add_argument("--city", default="bordeaux_scale")
-    parser.add_argument("--months", type=int, default=120)
-    parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--arms", default="call_for_projects,planned")
-    parser.add_argument(
-        "--repeat", type=int, default=2, help="runs per arm, built first in turn (default 2)"
-    )
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as scratch:
-        before = export_revision(args.before, Path(scratch))
-        for arm in args.arms.split(","):
-            runs = [compare(arm, before, REPO, r % 2 == 0, args) for r in range(args.repeat)]
-            for run in runs:
-                print(json.dumps(run), flush=True)
-            print(json.dumps(summary(arm, runs)), flush=True)
 
 
 def summary(arm: str, runs: list[dict[str, object]]) -> dict[str, object]:
@@ -198,6 +229,59 @@ def summary(arm: str, runs: list[dict[str, object]]) -> dict[str, object]:
         "after_over_before": ratios,
         "same_final_state": all(run["same_final_state"] for run in runs),
     }
+
+
+def _parser(arms: list[str]) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--before", required=True, help="git revision to compare the tree with")
+    parser.add_argument("--city", default="bordeaux_scale", help="built-in city or table")
+    parser.add_argument("--months", type=_at_least_one, default=120, help="months stepped")
+    parser.add_argument("--seed", type=int, default=1, help="the run's seed, both versions")
+    parser.add_argument(
+        "--arms",
+        type=lambda text: _arms(text, arms),
+        default="call_for_projects,planned",
+        help=f"comma-separated, among: {', '.join(arms)}",
+    )
+    parser.add_argument(
+        "--repeat",
+        type=_at_least_one,
+        default=2,
+        help="runs per arm, each version built first in turn (even: the bias cancels)",
+    )
+    return parser
+
+
+def _at_least_one(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
+def _arms(text: str, known: list[str]) -> list[str]:
+    asked = text.split(",")
+    unknown = [arm for arm in asked if arm not in known]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown arm {unknown}; expected among {known}")
+    return asked
+
+
+def main() -> None:
+    from sim.funding.registry import MECHANISMS
+
+    args = _parser(sorted(MECHANISMS)).parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        before = export_revision(args.before, Path(scratch))
+        for arm in args.arms:
+            runs = []
+            for run in range(args.repeat):
+                print(f"{arm}: run {run + 1} of {args.repeat}", file=sys.stderr, flush=True)
+                runs.append(compare(arm, before, REPO, run % 2 == 0, args))
+                print(json.dumps(runs[-1]), flush=True)
+            print(json.dumps(summary(arm, runs)), flush=True)
 
 
 if __name__ == "__main__":
