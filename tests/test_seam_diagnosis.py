@@ -29,6 +29,9 @@ def test_every_territorys_share_in_need_is_the_share_of_that_territory(
     pop.rsa_claimed[:] = pop.rsa_eligible & (rng.random(pop.n) < 0.5)
     pop.french[:] = np.where(rng.random(pop.n) < below_a2, FRENCH_A2 - 1, FRENCH_A2)
     for need in all_needs():
+        in_need = need.in_need(pop, slice(None))
+        plain = np.bincount(pop.territory[in_need], minlength=pop.n_territories)
+        assert np.array_equal(city.in_need_by_territory(need), plain)
         shares = city.shares_in_need(need)
         assert len(shares) == pop.n_territories
         for territory, share in enumerate(shares.tolist()):

@@ -472,19 +472,17 @@ class Delivery:
         """Whether each applicant is within the target of the action applied to; None when no
         action targets anyone (every applicant is)."""
         t, pop = self.table, self.pop
-        if not (t.rsa_only.any() or t.long_term_only.any() or t.non_french_only.any()):
-            return None
-        ok = np.ones(len(action), dtype=bool)
+        within = []
         if t.rsa_only.any():
-            ok &= ~t.rsa_only[action] | pop.rsa_eligible[resident]
+            within.append(~t.rsa_only[action] | pop.rsa_eligible[resident])
         if t.long_term_only.any():
             long_term = ~pop.employed[resident] & (
                 pop.duration[resident] >= pop.params.long_term_months
             )
-            ok &= ~t.long_term_only[action] | long_term
+            within.append(~t.long_term_only[action] | long_term)
         if t.non_french_only.any():
-            ok &= ~t.non_french_only[action] | (pop.french[resident] == FRENCH_NONE)
-        return ok
+            within.append(~t.non_french_only[action] | (pop.french[resident] == FRENCH_NONE))
+        return np.logical_and.reduce(within) if within else None
 
     def _preference(self, action: np.ndarray, resident: np.ndarray) -> np.ndarray:
         """Each action's score of its applicants, higher first: chance (first come), low

@@ -48,7 +48,7 @@ from sim.delivery.needs import Need
 from sim.errors import UserInputError
 from sim.world.population import NOT_YET, Population
 from sim.world.rng import Stream, stream
-from sim.world.runs import expand_ranges
+from sim.world.runs import expand_ranges, runs_between
 
 DESIGNS = ("none", "historical_baseline", "comparison_group", "rct")
 #: Standard deviation of the evaluator's measurement of the barrier score (illustrative).
@@ -582,7 +582,7 @@ def _register_samples(
     # Position k is in the segment whose cumulative end first exceeds it: with the positions
     # sorted, each segment holds the run of them below its end and not below its start.
     seg_end = np.cumsum(length)
-    drawn_in = np.diff(np.searchsorted(drawn, seg_end), prepend=0)
+    drawn_in = runs_between(drawn, np.concatenate(([0], seg_end)))[1]
     rows = register[drawn + np.repeat(lo - (seg_end - length), drawn_in)]
     return MatchingGroups(rows.astype(np.int64, copy=False), np.repeat(item, drawn_in))
 

@@ -124,7 +124,10 @@ class FundingContext:
     def in_need_by_territory(self, need: Need) -> np.ndarray:
         """Residents in need of ``need`` in each territory, now (the diagnosis of this month)."""
         pop = self._population
-        return np.asarray(np.add.reduceat(need.in_need(pop, slice(None)), pop.territory_starts))
+        in_need = np.flatnonzero(need.in_need(pop, slice(None)))
+        # Residents are stored by territory: a territory's in a list are one run of it (an
+        # empty territory counts none, where np.add.reduceat would repeat its neighbour's first).
+        return np.asarray(territory_runs(in_need, pop.territory_bounds()))
 
     def share_in_need(self, need: Need, territory: int) -> float:
         """Share of a territory's residents in need of ``need``, now (for a mechanism that
@@ -136,9 +139,7 @@ class FundingContext:
         """Share of each territory's residents in need of ``need``, now: ``share_in_need`` of
         every territory (the same numbers), from one pass over the city rather than one per
         territory."""
-        pop = self._population
-        in_need = np.flatnonzero(need.in_need(pop, slice(None)))
-        return np.asarray(territory_runs(in_need, pop.territory_bounds()) / pop.territory_sizes)
+        return np.asarray(self.in_need_by_territory(need) / self._population.territory_sizes)
 
     def associations(self) -> list[AssociationProfile]:
         """The city's associations, sorted by name."""
