@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+from types import ModuleType
 from typing import Any
+
+from sim.delivery.actions import ActionSpec
 
 #: A tiny scenario file (two arms on a generated city, 14 months): fast batches and CLI runs.
 TINY = """
@@ -53,3 +58,28 @@ def three_arm_scenario(name: str, description: str, months: int = 24) -> dict[st
             },
         },
     }
+
+
+def toy_action(**changes: Any) -> ActionSpec:
+    """A small action with no effect (10 places of employment support in territory 0, 6 months,
+    100 euros a participant-month), with ``changes`` to any of its fields."""
+    fields: dict[str, Any] = {
+        "association": "toy",
+        "specialty": "employment_support",
+        "territories": (0,),
+        "places": 10,
+        "duration_months": 6,
+        "true_effect": 0.0,
+        "cost_eur_per_participant_month": 100.0,
+    }
+    return ActionSpec(**(fields | changes))
+
+
+def load_script(path: Path) -> ModuleType:
+    """A script of the repository (not a package module), loaded as a module."""
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -4,13 +4,13 @@ months, and a final state that tells identical results from different ones."""
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from helpers import load_script
 
 REPO = Path(__file__).resolve().parent.parent
 SCRIPT = REPO / "benchmarks" / "bench_pair.py"
@@ -30,12 +30,7 @@ pytestmark = pytest.mark.skipif(not _in_git_checkout(), reason="needs git and th
 
 
 def _bench_pair() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("bench_pair", SCRIPT)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def test_a_revision_against_the_tree_steps_the_same_months_to_the_same_state(

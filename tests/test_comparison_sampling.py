@@ -6,10 +6,11 @@ from __future__ import annotations
 import functools
 
 import numpy as np
+from helpers import toy_action
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.delivery.actions import Action, ActionSpec, Enrolment
+from sim.delivery.actions import Action, Enrolment
 from sim.delivery.needs import all_needs
 from sim.funding.evaluation import SamplerFacts, _register_samples
 from sim.world.params import ModelParams
@@ -26,16 +27,7 @@ def _city() -> tuple[Population, Enrolment, Action]:
     # Some residents already served: the registers leave them out.
     served = np.random.default_rng(1).random(enr.participated.shape) < 0.3
     enr.participated[served] = True
-    spec = ActionSpec(
-        association="toy",
-        specialty="employment_support",
-        territories=(0,),
-        places=10,
-        duration_months=6,
-        true_effect=0.0,
-        cost_eur_per_participant_month=100.0,
-    )
-    return pop, enr, Action(0, spec, 4)
+    return pop, enr, Action(0, toy_action(), 4)
 
 
 def _one_by_one(

@@ -262,21 +262,15 @@ def test_register_samples_are_residents_in_need_of_the_comparison_territories(ci
     """Whether a sampler's register is small (taken whole) or large (sampled), every resident
     it draws is in need, not yet served, and lives in one of its comparison territories; a
     small register is taken whole."""
-    from sim.delivery.actions import Action, ActionSpec, Enrolment
+    from helpers import toy_action
+
+    from sim.delivery.actions import Action, Enrolment
     from sim.funding.evaluation import ComparisonSampler, _register_samples
     from sim.world.rng import Stream, stream
 
     pop = Population(city, ModelParams(), seed=4)
     enr = Enrolment(pop.n)
-    spec = ActionSpec(
-        association="toy",
-        specialty="employment_support",
-        territories=(0,),
-        places=10,
-        duration_months=6,
-        true_effect=0.0,
-        cost_eur_per_participant_month=100.0,
-    )
+    spec = toy_action()
     joined = []
     for index, territories in enumerate([(1, 2), (3,)]):
         sampler = ComparisonSampler(pop.barrier, stream(4, Stream.COMPARISON))

@@ -12,6 +12,7 @@ import copy
 
 import numpy as np
 import pytest
+from helpers import toy_action
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -55,14 +56,9 @@ def _spec(
     territories: tuple[int, ...] = (0,),
     target: Target | None = None,
 ) -> ActionSpec:
-    return ActionSpec(
-        association="toy",
+    return toy_action(
         specialty=all_needs()[specialty].specialty,
         territories=territories,
-        places=10,
-        duration_months=6,
-        true_effect=0.0,
-        cost_eur_per_participant_month=100.0,
         selection=SELECTION_POLICIES[selection],
         creaming_degree=creaming,
         target=target or Target(),

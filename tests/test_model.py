@@ -7,6 +7,7 @@ import gc
 import mesa
 import numpy as np
 import pytest
+from helpers import toy_action
 
 import sim.simulation.model as model_module
 from sim.delivery.actions import ActionSpec
@@ -243,14 +244,11 @@ def test_kept_offers_are_the_delivery_offers_month_after_month(small_city: City)
     when nothing enrols), it is the count of the actions enrolling, and nobody may change it."""
     mechanism = make_mechanism("call_for_projects", budget_eur_per_year=600_000.0, pilot_months=12)
     model = CityModel(small_city, seed=3, months=30, follow_up_months=6, mechanism=mechanism)
-    launched = ActionSpec(
+    launched = toy_action(
         association="launched between months",
         specialty="french_course",
-        territories=(0,),
         places=20,
         duration_months=3,
-        true_effect=0.0,
-        cost_eur_per_participant_month=100.0,
     )
     changes, previous = 0, None
     while model.running:

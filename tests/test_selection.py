@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from helpers import toy_action
 
-from sim.delivery.actions import Action, ActionSpec, Enrolment
+from sim.delivery.actions import Action, Enrolment
 from sim.delivery.delivery import Delivery
 from sim.delivery.needs import need_of
 from sim.world.params import ModelParams
@@ -34,15 +35,8 @@ def _enrol(city: City, specialty: str, selection: str) -> tuple[Population, np.n
     rows = pop.slices[territory]
     applicants = np.flatnonzero(need.in_need(pop, rows)) + rows.start
     assert len(applicants) > 2 * PLACES, "applicants must outnumber the places"
-    spec = ActionSpec(
-        association="toy",
-        specialty=specialty,
-        territories=(territory,),
-        places=PLACES,
-        duration_months=6,
-        true_effect=0.0,
-        cost_eur_per_participant_month=100.0,
-        selection=selection,
+    spec = toy_action(
+        specialty=specialty, territories=(territory,), places=PLACES, selection=selection
     )
     delivery = Delivery(pop, enrolment, stream(2, Stream.DELIVERY))
     delivery.add(Action(0, spec, 2))

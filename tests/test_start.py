@@ -4,7 +4,6 @@ runs that build their own, and no run changes what the next one starts from."""
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -12,7 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from helpers import TINY
+from helpers import TINY, load_script
 
 from sim.experiments import batch
 from sim.experiments.batch import SerialExecutor, execute_task, run_batch
@@ -147,14 +146,7 @@ def test_a_task_builds_its_city_once(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def _compare_stores() -> Any:
     """The script that compares two results databases value by value."""
-    spec = importlib.util.spec_from_file_location(
-        "compare_stores", ROOT / "scripts/compare_stores.py"
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(ROOT / "scripts/compare_stores.py")
 
 
 def _stored_batch(
