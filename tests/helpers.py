@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -76,10 +77,12 @@ def toy_action(**changes: Any) -> ActionSpec:
 
 
 def load_script(path: Path) -> ModuleType:
-    """A script of the repository (not a package module), loaded as a module."""
+    """A script of the repository (not a package module), loaded as a module. It is registered
+    under its name while it runs, as an import would (dataclasses look their module up)."""
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[path.stem] = module
     spec.loader.exec_module(module)
     return module
