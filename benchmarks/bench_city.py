@@ -54,7 +54,7 @@ TARGET = 20_000_000
 STATUS_QUO_TARGET = 30_000_000
 #: A run shorter than this (wall seconds) is too short for the machine's clock ticks (a
 #: hundredth of a second per CPU) to say what else ran.
-MIN_WALL_FOR_NEIGHBOURS = 1.0
+MIN_WALL_FOR_NEIGHBOURS = 0.25
 #: Where Linux counts every CPU's time since boot, in clock ticks.
 PROC_STAT = Path("/proc/stat")
 
