@@ -13,10 +13,11 @@ million, at Bordeaux scale; peak memory <= 1 GiB. Each arm says whether it meets
 CPU time does not shield a run from its neighbours either: another process on the machine's
 other cores shares their caches and memory, and the same code then takes more CPU time. So each
 run also records, on Linux, how much other work the machine did meanwhile, in cores
-(``other_work_cores_each``: the machine's busy CPU time, from ``/proc/stat``, less this process's, per
-wall second; 0 when nothing else ran, 1 when another core was busy throughout) and the time the
-hypervisor gave the machine's CPUs to other machines (``steal_cores_each``), so that a low figure
-measured beside other work can be told from a slow code.
+(``other_work_cores_each``: the machine's busy CPU time, from ``/proc/stat``, less this
+process's, per wall second; 0 when nothing else ran, 1 when another core was busy throughout;
+above about 0.2, the run was measured beside other work) and the time its virtual CPUs waited
+while the hypervisor ran other machines (``steal_cores_each``); None for a run too short to
+tell. A low figure measured beside other work can then be told from a slow code.
 
     python benchmarks/bench_city.py [--city bordeaux_scale] [--months 120] [--repeat 3] [--arms all]
 """
@@ -52,9 +53,10 @@ ARM_PARAMS = {
 TARGET_CITY = "bordeaux_scale"
 TARGET = 20_000_000
 STATUS_QUO_TARGET = 30_000_000
-#: A run shorter than this (wall seconds) is too short for the machine's clock ticks (a
-#: hundredth of a second per CPU) to say what else ran.
-MIN_WALL_FOR_NEIGHBOURS = 0.25
+#: How far the machine's other work may be misread, in cores, for a run's reading to be kept:
+#: the machine counts its CPUs' time in clock ticks, each CPU's count off by up to a tick at
+#: either end of the run (on 2 CPUs at 100 ticks a second, runs of 0.4 s or more).
+NEIGHBOURS_RESOLUTION_CORES = 0.1
 #: Where Linux counts every CPU's time since boot, in clock ticks.
 PROC_STAT = Path("/proc/stat")
 
@@ -62,23 +64,30 @@ PROC_STAT = Path("/proc/stat")
 @dataclass(frozen=True)
 class MachineTimes:
     """The machine's CPU time since boot, every CPU together, in seconds: busy (user, nice,
-    system, interrupts) and stolen by the hypervisor."""
+    system, interrupts; guest time is within user and nice) and stolen (a virtual CPU ready to
+    run while the hypervisor ran another machine); its number of CPUs and its clock tick.
+    In a container that does not virtualise ``/proc/stat``, the machine is the host."""
 
     busy: float
     steal: float
+    cpus: int
+    tick: float
 
     @staticmethod
     def read(path: Path = PROC_STAT) -> MachineTimes | None:
         """The machine's times now, or None where ``path`` cannot be read (not Linux)."""
         try:
-            first = path.read_text().splitlines()[0].split()
-        except (OSError, IndexError):
+            lines = [line.split() for line in path.read_text().splitlines()]
+            first = lines[0]
+            if first[0] != "cpu" or len(first) < 9:
+                return None
+            user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, first[1:9])
+        except (OSError, IndexError, ValueError):
             return None
-        if first[0] != "cpu" or len(first) < 9:
-            return None
-        user, nice, system, _idle, _iowait, irq, softirq, steal = (int(v) for v in first[1:9])
-        tick = os.sysconf("SC_CLK_TCK")
-        return MachineTimes((user + nice + system + irq + softirq) / tick, steal / tick)
+        cpus = sum(1 for fields in lines[1:] if fields and fields[0][:3] == "cpu")
+        tick = 1.0 / os.sysconf("SC_CLK_TCK")
+        busy = (user + nice + system + irq + softirq) * tick
+        return MachineTimes(busy, steal * tick, max(cpus, 1), tick)
 
 
 @dataclass(frozen=True)
@@ -93,9 +102,12 @@ class Neighbours:
         before: MachineTimes | None, after: MachineTimes | None, own_cpu: float, wall: float
     ) -> Neighbours | None:
         """From the machine's times around a run, this process's CPU seconds in it and its wall
-        seconds; None without the machine's times or for a run too short to tell
-        (``MIN_WALL_FOR_NEIGHBOURS``). Never below 0: the ticks are coarse."""
-        if before is None or after is None or wall < MIN_WALL_FOR_NEIGHBOURS:
+        seconds; None without the machine's times or for a run too short to tell (its reading
+        could be off by more than ``NEIGHBOURS_RESOLUTION_CORES``). Never below 0: the ticks are
+        coarse."""
+        if before is None or after is None or wall <= 0:
+            return None
+        if 2 * after.cpus * after.tick / wall > NEIGHBOURS_RESOLUTION_CORES:
             return None
         other = max(0.0, after.busy - before.busy - own_cpu)
         return Neighbours(other / wall, max(0.0, after.steal - before.steal) / wall)
@@ -110,7 +122,7 @@ def measure(
     the code does undisturbed, the wall times what a user waits.
     """
     builds, runs, run_walls, build_walls = [], [], [], []
-    neighbours: list[Neighbours] = []
+    neighbours: list[Neighbours | None] = []
     for _ in range(repeat):
         started, started_wall = time.process_time(), time.perf_counter()
         mechanism = make_mechanism(arm, **ARM_PARAMS.get(arm, {}))
@@ -124,9 +136,9 @@ def measure(
         build_walls.append(built_wall - started_wall)
         runs.append(time.process_time() - built)
         run_walls.append(time.perf_counter() - built_wall)
-        seen = Neighbours.during(machine_before, MachineTimes.read(), runs[-1], run_walls[-1])
-        if seen is not None:
-            neighbours.append(seen)
+        neighbours.append(
+            Neighbours.during(machine_before, MachineTimes.read(), runs[-1], run_walls[-1])
+        )
         residents, actions = model.population.n, len(model.actions)
         del model
         # A model with Resident agents is cyclic garbage: collected here, untimed, so that the
@@ -152,8 +164,11 @@ def measure(
         "run_cpu_seconds": round(statistics.median(runs), 3),
         "run_wall_seconds": round(statistics.median(run_walls), 3),
         "run_cpu_seconds_each": [round(r, 3) for r in runs],
-        "other_work_cores_each": [round(n.other_work, 2) for n in neighbours] or None,
-        "steal_cores_each": [round(n.steal, 2) for n in neighbours] or None,
+        "other_work_cores_each": [
+            None if n is None else round(n.other_work, 2) for n in neighbours
+        ],
+        "steal_cores_each": [None if n is None else round(n.steal, 2) for n in neighbours],
+        "machine_cpus": os.cpu_count(),
         "peak_memory_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
     }
 
@@ -209,8 +224,8 @@ def verdict(result: dict[str, Any]) -> str:
     if target is not None:
         met = "met" if result["meets_target"] else "NOT met"
         line += f", target {target / 1e6:.0f} M {met}"
-    others = result["other_work_cores_each"]
-    if others is not None:
+    others = [cores for cores in result["other_work_cores_each"] if cores is not None]
+    if others:
         line += f"; other work on the machine meanwhile: {max(others):.2f} cores at most"
     return line
 

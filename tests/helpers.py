@@ -77,12 +77,17 @@ def toy_action(**changes: Any) -> ActionSpec:
 
 
 def load_script(path: Path) -> ModuleType:
-    """A script of the repository (not a package module), loaded as a module. It is registered
-    under its name while it runs, as an import would (dataclasses look their module up)."""
+    """A script of the repository (not a package module), loaded as a module and registered
+    under its name, as an import would (dataclasses look their module up); a script that fails
+    to load is not left registered."""
     spec = importlib.util.spec_from_file_location(path.stem, path)
     assert spec is not None
     assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[path.stem] = module
-    spec.loader.exec_module(module)
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[path.stem]
+        raise
     return module
