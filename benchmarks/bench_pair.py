@@ -90,12 +90,18 @@ answer(digest.hexdigest()[:16], json.dumps(foreign))
 
 @functools.cache
 def _sibling(name: str) -> ModuleType:
-    """A benchmark script of this directory, as a module."""
+    """A benchmark script of this directory, as a module, registered under its name as an import
+    would (its dataclasses look their module up); not left registered if it fails to load."""
     spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     if spec is None or spec.loader is None:
         raise ImportError(name)
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
     return module
 
 

@@ -79,6 +79,30 @@ def test_a_module_the_revision_lacks_is_not_taken_from_the_tree(tmp_path: Path) 
         version.ready()
 
 
+def test_the_script_runs_end_to_end_in_a_fresh_process() -> None:
+    """As a user runs it: nothing another test loaded into this process is there to help (it
+    once failed to load bench_city's arms on its own, which tests loading bench_city hid)."""
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--before",
+            "HEAD",
+            "--city",
+            "demo",
+            "--months",
+            "1",
+            "--arms",
+            "status_quo",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert '"arm": "status_quo"' in done.stdout
+
+
 def test_bad_input_is_refused_with_what_was_expected() -> None:
     def run(*words: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
