@@ -22,6 +22,8 @@ series); then one per arm with the geometric mean of the ratios. Progress goes t
     python benchmarks/bench_pair.py --before HEAD --city demo --months 24   # the control
 
 ``--before HEAD`` against an unchanged working tree is the control: what identical code shows.
+A version that gives no answer within ``--timeout`` seconds (a build, a month or the end) is
+stopped, and the benchmark fails saying which.
 """
 
 from __future__ import annotations
@@ -32,11 +34,13 @@ import functools
 import importlib.util
 import json
 import os
+import queue
 import statistics
 import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from io import BytesIO
 from pathlib import Path
 from types import ModuleType, TracebackType
@@ -44,6 +48,9 @@ from types import ModuleType, TracebackType
 REPO = Path(__file__).resolve().parent.parent
 #: How the stepping process marks its answers, apart from anything the code under test prints.
 ANSWER = "@@bench_pair "
+
+#: Seconds a version may take to answer (its build, a month, its end) before it is stopped.
+TIMEOUT_SECONDS = 600.0
 
 #: What each version's process runs: build the model, then one month per "step" line read,
 #: answering with its CPU seconds; "end" answers with the hash of the final state and the
@@ -121,10 +128,13 @@ def export_revision(revision: str, into: Path) -> Path:
 
 
 class Version:
-    """One version's stepping process (its ``sim`` found under ``root``), ended on exit."""
+    """One version's stepping process (its ``sim`` found under ``root``), ended on exit. Its
+    answers are read by a thread of their own, so that waiting for one can time out."""
 
-    def __init__(self, label: str, root: Path, setup: list[object]) -> None:
-        self.label, self.root = label, root.resolve()
+    def __init__(
+        self, label: str, root: Path, setup: list[object], timeout: float = TIMEOUT_SECONDS
+    ) -> None:
+        self.label, self.root, self.timeout = label, root.resolve(), timeout
         env = dict(os.environ, PYTHONPATH=str(self.root), OMP_NUM_THREADS="1")
         self.process = subprocess.Popen(
             [sys.executable, "-c", STEPPER, json.dumps([ANSWER, str(self.root), *setup])],
@@ -134,6 +144,9 @@ class Version:
             env=env,
             cwd=self.root,  # python -c looks in its working directory first
         )
+        self._answers: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read_answers, daemon=True)
+        self._reader.start()
 
     def __enter__(self) -> Version:
         return self
@@ -146,7 +159,12 @@ class Version:
     ) -> None:
         if self.process.poll() is None:
             self.process.kill()
-        self.process.communicate()  # waits, and closes its pipes
+        self.process.wait()
+        self._reader.join()  # the process's end closed its output
+        for pipe in (self.process.stdin, self.process.stdout):
+            if pipe is not None:
+                with contextlib.suppress(BrokenPipeError):
+                    pipe.close()
 
     def ready(self) -> bool:
         """Wait for the model to be built; whether the process runs on the one core asked."""
@@ -172,16 +190,29 @@ class Version:
         self.process.stdin.flush()
         return self._read()
 
-    def _read(self) -> str:
-        """The next answer, skipping anything else the code under test prints."""
+    def _read_answers(self) -> None:
+        """Pass on each answer of the process, skipping anything else the code under test
+        prints; None once its output ends."""
         assert self.process.stdout is not None
         for line in self.process.stdout:
             if line.startswith(ANSWER):
-                return line[len(ANSWER) :].strip()
-        raise RuntimeError(
-            f"the {self.label} version's process ended early (exit {self.process.wait()}): "
-            "its error is above"
-        )
+                self._answers.put(line[len(ANSWER) :].strip())
+        self._answers.put(None)
+
+    def _read(self) -> str:
+        """The next answer, within ``timeout`` seconds."""
+        try:
+            answer = self._answers.get(timeout=self.timeout)
+        except queue.Empty:
+            raise RuntimeError(
+                f"the {self.label} version's process gave no answer in {self.timeout:g} s"
+            ) from None
+        if answer is None:
+            raise RuntimeError(
+                f"the {self.label} version's process ended early (exit {self.process.wait()}): "
+                "its error is above"
+            )
+        return answer
 
 
 def compare(
@@ -197,7 +228,7 @@ def compare(
             builds.reverse()
         versions = {}
         for label, root in builds:  # one built after the other, as the order says
-            versions[label] = stack.enter_context(Version(label, root, setup))
+            versions[label] = stack.enter_context(Version(label, root, setup, args.timeout))
             pinned = versions[label].ready()
         old, new = versions["before"], versions["after"]
         old_ms, new_ms = [], []
@@ -256,6 +287,12 @@ def _parser(arms: list[str]) -> argparse.ArgumentParser:
         type=_at_least_one,
         default=2,
         help="runs per arm, each version built first in turn (even: the bias cancels)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=TIMEOUT_SECONDS,
+        help="seconds a version may take to build, step a month or end before it is stopped",
     )
     return parser
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+import time
 from pathlib import Path
 from types import ModuleType
 
@@ -41,7 +42,7 @@ def test_a_revision_against_the_tree_steps_the_same_months_to_the_same_state(
     built first in turn, and both ending in the same state."""
     bench = _bench_pair()
     head = bench.export_revision("HEAD", tmp_path)
-    args = argparse.Namespace(city="demo", seed=1, months=3)
+    args = argparse.Namespace(city="demo", seed=1, months=3, timeout=600.0)
     runs = [bench.compare("call_for_projects", head, REPO, first, args) for first in (True, False)]
     assert [run["before_built_first"] for run in runs] == [True, False]
     for run in runs:
@@ -77,6 +78,23 @@ def test_a_module_the_revision_lacks_is_not_taken_from_the_tree(tmp_path: Path) 
         bench.Version("before", head, [None, "demo", 1, 2, "status_quo", {}]) as version,
     ):
         version.ready()
+
+
+def test_a_version_that_gives_no_answer_is_stopped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A version stuck in its build (or a month) fails the benchmark within the timeout, and
+    its process is ended rather than left running."""
+    bench = _bench_pair()
+    monkeypatch.setattr(bench, "STEPPER", "import time; time.sleep(60)")
+    started = time.monotonic()
+    with (
+        pytest.raises(RuntimeError, match=r"gave no answer in 0\.5 s"),
+        bench.Version("before", tmp_path, [None, "demo", 1, 2, "status_quo", {}], 0.5) as version,
+    ):
+        version.ready()
+    assert version.process.poll() is not None
+    assert time.monotonic() - started < 30
 
 
 def test_the_script_runs_end_to_end_in_a_fresh_process() -> None:
