@@ -10,7 +10,10 @@ Target (issue 5): a speed-up of at least 1.7 with 2 workers.
 batch runs in a child process; this process adopts every orphaned descendant, fork server and
 Dask nannies included, and waits for all of them, so that ``RUSAGE_CHILDREN`` counts them all),
 and runs per CPU-hour. CPU time rather than wall time: the machine is shared. The last line
-compares each executor with local processes.
+compares each executor with local processes. ``--rounds N`` runs the executors N times each,
+every other round in reverse order (processes, dask, dask, processes, ...), and compares them
+by the median of the rounds' ratios: the same batch's CPU time swings by a tenth from one run
+to the next on a shared machine, more than the difference between executors.
 
 ``memory``: resident memory of one worker process (this benchmark's child, running the tasks of
 the scenario one after the other as a worker does) after its first task and after every later
@@ -18,7 +21,7 @@ one, until it has run ``--runs`` runs; and its peak so far (within the tasks).
 
     python benchmarks/bench_batch.py [--replications 48] [--workers 2]
     python benchmarks/bench_batch.py cpu --scenario scenarios/bordeaux_comparison.toml \\
-        --replications 2 --executors processes,dask
+        --replications 2 --executors processes,dask --rounds 4
     python benchmarks/bench_batch.py memory --scenario scenarios/bordeaux_comparison.toml --runs 50
 """
 
@@ -30,6 +33,7 @@ import dataclasses
 import json
 import os
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -47,7 +51,11 @@ from sim.experiments.batch import (  # noqa: E402
     run_batch,
 )
 from sim.experiments.scenario import Scenario, load_scenario  # noqa: E402
-from sim.experiments.store import ResultStore  # noqa: E402
+
+# The store (and SQLAlchemy) is imported where a batch runs, not here: every worker process
+# runs this script's top level again as it starts (multiprocessing does so with the main module,
+# under Dask too), and importing SQLAlchemy there cost each worker about 0.4 CPU seconds that
+# `sim run` does not pay (its workers never touch the store).
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 DEMO = SCENARIOS / "demo.toml"
@@ -59,6 +67,8 @@ PR_SET_CHILD_SUBREAPER = 36
 def measure(executor: str, workers: int, replications: int, folder: Path) -> dict[str, object]:
     """Run the demo batch once with one executor; return runs per minute. The demo scenario as
     it is (its months, follow-up, city and arms), with ``replications`` replications."""
+    from sim.experiments.store import ResultStore
+
     scenario = dataclasses.replace(shrunk(str(DEMO), replications), name=f"bench_{executor}")
     started = time.perf_counter()
     with ResultStore(str(folder / f"{executor}.db")) as store:
@@ -105,6 +115,8 @@ def shrunk(path: str, replications: int | None) -> Scenario:
 
 def one_batch(args: argparse.Namespace) -> None:
     """(In the child process) run one batch and print what it did."""
+    from sim.experiments.store import ResultStore
+
     scenario = shrunk(args.scenario, args.replications)
     with tempfile.TemporaryDirectory() as tmp, ResultStore(str(Path(tmp) / "b.db")) as store:
         executor = make_executor(args.executor, args.workers)
@@ -170,21 +182,50 @@ def cpu(args: argparse.Namespace) -> None:
     """CPU of the same batch with each executor, and each against local processes."""
     if not adopt_orphans():
         print("warning: cannot adopt orphans here; workers may be missed", file=sys.stderr)
-    figures = {}
-    for executor in args.executors.split(","):
-        figures[executor] = cpu_of_batch(args, executor)
-        print(json.dumps(figures[executor]), flush=True)
+    names = list(dict.fromkeys(args.executors.split(",")))
+    figures: dict[str, list[dict[str, Any]]] = {name: [] for name in names}
+    for round_ in range(args.rounds):
+        # Every other round in reverse order: a machine getting faster or slower during the
+        # rounds weighs on each executor alike.
+        for executor in names if round_ % 2 == 0 else names[::-1]:
+            batch = cpu_of_batch(args, executor)
+            if args.rounds > 1:
+                batch["round"] = round_ + 1
+            figures[executor].append(batch)
+            print(json.dumps(batch), flush=True)
+    print(json.dumps(cpu_summary(Path(args.scenario).name, args.replications, figures)))
+
+
+def cpu_summary(
+    scenario: str, replications: int | None, figures: dict[str, list[dict[str, Any]]]
+) -> dict[str, Any]:
+    """Runs per CPU-hour of each executor (median of its rounds) and, with local processes
+    among them, each executor's CPU against theirs: the median of the rounds' ratios (each
+    round's batch against the same round's processes batch), and every ratio when there are
+    several rounds."""
     summary: dict[str, Any] = {
-        "scenario": Path(args.scenario).name,
-        "replications": args.replications,
-        "runs_per_cpu_hour": {name: f["runs_per_cpu_hour"] for name, f in figures.items()},
+        "scenario": scenario,
+        "replications": replications,
+        "runs_per_cpu_hour": {
+            name: round(statistics.median(f["runs_per_cpu_hour"] for f in batches), 1)
+            for name, batches in figures.items()
+        },
     }
     if "processes" in figures:
-        base = figures["processes"]["cpu_seconds"]
-        summary["cpu_against_processes"] = {
-            name: round(f["cpu_seconds"] / base, 3) for name, f in figures.items()
+        ratios = {
+            name: [
+                round(f["cpu_seconds"] / base["cpu_seconds"], 3)
+                for f, base in zip(batches, figures["processes"], strict=True)
+            ]
+            for name, batches in figures.items()
         }
-    print(json.dumps(summary))
+        summary["cpu_against_processes"] = {
+            name: round(statistics.median(values), 3) for name, values in ratios.items()
+        }
+        if len(figures["processes"]) > 1:
+            summary["rounds"] = len(figures["processes"])
+            summary["cpu_against_processes_by_round"] = ratios
+    return summary
 
 
 # ---------------------------------------------------------------------------- worker memory
@@ -263,9 +304,12 @@ def main() -> None:
     parser.add_argument("--replications", type=int, default=None)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--executors", default="processes,dask")
+    parser.add_argument("--rounds", type=int, default=1, help="(cpu) batches per executor")
     parser.add_argument("--executor", default="processes", help="(one-batch)")
     parser.add_argument("--runs", type=int, default=50, help="(memory)")
     args = parser.parse_args()
+    if args.rounds < 1:
+        parser.error("--rounds: at least 1")
     if args.measure == "speedup":
         args.replications = args.replications or 48
         speedup(args)
