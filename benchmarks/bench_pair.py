@@ -33,8 +33,10 @@ import contextlib
 import functools
 import importlib.util
 import json
+import math
 import os
 import queue
+import signal
 import statistics
 import subprocess
 import sys
@@ -98,7 +100,10 @@ answer(digest.hexdigest()[:16], json.dumps(foreign))
 @functools.cache
 def _sibling(name: str) -> ModuleType:
     """A benchmark script of this directory, as a module, registered under its name as an import
-    would (its dataclasses look their module up); not left registered if it fails to load."""
+    would (its dataclasses look their module up); not left registered if it fails to load. One
+    already registered (loaded by a test, say) is that module."""
+    if name in sys.modules:
+        return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
     if spec is None or spec.loader is None:
         raise ImportError(name)
@@ -160,7 +165,9 @@ class Version:
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait()
-        self._reader.join()  # the process's end closed its output
+        # Its output closes with it, unless a process it started still holds it: then the
+        # reader, a daemon, is left behind rather than waited for.
+        self._reader.join(timeout=5.0)
         for pipe in (self.process.stdin, self.process.stdout):
             if pipe is not None:
                 with contextlib.suppress(BrokenPipeError):
@@ -186,8 +193,10 @@ class Version:
 
     def _ask(self, command: str) -> str:
         assert self.process.stdin is not None
-        self.process.stdin.write(command + "\n")
-        self.process.stdin.flush()
+        # A process that has ended cannot be asked; reading then says how it ended.
+        with contextlib.suppress(BrokenPipeError):
+            self.process.stdin.write(command + "\n")
+            self.process.stdin.flush()
         return self._read()
 
     def _read_answers(self) -> None:
@@ -204,15 +213,20 @@ class Version:
         try:
             answer = self._answers.get(timeout=self.timeout)
         except queue.Empty:
+            self.process.kill()  # a late answer would be taken for the next one
             raise RuntimeError(
                 f"the {self.label} version's process gave no answer in {self.timeout:g} s"
             ) from None
         if answer is None:
-            raise RuntimeError(
-                f"the {self.label} version's process ended early (exit {self.process.wait()}): "
-                "its error is above"
-            )
+            raise RuntimeError(f"the {self.label} version's process {self._ending()}")
         return answer
+
+    def _ending(self) -> str:
+        """How the process ended, for an error message."""
+        code = self.process.wait()
+        if code < 0:
+            return f"was killed by {signal.Signals(-code).name} (out of memory?)"
+        return f"ended early (exit {code}): its error is above"
 
 
 def compare(
@@ -290,7 +304,7 @@ def _parser(arms: list[str]) -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--timeout",
-        type=float,
+        type=_seconds,
         default=TIMEOUT_SECONDS,
         help="seconds a version may take to build, step a month or end before it is stopped",
     )
@@ -301,6 +315,13 @@ def _at_least_one(text: str) -> int:
     value = int(text)
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, got {text}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds above 0, got {text}")
     return value
 
 

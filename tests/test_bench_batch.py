@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 
@@ -60,3 +62,18 @@ def test_cpu_rounds_alternate_the_executors_and_compare_by_the_median_ratio(
     assert summary["cpu_against_processes_by_round"]["dask"] == [1.1, 1.083, 1.05]
     assert summary["cpu_against_processes"] == {"processes": 1.0, "dask": 1.083}
     assert summary["runs_per_cpu_hour"]["processes"] == 2880.0  # its median batch: 10 s
+
+
+def test_the_scripts_top_level_does_not_import_the_store() -> None:
+    """Every worker process runs the script's top level again as it starts: the store (and
+    SQLAlchemy, about 0.4 CPU s) must not be imported there, or each worker pays for it."""
+    probe = (
+        "import importlib.util, sys\n"
+        f"spec = importlib.util.spec_from_file_location('bench_batch', {str(SCRIPT)!r})\n"
+        "module = importlib.util.module_from_spec(spec)\n"
+        "sys.modules['bench_batch'] = module\n"
+        "spec.loader.exec_module(module)\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'sqlalchemy'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"

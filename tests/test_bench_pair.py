@@ -97,6 +97,35 @@ def test_a_version_that_gives_no_answer_is_stopped(
     assert time.monotonic() - started < 30
 
 
+#: A stepper that says it is built, then ends (exit 3) or is killed, instead of stepping.
+BUILT_THEN = """
+import json, os, signal, sys
+mark, root = json.loads(sys.argv[1])[:2]
+print(mark + "built True " + root, flush=True)
+{then}
+"""
+
+
+@pytest.mark.parametrize(
+    ("then", "message"),
+    [
+        ("sys.exit(3)", r"ended early \(exit 3\): its error is above"),
+        ("os.kill(os.getpid(), signal.SIGKILL)", "was killed by SIGKILL"),
+    ],
+)
+def test_a_version_that_ends_says_how(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, then: str, message: str
+) -> None:
+    """Asked to step once it has ended, a version says how it ended (not a broken pipe)."""
+    bench = _bench_pair()
+    monkeypatch.setattr(bench, "STEPPER", BUILT_THEN.format(then=then))
+    with bench.Version("before", tmp_path, [None, "demo", 1, 2, "status_quo", {}]) as version:
+        version.ready()
+        version.process.wait()
+        with pytest.raises(RuntimeError, match=message):
+            version.step()
+
+
 def test_the_script_runs_end_to_end_in_a_fresh_process() -> None:
     """As a user runs it: nothing another test loaded into this process is there to help (it
     once failed to load bench_city's arms on its own, which tests loading bench_city hid)."""
@@ -135,3 +164,7 @@ def test_bad_input_is_refused_with_what_was_expected() -> None:
     assert unknown_arm.returncode == 2
     assert "unknown arm ['lottery']" in unknown_arm.stderr
     assert "at least 1" in run("--before", "HEAD", "--months", "0").stderr
+    for seconds in ("0", "-1", "nan", "inf"):
+        refused = run("--before", "HEAD", "--timeout", seconds)
+        assert refused.returncode == 2
+        assert "expected a number of seconds above 0" in refused.stderr
