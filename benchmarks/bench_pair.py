@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import functools
 import importlib.util
 import json
 import math
@@ -97,7 +96,6 @@ answer(digest.hexdigest()[:16], json.dumps(foreign))
 """
 
 
-@functools.cache
 def _sibling(name: str) -> ModuleType:
     """A benchmark script of this directory, as a module, registered under its name as an import
     would (its dataclasses look their module up); not left registered if it fails to load. One
